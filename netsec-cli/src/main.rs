@@ -1,0 +1,2 @@
+//! `netsec`: offline pcap forensics.
+fn main() {}

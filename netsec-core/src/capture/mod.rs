@@ -1,0 +1,139 @@
+//! Capture: where frames come from.
+//!
+//! A [`PacketSource`] lends one frame at a time as a [`RawPacket`] whose bytes borrow the
+//! source's internal buffer; the borrow ends at the next call, so reading allocates nothing per
+//! packet. [`PcapReader`] reads classic pcap and pcapng from any [`std::io::Read`] in constant
+//! memory.
+
+mod pcap;
+
+pub use pcap::PcapReader;
+
+use crate::time::Timestamp;
+
+/// A link-layer header type (the pcap `LINKTYPE_*` number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkType(pub u16);
+
+impl LinkType {
+    /// BSD loopback / null: 4-byte address family in host byte order.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II / 802.3.
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP (IPv4 or IPv6, from the version nibble).
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: 4-byte address family in network byte order.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux "cooked" capture v1.
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux "cooked" capture v2.
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// Raw IP on some BSDs (historic DLT_RAW value 12 in pcap files).
+    pub const RAW_BSD: LinkType = LinkType(12);
+    /// Raw IP as written by OpenBSD (DLT_RAW 14).
+    pub const RAW_OPENBSD: LinkType = LinkType(14);
+
+    /// Whether [`crate::decode`] understands this link type.
+    pub fn is_supported(self) -> bool {
+        matches!(
+            self,
+            LinkType::NULL
+                | LinkType::ETHERNET
+                | LinkType::RAW
+                | LinkType::RAW_BSD
+                | LinkType::RAW_OPENBSD
+                | LinkType::LOOP
+                | LinkType::LINUX_SLL
+                | LinkType::IPV4
+                | LinkType::IPV6
+                | LinkType::LINUX_SLL2
+        )
+    }
+}
+
+impl std::fmt::Display for LinkType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One captured frame, borrowed from the source until its next call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawPacket<'a> {
+    /// Capture timestamp (µs; nanosecond captures are truncated).
+    pub ts: Timestamp,
+    /// Link type of the interface this frame was captured on.
+    pub link_type: LinkType,
+    /// Captured bytes (may be shorter than `orig_len` when cut by the snap length).
+    pub data: &'a [u8],
+    /// Length of the frame on the wire.
+    pub orig_len: u32,
+}
+
+/// Yields captured frames; the returned slice is valid until the next call.
+///
+/// `Ok(None)` is a clean end of stream: end of file is not an error. After an `Err`, the source
+/// is in an unspecified state and callers should stop reading; everything yielded before the
+/// error was valid.
+pub trait PacketSource {
+    /// The next frame, `Ok(None)` at a clean end of input.
+    ///
+    /// # Errors
+    /// [`CaptureError`] when the underlying reader fails or the capture is corrupt or truncated;
+    /// the error carries the byte offset where the problem was found.
+    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
+
+    /// Bytes of input consumed so far (for progress reporting).
+    fn bytes_consumed(&self) -> u64;
+}
+
+/// Why reading a capture stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// The underlying reader failed.
+    #[error("I/O error at byte offset {offset}: {source}")]
+    Io {
+        /// Byte offset in the input where the read failed.
+        offset: u64,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input is not a pcap or pcapng capture.
+    #[error("not a pcap or pcapng capture (unrecognised magic {magic:#010x})")]
+    UnknownFormat {
+        /// The first four bytes, big-endian.
+        magic: u32,
+    },
+    /// The capture is corrupt: a header or block that cannot be parsed.
+    #[error("corrupt capture at byte offset {offset}: {reason}")]
+    Corrupt {
+        /// Byte offset of the record or block that failed to parse.
+        offset: u64,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The input ends in the middle of a record or block.
+    #[error("truncated capture: input ends inside a record at byte offset {offset}")]
+    Truncated {
+        /// Byte offset of the incomplete record or block.
+        offset: u64,
+    },
+}
+
+impl CaptureError {
+    /// Byte offset of the problem in the input, where known.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            CaptureError::Io { offset, .. }
+            | CaptureError::Corrupt { offset, .. }
+            | CaptureError::Truncated { offset } => Some(*offset),
+            CaptureError::UnknownFormat { .. } => Some(0),
+        }
+    }
+}

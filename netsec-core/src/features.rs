@@ -1,0 +1,1 @@
+//! The 25 flow features of `FEATURES.md`, defined once.

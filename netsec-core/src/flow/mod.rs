@@ -1,0 +1,1 @@
+//! Bidirectional flows: key, table, statistics and exported records.

@@ -1,0 +1,104 @@
+//! Packet time: integer microseconds since the Unix epoch.
+//!
+//! Flows are timed by packet timestamps only, never by the wall clock when reading a file
+//! (see `FEATURES.md`). Nanosecond captures are truncated to microseconds on read.
+
+use std::fmt;
+
+/// A packet timestamp in microseconds since 1970-01-01T00:00:00Z.
+///
+/// Negative values are allowed (captures with broken clocks exist); arithmetic saturates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// Builds a timestamp from microseconds since the epoch.
+    pub const fn from_micros(us: i64) -> Self {
+        Timestamp(us)
+    }
+
+    /// Builds a timestamp from whole seconds plus a sub-second part in `units_per_sec` units
+    /// (1_000_000 for µs captures, 1_000_000_000 for ns captures), truncating to µs.
+    pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Self {
+        let frac_us = if units_per_sec == 0 {
+            0
+        } else {
+            (u128::from(frac) * 1_000_000 / u128::from(units_per_sec)) as i64
+        };
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(frac_us))
+    }
+
+    /// Microseconds since the epoch.
+    pub const fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    /// `self - earlier` in microseconds (saturating; negative when time went backwards).
+    pub const fn micros_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// This timestamp moved forward by `us` microseconds (saturating).
+    pub const fn add_micros(self, us: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(us))
+    }
+}
+
+/// Formats as RFC 3339 UTC with microseconds, e.g. `2024-01-02T03:04:05.000006Z`.
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        )
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`, exact for the whole i64 range we can reach).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339_micros() {
+        assert_eq!(Timestamp::from_micros(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        // 2009-02-13T23:31:30.123456Z
+        let t = Timestamp::from_micros(1_234_567_890_123_456);
+        assert_eq!(t.to_string(), "2009-02-13T23:31:30.123456Z");
+        assert_eq!(Timestamp::from_micros(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+        // leap day
+        assert_eq!(
+            Timestamp::from_micros(951_782_400_000_000).to_string(),
+            "2000-02-29T00:00:00.000000Z"
+        );
+    }
+
+    #[test]
+    fn from_parts_truncates_nanos() {
+        assert_eq!(Timestamp::from_parts(1, 999_999_999, 1_000_000_000).as_micros(), 1_999_999);
+        assert_eq!(Timestamp::from_parts(2, 5, 1_000_000).as_micros(), 2_000_005);
+        assert_eq!(Timestamp::from_parts(i64::MAX, 5, 1_000_000).as_micros(), i64::MAX);
+    }
+}

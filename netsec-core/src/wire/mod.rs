@@ -1,0 +1,1 @@
+//! Zero-copy wire views for the headers smoltcp does not cover (VLAN, MPLS, Linux SLL …).
