@@ -1,0 +1,6 @@
+//! Integration tests for netsec-core, one binary (see STYLE.md §6).
+//!
+//! Real captures are read from `../shared/data` relative to the repository root; a test skips
+//! with a printed reason when that folder is absent.
+
+mod util;
