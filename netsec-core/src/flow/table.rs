@@ -1113,6 +1113,40 @@ mod tests {
     }
 
     #[test]
+    fn fragment_map_is_bounded() {
+        let cfg = FlowTableConfig {
+            max_fragments: 1,
+            ..FlowTableConfig::default()
+        };
+        let a0 = synth::fragment(synth::udp(0, C, 1, S, 2, 100), 1, 0, true);
+        let b0 = synth::fragment(synth::udp(1, C, 3, S, 4, 100), 2, 0, true);
+        let a1 = synth::fragment(synth::udp(2, C, 1, S, 2, 100), 1, 13, false);
+        let b1 = synth::fragment(synth::udp(3, C, 3, S, 4, 100), 2, 13, false);
+        let mut t = FlowTable::new(cfg).expect("valid");
+        let mut out = Vec::new();
+        assert!(t.process(&a0, &mut out).is_some());
+        assert!(t.process(&b0, &mut out).is_some());
+        // a0 was dropped to make room for b0, so a1 is an orphan; b1 still joins.
+        assert!(t.process(&a1, &mut out).is_none());
+        assert_eq!(t.process(&b1, &mut out).map(|c| c.flow_id), Some(2));
+        let s = t.stats();
+        assert_eq!((s.fragment_entries_dropped, s.orphan_fragments), (1, 1));
+        // Entries also expire with time.
+        let late = synth::fragment(synth::udp(40_000_000, C, 3, S, 4, 100), 2, 26, false);
+        assert!(t.process(&late, &mut out).is_none());
+    }
+
+    #[test]
+    fn autotraits() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<FlowTable>();
+        send_sync::<FlowRecord>();
+        send_sync::<FlowContext>();
+        send_sync::<FlowTableConfig>();
+    }
+
+    #[test]
     fn backwards_time_is_harmless() {
         let out = run(&[
             synth::udp(1_000, C, 1, S, 2, 1),
