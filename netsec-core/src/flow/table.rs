@@ -16,7 +16,10 @@
 //!   on [`FlowTable::advance_time`] in live mode. A flow expires when *more than*
 //!   `idle_timeout_us` passed since its last packet (`idle`), or more than `active_timeout_us`
 //!   since its first packet (`active`). A packet that would cross either limit of its own flow
-//!   first exports that flow, then starts a new one.
+//!   first exports that flow, then starts a new one. Expiry scans only the least recently seen
+//!   flows (O(1) per packet), so a flow that passed its *active* limit while still more
+//!   recently seen than others is exported at its next packet or once it reaches the front of
+//!   the idle order; its reason is still `active`.
 //! - **TCP teardown**: RST ends a flow (`rst`); a FIN in both directions followed by an ACK
 //!   ends it (`fin`). An ended flow is not dropped at once: it lingers for
 //!   `teardown_linger_us` of packet time after its last packet, and late teardown packets
@@ -29,9 +32,10 @@
 //! - **Fragments**: a first fragment (offset 0) carries ports and joins its flow normally; the
 //!   table remembers `(src, dst, protocol, fragment id) → flow` in a FIFO-bounded map
 //!   (`max_fragments` entries, each kept `fragment_timeout_us`). Later fragments join that flow
-//!   as payload-only packets (no TCP flags, no window). A non-first fragment with no remembered
-//!   first fragment (or whose flow has ended) never creates a flow: `process` returns `None` and
-//!   counts it in [`FlowTableStats::orphan_fragments`].
+//!   as payload-only packets (no TCP flags, no window); they never end, expire or start a flow
+//!   themselves. A non-first fragment with no remembered first fragment (or whose flow has
+//!   ended) never creates a flow: `process` returns `None` and counts it in
+//!   [`FlowTableStats::orphan_fragments`].
 //! - **Export order**: within one call, expired flows in deadline order, then the flow the
 //!   packet ended or evicted. [`FlowTable::flush`] exports the rest in flow-id order.
 
