@@ -1243,9 +1243,11 @@ mod tests {
             let mut out = Vec::new();
             let mut ts = 1_000_000i64;
             let mut attributed = 0u64;
+            let mut metas = Vec::with_capacity(pkts.len());
             for (dt, mut m) in pkts {
                 ts += dt;
                 m.ts = Timestamp::from_micros(ts);
+                metas.push(m);
                 let before = t.stats().orphan_fragments;
                 match t.process(&m, &mut out) {
                     Some(ctx) => {
@@ -1274,6 +1276,9 @@ mod tests {
                 prop_assert!(f.is_finite(), "{:?}", f);
                 prop_assert!(f.as_array().iter().all(|v| *v >= 0.0), "{:?}", f);
             }
+            // Same input, same output (ids, order, reasons, statistics).
+            let (again, _) = run_with(cfg, &metas);
+            prop_assert_eq!(again, out);
         }
     }
 }
