@@ -66,6 +66,7 @@ fn whole_corpus_decodes_without_panic() {
         return;
     };
     let (mut files, mut ip, mut errors, mut other) = (0, 0u64, 0u64, 0u64);
+    let mut by_error = std::collections::BTreeMap::<String, u64>::new();
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
@@ -92,12 +93,18 @@ fn whole_corpus_decodes_without_panic() {
                         );
                     }
                     Ok(_) => other += 1,
-                    Err(_) => errors += 1,
+                    Err(e) => {
+                        errors += 1;
+                        *by_error.entry(format!("{e}")).or_default() += 1;
+                    }
                 }
             }
         }
     }
     eprintln!("{files} classic pcaps: {ip} IP, {other} other, {errors} errors");
+    for (e, n) in &by_error {
+        eprintln!("  {n:6} {e}");
+    }
     assert!(ip > errors, "most corpus packets should decode as IP");
 }
 
