@@ -3,8 +3,30 @@
 //! Decoding never copies packet bytes and never panics, whatever the input. A malformed packet
 //! is data, not a failure: [`decode`] returns a cheap, `Copy` [`DecodeError`] naming the layer,
 //! which the pipeline counts and moves past.
+//!
+//! Supported link types: Ethernet (with 802.1Q/802.1ad/QinQ tags of any depth, MPLS label
+//! stacks and PPPoE sessions), raw IP (101, 12, 14), raw IPv4 (228), raw IPv6 (229), Linux SLL
+//! and SLL2, BSD null and OpenBSD loop. Above IP: the IPv6 extension-header chain, IPv4/IPv6
+//! fragments, TCP, UDP, ICMP/ICMPv6, SCTP ports.
+//!
+//! Tunnels: IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE (IP, Ethernet, MPLS, VLAN inside), VXLAN,
+//! Geneve and GTP-U G-PDUs are decapsulated, at most [`MAX_TUNNEL_DEPTH`] deep; Teredo, GTP-U
+//! signalling and other GRE payloads are only recognised (`Tunnel::decapsulated == false`, the
+//! meta describes the outer packet). When the inner frame does not decode to IP, the outer
+//! packet is reported, also with `decapsulated == false`. `PacketMeta::tunnel` names the
+//! innermost tunnel traversed.
+//!
+//! Snap length: a frame cut short (`RawPacket::orig_len > data.len()`) still yields the headers
+//! it holds, with lengths taken from the header fields; see the `ip` module for the policy.
 
 use std::net::IpAddr;
+
+mod ip;
+mod link;
+#[cfg(test)]
+mod tests;
+
+pub use ip::MAX_TUNNEL_DEPTH;
 
 use crate::capture::{LinkType, RawPacket};
 use crate::time::Timestamp;
@@ -305,13 +327,45 @@ impl DecodeError {
     }
 }
 
+/// Per-frame decoding state threaded through the layers (by value: it is small and `Copy`, and
+/// a failed decapsulation simply keeps the outer copy).
+#[derive(Clone, Copy)]
+struct Ctx {
+    ts: Timestamp,
+    l2: L2Info,
+    tunnel: Option<Tunnel>,
+    /// Tunnels opened so far.
+    depth: u8,
+    /// The capture cut this frame (`orig_len > data.len()`).
+    snapped: bool,
+}
+
 /// Decodes one captured frame.
 ///
+/// Never panics and never allocates; the returned payload borrows from `pkt.data`.
+///
 /// # Errors
-/// [`DecodeError`] naming the layer where the frame stopped making sense.
+/// [`DecodeError`] naming the layer where the frame stopped making sense;
+/// [`DecodeError::UnsupportedLinkType`] for link types outside [`LinkType::is_supported`].
+#[inline]
 pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
-    if !pkt.link_type.is_supported() {
-        return Err(DecodeError::UnsupportedLinkType(pkt.link_type));
+    let data = pkt.data;
+    let ctx = Ctx {
+        ts: pkt.ts,
+        l2: L2Info::default(),
+        tunnel: None,
+        depth: 0,
+        snapped: u64::from(pkt.orig_len) > data.len() as u64,
+    };
+    match pkt.link_type {
+        LinkType::ETHERNET => link::ethernet(ctx, data),
+        LinkType::RAW | LinkType::RAW_BSD | LinkType::RAW_OPENBSD => ip::by_version(ctx, data),
+        LinkType::IPV4 => ip::ipv4(ctx, data),
+        LinkType::IPV6 => ip::ipv6(ctx, data),
+        LinkType::LINUX_SLL => link::sll(ctx, data),
+        LinkType::LINUX_SLL2 => link::sll2(ctx, data),
+        LinkType::NULL => link::null(ctx, data, false),
+        LinkType::LOOP => link::null(ctx, data, true),
+        other => Err(DecodeError::UnsupportedLinkType(other)),
     }
-    Ok(Decoded::Other { ethertype: 0 })
 }

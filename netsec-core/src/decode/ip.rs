@@ -1,0 +1,490 @@
+//! Network and transport layers: IPv4, IPv6 with its extension-header chain, TCP, UDP,
+//! ICMP/ICMPv6, SCTP, and the tunnels found there (IP-in-IP, GRE, VXLAN, Geneve, GTP-U, Teredo).
+//!
+//! Length policy. smoltcp's `Ipv4Packet::new_checked` rejects a packet whose total length
+//! exceeds the buffer, but a frame cut by the snap length must still yield the headers it holds.
+//! So we check lengths ourselves and use smoltcp's `new_unchecked` views only after checking
+//! that the fixed header is present:
+//!
+//! - an IP length field larger than the captured bytes is accepted when the capture says the
+//!   frame was cut (`RawPacket::orig_len > data.len()`), else it is `Truncated`;
+//! - an IP length smaller than its own header is `Invalid`;
+//! - an IP length smaller than the captured bytes trims the buffer (Ethernet padding);
+//! - `payload_len` always comes from the length fields, never from the captured length.
+
+use std::net::IpAddr;
+
+use smoltcp::wire::{Icmpv4Packet, Icmpv6Packet, Ipv4Packet, Ipv6Packet, TcpPacket, UdpPacket};
+
+use super::link::{self, ETH_IPV4, ETH_IPV6};
+use super::{
+    Ctx, DecodeError, Decoded, Fragment, IpPacket, IpProtocol, Layer, PacketMeta, TcpFlags, Tunnel,
+    TunnelKind,
+};
+use crate::wire::{self, check_len, geneve, gre, gtpu, ipv6_ext, sctp, tail, vxlan};
+
+/// How many tunnels [`super::decode`] opens before it stops and reports the current packet with
+/// `decapsulated: false`, so hostile nesting cannot recurse without bound.
+pub const MAX_TUNNEL_DEPTH: u8 = 4;
+
+const IPV4_MIN_HEADER: usize = 20;
+const IPV6_HEADER: usize = 40;
+const TCP_MIN_HEADER: usize = 20;
+const UDP_HEADER: usize = 8;
+/// ICMP and ICMPv6 messages we care about have an 8-byte header (type, code, checksum, 4 bytes
+/// of rest-of-header such as echo id/seq).
+const ICMP_HEADER: usize = 8;
+const PROTO_IPIP: u8 = 4;
+const PROTO_IPV6: u8 = 41;
+const TEREDO_PORT: u16 = 3544;
+
+/// IP-layer facts handed to the transport decoder.
+#[derive(Clone, Copy)]
+struct IpFacts {
+    src: IpAddr,
+    dst: IpAddr,
+    ip_len: u32,
+    ttl: u8,
+    fragment: Option<Fragment>,
+}
+
+#[inline]
+fn invalid(layer: Layer, what: &'static str) -> DecodeError {
+    DecodeError::Invalid { layer, what }
+}
+
+/// IPv4 or IPv6 from the version nibble (raw-IP link types, GTP-U payloads).
+#[inline]
+pub(super) fn by_version<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+    match buf.first().map(|b| b >> 4) {
+        Some(4) => ipv4(ctx, buf),
+        Some(6) => ipv6(ctx, buf),
+        Some(_) => Err(invalid(Layer::Ipv4, "IP version")),
+        None => Err(wire::truncated(Layer::Ipv4, IPV4_MIN_HEADER, 0)),
+    }
+}
+
+/// The end of the IP packet inside `buf` given its length field, applying the snap-length policy.
+#[inline]
+fn ip_end(ctx: &Ctx, total: usize, captured: usize, layer: Layer) -> Result<usize, DecodeError> {
+    if total <= captured {
+        Ok(total)
+    } else if ctx.snapped {
+        Ok(captured)
+    } else {
+        Err(wire::truncated(layer, total, captured))
+    }
+}
+
+/// IPv4 (RFC 791). Options are skipped via IHL, not interpreted.
+pub(super) fn ipv4<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+    check_len(buf, IPV4_MIN_HEADER, Layer::Ipv4)?;
+    // The 20-byte fixed header is present, so smoltcp's accessors cannot panic; its
+    // `new_checked` would also reject snap-cut packets, which we must keep.
+    let ip = Ipv4Packet::new_unchecked(buf);
+    if ip.version() != 4 {
+        return Err(invalid(Layer::Ipv4, "version"));
+    }
+    let hl = usize::from(ip.header_len());
+    if hl < IPV4_MIN_HEADER {
+        return Err(invalid(Layer::Ipv4, "IHL below 5"));
+    }
+    check_len(buf, hl, Layer::Ipv4)?;
+    let total = usize::from(ip.total_len());
+    if total < hl {
+        return Err(invalid(Layer::Ipv4, "total length below header length"));
+    }
+    let end = ip_end(&ctx, total, buf.len(), Layer::Ipv4)?;
+    let l4 = buf.get(hl..end).unwrap_or_default();
+    // smoltcp returns the offset in octets; the flow side wants RFC 791's 8-octet units.
+    let offset = ip.frag_offset() >> 3;
+    let more = ip.more_frags();
+    let facts = IpFacts {
+        src: IpAddr::V4(ip.src_addr()),
+        dst: IpAddr::V4(ip.dst_addr()),
+        ip_len: total as u32,
+        ttl: ip.hop_limit(),
+        fragment: (offset != 0 || more).then_some(Fragment {
+            id: u32::from(ip.ident()),
+            offset,
+            more,
+        }),
+    };
+    transport(
+        ctx,
+        facts,
+        u8::from(ip.next_header()),
+        l4,
+        (total - hl) as u32,
+    )
+}
+
+/// IPv6 (RFC 8200) and its extension-header chain.
+pub(super) fn ipv6<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+    check_len(buf, IPV6_HEADER, Layer::Ipv6)?;
+    // Fixed header present: smoltcp's accessors cannot panic.
+    let ip = Ipv6Packet::new_unchecked(buf);
+    if ip.version() != 6 {
+        return Err(invalid(Layer::Ipv6, "version"));
+    }
+    let mut next = u8::from(ip.next_header());
+    let mut plen = usize::from(ip.payload_len());
+    if plen == 0 && next == ipv6_ext::HOP_BY_HOP {
+        // RFC 2675 jumbogram: the real length is in a hop-by-hop option; take what we captured.
+        plen = buf.len() - IPV6_HEADER;
+    }
+    let total = IPV6_HEADER + plen;
+    let end = ip_end(&ctx, total, buf.len(), Layer::Ipv6)?;
+    let mut rest = buf.get(IPV6_HEADER..end).unwrap_or_default();
+    let mut l4_len = plen;
+    let mut fragment = None;
+    // Every extension header is at least 8 bytes, so the chain ends on any input.
+    loop {
+        if ipv6_ext::is_generic(next) {
+            let h = ipv6_ext::ExtHeader::new_checked(rest, next)?;
+            l4_len = l4_len.checked_sub(h.header_len()).ok_or(invalid(
+                Layer::Ipv6Ext,
+                "extension header beyond payload length",
+            ))?;
+            next = h.next_header();
+            rest = h.payload();
+        } else if next == ipv6_ext::FRAGMENT {
+            let f = ipv6_ext::FragmentHeader::new_checked(rest)?;
+            l4_len = l4_len.checked_sub(ipv6_ext::FRAGMENT_LEN).ok_or(invalid(
+                Layer::Ipv6Ext,
+                "extension header beyond payload length",
+            ))?;
+            next = f.next_header();
+            rest = f.payload();
+            // RFC 6946: an "atomic fragment" (offset 0, M clear) is a whole datagram.
+            if f.offset() != 0 || f.more() {
+                fragment = Some(Fragment {
+                    id: f.ident(),
+                    offset: f.offset(),
+                    more: f.more(),
+                });
+            }
+            if f.offset() != 0 {
+                // Later headers are in the first fragment only (RFC 8200 §4.5).
+                break;
+            }
+        } else {
+            // Transport, ESP (opaque) or No Next Header.
+            break;
+        }
+    }
+    let facts = IpFacts {
+        src: IpAddr::V6(ip.src_addr()),
+        dst: IpAddr::V6(ip.dst_addr()),
+        ip_len: total as u32,
+        ttl: ip.hop_limit(),
+        fragment,
+    };
+    transport(ctx, facts, next, rest, l4_len as u32)
+}
+
+/// The transport header in `buf` (captured bytes, trimmed to the IP length), whose length
+/// according to the IP header is `l4_len`.
+fn transport<'a>(
+    ctx: Ctx,
+    ip: IpFacts,
+    proto: u8,
+    buf: &'a [u8],
+    l4_len: u32,
+) -> Result<Decoded<'a>, DecodeError> {
+    let meta = PacketMeta {
+        ts: ctx.ts,
+        src_addr: ip.src,
+        dst_addr: ip.dst,
+        src_port: 0,
+        dst_port: 0,
+        protocol: IpProtocol(proto),
+        tcp_flags: TcpFlags(0),
+        tcp_window: 0,
+        payload_len: l4_len,
+        ip_len: ip.ip_len,
+        ttl: ip.ttl,
+        fragment: ip.fragment,
+        tunnel: ctx.tunnel,
+    };
+    if ip.fragment.is_some_and(|f| !f.is_first()) {
+        // A non-first fragment holds no transport header.
+        return Ok(packet(&ctx, meta, &[]));
+    }
+    // A header cut short is still worth its ports when the cut is explained: by the snap length,
+    // or by fragmentation (tiny-fragment attacks split the TCP header, RFC 1858 §3).
+    let partial_ok = ctx.snapped || ip.fragment.is_some();
+    match proto {
+        6 => tcp(ctx, meta, buf, l4_len, partial_ok),
+        17 => udp(ctx, meta, buf, l4_len, partial_ok),
+        1 | 58 => icmp(ctx, meta, buf, l4_len, proto == 58),
+        132 => Ok(sctp(ctx, meta, buf, l4_len)),
+        PROTO_IPIP | PROTO_IPV6 => {
+            let outer = packet(&ctx, meta, buf);
+            Ok(decap(ctx, TunnelKind::IpInIp, outer, |c| {
+                if proto == PROTO_IPIP {
+                    ipv4(c, buf)
+                } else {
+                    ipv6(c, buf)
+                }
+            }))
+        }
+        47 => Ok(gre(ctx, meta, buf)),
+        _ => Ok(packet(&ctx, meta, buf)),
+    }
+}
+
+#[inline]
+fn packet<'a>(ctx: &Ctx, meta: PacketMeta, payload: &'a [u8]) -> Decoded<'a> {
+    Decoded::Ip(IpPacket {
+        meta,
+        payload,
+        l2: ctx.l2,
+    })
+}
+
+/// Tries to decode the inner packet of a recognised tunnel.
+///
+/// Returns the inner IP packet (with `tunnel = Some(kind, decapsulated: true)`) when that works;
+/// otherwise the outer packet marked `decapsulated: false`: when the depth bound is reached,
+/// when the outer datagram is a fragment, or when the inner frame is not a decodable IP packet
+/// (the outer is still a real IP flow worth counting).
+fn decap<'a>(
+    ctx: Ctx,
+    kind: TunnelKind,
+    outer: Decoded<'a>,
+    inner: impl FnOnce(Ctx) -> Result<Decoded<'a>, DecodeError>,
+) -> Decoded<'a> {
+    let Decoded::Ip(mut outer_ip) = outer else {
+        return outer;
+    };
+    outer_ip.meta.tunnel = Some(Tunnel {
+        kind,
+        decapsulated: false,
+    });
+    if ctx.depth >= MAX_TUNNEL_DEPTH || outer_ip.meta.fragment.is_some() {
+        return Decoded::Ip(outer_ip);
+    }
+    let inner_ctx = Ctx {
+        depth: ctx.depth + 1,
+        tunnel: Some(Tunnel {
+            kind,
+            decapsulated: true,
+        }),
+        ..ctx
+    };
+    match inner(inner_ctx) {
+        Ok(d @ Decoded::Ip(_)) => d,
+        _ => Decoded::Ip(outer_ip),
+    }
+}
+
+/// TCP (RFC 9293).
+fn tcp<'a>(
+    ctx: Ctx,
+    mut meta: PacketMeta,
+    buf: &'a [u8],
+    l4_len: u32,
+    partial_ok: bool,
+) -> Result<Decoded<'a>, DecodeError> {
+    if buf.len() < TCP_MIN_HEADER {
+        if partial_ok && buf.len() >= 4 {
+            meta.src_port = wire::be16(buf, 0);
+            meta.dst_port = wire::be16(buf, 2);
+            meta.payload_len = l4_len.saturating_sub(TCP_MIN_HEADER as u32);
+            return Ok(packet(&ctx, meta, &[]));
+        }
+        return Err(wire::truncated(Layer::Tcp, TCP_MIN_HEADER, buf.len()));
+    }
+    // 20 bytes present: smoltcp's fixed-field accessors cannot panic.
+    let t = TcpPacket::new_unchecked(buf);
+    let hl = u32::from(t.header_len());
+    if hl < TCP_MIN_HEADER as u32 {
+        return Err(invalid(Layer::Tcp, "data offset below 5"));
+    }
+    if hl > l4_len {
+        return Err(invalid(Layer::Tcp, "data offset beyond segment"));
+    }
+    meta.src_port = t.src_port();
+    meta.dst_port = t.dst_port();
+    // smoltcp exposes flags one by one; the raw low byte (incl. ECE/CWR) is byte 13.
+    meta.tcp_flags = TcpFlags(buf.get(13).copied().unwrap_or(0));
+    meta.tcp_window = t.window_len();
+    meta.payload_len = l4_len - hl;
+    Ok(packet(&ctx, meta, tail(buf, hl as usize)))
+}
+
+/// UDP (RFC 768) and the tunnels carried over it.
+fn udp<'a>(
+    ctx: Ctx,
+    mut meta: PacketMeta,
+    buf: &'a [u8],
+    l4_len: u32,
+    partial_ok: bool,
+) -> Result<Decoded<'a>, DecodeError> {
+    let hdr = UDP_HEADER as u32;
+    if buf.len() < UDP_HEADER {
+        if partial_ok && buf.len() >= 4 {
+            meta.src_port = wire::be16(buf, 0);
+            meta.dst_port = wire::be16(buf, 2);
+            meta.payload_len = l4_len.saturating_sub(hdr);
+            return Ok(packet(&ctx, meta, &[]));
+        }
+        return Err(wire::truncated(Layer::Udp, UDP_HEADER, buf.len()));
+    }
+    if l4_len < hdr {
+        return Err(invalid(Layer::Udp, "IP payload shorter than UDP header"));
+    }
+    // 8 bytes present: smoltcp's accessors cannot panic.
+    let u = UdpPacket::new_unchecked(buf);
+    meta.src_port = u.src_port();
+    meta.dst_port = u.dst_port();
+    let udp_len = u32::from(u.len());
+    let mut payload = tail(buf, UDP_HEADER);
+    meta.payload_len = if meta.fragment.is_some() || udp_len == 0 {
+        // First fragment: the UDP length covers the whole datagram, this fragment carries less.
+        // Length 0: RFC 2675 §4 jumbogram; the IP length is authoritative.
+        l4_len - hdr
+    } else if udp_len < hdr {
+        return Err(invalid(Layer::Udp, "length below 8"));
+    } else if udp_len > l4_len {
+        return Err(invalid(Layer::Udp, "length beyond IP payload"));
+    } else {
+        // Bytes past the UDP length inside the IP payload are padding.
+        payload = payload.get(..(udp_len - hdr) as usize).unwrap_or(payload);
+        udp_len - hdr
+    };
+    let outer = packet(&ctx, meta, payload);
+    let (sp, dp) = (meta.src_port, meta.dst_port);
+    Ok(if dp == vxlan::UDP_PORT {
+        match vxlan::VxlanHeader::new_checked(payload) {
+            Ok(v) => decap(ctx, TunnelKind::Vxlan, outer, |c| {
+                link::ethernet(c, v.payload())
+            }),
+            Err(_) => outer,
+        }
+    } else if dp == geneve::UDP_PORT {
+        match geneve::GeneveHeader::new_checked(payload) {
+            Ok(g) => decap(ctx, TunnelKind::Geneve, outer, |c| {
+                if g.protocol() == geneve::PROTO_ETHERNET {
+                    link::ethernet(c, g.payload())
+                } else {
+                    link::ethertype(c, g.protocol(), g.payload())
+                }
+            }),
+            Err(_) => outer,
+        }
+    } else if dp == gtpu::UDP_PORT || sp == gtpu::UDP_PORT {
+        match gtpu::GtpuHeader::new_checked(payload) {
+            Ok(g) if g.msg_type() == gtpu::MSG_G_PDU => {
+                decap(ctx, TunnelKind::GtpU, outer, |c| by_version(c, g.payload()))
+            }
+            // Echo and other GTP-U signalling: recognised, nothing inside.
+            Ok(_) => recognised(outer, TunnelKind::GtpU),
+            Err(_) => outer,
+        }
+    } else if dp == TEREDO_PORT || sp == TEREDO_PORT {
+        // Teredo (RFC 4380) is only recognised; the outer UDP flow is what we report.
+        recognised(outer, TunnelKind::Teredo)
+    } else {
+        outer
+    })
+}
+
+/// Marks an outer packet as carrying a tunnel that is not opened.
+#[inline]
+fn recognised(mut d: Decoded<'_>, kind: TunnelKind) -> Decoded<'_> {
+    if let Decoded::Ip(ip) = &mut d {
+        ip.meta.tunnel = Some(Tunnel {
+            kind,
+            decapsulated: false,
+        });
+    }
+    d
+}
+
+/// ICMP (RFC 792) and ICMPv6 (RFC 4443): echo uses the identifier as both "ports" so requests
+/// and replies share a flow key; other messages use type and code.
+fn icmp<'a>(
+    ctx: Ctx,
+    mut meta: PacketMeta,
+    buf: &'a [u8],
+    l4_len: u32,
+    v6: bool,
+) -> Result<Decoded<'a>, DecodeError> {
+    check_len(buf, 4, Layer::Icmp)?;
+    // Type and code are present; echo id is read only after the 8-byte check below.
+    let (ty, code) = if v6 {
+        let p = Icmpv6Packet::new_unchecked(buf);
+        (u8::from(p.msg_type()), p.msg_code())
+    } else {
+        let p = Icmpv4Packet::new_unchecked(buf);
+        (u8::from(p.msg_type()), p.msg_code())
+    };
+    let echo = if v6 {
+        matches!(ty, 128 | 129)
+    } else {
+        matches!(ty, 0 | 8)
+    };
+    if echo {
+        check_len(buf, ICMP_HEADER, Layer::Icmp)?;
+        let id = if v6 {
+            Icmpv6Packet::new_unchecked(buf).echo_ident()
+        } else {
+            Icmpv4Packet::new_unchecked(buf).echo_ident()
+        };
+        meta.src_port = id;
+        meta.dst_port = id;
+    } else {
+        meta.src_port = u16::from(ty);
+        meta.dst_port = u16::from(code);
+    }
+    meta.payload_len = l4_len.saturating_sub(ICMP_HEADER as u32);
+    Ok(packet(&ctx, meta, tail(buf, ICMP_HEADER)))
+}
+
+/// SCTP (RFC 9260): ports only. Lenient: with fewer than 4 bytes the ports stay 0.
+fn sctp<'a>(ctx: Ctx, mut meta: PacketMeta, buf: &'a [u8], l4_len: u32) -> Decoded<'a> {
+    meta.payload_len = l4_len.saturating_sub(sctp::HEADER_LEN as u32);
+    match sctp::SctpHeader::new_checked(buf) {
+        Ok(h) => {
+            meta.src_port = h.src_port();
+            meta.dst_port = h.dst_port();
+            packet(&ctx, meta, h.payload())
+        }
+        Err(_) => {
+            if buf.len() >= 4 {
+                meta.src_port = wire::be16(buf, 0);
+                meta.dst_port = wire::be16(buf, 2);
+            }
+            packet(&ctx, meta, &[])
+        }
+    }
+}
+
+/// GRE: decapsulate IP, Ethernet (0x6558) and anything the EtherType dispatch knows; other
+/// payloads (PPTP's PPP, ERSPAN) are only recognised. A malformed GRE header leaves a plain
+/// protocol-47 packet.
+fn gre<'a>(ctx: Ctx, meta: PacketMeta, buf: &'a [u8]) -> Decoded<'a> {
+    let outer = packet(&ctx, meta, buf);
+    let Ok(g) = gre::GreHeader::new_checked(buf) else {
+        return outer;
+    };
+    let proto = g.protocol();
+    let inner = g.payload();
+    match proto {
+        gre::PROTO_ETHERNET => decap(ctx, TunnelKind::Gre, outer, |c| link::ethernet(c, inner)),
+        _ if g.version() == 0 && is_decodable_ethertype(proto) => {
+            decap(ctx, TunnelKind::Gre, outer, |c| {
+                link::ethertype(c, proto, inner)
+            })
+        }
+        _ => recognised(outer, TunnelKind::Gre),
+    }
+}
+
+/// EtherTypes GRE may carry that lead to an IP packet.
+#[inline]
+fn is_decodable_ethertype(t: u16) -> bool {
+    matches!(t, ETH_IPV4 | ETH_IPV6 | 0x8847 | 0x8848) || wire::vlan::is_vlan_tpid(t)
+}
