@@ -10,10 +10,12 @@
 
 pub mod capture;
 pub mod decode;
+pub mod detect;
 pub mod features;
 pub mod flow;
 pub mod output;
 pub mod pipeline;
+pub mod rules;
 pub mod synth;
 pub mod time;
 pub mod wire;

@@ -1,0 +1,209 @@
+//! Detection: the [`Detector`] trait every detector implements, the one [`Alert`] record they
+//! all produce (`ALERTS.md`), and the [`AlertSink`]s that write alerts out.
+//!
+//! Data flow: the pipeline decodes a frame, gives IP packets to the flow table, wraps the result
+//! in a [`PacketView`] and calls [`Detector::on_packet`] on every detector with the packet's
+//! [`FlowContext`]; when the flow table exports a finished flow it calls
+//! [`Detector::on_flow_end`]. Detectors push [`Alert`]s into a `Vec` that the pipeline owns and
+//! reuses, then the pipeline hands them to an [`AlertSink`].
+//!
+//! Guarantees: alert ids are deterministic (built from the packet time and a per-detector
+//! counter by [`AlertIdGen`]), so the same capture through the same detectors yields the same
+//! alerts, with the same ids, in the same order.
+
+mod alert;
+mod sink;
+
+pub use alert::{Alert, AlertIdGen, AlertStatus, Severity};
+pub use sink::{
+    AlertSink, ChannelSink, CsvAlertSink, EveAlertSink, FnSink, JsonlAlertSink, SinkError,
+};
+
+use crate::decode::{ArpInfo, Decoded, IpPacket, L2Info};
+use crate::features::FeatureVector;
+use crate::flow::{FlowContext, FlowRecord};
+use crate::time::Timestamp;
+
+/// One decoded frame as detectors see it: an IP packet (with its payload) or an ARP frame.
+///
+/// It borrows from the capture buffer, so it lives only for the duration of one
+/// [`Detector::on_packet`] call; detectors copy what they need to keep (the `Copy`
+/// [`PacketMeta`](crate::decode::PacketMeta) is cheap to keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketView<'a> {
+    /// An IP packet after decoding and decapsulation.
+    Ip(&'a IpPacket<'a>),
+    /// An ARP frame (not part of any flow).
+    Arp {
+        /// Capture time of the frame.
+        ts: Timestamp,
+        /// The ARP fields.
+        arp: &'a ArpInfo,
+        /// Link-layer facts (source MAC, VLAN).
+        l2: &'a L2Info,
+    },
+}
+
+impl<'a> PacketView<'a> {
+    /// A view of a decoded frame captured at `ts`; `None` for frames that are neither IP nor
+    /// ARP (detectors never see those).
+    pub fn from_decoded(ts: Timestamp, decoded: &'a Decoded<'a>) -> Option<PacketView<'a>> {
+        match decoded {
+            Decoded::Ip(ip) => Some(PacketView::Ip(ip)),
+            Decoded::Arp(arp, l2) => Some(PacketView::Arp { ts, arp, l2 }),
+            Decoded::Other { .. } => None,
+        }
+    }
+
+    /// The packet's capture time (the time alerts carry).
+    pub fn ts(&self) -> Timestamp {
+        match self {
+            PacketView::Ip(ip) => ip.meta.ts,
+            PacketView::Arp { ts, .. } => *ts,
+        }
+    }
+
+    /// The IP packet, if this is one.
+    pub fn ip(&self) -> Option<&'a IpPacket<'a>> {
+        match self {
+            PacketView::Ip(ip) => Some(ip),
+            PacketView::Arp { .. } => None,
+        }
+    }
+
+    /// The ARP fields, if this is an ARP frame.
+    pub fn arp(&self) -> Option<&'a ArpInfo> {
+        match self {
+            PacketView::Ip(_) => None,
+            PacketView::Arp { arp, .. } => Some(arp),
+        }
+    }
+
+    /// Link-layer facts of either kind of frame.
+    pub fn l2(&self) -> &'a L2Info {
+        match self {
+            PacketView::Ip(ip) => &ip.l2,
+            PacketView::Arp { l2, .. } => l2,
+        }
+    }
+}
+
+/// Something that looks at traffic and raises [`Alert`]s.
+///
+/// A detector sees two kinds of events, and both hooks default to doing nothing, so an
+/// implementation overrides only what it needs:
+///
+/// - [`on_packet`](Detector::on_packet) for every decoded IP or ARP frame, in capture order,
+///   with the packet's [`FlowContext`] when it belongs to a flow. Signature rules
+///   ([`RuleDetector`](crate::rules::RuleDetector)) live here.
+/// - [`on_flow_end`](Detector::on_flow_end) once per finished flow, with its
+///   [`FeatureVector`]. Models that score whole flows live here.
+///
+/// Behavioural detectors (scans, floods, ARP spoofing) typically use both.
+///
+/// # Contract
+///
+/// - **Push, don't return.** Alerts go into `out`, a `Vec` the caller owns, clears and reuses
+///   between calls, so a hook that raises nothing allocates nothing. Never clear `out`
+///   yourself: other detectors may have pushed into it first.
+/// - **Deterministic.** The same sequence of calls yields the same alerts in the same order.
+///   Use packet time ([`PacketView::ts`], [`FlowRecord::last_ts`]), never the wall clock, and
+///   derive alert ids from an [`AlertIdGen`].
+/// - **Bounded.** Any per-host or per-flow state must live in a table with a fixed cap,
+///   dropping (and counting) entries when full; a capture must not be able to grow a detector
+///   without bound.
+/// - **No panics on input.** Packets are attacker-controlled bytes.
+///
+/// The trait is object safe, so a pipeline holds `Vec<Box<dyn Detector>>`, and requires
+/// `Send` so the pipeline can move to a worker thread (the server runs it off its async
+/// runtime).
+///
+/// # Example
+///
+/// ```
+/// use netsec_core::detect::{Alert, Detector, PacketView};
+/// use netsec_core::flow::FlowContext;
+///
+/// /// Counts packets; raises nothing.
+/// struct Counter(u64);
+///
+/// impl Detector for Counter {
+///     fn name(&self) -> &str {
+///         "counter"
+///     }
+///     fn on_packet(&mut self, _pkt: &PacketView<'_>, _flow: Option<&FlowContext>, _out: &mut Vec<Alert>) {
+///         self.0 += 1;
+///     }
+/// }
+///
+/// let detectors: Vec<Box<dyn Detector>> = vec![Box::new(Counter(0))];
+/// assert_eq!(detectors[0].name(), "counter");
+/// ```
+pub trait Detector: Send {
+    /// A short, stable, lower-case name (`rules`, `port_scan`, `random_forest`); it is written
+    /// into every alert's `meta.detector` and used in logs and statistics.
+    fn name(&self) -> &str;
+
+    /// Called for every decoded IP or ARP frame, in capture order.
+    ///
+    /// `flow` is the context the flow table returned for this packet (`None` for ARP frames and
+    /// for IP packets that belong to no flow, such as orphan fragments). Push any alerts into
+    /// `out`. The default does nothing.
+    fn on_packet(
+        &mut self,
+        _pkt: &PacketView<'_>,
+        _flow: Option<&FlowContext>,
+        _out: &mut Vec<Alert>,
+    ) {
+    }
+
+    /// Called once for every finished flow, in the flow table's export order, with its
+    /// 25 features. Push any alerts into `out`. The default does nothing.
+    fn on_flow_end(
+        &mut self,
+        _flow: &FlowRecord,
+        _features: &FeatureVector,
+        _out: &mut Vec<Alert>,
+    ) {
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn detector_is_object_safe_and_send() {
+        struct Nop;
+        impl Detector for Nop {
+            fn name(&self) -> &str {
+                "nop"
+            }
+        }
+        assert_send::<Box<dyn Detector>>();
+        let mut d: Box<dyn Detector> = Box::new(Nop);
+        let mut out = Vec::new();
+        let arp = ArpInfo {
+            operation: 1,
+            sender_mac: [0; 6],
+            sender_ip: std::net::Ipv4Addr::LOCALHOST,
+            target_mac: [0; 6],
+            target_ip: std::net::Ipv4Addr::LOCALHOST,
+        };
+        let l2 = L2Info::default();
+        let decoded = Decoded::Arp(arp, l2);
+        let view = PacketView::from_decoded(Timestamp::from_micros(5), &decoded)
+            .expect("ARP frames have a view");
+        assert_eq!(view.ts(), Timestamp::from_micros(5));
+        assert!(view.ip().is_none());
+        assert!(view.arp().is_some());
+        d.on_packet(&view, None, &mut out);
+        assert!(out.is_empty());
+        assert!(
+            PacketView::from_decoded(Timestamp::default(), &Decoded::Other { ethertype: 1 })
+                .is_none()
+        );
+    }
+}

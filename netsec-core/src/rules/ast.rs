@@ -1,0 +1,737 @@
+//! The rule AST: what a rule says, before variables are resolved and patterns compiled.
+//!
+//! Every type here implements `Display` as valid rule text, and for any rule `r` that
+//! [`parse_rule`](super::parse_rule) accepted, `parse_rule(&r.to_string()) == Ok(r)`.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// What to do when a rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Raise an alert.
+    Alert,
+    /// IPS drop; alerts in IDS mode.
+    Drop,
+    /// IPS reject; alerts in IDS mode.
+    Reject,
+    /// Suppress alerts from the packets (and TCP/UDP flows) it matches.
+    Pass,
+}
+
+impl Action {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Alert => "alert",
+            Action::Drop => "drop",
+            Action::Reject => "reject",
+            Action::Pass => "pass",
+        }
+    }
+}
+
+/// The header protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Any IP packet.
+    Ip,
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP (matches ICMPv4 and ICMPv6, as in Suricata).
+    Icmp,
+    /// ICMPv6 only.
+    Icmpv6,
+    /// An application-layer or other protocol we parse but do not support (`http`, `dns` …).
+    Other(String),
+}
+
+impl Protocol {
+    /// The keyword.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Protocol::Ip => "ip",
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+            Protocol::Icmpv6 => "icmpv6",
+            Protocol::Other(s) => s,
+        }
+    }
+}
+
+/// An IP network: address plus prefix length (a plain address has the full length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpNet {
+    /// The address as written (host bits are ignored when matching).
+    pub addr: IpAddr,
+    /// Prefix length (≤ 32 for IPv4, ≤ 128 for IPv6).
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is inside this network (never across address families).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let p = u32::from(self.prefix.min(32));
+                let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let p = u32::from(self.prefix.min(128));
+                let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+
+    fn full_len(&self) -> u8 {
+        if self.addr.is_ipv4() {
+            32
+        } else {
+            128
+        }
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.prefix == self.full_len() {
+            write!(f, "{}", self.addr)
+        } else {
+            write!(f, "{}/{}", self.addr, self.prefix)
+        }
+    }
+}
+
+/// An address part of a rule header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AddrSpec {
+    /// `any`.
+    Any,
+    /// A literal address or CIDR.
+    Net(IpNet),
+    /// `$NAME`, resolved from [`RuleVars`](super::RuleVars) at compile time.
+    Var(String),
+    /// `[a,b,…]`: matches when some non-negated element matches (or there is none) and no
+    /// negated element does.
+    List(Vec<AddrSpec>),
+    /// `!x`.
+    Not(Box<AddrSpec>),
+}
+
+impl fmt::Display for AddrSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddrSpec::Any => f.write_str("any"),
+            AddrSpec::Net(n) => write!(f, "{n}"),
+            AddrSpec::Var(v) => write!(f, "${v}"),
+            AddrSpec::List(l) => {
+                f.write_str("[")?;
+                for (i, a) in l.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str("]")
+            }
+            AddrSpec::Not(a) => write!(f, "!{a}"),
+        }
+    }
+}
+
+/// A port part of a rule header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PortSpec {
+    /// `any`.
+    Any,
+    /// One port.
+    Port(u16),
+    /// `a:b`, `a:` or `:b` (inclusive; at least one bound is present).
+    Range(Option<u16>, Option<u16>),
+    /// `$NAME`.
+    Var(String),
+    /// `[a,b,…]`, same semantics as [`AddrSpec::List`].
+    List(Vec<PortSpec>),
+    /// `!x`.
+    Not(Box<PortSpec>),
+}
+
+impl fmt::Display for PortSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortSpec::Any => f.write_str("any"),
+            PortSpec::Port(p) => write!(f, "{p}"),
+            PortSpec::Range(a, b) => {
+                if let Some(a) = a {
+                    write!(f, "{a}")?;
+                }
+                f.write_str(":")?;
+                if let Some(b) = b {
+                    write!(f, "{b}")?;
+                }
+                Ok(())
+            }
+            PortSpec::Var(v) => write!(f, "${v}"),
+            PortSpec::List(l) => {
+                f.write_str("[")?;
+                for (i, a) in l.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str("]")
+            }
+            PortSpec::Not(a) => write!(f, "!{a}"),
+        }
+    }
+}
+
+/// `->` or `<>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleDirection {
+    /// Source to destination only.
+    OneWay,
+    /// Either way.
+    Both,
+}
+
+/// A typed unsigned comparison (`dsize`, `ttl`, `itype`, `icode`, `ip_proto`), parsed once
+/// (in the manner of Suricata's `detect/uint.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UintCmp {
+    /// `N`.
+    Eq(u64),
+    /// `!N`.
+    Ne(u64),
+    /// `<N`.
+    Lt(u64),
+    /// `<=N`.
+    Le(u64),
+    /// `>N`.
+    Gt(u64),
+    /// `>=N`.
+    Ge(u64),
+    /// `a<>b` or `a-b`: strictly between.
+    Range(u64, u64),
+    /// `!a-b`: not strictly between.
+    NotRange(u64, u64),
+}
+
+impl UintCmp {
+    /// Whether `v` satisfies the comparison.
+    pub fn matches(self, v: u64) -> bool {
+        match self {
+            UintCmp::Eq(n) => v == n,
+            UintCmp::Ne(n) => v != n,
+            UintCmp::Lt(n) => v < n,
+            UintCmp::Le(n) => v <= n,
+            UintCmp::Gt(n) => v > n,
+            UintCmp::Ge(n) => v >= n,
+            UintCmp::Range(a, b) => a < v && v < b,
+            UintCmp::NotRange(a, b) => !(a < v && v < b),
+        }
+    }
+}
+
+impl fmt::Display for UintCmp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UintCmp::Eq(n) => write!(f, "{n}"),
+            UintCmp::Ne(n) => write!(f, "!{n}"),
+            UintCmp::Lt(n) => write!(f, "<{n}"),
+            UintCmp::Le(n) => write!(f, "<={n}"),
+            UintCmp::Gt(n) => write!(f, ">{n}"),
+            UintCmp::Ge(n) => write!(f, ">={n}"),
+            UintCmp::Range(a, b) => write!(f, "{a}<>{b}"),
+            UintCmp::NotRange(a, b) => write!(f, "!{a}-{b}"),
+        }
+    }
+}
+
+/// A `content` match with its modifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Content {
+    /// `content:!"…"`: the bytes must not occur.
+    pub negated: bool,
+    /// The bytes, after `|hex|` and escape decoding (never empty).
+    pub pattern: Vec<u8>,
+    /// ASCII case-insensitive.
+    pub nocase: bool,
+    /// Start searching this many bytes into the payload.
+    pub offset: Option<u32>,
+    /// Search at most this many bytes from `offset`.
+    pub depth: Option<u32>,
+    /// Relative: start this many bytes after the previous match (may be negative).
+    pub distance: Option<i32>,
+    /// Relative: the match must end within this many bytes after the previous match
+    /// (+ `distance`).
+    pub within: Option<u32>,
+    /// `fast_pattern` given (any arguments are accepted and dropped).
+    pub fast_pattern: bool,
+}
+
+impl Content {
+    /// Whether this content is anchored to the previous match.
+    pub fn is_relative(&self) -> bool {
+        self.distance.is_some() || self.within.is_some()
+    }
+}
+
+/// Writes bytes as a quoted content string: printable ASCII as is, the rest as `|hex|`.
+pub(crate) fn write_content_bytes(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    f.write_str("\"")?;
+    let mut in_hex = false;
+    for &b in bytes {
+        let plain = (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b';' | b'\\' | b'|');
+        if plain {
+            if in_hex {
+                f.write_str("|")?;
+                in_hex = false;
+            }
+            write!(f, "{}", b as char)?;
+        } else {
+            if in_hex {
+                write!(f, " {b:02X}")?;
+            } else {
+                write!(f, "|{b:02X}")?;
+                in_hex = true;
+            }
+        }
+    }
+    if in_hex {
+        f.write_str("|")?;
+    }
+    f.write_str("\"")
+}
+
+/// Writes a quoted string, escaping `\`, `"` and `;`.
+pub(crate) fn write_quoted(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in s.chars() {
+        if matches!(c, '\\' | '"' | ';') {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
+}
+
+impl fmt::Display for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("content:")?;
+        if self.negated {
+            f.write_str("!")?;
+        }
+        write_content_bytes(f, &self.pattern)?;
+        f.write_str(";")?;
+        if self.nocase {
+            f.write_str(" nocase;")?;
+        }
+        if let Some(v) = self.offset {
+            write!(f, " offset:{v};")?;
+        }
+        if let Some(v) = self.depth {
+            write!(f, " depth:{v};")?;
+        }
+        if let Some(v) = self.distance {
+            write!(f, " distance:{v};")?;
+        }
+        if let Some(v) = self.within {
+            write!(f, " within:{v};")?;
+        }
+        if self.fast_pattern {
+            f.write_str(" fast_pattern;")?;
+        }
+        Ok(())
+    }
+}
+
+/// A `pcre:"/pattern/flags"` option.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pcre {
+    /// `pcre:!"…"`.
+    pub negated: bool,
+    /// The pattern between the slashes (`\;` and `\"` already unescaped).
+    pub pattern: String,
+    /// The flags after the last slash.
+    pub flags: String,
+}
+
+/// How `flags` compares the packet's TCP flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlagsModifier {
+    /// `+`: these flags and possibly others.
+    Plus,
+    /// `*`: any of these flags.
+    Any,
+    /// `!`: not all of these flags.
+    Not,
+}
+
+/// A `flags` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlagsSpec {
+    /// The modifier; `None` means exactly these flags (after the mask).
+    pub modifier: Option<FlagsModifier>,
+    /// Flag bits (FIN 0x01 … CWR 0x80); 0 for `0` (no flags).
+    pub flags: u8,
+    /// Flag bits to ignore.
+    pub mask: Option<u8>,
+}
+
+/// Flag letters in bit order (F S R P A U E C), as written in `flags`.
+pub(crate) const FLAG_LETTERS: [(char, u8); 8] = [
+    ('F', 0x01),
+    ('S', 0x02),
+    ('R', 0x04),
+    ('P', 0x08),
+    ('A', 0x10),
+    ('U', 0x20),
+    ('E', 0x40),
+    ('C', 0x80),
+];
+
+fn write_flag_letters(f: &mut fmt::Formatter<'_>, bits: u8) -> fmt::Result {
+    if bits == 0 {
+        return f.write_str("0");
+    }
+    for (c, b) in FLAG_LETTERS {
+        if bits & b != 0 {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
+}
+
+impl FlagsSpec {
+    /// Whether the packet's flags `v` satisfy this option.
+    pub fn matches(&self, v: u8) -> bool {
+        let v = v & !self.mask.unwrap_or(0);
+        match self.modifier {
+            None => v == self.flags,
+            Some(FlagsModifier::Plus) => v & self.flags == self.flags,
+            Some(FlagsModifier::Any) => self.flags == 0 || v & self.flags != 0,
+            Some(FlagsModifier::Not) => v & self.flags != self.flags,
+        }
+    }
+}
+
+impl fmt::Display for FlagsSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.modifier {
+            None => {}
+            Some(FlagsModifier::Plus) => f.write_str("+")?,
+            Some(FlagsModifier::Any) => f.write_str("*")?,
+            Some(FlagsModifier::Not) => f.write_str("!")?,
+        }
+        write_flag_letters(f, self.flags)?;
+        if let Some(m) = self.mask {
+            f.write_str(",")?;
+            write_flag_letters(f, m)?;
+        }
+        Ok(())
+    }
+}
+
+/// One `flow` option word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowOption {
+    /// `established`.
+    Established,
+    /// `not_established`.
+    NotEstablished,
+    /// `stateless`.
+    Stateless,
+    /// `to_server`.
+    ToServer,
+    /// `to_client`.
+    ToClient,
+    /// `from_server` (same as `to_client`).
+    FromServer,
+    /// `from_client` (same as `to_server`).
+    FromClient,
+}
+
+impl FlowOption {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowOption::Established => "established",
+            FlowOption::NotEstablished => "not_established",
+            FlowOption::Stateless => "stateless",
+            FlowOption::ToServer => "to_server",
+            FlowOption::ToClient => "to_client",
+            FlowOption::FromServer => "from_server",
+            FlowOption::FromClient => "from_client",
+        }
+    }
+
+    /// All words, for parsing.
+    pub const ALL: [FlowOption; 7] = [
+        FlowOption::Established,
+        FlowOption::NotEstablished,
+        FlowOption::Stateless,
+        FlowOption::ToServer,
+        FlowOption::ToClient,
+        FlowOption::FromServer,
+        FlowOption::FromClient,
+    ];
+}
+
+/// `threshold` type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThresholdType {
+    /// Alert on the first `count` matches per window.
+    Limit,
+    /// Alert on every `count`-th match per window.
+    Threshold,
+    /// Alert once per window, after `count` matches.
+    Both,
+}
+
+/// What a threshold counts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Track {
+    /// Per source address.
+    BySrc,
+    /// Per destination address.
+    ByDst,
+    /// Per rule.
+    ByRule,
+    /// Per (source, destination) pair.
+    ByBoth,
+}
+
+impl Track {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Track::BySrc => "by_src",
+            Track::ByDst => "by_dst",
+            Track::ByRule => "by_rule",
+            Track::ByBoth => "by_both",
+        }
+    }
+}
+
+/// `threshold` (with a type) or `detection_filter` (type `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Threshold {
+    /// `type …`; `None` for `detection_filter`.
+    pub kind: Option<ThresholdType>,
+    /// `track …`.
+    pub track: Track,
+    /// `count N` (≥ 1).
+    pub count: u32,
+    /// `seconds S`.
+    pub seconds: u32,
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(k) = self.kind {
+            let k = match k {
+                ThresholdType::Limit => "limit",
+                ThresholdType::Threshold => "threshold",
+                ThresholdType::Both => "both",
+            };
+            write!(f, "type {k}, ")?;
+        }
+        write!(
+            f,
+            "track {}, count {}, seconds {}",
+            self.track.as_str(),
+            self.count,
+            self.seconds
+        )
+    }
+}
+
+/// One rule option, in rule order (content modifiers folded into their [`Content`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RuleOption {
+    /// `msg`.
+    Msg(String),
+    /// `sid`.
+    Sid(u64),
+    /// `rev`.
+    Rev(u64),
+    /// `gid`.
+    Gid(u64),
+    /// `classtype`.
+    Classtype(String),
+    /// `priority`.
+    Priority(u64),
+    /// `reference` (kept raw).
+    Reference(String),
+    /// `metadata` (kept raw, not interpreted).
+    Metadata(String),
+    /// `target` (kept raw, informational).
+    Target(String),
+    /// `content` with its modifiers.
+    Content(Content),
+    /// `pcre`.
+    Pcre(Pcre),
+    /// `dsize`.
+    Dsize(UintCmp),
+    /// `flags`.
+    Flags(FlagsSpec),
+    /// `ttl`.
+    Ttl(UintCmp),
+    /// `itype`.
+    Itype(UintCmp),
+    /// `icode`.
+    Icode(UintCmp),
+    /// `ip_proto`.
+    IpProto(UintCmp),
+    /// `flow`.
+    Flow(Vec<FlowOption>),
+    /// `threshold`.
+    Threshold(Threshold),
+    /// `detection_filter`.
+    DetectionFilter(Threshold),
+    /// `alert` (a `pass` rule also logs an alert).
+    AlertFlag,
+    /// `noalert` (match, but raise no alert).
+    NoAlert,
+    /// Any other keyword: parsed, kept, and the rule is skipped at compile time.
+    Unsupported {
+        /// Lower-case keyword.
+        keyword: String,
+        /// Raw value text, if any.
+        value: Option<String>,
+    },
+}
+
+impl fmt::Display for RuleOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleOption::Msg(s) => {
+                f.write_str("msg:")?;
+                write_quoted(f, s)?;
+                f.write_str(";")
+            }
+            RuleOption::Sid(n) => write!(f, "sid:{n};"),
+            RuleOption::Rev(n) => write!(f, "rev:{n};"),
+            RuleOption::Gid(n) => write!(f, "gid:{n};"),
+            RuleOption::Classtype(s) => write!(f, "classtype:{s};"),
+            RuleOption::Priority(n) => write!(f, "priority:{n};"),
+            RuleOption::Reference(s) => write!(f, "reference:{s};"),
+            RuleOption::Metadata(s) => write!(f, "metadata:{s};"),
+            RuleOption::Target(s) => write!(f, "target:{s};"),
+            RuleOption::Content(c) => write!(f, "{c}"),
+            RuleOption::Pcre(p) => {
+                f.write_str("pcre:")?;
+                if p.negated {
+                    f.write_str("!")?;
+                }
+                f.write_str("\"/")?;
+                for c in p.pattern.chars() {
+                    if matches!(c, '"' | ';') {
+                        f.write_str("\\")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+                write!(f, "/{}\";", p.flags)
+            }
+            RuleOption::Dsize(c) => write!(f, "dsize:{c};"),
+            RuleOption::Flags(s) => write!(f, "flags:{s};"),
+            RuleOption::Ttl(c) => write!(f, "ttl:{c};"),
+            RuleOption::Itype(c) => write!(f, "itype:{c};"),
+            RuleOption::Icode(c) => write!(f, "icode:{c};"),
+            RuleOption::IpProto(c) => write!(f, "ip_proto:{c};"),
+            RuleOption::Flow(v) => {
+                f.write_str("flow:")?;
+                for (i, o) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    f.write_str(o.as_str())?;
+                }
+                f.write_str(";")
+            }
+            RuleOption::Threshold(t) => write!(f, "threshold:{t};"),
+            RuleOption::DetectionFilter(t) => write!(f, "detection_filter:{t};"),
+            RuleOption::AlertFlag => f.write_str("alert;"),
+            RuleOption::NoAlert => f.write_str("noalert;"),
+            RuleOption::Unsupported { keyword, value } => match value {
+                Some(v) => write!(f, "{keyword}:{v};"),
+                None => write!(f, "{keyword};"),
+            },
+        }
+    }
+}
+
+/// One parsed rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// The action.
+    pub action: Action,
+    /// The header protocol.
+    pub protocol: Protocol,
+    /// Source addresses.
+    pub src: AddrSpec,
+    /// Source ports.
+    pub src_ports: PortSpec,
+    /// `->` or `<>`.
+    pub direction: RuleDirection,
+    /// Destination addresses.
+    pub dst: AddrSpec,
+    /// Destination ports.
+    pub dst_ports: PortSpec,
+    /// Options in rule order.
+    pub options: Vec<RuleOption>,
+}
+
+impl Rule {
+    /// The `sid`, if given.
+    pub fn sid(&self) -> Option<u64> {
+        self.options.iter().find_map(|o| match o {
+            RuleOption::Sid(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// The `msg`, if given.
+    pub fn msg(&self) -> Option<&str> {
+        self.options.iter().find_map(|o| match o {
+            RuleOption::Msg(s) => Some(s.as_str()),
+            _ => None,
+        })
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dir = match self.direction {
+            RuleDirection::OneWay => "->",
+            RuleDirection::Both => "<>",
+        };
+        write!(
+            f,
+            "{} {} {} {} {} {} {} (",
+            self.action.as_str(),
+            self.protocol.as_str(),
+            self.src,
+            self.src_ports,
+            dir,
+            self.dst,
+            self.dst_ports
+        )?;
+        for (i, o) in self.options.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{o}")?;
+        }
+        f.write_str(")")
+    }
+}

@@ -1,0 +1,572 @@
+//! AST → compiled rule: variables resolved, patterns built, comparisons typed, once.
+//!
+//! A rule that uses something we do not support is not an error: [`compile_rule`] returns
+//! [`CompileOutcome::Unsupported`] naming the keyword, and the rule set skips it with a warning.
+
+use std::net::IpAddr;
+
+use aho_corasick::AhoCorasick;
+use memchr::memmem;
+
+use super::ast::*;
+use super::vars::{classtype_priority, RuleVars, CRITICAL_CLASSTYPES};
+use crate::decode::IpProtocol;
+use crate::detect::Severity;
+
+/// Which packets a rule's protocol admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum ProtoClass {
+    /// Any IP packet.
+    Ip,
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMPv4 or ICMPv6.
+    Icmp,
+    /// ICMPv6.
+    Icmpv6,
+}
+
+impl ProtoClass {
+    pub(crate) fn admits(self, p: IpProtocol) -> bool {
+        match self {
+            ProtoClass::Ip => true,
+            ProtoClass::Tcp => p == IpProtocol::TCP,
+            ProtoClass::Udp => p == IpProtocol::UDP,
+            ProtoClass::Icmp => p == IpProtocol::ICMP || p == IpProtocol::ICMPV6,
+            ProtoClass::Icmpv6 => p == IpProtocol::ICMPV6,
+        }
+    }
+}
+
+/// A resolved address matcher.
+#[derive(Debug, Clone)]
+pub(crate) enum AddrMatch {
+    Any,
+    Net(IpNet),
+    List {
+        pos: Vec<AddrMatch>,
+        neg: Vec<AddrMatch>,
+    },
+    Not(Box<AddrMatch>),
+}
+
+impl AddrMatch {
+    pub(crate) fn matches(&self, ip: IpAddr) -> bool {
+        match self {
+            AddrMatch::Any => true,
+            AddrMatch::Net(n) => n.contains(ip),
+            AddrMatch::List { pos, neg } => {
+                (pos.is_empty() || pos.iter().any(|m| m.matches(ip)))
+                    && !neg.iter().any(|m| m.matches(ip))
+            }
+            AddrMatch::Not(m) => !m.matches(ip),
+        }
+    }
+}
+
+/// A resolved port matcher.
+#[derive(Debug, Clone)]
+pub(crate) enum PortMatch {
+    Any,
+    Range(u16, u16),
+    List {
+        pos: Vec<PortMatch>,
+        neg: Vec<PortMatch>,
+    },
+    Not(Box<PortMatch>),
+}
+
+impl PortMatch {
+    pub(crate) fn matches(&self, p: u16) -> bool {
+        match self {
+            PortMatch::Any => true,
+            PortMatch::Range(a, b) => *a <= p && p <= *b,
+            PortMatch::List { pos, neg } => {
+                (pos.is_empty() || pos.iter().any(|m| m.matches(p)))
+                    && !neg.iter().any(|m| m.matches(p))
+            }
+            PortMatch::Not(m) => !m.matches(p),
+        }
+    }
+
+    /// The single port this matcher admits, if exactly one (used to group rules by port).
+    pub(crate) fn single(&self) -> Option<u16> {
+        match self {
+            PortMatch::Range(a, b) if a == b => Some(*a),
+            _ => None,
+        }
+    }
+}
+
+const MAX_VAR_DEPTH: usize = 16;
+
+fn resolve_addr(spec: &AddrSpec, vars: &RuleVars, depth: usize) -> Result<AddrMatch, String> {
+    if depth > MAX_VAR_DEPTH {
+        return Err("variable nesting too deep (cycle?)".into());
+    }
+    Ok(match spec {
+        AddrSpec::Any => AddrMatch::Any,
+        AddrSpec::Net(n) => AddrMatch::Net(*n),
+        AddrSpec::Var(v) => {
+            let def = vars
+                .addr(v)
+                .ok_or_else(|| format!("undefined address variable ${v}"))?;
+            resolve_addr(def, vars, depth + 1)?
+        }
+        AddrSpec::Not(inner) => AddrMatch::Not(Box::new(resolve_addr(inner, vars, depth + 1)?)),
+        AddrSpec::List(items) => {
+            let (mut pos, mut neg) = (Vec::new(), Vec::new());
+            for it in items {
+                match it {
+                    AddrSpec::Not(inner) => neg.push(resolve_addr(inner, vars, depth + 1)?),
+                    other => pos.push(resolve_addr(other, vars, depth + 1)?),
+                }
+            }
+            AddrMatch::List { pos, neg }
+        }
+    })
+}
+
+fn resolve_port(spec: &PortSpec, vars: &RuleVars, depth: usize) -> Result<PortMatch, String> {
+    if depth > MAX_VAR_DEPTH {
+        return Err("variable nesting too deep (cycle?)".into());
+    }
+    Ok(match spec {
+        PortSpec::Any => PortMatch::Any,
+        PortSpec::Port(p) => PortMatch::Range(*p, *p),
+        PortSpec::Range(a, b) => PortMatch::Range(a.unwrap_or(0), b.unwrap_or(u16::MAX)),
+        PortSpec::Var(v) => {
+            let def = vars
+                .port(v)
+                .ok_or_else(|| format!("undefined port variable ${v}"))?;
+            resolve_port(def, vars, depth + 1)?
+        }
+        PortSpec::Not(inner) => PortMatch::Not(Box::new(resolve_port(inner, vars, depth + 1)?)),
+        PortSpec::List(items) => {
+            let (mut pos, mut neg) = (Vec::new(), Vec::new());
+            for it in items {
+                match it {
+                    PortSpec::Not(inner) => neg.push(resolve_port(inner, vars, depth + 1)?),
+                    other => pos.push(resolve_port(other, vars, depth + 1)?),
+                }
+            }
+            PortMatch::List { pos, neg }
+        }
+    })
+}
+
+/// A content pattern ready to search.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledContent {
+    pub(crate) spec: Content,
+    finder: Searcher,
+}
+
+#[derive(Debug, Clone)]
+enum Searcher {
+    Exact(Box<memmem::Finder<'static>>),
+    NoCase(AhoCorasick),
+}
+
+impl CompiledContent {
+    fn new(spec: Content) -> Result<Self, String> {
+        let finder = if spec.nocase {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([&spec.pattern])
+                .map_err(|e| format!("content: {e}"))?;
+            Searcher::NoCase(ac)
+        } else {
+            Searcher::Exact(Box::new(memmem::Finder::new(&spec.pattern).into_owned()))
+        };
+        Ok(CompiledContent { spec, finder })
+    }
+
+    /// First occurrence in `hay` (start index).
+    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
+        match &self.finder {
+            Searcher::Exact(f) => f.find(hay),
+            Searcher::NoCase(ac) => ac.find(hay).map(|m| m.start()),
+        }
+    }
+}
+
+/// A `pcre` translated to a bytes regex.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledPcre {
+    pub(crate) negated: bool,
+    pub(crate) relative: bool,
+    pub(crate) regex: regex::bytes::Regex,
+}
+
+/// Translates a PCRE pattern and flags to a `regex` bytes regex.
+///
+/// `(?-u)` first: PCRE in rules matches bytes, so `\xff` is one byte and `.` any byte. PCRE-only
+/// constructs (back-references, look-around, possessive and atomic groups) fail to compile in
+/// `regex`, and the rule is skipped.
+pub(crate) fn translate_pcre(p: &Pcre) -> Result<CompiledPcre, String> {
+    let mut prefix = String::from("(?");
+    let mut relative = false;
+    for f in p.flags.chars() {
+        match f {
+            'i' => prefix.push('i'),
+            's' => prefix.push('s'),
+            'm' => prefix.push('m'),
+            'x' => prefix.push('x'),
+            'R' => relative = true,
+            other => return Err(format!("pcre flag {other}")),
+        }
+    }
+    prefix.push_str("-u)");
+    let regex = regex::bytes::RegexBuilder::new(&format!("{prefix}{}", p.pattern))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|_| "pcre (not translatable to the regex crate)".to_string())?;
+    Ok(CompiledPcre {
+        negated: p.negated,
+        relative,
+        regex,
+    })
+}
+
+/// One payload inspection step, in rule order.
+#[derive(Debug, Clone)]
+pub(crate) enum PayloadStep {
+    Content(CompiledContent),
+    Pcre(CompiledPcre),
+}
+
+/// `flow` requirements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FlowReq {
+    pub(crate) established: Option<bool>,
+    /// `Some(true)` = to_server (forward), `Some(false)` = to_client.
+    pub(crate) to_server: Option<bool>,
+}
+
+/// A rule ready to run.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    pub(crate) rule: Rule,
+    pub(crate) sid: u64,
+    pub(crate) gid: u64,
+    pub(crate) rev: u64,
+    pub(crate) msg: String,
+    pub(crate) classtype: Option<String>,
+    pub(crate) priority: u8,
+    pub(crate) severity: Severity,
+    pub(crate) action: Action,
+    /// Whether a match raises an alert (`noalert`; a `pass` rule needs `alert`).
+    pub(crate) raises: bool,
+    pub(crate) proto: ProtoClass,
+    pub(crate) src: AddrMatch,
+    pub(crate) src_ports: PortMatch,
+    pub(crate) dst: AddrMatch,
+    pub(crate) dst_ports: PortMatch,
+    pub(crate) bidirectional: bool,
+    pub(crate) steps: Vec<PayloadStep>,
+    /// Index into `steps` of the content given to the prefilter automaton.
+    pub(crate) fast_pattern: Option<usize>,
+    pub(crate) dsize: Vec<UintCmp>,
+    pub(crate) ttl: Vec<UintCmp>,
+    pub(crate) itype: Vec<UintCmp>,
+    pub(crate) icode: Vec<UintCmp>,
+    pub(crate) ip_proto: Vec<UintCmp>,
+    pub(crate) flags: Vec<FlagsSpec>,
+    pub(crate) flow: FlowReq,
+    pub(crate) threshold: Option<Threshold>,
+    pub(crate) detection_filter: Option<Threshold>,
+}
+
+/// Why a rule could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CompileOutcome {
+    /// A keyword, protocol or flag we do not support (the name, e.g. `http_uri`,
+    /// `protocol:http`, `pcre`).
+    Unsupported(String),
+    /// The rule is inconsistent (undefined variable …).
+    Invalid(String),
+}
+
+/// Compiles one rule against `vars`.
+pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule, CompileOutcome> {
+    let proto = match &rule.protocol {
+        Protocol::Ip => ProtoClass::Ip,
+        Protocol::Tcp => ProtoClass::Tcp,
+        Protocol::Udp => ProtoClass::Udp,
+        Protocol::Icmp => ProtoClass::Icmp,
+        Protocol::Icmpv6 => ProtoClass::Icmpv6,
+        Protocol::Other(p) => return Err(CompileOutcome::Unsupported(format!("protocol:{p}"))),
+    };
+    let (mut sid, mut gid, mut rev) = (0, 1, 0);
+    let mut msg = String::new();
+    let mut classtype = None;
+    let mut priority = None;
+    let mut raises = rule.action != Action::Pass;
+    let mut steps = Vec::new();
+    let mut fast_marked = None;
+    let mut c = CompiledRule {
+        rule: rule.clone(),
+        sid: 0,
+        gid: 1,
+        rev: 0,
+        msg: String::new(),
+        classtype: None,
+        priority: 3,
+        severity: Severity::Low,
+        action: rule.action,
+        raises: true,
+        proto,
+        src: resolve_addr(&rule.src, vars, 0).map_err(CompileOutcome::Invalid)?,
+        src_ports: resolve_port(&rule.src_ports, vars, 0).map_err(CompileOutcome::Invalid)?,
+        dst: resolve_addr(&rule.dst, vars, 0).map_err(CompileOutcome::Invalid)?,
+        dst_ports: resolve_port(&rule.dst_ports, vars, 0).map_err(CompileOutcome::Invalid)?,
+        bidirectional: rule.direction == RuleDirection::Both,
+        steps: Vec::new(),
+        fast_pattern: None,
+        dsize: Vec::new(),
+        ttl: Vec::new(),
+        itype: Vec::new(),
+        icode: Vec::new(),
+        ip_proto: Vec::new(),
+        flags: Vec::new(),
+        flow: FlowReq::default(),
+        threshold: None,
+        detection_filter: None,
+    };
+    for opt in &rule.options {
+        match opt {
+            RuleOption::Msg(s) => msg = s.clone(),
+            RuleOption::Sid(n) => sid = *n,
+            RuleOption::Rev(n) => rev = *n,
+            RuleOption::Gid(n) => gid = *n,
+            RuleOption::Classtype(s) => classtype = Some(s.clone()),
+            RuleOption::Priority(n) => priority = Some((*n).clamp(1, 255) as u8),
+            RuleOption::Reference(_) | RuleOption::Metadata(_) | RuleOption::Target(_) => {}
+            RuleOption::Content(ct) => {
+                if ct.fast_pattern && !ct.negated {
+                    fast_marked = Some(steps.len());
+                }
+                steps.push(PayloadStep::Content(
+                    CompiledContent::new(ct.clone()).map_err(CompileOutcome::Invalid)?,
+                ));
+            }
+            RuleOption::Pcre(p) => {
+                let cp = translate_pcre(p).map_err(CompileOutcome::Unsupported)?;
+                steps.push(PayloadStep::Pcre(cp));
+            }
+            RuleOption::Dsize(x) => c.dsize.push(*x),
+            RuleOption::Ttl(x) => c.ttl.push(*x),
+            RuleOption::Itype(x) => c.itype.push(*x),
+            RuleOption::Icode(x) => c.icode.push(*x),
+            RuleOption::IpProto(x) => c.ip_proto.push(*x),
+            RuleOption::Flags(f) => c.flags.push(*f),
+            RuleOption::Flow(words) => {
+                for w in words {
+                    match w {
+                        FlowOption::Established => c.flow.established = Some(true),
+                        FlowOption::NotEstablished => c.flow.established = Some(false),
+                        FlowOption::Stateless => {}
+                        FlowOption::ToServer | FlowOption::FromClient => {
+                            c.flow.to_server = Some(true)
+                        }
+                        FlowOption::ToClient | FlowOption::FromServer => {
+                            c.flow.to_server = Some(false)
+                        }
+                    }
+                }
+            }
+            RuleOption::Threshold(t) => c.threshold = Some(*t),
+            RuleOption::DetectionFilter(t) => c.detection_filter = Some(*t),
+            RuleOption::AlertFlag => raises = true,
+            RuleOption::NoAlert => raises = false,
+            RuleOption::Unsupported { keyword, value } => {
+                let name = match (keyword.as_str(), value) {
+                    ("flow", Some(v)) => {
+                        let word = v
+                            .split(',')
+                            .map(str::trim)
+                            .find(|w| super::parse::UNSUPPORTED_FLOW_WORDS.contains(w))
+                            .unwrap_or(v.as_str());
+                        format!("flow:{word}")
+                    }
+                    _ => keyword.clone(),
+                };
+                return Err(CompileOutcome::Unsupported(name));
+            }
+        }
+    }
+    // Fast pattern: the marked content, else the longest non-negated content.
+    let fast = fast_marked.or_else(|| {
+        steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                PayloadStep::Content(ct) if !ct.spec.negated => Some((i, ct.spec.pattern.len())),
+                _ => None,
+            })
+            // Longest wins; on a tie the first one (max_by_key keeps the last, so negate i).
+            .max_by_key(|&(i, len)| (len, std::cmp::Reverse(i)))
+            .map(|(i, _)| i)
+    });
+    let priority = priority.unwrap_or_else(|| classtype.as_deref().map_or(3, classtype_priority));
+    let critical = classtype
+        .as_deref()
+        .is_some_and(|ct| CRITICAL_CLASSTYPES.contains(&ct));
+    c.severity = match priority {
+        1 if critical => Severity::Critical,
+        1 => Severity::High,
+        2 => Severity::Medium,
+        _ => Severity::Low,
+    };
+    c.sid = sid;
+    c.gid = gid;
+    c.rev = rev;
+    c.msg = msg;
+    c.classtype = classtype;
+    c.priority = priority;
+    c.raises = raises;
+    c.steps = steps;
+    c.fast_pattern = fast;
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_rule;
+
+    fn compile(s: &str) -> Result<CompiledRule, CompileOutcome> {
+        compile_rule(&parse_rule(s).expect("parses"), &RuleVars::default())
+    }
+
+    #[test]
+    fn variables_resolve_and_match() {
+        let r = compile("alert tcp $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (sid:1;)")
+            .expect("compiles");
+        let home: IpAddr = "192.168.1.5".parse().expect("ip");
+        let ext: IpAddr = "8.8.8.8".parse().expect("ip");
+        let ula: IpAddr = "fd00::1".parse().expect("ip");
+        assert!(r.src.matches(home) && r.src.matches(ula) && !r.src.matches(ext));
+        assert!(r.dst.matches(ext) && !r.dst.matches(home));
+        assert!(r.dst_ports.matches(80) && !r.dst_ports.matches(81));
+        let undefined = compile("alert tcp $NOPE any -> any any (sid:1;)");
+        assert!(matches!(undefined, Err(CompileOutcome::Invalid(_))));
+    }
+
+    #[test]
+    fn cyclic_variables_do_not_hang() {
+        let mut vars = RuleVars::empty();
+        vars.set_addr("A", "$B").expect("valid");
+        vars.set_addr("B", "[$A]").expect("valid");
+        let r = parse_rule("alert ip $A any -> any any (sid:1;)").expect("parses");
+        assert!(matches!(
+            compile_rule(&r, &vars),
+            Err(CompileOutcome::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn lists_and_negation() {
+        let r =
+            compile("alert tcp [10.0.0.0/8,!10.1.0.0/16] [1:1024,!80] -> any ![22,23] (sid:1;)")
+                .expect("compiles");
+        assert!(r.src.matches("10.2.0.1".parse().expect("ip")));
+        assert!(!r.src.matches("10.1.0.1".parse().expect("ip")));
+        assert!(!r.src.matches("11.0.0.1".parse().expect("ip")));
+        assert!(r.src_ports.matches(79) && !r.src_ports.matches(80) && !r.src_ports.matches(2000));
+        assert!(r.dst_ports.matches(24) && !r.dst_ports.matches(22));
+        let only_neg = compile("alert tcp [!1.2.3.4] any -> any any (sid:1;)").expect("compiles");
+        assert!(only_neg.src.matches("1.2.3.5".parse().expect("ip")));
+        assert!(!only_neg.src.matches("1.2.3.4".parse().expect("ip")));
+    }
+
+    #[test]
+    fn severity_mapping() {
+        let sev = |s: &str| compile(s).expect("compiles").severity;
+        assert_eq!(
+            sev("alert ip any any -> any any (classtype:trojan-activity; sid:1;)"),
+            Severity::Critical
+        );
+        assert_eq!(
+            sev("alert ip any any -> any any (classtype:attempted-admin; sid:1;)"),
+            Severity::High
+        );
+        assert_eq!(
+            sev("alert ip any any -> any any (classtype:bad-unknown; sid:1;)"),
+            Severity::Medium
+        );
+        assert_eq!(
+            sev("alert ip any any -> any any (classtype:misc-activity; sid:1;)"),
+            Severity::Low
+        );
+        assert_eq!(
+            sev("alert ip any any -> any any (classtype:misc-activity; priority:1; sid:1;)"),
+            Severity::High
+        );
+        assert_eq!(sev("alert ip any any -> any any (sid:1;)"), Severity::Low);
+    }
+
+    #[test]
+    fn unsupported_things_are_named() {
+        let name = |s: &str| match compile(s) {
+            Err(CompileOutcome::Unsupported(k)) => k,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            name("alert http any any -> any any (sid:1;)"),
+            "protocol:http"
+        );
+        assert_eq!(
+            name("alert tcp any any -> any any (content:\"a\"; http_uri; sid:1;)"),
+            "http_uri"
+        );
+        assert_eq!(
+            name("alert tcp any any -> any any (flow:established,only_stream; sid:1;)"),
+            "flow:only_stream"
+        );
+        assert_eq!(
+            name("alert tcp any any -> any any (pcre:\"/(a)\\1/\"; sid:1;)"),
+            "pcre (not translatable to the regex crate)"
+        );
+        assert_eq!(
+            name("alert tcp any any -> any any (pcre:\"/a/U\"; sid:1;)"),
+            "pcre flag U"
+        );
+    }
+
+    #[test]
+    fn fast_pattern_choice() {
+        let r = compile("alert tcp any any -> any any (content:\"ab\"; content:!\"longest-negated\"; content:\"abcd\"; content:\"wxyz\"; sid:1;)")
+            .expect("compiles");
+        assert_eq!(r.fast_pattern, Some(2));
+        let m = compile(
+            "alert tcp any any -> any any (content:\"ab\"; fast_pattern; content:\"abcd\"; sid:1;)",
+        )
+        .expect("compiles");
+        assert_eq!(m.fast_pattern, Some(0));
+        let n =
+            compile("alert tcp any any -> any any (content:!\"ab\"; sid:1;)").expect("compiles");
+        assert_eq!(n.fast_pattern, None);
+    }
+
+    #[test]
+    fn pcre_translation() {
+        let p = translate_pcre(&Pcre {
+            negated: false,
+            pattern: r"^GET\s+/\x41".into(),
+            flags: "i".into(),
+        })
+        .expect("translates");
+        assert!(p.regex.is_match(b"get  /a"));
+        let bytes = translate_pcre(&Pcre {
+            negated: false,
+            pattern: r"\xff.".into(),
+            flags: "s".into(),
+        })
+        .expect("translates");
+        assert!(bytes.regex.is_match(&[0xff, b'\n']));
+    }
+}

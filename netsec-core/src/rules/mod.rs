@@ -1,0 +1,277 @@
+//! The Suricata/Snort-compatible rule engine (`RULES.md`, first tier).
+//!
+//! Text moves through three stages:
+//!
+//! 1. [`parse_rules`] / [`parse_rule`]: text → [`Rule`] AST. Comments, blank lines and `\`
+//!    continuations are handled; a malformed rule becomes a [`ParseError`] naming its line.
+//!    `Display` on a [`Rule`] prints rule text that parses back to the same value.
+//! 2. [`RuleSet::from_text`]: variables ([`RuleVars`]) resolved, contents, `pcre` and typed
+//!    comparisons compiled once, and one Aho-Corasick automaton built over every rule's fast
+//!    pattern. Loading never fails as a whole: malformed rules and rules using unsupported
+//!    keywords or protocols are skipped, each with a [`RuleWarning`] naming its line, `sid` and
+//!    keyword, counted in the [`RuleSetSummary`].
+//! 3. [`RuleDetector`]: a [`Detector`](crate::detect::Detector) that runs the set on every
+//!    packet. Per packet only the candidate rules are evaluated: those whose fast pattern
+//!    occurs in the payload (one automaton pass), plus content-less rules of the packet's
+//!    protocol and destination port. Nothing is allocated per packet unless an alert fires.
+//!
+//! ```
+//! use netsec_core::rules::{RuleSet, RuleVars};
+//!
+//! let text = r#"
+//! # a comment
+//! alert tcp any any -> any 80 (msg:"evil"; content:"GET /evil"; nocase; sid:1; rev:1;)
+//! alert http any any -> any any (msg:"app layer"; http.uri; content:"x"; sid:2;)
+//! alert tcp any any -> any any (msg:"broken"; content:"|4|"; sid:3;)
+//! "#;
+//! let set = RuleSet::from_text(text, &RuleVars::default());
+//! let summary = set.summary();
+//! assert_eq!((summary.loaded, summary.skipped), (1, 2));
+//! assert_eq!(
+//!     summary.to_string(),
+//!     "1 rules loaded, 2 skipped (by keyword: protocol:http 1; malformed 1)"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod ast;
+mod compile;
+mod matcher;
+mod parse;
+mod vars;
+
+pub use ast::{
+    Action, AddrSpec, Content, FlagsModifier, FlagsSpec, FlowOption, IpNet, Pcre, PortSpec,
+    Protocol, Rule, RuleDirection, RuleOption, Threshold, ThresholdType, Track, UintCmp,
+};
+pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
+pub use parse::{parse_rule, parse_rules, ParseError, ParseErrorKind, ParsedLine};
+pub use vars::{classtype_priority, RuleVars, CLASSIFICATIONS, CRITICAL_CLASSTYPES};
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use compile::{compile_rule, CompileOutcome, CompiledRule};
+use matcher::Prefilter;
+
+/// Why one rule was skipped at load time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The text does not parse.
+    Malformed(ParseError),
+    /// A keyword, protocol or flag we do not support (`http_uri`, `protocol:http`,
+    /// `flow:only_stream`, `pcre flag U`, `pcre (not translatable …)`).
+    Unsupported(String),
+    /// The rule parses but cannot be compiled (e.g. an undefined variable).
+    Invalid(String),
+}
+
+/// One skipped rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleWarning {
+    /// First line of the rule in its file (1-based; 0 for rules not from text).
+    pub line: usize,
+    /// The rule's `sid`, when it could be found.
+    pub sid: Option<u64>,
+    /// Why it was skipped.
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for RuleWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: ", self.line)?;
+        match self.sid {
+            Some(s) => write!(f, "rule sid {s} skipped: ")?,
+            None => write!(f, "rule skipped: ")?,
+        }
+        match &self.reason {
+            SkipReason::Malformed(e) => write!(f, "malformed: {}", e.kind),
+            SkipReason::Unsupported(k) => write!(f, "unsupported keyword `{k}`"),
+            SkipReason::Invalid(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// What loading a rule file did: `N rules loaded, M skipped (by keyword: …)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSetSummary {
+    /// Rules compiled and active.
+    pub loaded: usize,
+    /// Rules skipped for any reason.
+    pub skipped: usize,
+    /// Skipped rules per unsupported keyword (sorted by keyword).
+    pub by_keyword: BTreeMap<String, usize>,
+    /// Skipped rules that did not parse.
+    pub malformed: usize,
+    /// Skipped rules that parsed but could not be compiled (undefined variable …).
+    pub invalid: usize,
+    /// One warning per skipped rule, in file order.
+    pub warnings: Vec<RuleWarning>,
+}
+
+impl fmt::Display for RuleSetSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} rules loaded, {} skipped", self.loaded, self.skipped)?;
+        if self.skipped == 0 {
+            return Ok(());
+        }
+        f.write_str(" (by keyword: ")?;
+        let mut parts: Vec<String> = self
+            .by_keyword
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        if self.malformed > 0 {
+            parts.push(format!("malformed {}", self.malformed));
+        }
+        if self.invalid > 0 {
+            parts.push(format!("invalid {}", self.invalid));
+        }
+        write!(f, "{})", parts.join("; "))
+    }
+}
+
+/// A compiled, ready-to-run set of rules plus the summary of loading it.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    prefilter: Prefilter,
+    summary: RuleSetSummary,
+}
+
+/// Best-effort `sid` of a rule that did not parse.
+fn scrape_sid(text: &str) -> Option<u64> {
+    let at = text.find("sid:")?;
+    let digits: String = text[at + 4..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+impl RuleSet {
+    /// Loads every rule in a rule file. Never fails: see [`RuleSet::summary`] for what was
+    /// skipped and why.
+    pub fn from_text(text: &str, vars: &RuleVars) -> RuleSet {
+        let mut builder = Builder::default();
+        for pl in parse_rules(text) {
+            match pl.result {
+                Ok(rule) => builder.add(pl.line, &rule, vars),
+                Err(e) => builder.skip(pl.line, scrape_sid(&pl.text), SkipReason::Malformed(e)),
+            }
+        }
+        builder.finish()
+    }
+
+    /// Compiles already-parsed rules (warnings carry line 0).
+    pub fn from_rules<'a>(rules: impl IntoIterator<Item = &'a Rule>, vars: &RuleVars) -> RuleSet {
+        let mut builder = Builder::default();
+        for rule in rules {
+            builder.add(0, rule, vars);
+        }
+        builder.finish()
+    }
+
+    /// What loading did.
+    pub fn summary(&self) -> &RuleSetSummary {
+        &self.summary
+    }
+
+    /// Number of active rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether no rule is active.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The active rules, in file order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().map(|r| &r.rule)
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    rules: Vec<CompiledRule>,
+    summary: RuleSetSummary,
+}
+
+impl Builder {
+    fn add(&mut self, line: usize, rule: &Rule, vars: &RuleVars) {
+        match compile_rule(rule, vars) {
+            Ok(c) => self.rules.push(c),
+            Err(CompileOutcome::Unsupported(k)) => {
+                self.skip(line, rule.sid(), SkipReason::Unsupported(k))
+            }
+            Err(CompileOutcome::Invalid(why)) => {
+                self.skip(line, rule.sid(), SkipReason::Invalid(why))
+            }
+        }
+    }
+
+    fn skip(&mut self, line: usize, sid: Option<u64>, reason: SkipReason) {
+        let s = &mut self.summary;
+        s.skipped += 1;
+        match &reason {
+            SkipReason::Malformed(_) => s.malformed += 1,
+            SkipReason::Unsupported(k) => *s.by_keyword.entry(k.clone()).or_default() += 1,
+            SkipReason::Invalid(_) => s.invalid += 1,
+        }
+        s.warnings.push(RuleWarning { line, sid, reason });
+    }
+
+    fn finish(mut self) -> RuleSet {
+        self.summary.loaded = self.rules.len();
+        let prefilter = Prefilter::build(&self.rules);
+        RuleSet {
+            rules: self.rules,
+            prefilter,
+            summary: self.summary,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_and_warnings() {
+        let text = "alert tcp any any -> any any (content:\"a\"; http_uri; sid:10;)\n\
+                    alert tcp any any -> any any (content:\"b\"; http_uri; sid:11;)\n\
+                    alert dns any any -> any any (sid:12;)\n\
+                    alert tcp $NOPE any -> any any (sid:13;)\n\
+                    alert tcp any any -> any any (content:\"|zz|\"; sid:14;)\n\
+                    alert tcp any any -> any any (content:\"ok\"; sid:15;)\n";
+        let set = RuleSet::from_text(text, &RuleVars::default());
+        let s = set.summary();
+        assert_eq!(s.loaded, 1);
+        assert_eq!(s.skipped, 5);
+        assert_eq!(s.by_keyword.get("http_uri"), Some(&2));
+        assert_eq!(
+            s.to_string(),
+            "1 rules loaded, 5 skipped (by keyword: http_uri 2; protocol:dns 1; malformed 1; invalid 1)"
+        );
+        assert_eq!(
+            s.warnings[0].to_string(),
+            "line 1: rule sid 10 skipped: unsupported keyword `http_uri`"
+        );
+        assert_eq!(s.warnings[4].sid, Some(14));
+        assert!(
+            s.warnings[4]
+                .to_string()
+                .starts_with("line 5: rule sid 14 skipped: malformed: invalid value for content"),
+            "{}",
+            s.warnings[4]
+        );
+        assert_eq!(set.rules().next().and_then(Rule::sid), Some(15));
+        let clean = RuleSet::from_text("", &RuleVars::default());
+        assert!(clean.is_empty());
+        assert_eq!(clean.summary().to_string(), "0 rules loaded, 0 skipped");
+    }
+}

@@ -1,0 +1,172 @@
+//! Rule variables (`$HOME_NET`, `$HTTP_PORTS` …) and the built-in classification table.
+
+use std::collections::BTreeMap;
+
+use super::ast::{AddrSpec, PortSpec};
+use super::parse::{parse_addr, parse_port, ParseErrorKind};
+
+/// Address and port variables used by rule headers.
+///
+/// [`RuleVars::default`] has the `RULES.md` defaults: `HOME_NET` = RFC 1918 + ULA,
+/// `EXTERNAL_NET` = `!$HOME_NET`, the usual server groups = `$HOME_NET`, and the usual port
+/// groups of Suricata's default `suricata.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleVars {
+    addrs: BTreeMap<String, AddrSpec>,
+    ports: BTreeMap<String, PortSpec>,
+}
+
+impl Default for RuleVars {
+    fn default() -> Self {
+        let mut v = RuleVars::empty();
+        let addr = [
+            (
+                "HOME_NET",
+                "[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7]",
+            ),
+            ("EXTERNAL_NET", "!$HOME_NET"),
+            ("HTTP_SERVERS", "$HOME_NET"),
+            ("SMTP_SERVERS", "$HOME_NET"),
+            ("SQL_SERVERS", "$HOME_NET"),
+            ("DNS_SERVERS", "$HOME_NET"),
+            ("TELNET_SERVERS", "$HOME_NET"),
+            ("DC_SERVERS", "$HOME_NET"),
+            ("DNP3_SERVER", "$HOME_NET"),
+            ("DNP3_CLIENT", "$HOME_NET"),
+            ("MODBUS_SERVER", "$HOME_NET"),
+            ("MODBUS_CLIENT", "$HOME_NET"),
+            ("ENIP_SERVER", "$HOME_NET"),
+            ("ENIP_CLIENT", "$HOME_NET"),
+            ("AIM_SERVERS", "$EXTERNAL_NET"),
+        ];
+        for (k, s) in addr {
+            v.set_addr(k, s)
+                .expect("built-in address variables are valid");
+        }
+        let ports = [
+            ("HTTP_PORTS", "80"),
+            ("SHELLCODE_PORTS", "!80"),
+            ("ORACLE_PORTS", "1521"),
+            ("SSH_PORTS", "22"),
+            ("DNP3_PORTS", "20000"),
+            ("MODBUS_PORTS", "502"),
+            ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
+            ("FTP_PORTS", "21"),
+            ("GENEVE_PORTS", "6081"),
+            ("VXLAN_PORTS", "4789"),
+            ("TEREDO_PORTS", "3544"),
+        ];
+        for (k, s) in ports {
+            v.set_port(k, s).expect("built-in port variables are valid");
+        }
+        v
+    }
+}
+
+impl RuleVars {
+    /// No variables at all.
+    pub fn empty() -> Self {
+        RuleVars {
+            addrs: BTreeMap::new(),
+            ports: BTreeMap::new(),
+        }
+    }
+
+    /// Defines (or replaces) an address variable, e.g. `set_addr("HOME_NET", "[10.0.0.0/8]")`.
+    ///
+    /// # Errors
+    /// The parse error when `value` is not an address spec.
+    pub fn set_addr(&mut self, name: &str, value: &str) -> Result<(), ParseErrorKind> {
+        let spec = parse_addr(value)?;
+        self.addrs
+            .insert(name.trim_start_matches('$').to_string(), spec);
+        Ok(())
+    }
+
+    /// Defines (or replaces) a port variable.
+    ///
+    /// # Errors
+    /// The parse error when `value` is not a port spec.
+    pub fn set_port(&mut self, name: &str, value: &str) -> Result<(), ParseErrorKind> {
+        let spec = parse_port(value)?;
+        self.ports
+            .insert(name.trim_start_matches('$').to_string(), spec);
+        Ok(())
+    }
+
+    /// An address variable's definition.
+    pub fn addr(&self, name: &str) -> Option<&AddrSpec> {
+        self.addrs.get(name)
+    }
+
+    /// A port variable's definition.
+    pub fn port(&self, name: &str) -> Option<&PortSpec> {
+        self.ports.get(name)
+    }
+}
+
+/// The standard `classification.config` (Suricata/ET): classtype → default priority.
+pub const CLASSIFICATIONS: [(&str, u8); 43] = [
+    ("not-suspicious", 3),
+    ("unknown", 3),
+    ("bad-unknown", 2),
+    ("attempted-recon", 2),
+    ("successful-recon-limited", 2),
+    ("successful-recon-largescale", 2),
+    ("attempted-dos", 2),
+    ("successful-dos", 2),
+    ("attempted-user", 1),
+    ("unsuccessful-user", 1),
+    ("successful-user", 1),
+    ("attempted-admin", 1),
+    ("successful-admin", 1),
+    ("rpc-portmap-decode", 2),
+    ("shellcode-detect", 1),
+    ("string-detect", 3),
+    ("suspicious-filename-detect", 2),
+    ("suspicious-login", 2),
+    ("system-call-detect", 2),
+    ("tcp-connection", 4),
+    ("trojan-activity", 1),
+    ("unusual-client-port-connection", 2),
+    ("network-scan", 3),
+    ("denial-of-service", 2),
+    ("non-standard-protocol", 2),
+    ("protocol-command-decode", 3),
+    ("web-application-activity", 2),
+    ("web-application-attack", 1),
+    ("misc-activity", 3),
+    ("misc-attack", 2),
+    ("icmp-event", 3),
+    ("inappropriate-content", 1),
+    ("policy-violation", 1),
+    ("default-login-attempt", 2),
+    ("targeted-activity", 1),
+    ("exploit-kit", 1),
+    ("external-ip-check", 2),
+    ("domain-c2", 1),
+    ("pup-activity", 2),
+    ("credential-theft", 1),
+    ("social-engineering", 2),
+    ("coin-mining", 2),
+    ("command-and-control", 1),
+];
+
+/// Priority-1 classtypes that mean a compromise in progress: their alerts are `CRITICAL`.
+pub const CRITICAL_CLASSTYPES: [&str; 7] = [
+    "successful-admin",
+    "successful-user",
+    "trojan-activity",
+    "command-and-control",
+    "domain-c2",
+    "exploit-kit",
+    "credential-theft",
+];
+
+/// The default priority of a classtype (3 for unknown classtypes).
+pub fn classtype_priority(classtype: &str) -> u8 {
+    CLASSIFICATIONS
+        .iter()
+        .find(|(c, _)| *c == classtype)
+        .map_or(3, |(_, p)| *p)
+}
