@@ -19,7 +19,7 @@
 //! use netsec_core::rules::{RuleSet, RuleVars};
 //!
 //! let text = r#"
-//! # a comment
+//! ## a comment
 //! alert tcp any any -> any 80 (msg:"evil"; content:"GET /evil"; nocase; sid:1; rev:1;)
 //! alert http any any -> any any (msg:"app layer"; http.uri; content:"x"; sid:2;)
 //! alert tcp any any -> any any (msg:"broken"; content:"|4|"; sid:3;)
