@@ -3,4 +3,5 @@
 //! Real captures are read from `../shared/data` relative to the repository root; a test skips
 //! with a printed reason when that folder is absent.
 
+mod capture;
 mod util;
