@@ -781,3 +781,558 @@ impl<R: Read> Read for Tap<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{drain, drain_bytes, PcapWriter};
+    use proptest::prelude::*;
+
+    /// A packet copied out of the lending borrow, for comparisons.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Owned {
+        ts: i64,
+        link: LinkType,
+        data: Vec<u8>,
+        orig_len: u32,
+    }
+
+    fn read_all<R: Read>(r: R) -> (Vec<Owned>, Option<CaptureError>) {
+        let mut reader = match PcapReader::new(r) {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut out = Vec::new();
+        loop {
+            match reader.next_packet() {
+                Ok(Some(p)) => out.push(Owned {
+                    ts: p.ts.as_micros(),
+                    link: p.link_type,
+                    data: p.data.to_vec(),
+                    orig_len: p.orig_len,
+                }),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    /// Classic pcap bytes; returns the file and the end offset of each record.
+    fn legacy(
+        be: bool,
+        magic: u32,
+        version: (u16, u16),
+        link: u32,
+        recs: &[(u32, u32, &[u8], u32)],
+    ) -> (Vec<u8>, Vec<usize>) {
+        let u16b = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut f = Vec::new();
+        f.extend(u32b(magic));
+        f.extend(u16b(version.0));
+        f.extend(u16b(version.1));
+        f.extend(u32b(0));
+        f.extend(u32b(0));
+        f.extend(u32b(65_535));
+        f.extend(u32b(link));
+        let mut ends = vec![f.len()];
+        for &(s, frac, data, orig) in recs {
+            f.extend(u32b(s));
+            f.extend(u32b(frac));
+            f.extend(u32b(data.len() as u32));
+            f.extend(u32b(orig));
+            if magic == 0xa1b2_cd34 {
+                f.extend([0u8; 8]); // ifindex, protocol, pkt_type, pad
+            }
+            f.extend_from_slice(data);
+            ends.push(f.len());
+        }
+        (f, ends)
+    }
+
+    /// Builds pcapng blocks in one byte order.
+    struct Ng {
+        be: bool,
+        buf: Vec<u8>,
+        ends: Vec<usize>,
+    }
+
+    impl Ng {
+        fn new(be: bool) -> Self {
+            let mut ng = Ng {
+                be,
+                buf: Vec::new(),
+                ends: Vec::new(),
+            };
+            ng.shb(be);
+            ng
+        }
+        fn u16(&self, v: u16) -> [u8; 2] {
+            if self.be {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        }
+        fn u32(&self, v: u32) -> [u8; 4] {
+            if self.be {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        }
+        fn block(&mut self, ty: u32, body: &[u8]) -> &mut Self {
+            let mut body = body.to_vec();
+            while body.len() % 4 != 0 {
+                body.push(0);
+            }
+            let len = (body.len() + 12) as u32;
+            let (t, l) = (self.u32(ty), self.u32(len));
+            self.buf.extend(t);
+            self.buf.extend(l);
+            self.buf.extend(body);
+            self.buf.extend(l);
+            self.ends.push(self.buf.len());
+            self
+        }
+        fn shb(&mut self, be: bool) -> &mut Self {
+            self.be = be;
+            let mut b = Vec::new();
+            b.extend(self.u32(0x1a2b_3c4d));
+            b.extend(self.u16(1));
+            b.extend(self.u16(0));
+            b.extend([0xff; 8]); // section length: unknown
+            self.block(0x0a0d_0d0a, &b)
+        }
+        fn idb(&mut self, link: u16, tsresol: Option<u8>, tsoffset: Option<i64>) -> &mut Self {
+            let mut b = Vec::new();
+            b.extend(self.u16(link));
+            b.extend(self.u16(0));
+            b.extend(self.u32(0)); // snaplen: none
+            if let Some(r) = tsresol {
+                b.extend(self.u16(9));
+                b.extend(self.u16(1));
+                b.extend([r, 0, 0, 0]);
+            }
+            if let Some(o) = tsoffset {
+                b.extend(self.u16(14));
+                b.extend(self.u16(8));
+                b.extend(if self.be {
+                    o.to_be_bytes()
+                } else {
+                    o.to_le_bytes()
+                });
+            }
+            b.extend([0u8; 4]); // opt_endofopt
+            self.block(1, &b)
+        }
+        fn epb(&mut self, if_id: u32, ts: u64, data: &[u8], orig: u32) -> &mut Self {
+            let mut b = Vec::new();
+            b.extend(self.u32(if_id));
+            b.extend(self.u32((ts >> 32) as u32));
+            b.extend(self.u32(ts as u32));
+            b.extend(self.u32(data.len() as u32));
+            b.extend(self.u32(orig));
+            b.extend_from_slice(data);
+            self.block(6, &b)
+        }
+        fn spb(&mut self, data: &[u8]) -> &mut Self {
+            let mut b = self.u32(data.len() as u32).to_vec();
+            b.extend_from_slice(data);
+            self.block(3, &b)
+        }
+        fn obsolete_pb(&mut self, if_id: u16, ts: u64, data: &[u8]) -> &mut Self {
+            let mut b = Vec::new();
+            b.extend(self.u16(if_id));
+            b.extend(self.u16(0));
+            b.extend(self.u32((ts >> 32) as u32));
+            b.extend(self.u32(ts as u32));
+            b.extend(self.u32(data.len() as u32));
+            b.extend(self.u32(data.len() as u32));
+            b.extend_from_slice(data);
+            self.block(2, &b)
+        }
+    }
+
+    /// A pcapng file exercising most features; returns the bytes and the expected packets.
+    fn rich_pcapng() -> (Vec<u8>, Vec<Owned>) {
+        let mut ng = Ng::new(false);
+        ng.idb(1, None, None) // Ethernet, µs
+            .idb(101, Some(9), Some(10)) // raw IP, ns, +10 s
+            .block(0x0000_0bad, b"unknown block body")
+            .epb(0, 1_000_000_123, &[1; 14], 14)
+            .epb(1, 2_000_000_456_789, &[0x45; 20], 40)
+            .block(0x8000_0001, &[0, 0, 0x7e, 0x6b, 1, 2, 3]) // custom block (PEN + data)
+            .spb(&[2; 9])
+            .idb(276, Some(0x80 | 20), None) // SLL2, 2^-20 s
+            .epb(2, 3 << 20 | 1 << 19, &[3; 5], 5)
+            .obsolete_pb(0, 5_000_000, &[4; 7])
+            .shb(true) // a big-endian section: interfaces start over
+            .idb(0, Some(3), None) // NULL, ms
+            .epb(0, 7_250, &[5; 4], 4);
+        let p = |ts: i64, link: u16, data: &[u8], orig_len: u32| Owned {
+            ts,
+            link: LinkType(link),
+            data: data.to_vec(),
+            orig_len,
+        };
+        let expected = vec![
+            p(1_000_000_123, 1, &[1; 14], 14),
+            p(2_010_000_456, 101, &[0x45; 20], 40),
+            p(2_010_000_456, 1, &[2; 9], 9), // SPB: interface 0, previous timestamp
+            p(3_500_000, 276, &[3; 5], 5),
+            p(5_000_000, 1, &[4; 7], 7),
+            p(7_250_000, 0, &[5; 4], 4),
+        ];
+        (ng.buf, expected)
+    }
+
+    #[test]
+    fn classic_pcap_all_byte_orders_and_resolutions() {
+        let recs: [(u32, u32, &[u8], u32); 2] =
+            [(1, 2, &[9; 10], 60), (3, 999_999_999, &[8; 3], 3)];
+        for (be, magic, units) in [
+            (false, 0xa1b2_c3d4, 1_000_000u64),
+            (true, 0xa1b2_c3d4, 1_000_000),
+            (false, 0xa1b2_3c4d, 1_000_000_000),
+            (true, 0xa1b2_3c4d, 1_000_000_000),
+        ] {
+            let (f, _) = legacy(be, magic, (2, 4), 113, &recs);
+            let (pkts, err) = read_all(&f[..]);
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(pkts.len(), 2);
+            assert_eq!(pkts[0].link, LinkType::LINUX_SLL);
+            assert_eq!(pkts[0].data, vec![9; 10]);
+            assert_eq!(pkts[0].orig_len, 60);
+            let ts1 = Timestamp::from_parts(3, 999_999_999, units).as_micros();
+            assert_eq!(pkts[1].ts, ts1, "be={be} magic={magic:x}");
+        }
+        let (f, _) = legacy(false, 0xa1b2_3c4d, (2, 4), 1, &recs);
+        let (pkts, _) = read_all(&f[..]);
+        assert_eq!(pkts[1].ts, 3_999_999, "ns truncated to µs");
+    }
+
+    #[test]
+    fn version_2_1_modified_format_and_odd_records() {
+        // pcap 2.1, caplen > len, µs field >= 1e6 (an invalid timestamp is read, not fatal).
+        let recs: [(u32, u32, &[u8], u32); 1] = [(5, 2_500_000, &[7; 30], 20)];
+        let (f, _) = legacy(true, 0xa1b2_c3d4, (2, 1), 1, &recs);
+        let (pkts, err) = read_all(&f[..]);
+        assert!(err.is_none());
+        assert_eq!(pkts[0].ts, 7_500_000);
+        assert_eq!((pkts[0].data.len(), pkts[0].orig_len), (30, 20));
+
+        let (f, _) = legacy(false, 0xa1b2_cd34, (2, 4), 1, &recs);
+        let (pkts, err) = read_all(&f[..]);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            pkts[0].data,
+            vec![7; 30],
+            "modified pcap: 24-byte record header"
+        );
+    }
+
+    #[test]
+    fn pcapng_interfaces_resolutions_sections_and_skipped_blocks() {
+        let (f, expected) = rich_pcapng();
+        let mut r = PcapReader::new(&f[..]).expect("header");
+        assert_eq!(r.format(), CaptureFormat::PcapNg);
+        let mut got = Vec::new();
+        while let Some(p) = r.next_packet().expect("valid file") {
+            got.push(Owned {
+                ts: p.ts.as_micros(),
+                link: p.link_type,
+                data: p.data.to_vec(),
+                orig_len: p.orig_len,
+            });
+        }
+        assert_eq!(got, expected);
+        assert_eq!(r.bytes_consumed(), f.len() as u64);
+        assert_eq!(r.link_type(), Some(LinkType::NULL));
+        assert!(r.next_packet().expect("fused").is_none());
+    }
+
+    #[test]
+    fn pcapng_undeclared_interface_is_corrupt() {
+        let mut ng = Ng::new(false);
+        ng.idb(1, None, None).epb(0, 1, &[1], 1);
+        let good_end = ng.buf.len() as u64;
+        ng.epb(3, 1, &[1], 1);
+        let (pkts, err) = read_all(&ng.buf[..]);
+        assert_eq!(pkts.len(), 1);
+        match err {
+            Some(CaptureError::Corrupt { offset, .. }) => assert_eq!(offset, good_end),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pcapng_bad_block_length_is_corrupt() {
+        let mut ng = Ng::new(false);
+        ng.idb(1, None, None);
+        let at = ng.buf.len();
+        ng.epb(0, 1, &[1; 8], 8);
+        ng.buf[at + 4] = 8; // total length below the 12-byte minimum
+        let (_, err) = read_all(&ng.buf[..]);
+        assert!(
+            matches!(err, Some(CaptureError::Corrupt { offset, .. }) if offset == at as u64),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn not_a_capture_and_empty_input() {
+        assert!(matches!(
+            PcapReader::new(&b""[..]),
+            Err(CaptureError::Truncated { offset: 0 })
+        ));
+        assert!(matches!(
+            PcapReader::new(&[0xd4, 0xc3][..]),
+            Err(CaptureError::Truncated { offset: 0 })
+        ));
+        assert!(matches!(
+            PcapReader::new(&b"hi"[..]),
+            Err(CaptureError::UnknownFormat { magic: 0x6869_0000 })
+        ));
+        assert!(matches!(
+            PcapReader::new(&b"GET / HTTP/1.1\r\n"[..]),
+            Err(CaptureError::UnknownFormat { magic: 0x4745_5420 })
+        ));
+        let mut bad_bom = Ng::new(false).buf;
+        bad_bom[8] = 0;
+        assert!(matches!(
+            PcapReader::new(&bad_bom[..]),
+            Err(CaptureError::Corrupt { offset: 0, .. })
+        ));
+    }
+
+    /// Every prefix of a valid file yields exactly the records complete before the cut, then a
+    /// clean end (cut on a boundary) or `Truncated` at the start of the cut record.
+    fn check_every_prefix(file: &[u8], ends: &[usize], packets_before: impl Fn(usize) -> usize) {
+        let header_end = ends[0];
+        for cut in 0..=file.len() {
+            let (pkts, err) = read_all(&file[..cut]);
+            let last_end = ends.iter().copied().filter(|&e| e <= cut).max();
+            match (last_end, err) {
+                (None, Some(CaptureError::Truncated { offset: 0 })) => assert!(cut < header_end),
+                (Some(end), None) => {
+                    assert_eq!(end, cut, "clean end only on a boundary");
+                    assert_eq!(pkts.len(), packets_before(cut));
+                }
+                (Some(end), Some(CaptureError::Truncated { offset })) => {
+                    assert_eq!(offset, end as u64, "cut {cut}");
+                    assert_eq!(pkts.len(), packets_before(end), "cut {cut}");
+                }
+                (end, err) => panic!("cut {cut}: last boundary {end:?}, {err:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncated_prefix_of_a_pcap() {
+        let recs: [(u32, u32, &[u8], u32); 3] =
+            [(1, 1, &[1; 10], 10), (2, 2, &[], 0), (3, 3, &[3; 33], 33)];
+        let (f, ends) = legacy(false, 0xa1b2_c3d4, (2, 4), 1, &recs);
+        check_every_prefix(&f, &ends, |at| {
+            ends.iter().position(|&e| e == at).unwrap_or(0)
+        });
+    }
+
+    #[test]
+    fn every_truncated_prefix_of_a_pcapng() {
+        let (f, _) = rich_pcapng();
+        // Boundaries and how many packets end at or before each, rebuilt from the block lengths.
+        let mut ends = Vec::new();
+        let mut counts = Vec::new();
+        let (mut at, mut pkts, mut be) = (0usize, 0usize, false);
+        while at < f.len() {
+            let ty: [u8; 4] = f[at..at + 4].try_into().expect("4 bytes");
+            if ty == SHB_TYPE {
+                be = f[at + 8] == 0x1a;
+            }
+            let len: [u8; 4] = f[at + 4..at + 8].try_into().expect("4 bytes");
+            let (ty, len) = if be {
+                (u32::from_be_bytes(ty), u32::from_be_bytes(len))
+            } else {
+                (u32::from_le_bytes(ty), u32::from_le_bytes(len))
+            };
+            at += len as usize;
+            pkts += usize::from(matches!(ty, 2 | 3 | 6));
+            ends.push(at);
+            counts.push(pkts);
+        }
+        check_every_prefix(&f, &ends, |cut| {
+            ends.iter().position(|&e| e == cut).map_or(0, |i| counts[i])
+        });
+    }
+
+    #[test]
+    fn record_larger_than_initial_buffer_grows_it() {
+        let big = vec![0x5a; 300_000];
+        let recs: [(u32, u32, &[u8], u32); 2] = [(1, 0, &big, 300_000), (2, 0, &[1], 1)];
+        let (f, _) = legacy(false, 0xa1b2_c3d4, (2, 4), 1, &recs);
+        let (pkts, err) = read_all(&f[..]);
+        assert!(err.is_none());
+        assert_eq!(pkts.len(), 2);
+        assert_eq!(pkts[0].data.len(), 300_000);
+
+        let mut ng = Ng::new(false);
+        ng.idb(1, None, None).epb(0, 1, &big, 300_000);
+        let (pkts, err) = read_all(&ng.buf[..]);
+        assert!(err.is_none());
+        assert_eq!(pkts[0].data, big);
+    }
+
+    #[test]
+    fn record_beyond_the_limit_is_corrupt() {
+        let (mut f, _) = legacy(false, 0xa1b2_c3d4, (2, 4), 1, &[]);
+        f.extend([0u8; 8]);
+        f.extend((MAX_RECORD_LEN as u32 + 1).to_le_bytes());
+        f.extend([0u8; 4]);
+        // An endless stream of zeros behind it: the reader must give up, not buffer forever.
+        let (pkts, err) = read_all(f.as_slice().chain(io::repeat(0)));
+        assert!(pkts.is_empty());
+        assert!(
+            matches!(err, Some(CaptureError::Corrupt { offset: 24, .. })),
+            "{err:?}"
+        );
+    }
+
+    /// Returns at most `chunks[i]` bytes per read, an `Interrupted` error every third call, and
+    /// optionally a real error once `fail_at` bytes have been read.
+    struct Chunky<'a> {
+        data: &'a [u8],
+        chunks: Vec<usize>,
+        calls: usize,
+        fail_at: Option<usize>,
+        pos: usize,
+    }
+
+    impl Read for Chunky<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 3 == 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            if self.fail_at.is_some_and(|f| self.pos >= f) {
+                return Err(io::Error::new(io::ErrorKind::ConnectionReset, "gone"));
+            }
+            let chunk = self.chunks[self.calls % self.chunks.len()];
+            let mut n = chunk.min(buf.len()).min(self.data.len() - self.pos);
+            if let Some(f) = self.fail_at {
+                n = n.min(f - self.pos);
+            }
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn io_errors_keep_their_source_and_offset() {
+        let recs: [(u32, u32, &[u8], u32); 2] = [(1, 0, &[1; 100], 100), (2, 0, &[2; 100], 100)];
+        let (f, ends) = legacy(false, 0xa1b2_c3d4, (2, 4), 1, &recs);
+        let r = Chunky {
+            data: &f,
+            chunks: vec![7],
+            calls: 0,
+            fail_at: Some(ends[1] + 5),
+            pos: 0,
+        };
+        let (pkts, err) = read_all(r);
+        assert_eq!(pkts.len(), 1);
+        match err {
+            Some(CaptureError::Io { offset, source }) => {
+                assert_eq!(offset, (ends[1] + 5) as u64);
+                assert_eq!(source.kind(), io::ErrorKind::ConnectionReset);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn drain_summarises() {
+        let (f, _) = rich_pcapng();
+        let s = drain_bytes(&f);
+        assert_eq!((s.packets, s.bytes_consumed), (6, f.len() as u64));
+        assert!(s.error.is_none());
+        let s = drain_bytes(&f[..f.len() - 1]);
+        assert_eq!(s.packets, 5);
+        assert!(matches!(s.error, Some(CaptureError::Truncated { .. })));
+        let mut r = PcapReader::new(&f[..]).expect("header");
+        assert_eq!(drain(&mut r).captured_bytes, 14 + 20 + 9 + 5 + 7 + 4);
+    }
+
+    fn arb_packets() -> impl Strategy<Value = Vec<(i64, Vec<u8>, u32)>> {
+        prop::collection::vec(
+            (
+                0i64..4_000_000_000_000_000,
+                prop::collection::vec(any::<u8>(), 0..200),
+                any::<u32>(),
+            ),
+            0..20,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn chunked_reads_give_identical_packets(
+            pkts in arb_packets(),
+            chunks in prop::collection::vec(1usize..64, 1..8),
+            pcapng in any::<bool>(),
+        ) {
+            let file = if pcapng {
+                rich_pcapng().0
+            } else {
+                let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 0).expect("vec");
+                for (ts, data, orig) in &pkts {
+                    w.write_packet(Timestamp::from_micros(*ts), data, *orig).expect("vec");
+                }
+                w.into_inner()
+            };
+            let whole = read_all(&file[..]);
+            prop_assert!(whole.1.is_none());
+            let chunky = Chunky { data: &file, chunks, calls: 0, fail_at: None, pos: 0 };
+            let (got, err) = read_all(chunky);
+            prop_assert!(err.is_none(), "{:?}", err);
+            prop_assert_eq!(got, whole.0);
+        }
+
+        #[test]
+        fn writer_reader_round_trip(pkts in arb_packets()) {
+            let mut w = PcapWriter::new(Vec::new(), LinkType::RAW, 0).expect("vec");
+            for (ts, data, orig) in &pkts {
+                w.write_packet(Timestamp::from_micros(*ts), data, *orig).expect("vec");
+            }
+            let (got, err) = read_all(&w.into_inner()[..]);
+            prop_assert!(err.is_none());
+            let want: Vec<Owned> = pkts
+                .into_iter()
+                .map(|(ts, data, orig_len)| Owned { ts, link: LinkType::RAW, data, orig_len })
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+
+        /// A cheap stand-in for the fuzz target: corrupt bytes of valid files never panic.
+        #[test]
+        fn mutated_captures_never_panic(
+            pcapng in any::<bool>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut f = if pcapng {
+                rich_pcapng().0
+            } else {
+                let recs: [(u32, u32, &[u8], u32); 2] = [(1, 1, &[1; 10], 10), (2, 2, &[2; 3], 3)];
+                legacy(false, 0xa1b2_c3d4, (2, 4), 1, &recs).0
+            };
+            for (i, b) in edits {
+                let i = i.index(f.len());
+                f[i] = b;
+            }
+            let cut = cut.index(f.len() + 1);
+            let s = drain_bytes(&f[..cut]);
+            prop_assert!(s.bytes_consumed <= cut as u64);
+        }
+    }
+}
