@@ -1,36 +1,7 @@
 //! Streaming pcap / pcapng reader over any [`std::io::Read`], built on pcap-parser's
 //! [`LegacyPcapReader`] and [`PcapNGReader`] (`next` / `consume` / `refill`).
 //!
-//! # Guarantees
-//! * **No panic** on any input bytes, and no `unwrap()` on input data.
-//! * **Constant memory**: one parse buffer (64 KiB, grown only when a single record needs more,
-//!   up to [`MAX_RECORD_LEN`]) plus, for pcapng, one small entry per interface of the current
-//!   section (at most [`MAX_INTERFACES`]). Nothing grows with the number of packets.
-//! * **No allocation per packet** on our side: [`PcapReader::next_packet`] lends the bytes straight
-//!   out of the parse buffer. (pcap-parser itself allocates a `Vec` for an Enhanced Packet Block's
-//!   options, only when the block has options.)
-//! * **Borrow contract** (deferred consume): the [`RawPacket`] returned by `next_packet` borrows
-//!   the parse buffer; its bytes are released ("consumed") at the start of the *next* call, so the
-//!   borrow checker guarantees nobody still holds them when the buffer is shifted or refilled.
-//! * **Errors carry the input byte offset** of the record that failed; packets yielded before an
-//!   error were valid. After an error (or a clean end) the reader is fused: further calls return
-//!   `Ok(None)`.
-//!
-//! # Formats
-//! * classic pcap: both byte orders, µs (`a1b2c3d4`) and ns (`a1b23c4d`) magic, any version
-//!   (2.4, 2.1, …), and the little-endian "modified" pcap (`a1b2cd34`, 24-byte record headers);
-//! * pcapng: several sections (each may switch byte order), several interfaces with their own
-//!   link type, `if_tsresol` (powers of 10 and of 2) and `if_tsoffset`; Enhanced, Simple and the
-//!   obsolete Packet blocks; every other block (statistics, name resolution, custom, unknown…) is
-//!   skipped.
-//!
-//! Records with `caplen > len` are accepted as they are. Invalid timestamps (e.g. a µs field of
-//! 1 000 000 or more) are read, not rejected: the excess carries into the seconds.
-//!
-//! # Input shorter than a file header
-//! Empty input, or fewer bytes than the file header that still look like the start of a capture,
-//! give [`CaptureError::Truncated`] with offset 0 from [`PcapReader::new`]; input whose first four
-//! bytes are no known magic gives [`CaptureError::UnknownFormat`].
+//! The guarantees are documented on [`PcapReader`], the public face of this module.
 
 use std::fmt;
 use std::fs::File;
@@ -95,9 +66,40 @@ impl CaptureFormat {
 
 /// Reads classic pcap and pcapng captures from any reader in constant memory.
 ///
-/// See the [module docs](self) for the guarantees. pcap-parser keeps its own buffer, so wrapping
-/// a [`File`] in a `BufReader` gains nothing.
+/// pcap-parser keeps its own buffer, so wrapping a [`File`] in a `BufReader` gains nothing.
 ///
+/// # Guarantees
+/// * **No panic** on any input bytes, and no `unwrap()` on input data.
+/// * **Constant memory**: one parse buffer (64 KiB, grown only when a single record needs more,
+///   up to [`MAX_RECORD_LEN`]) plus, for pcapng, one small entry per interface of the current
+///   section (at most [`MAX_INTERFACES`]). Nothing grows with the number of packets.
+/// * **No allocation per packet** on our side: [`PcapReader::next_packet`] lends the bytes straight
+///   out of the parse buffer. (pcap-parser itself allocates a `Vec` for an Enhanced Packet Block's
+///   options, only when the block has options.)
+/// * **Borrow contract** (deferred consume): the [`RawPacket`] returned by `next_packet` borrows
+///   the parse buffer; its bytes are released ("consumed") at the start of the *next* call, so the
+///   borrow checker guarantees nobody still holds them when the buffer is shifted or refilled.
+/// * **Errors carry the input byte offset** of the record that failed; packets yielded before an
+///   error were valid. After an error (or a clean end) the reader is fused: further calls return
+///   `Ok(None)`.
+///
+/// # Formats
+/// * classic pcap: both byte orders, µs (`a1b2c3d4`) and ns (`a1b23c4d`) magic, any version
+///   (2.4, 2.1, …), and the little-endian "modified" pcap (`a1b2cd34`, 24-byte record headers);
+/// * pcapng: several sections (each may switch byte order), several interfaces with their own
+///   link type, `if_tsresol` (powers of 10 and of 2) and `if_tsoffset`; Enhanced, Simple and the
+///   obsolete Packet blocks; every other block (statistics, name resolution, custom, unknown…) is
+///   skipped.
+///
+/// Records with `caplen > len` are accepted as they are. Invalid timestamps (e.g. a µs field of
+/// 1 000 000 or more) are read, not rejected: the excess carries into the seconds.
+///
+/// # Input shorter than a file header
+/// Empty input, or fewer bytes than the file header that still look like the start of a capture,
+/// give [`CaptureError::Truncated`] with offset 0 from [`PcapReader::new`]; input whose first four
+/// bytes are no known magic gives [`CaptureError::UnknownFormat`].
+///
+/// # Example
 /// ```
 /// use netsec_core::capture::{LinkType, PacketSource, PcapReader, PcapWriter};
 /// use netsec_core::time::Timestamp;
