@@ -1253,6 +1253,13 @@ mod tests {
     }
 
     #[test]
+    fn reader_is_send_so_a_pipeline_can_move_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<PcapReader<File>>();
+        assert_send::<PcapReader<&'static [u8]>>();
+    }
+
+    #[test]
     fn drain_summarises() {
         let (f, _) = rich_pcapng();
         let s = drain_bytes(&f);
