@@ -12,5 +12,6 @@ pub mod capture;
 pub mod decode;
 pub mod features;
 pub mod flow;
+pub mod synth;
 pub mod time;
 pub mod wire;

@@ -1,0 +1,1284 @@
+//! The flow table: groups packets into bidirectional flows and exports each finished flow once.
+//!
+//! # Guarantees
+//! - Every flow that starts is exported exactly once, as a [`FlowRecord`], by
+//!   [`FlowTable::process`], [`FlowTable::advance_time`] or [`FlowTable::flush`]. After a flush,
+//!   the packets of all exported flows sum to the packets given to `process` minus
+//!   [`FlowTableStats::orphan_fragments`].
+//! - Flow ids are sequential in creation order, starting at 1, and export order depends only
+//!   on the input, so the same capture always gives the same records in the same order.
+//! - The table never holds more than [`FlowTableConfig::max_flows`] flows.
+//! - `process` is O(1) and allocates only when a new flow grows the slab or map (amortised).
+//!   Timestamps going backwards never panic and never give negative features.
+//!
+//! # Semantics
+//! - **Timeouts** are checked as packet time advances (the highest timestamp seen so far), and
+//!   on [`FlowTable::advance_time`] in live mode. A flow expires when *more than*
+//!   `idle_timeout_us` passed since its last packet (`idle`), or more than `active_timeout_us`
+//!   since its first packet (`active`). A packet that would cross either limit of its own flow
+//!   first exports that flow, then starts a new one. Expiry scans only the least recently seen
+//!   flows (O(1) per packet), so a flow that passed its *active* limit while still more
+//!   recently seen than others is exported at its next packet or once it reaches the front of
+//!   the idle order; its reason is still `active`.
+//! - **TCP teardown**: RST ends a flow (`rst`); a FIN in both directions followed by an ACK
+//!   ends it (`fin`). An ended flow is not dropped at once: it lingers for
+//!   `teardown_linger_us` of packet time after its last packet, and late teardown packets
+//!   (retransmitted FINs, the last ACK, a RST after FIN) join it instead of opening an
+//!   "appendix" flow. A new SYN without ACK on an ended flow exports it and starts a new flow
+//!   (port reuse). Lingering flows keep their `rst`/`fin` reason, also on flush or eviction.
+//! - **Eviction**: when a new flow needs room in a full table, the oldest lingering (already
+//!   ended) flow is exported first; otherwise the open flow idle for longest is exported as
+//!   `evicted` and counted in [`FlowTableStats::evicted`].
+//! - **Fragments**: a first fragment (offset 0) carries ports and joins its flow normally; the
+//!   table remembers `(src, dst, protocol, fragment id) → flow` in a FIFO-bounded map
+//!   (`max_fragments` entries, each kept `fragment_timeout_us`). Later fragments join that flow
+//!   as payload-only packets (no TCP flags, no window); they never end, expire or start a flow
+//!   themselves. A non-first fragment with no remembered first fragment (or whose flow has
+//!   ended) never creates a flow: `process` returns `None` and counts it in
+//!   [`FlowTableStats::orphan_fragments`].
+//! - **Export order**: within one call, expired flows in deadline order, then the flow the
+//!   packet ended or evicted. [`FlowTable::flush`] exports the rest in flow-id order.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use foldhash::fast::RandomState;
+use hashbrown::HashMap;
+
+use crate::decode::{IpProtocol, PacketMeta, TcpFlags};
+use crate::features::FeatureVector;
+use crate::flow::key::{forward_endpoint, Direction, Endpoint, FlowKey};
+use crate::flow::stats::FlowStats;
+use crate::time::Timestamp;
+
+/// Settings for a [`FlowTable`]; validate with [`FlowTableConfig::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowTableConfig {
+    /// A flow with no packet for more than this many µs ends as `idle` (default 120 s).
+    pub idle_timeout_us: i64,
+    /// A flow older than this many µs ends as `active` (default 1800 s).
+    pub active_timeout_us: i64,
+    /// How long an ended TCP flow (RST, FIN teardown) keeps absorbing late teardown packets,
+    /// in µs of packet time after its last packet (default 2 s).
+    pub teardown_linger_us: i64,
+    /// Most flows held at once; more evict the longest-idle flow (default 2^20).
+    pub max_flows: usize,
+    /// Most remembered first fragments (default 16384; 0 makes every non-first fragment an
+    /// orphan).
+    pub max_fragments: usize,
+    /// How long a first fragment is remembered, in µs (default 30 s, as Linux `ipfrag_time`).
+    pub fragment_timeout_us: i64,
+}
+
+impl Default for FlowTableConfig {
+    fn default() -> Self {
+        FlowTableConfig {
+            idle_timeout_us: 120_000_000,
+            active_timeout_us: 1_800_000_000,
+            teardown_linger_us: 2_000_000,
+            max_flows: 1 << 20,
+            max_fragments: 1 << 14,
+            fragment_timeout_us: 30_000_000,
+        }
+    }
+}
+
+/// Largest accepted [`FlowTableConfig::max_flows`] (slab indices are `u32`).
+pub const MAX_FLOWS_LIMIT: usize = (u32::MAX - 1) as usize;
+
+/// Why a [`FlowTableConfig`] was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowConfigError {
+    /// A timeout that must be positive was zero or negative.
+    #[error("{field} must be > 0, got {value}")]
+    NonPositive {
+        /// Config field name.
+        field: &'static str,
+        /// The rejected value.
+        value: i64,
+    },
+    /// A duration that must not be negative was.
+    #[error("{field} must be >= 0, got {value}")]
+    Negative {
+        /// Config field name.
+        field: &'static str,
+        /// The rejected value.
+        value: i64,
+    },
+    /// `max_flows` was 0 or above [`MAX_FLOWS_LIMIT`].
+    #[error("max_flows must be in 1..={MAX_FLOWS_LIMIT}, got {0}")]
+    MaxFlows(usize),
+}
+
+/// A [`FlowTableConfig`] that passed [`FlowTableConfig::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedFlowTableConfig(FlowTableConfig);
+
+impl CheckedFlowTableConfig {
+    /// The validated settings.
+    pub fn get(&self) -> &FlowTableConfig {
+        &self.0
+    }
+}
+
+impl FlowTableConfig {
+    /// Validates the settings.
+    ///
+    /// # Errors
+    /// [`FlowConfigError`] naming the first invalid field.
+    pub fn check(self) -> Result<CheckedFlowTableConfig, FlowConfigError> {
+        for (field, value) in [
+            ("idle_timeout_us", self.idle_timeout_us),
+            ("active_timeout_us", self.active_timeout_us),
+        ] {
+            if value <= 0 {
+                return Err(FlowConfigError::NonPositive { field, value });
+            }
+        }
+        for (field, value) in [
+            ("teardown_linger_us", self.teardown_linger_us),
+            ("fragment_timeout_us", self.fragment_timeout_us),
+        ] {
+            if value < 0 {
+                return Err(FlowConfigError::Negative { field, value });
+            }
+        }
+        if self.max_flows == 0 || self.max_flows > MAX_FLOWS_LIMIT {
+            return Err(FlowConfigError::MaxFlows(self.max_flows));
+        }
+        Ok(CheckedFlowTableConfig(self))
+    }
+}
+
+/// Why a flow was exported (the `end_reason` output column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EndReason {
+    /// A TCP RST was seen.
+    Rst,
+    /// TCP FIN in both directions, then the final ACK.
+    Fin,
+    /// No packet for longer than the idle timeout.
+    Idle,
+    /// Older than the active timeout.
+    Active,
+    /// Exported early because the table was full.
+    Evicted,
+    /// Still open at the end of input.
+    End,
+}
+
+impl EndReason {
+    /// All reasons, in [`EndReason::index`] order.
+    pub const ALL: [EndReason; 6] = [
+        EndReason::Rst,
+        EndReason::Fin,
+        EndReason::Idle,
+        EndReason::Active,
+        EndReason::Evicted,
+        EndReason::End,
+    ];
+
+    /// `"rst"`, `"fin"`, `"idle"`, `"active"`, `"evicted"` or `"end"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Rst => "rst",
+            EndReason::Fin => "fin",
+            EndReason::Idle => "idle",
+            EndReason::Active => "active",
+            EndReason::Evicted => "evicted",
+            EndReason::End => "end",
+        }
+    }
+
+    /// Position in [`EndReason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What detectors learn about the flow of the packet just processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowContext {
+    /// The flow's id (sequential from 1 in creation order).
+    pub flow_id: u64,
+    /// This packet's direction.
+    pub direction: Direction,
+    /// Packets in the flow so far, this one included.
+    pub packets: u64,
+    /// A TCP handshake was seen: SYN+ACK from the server, then an ACK from the client.
+    pub established: bool,
+    /// This packet started the flow.
+    pub new_flow: bool,
+    /// The flow has ended (RST or FIN teardown) and is lingering for late teardown packets.
+    pub closed: bool,
+}
+
+/// A finished flow: identity columns plus the statistics behind the 25 features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRecord {
+    /// Sequential flow id.
+    pub id: u64,
+    /// Time of the first packet.
+    pub first_ts: Timestamp,
+    /// Time of the last packet (the latest timestamp seen in the flow).
+    pub last_ts: Timestamp,
+    /// Forward-side (client) address.
+    pub src_addr: IpAddr,
+    /// Forward-side port (ICMP: identifier or type).
+    pub src_port: u16,
+    /// Backward-side (server) address.
+    pub dst_addr: IpAddr,
+    /// Backward-side port (ICMP: identifier or code).
+    pub dst_port: u16,
+    /// IP protocol.
+    pub protocol: IpProtocol,
+    /// Why the flow was exported.
+    pub end_reason: EndReason,
+    /// Running statistics.
+    pub stats: FlowStats,
+}
+
+impl FlowRecord {
+    /// The 25 features (all finite).
+    pub fn features(&self) -> FeatureVector {
+        self.stats.features()
+    }
+
+    /// Packets in both directions.
+    pub fn packets(&self) -> u64 {
+        self.stats.packets()
+    }
+}
+
+/// Counters kept by a [`FlowTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowTableStats {
+    /// Packets given to [`FlowTable::process`].
+    pub packets: u64,
+    /// Flows started.
+    pub flows_created: u64,
+    /// Flows exported (equals `flows_created` after a flush).
+    pub flows_exported: u64,
+    /// Exported flows by reason, indexed by [`EndReason::index`].
+    pub exported_by_reason: [u64; 6],
+    /// Open flows exported early because the table was full.
+    pub evicted: u64,
+    /// Non-first fragments that joined a flow.
+    pub fragments_joined: u64,
+    /// Non-first fragments with no known flow (not attributed to any flow).
+    pub orphan_fragments: u64,
+    /// Remembered first fragments dropped because the fragment map was full.
+    pub fragment_entries_dropped: u64,
+    /// Most flows held at once.
+    pub peak_flows: usize,
+}
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct TcpState {
+    fin_fwd: bool,
+    fin_bwd: bool,
+    syn_ack: bool,
+    established: bool,
+}
+
+impl TcpState {
+    fn update(&mut self, dir: Direction, flags: TcpFlags, closed: &mut Option<EndReason>) {
+        if closed.is_none() {
+            if flags.rst() {
+                *closed = Some(EndReason::Rst);
+            } else if flags.fin() {
+                match dir {
+                    Direction::Forward => self.fin_fwd = true,
+                    Direction::Backward => self.fin_bwd = true,
+                }
+            } else if self.fin_fwd && self.fin_bwd && flags.ack() {
+                *closed = Some(EndReason::Fin);
+            }
+        }
+        if flags.syn() && flags.ack() && dir == Direction::Backward {
+            self.syn_ack = true;
+        } else if self.syn_ack && !flags.syn() && flags.ack() && dir == Direction::Forward {
+            self.established = true;
+        }
+    }
+}
+
+/// One slab slot: a flow plus its links in the open or closed list.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: FlowKey,
+    prev: u32,
+    next: u32,
+    id: u64,
+    forward: Endpoint,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    stats: FlowStats,
+    tcp: TcpState,
+    closed: Option<EndReason>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+const EMPTY: List = List {
+    head: NIL,
+    tail: NIL,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FragKey {
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: IpProtocol,
+    id: u32,
+}
+
+impl FragKey {
+    fn new(meta: &PacketMeta, id: u32) -> Self {
+        FragKey {
+            src: meta.src_addr,
+            dst: meta.dst_addr,
+            protocol: meta.protocol,
+            id,
+        }
+    }
+}
+
+/// First fragments seen recently: FIFO-bounded and time-bounded. `map` and `order` hold the
+/// same keys, one entry each, so both stay within `cap`.
+#[derive(Debug)]
+struct FragMap {
+    map: HashMap<FragKey, (FlowKey, Endpoint), RandomState>,
+    order: VecDeque<(FragKey, Timestamp)>,
+    cap: usize,
+    timeout_us: i64,
+}
+
+impl FragMap {
+    fn expire(&mut self, now: Timestamp) {
+        while let Some(&(k, t)) = self.order.front() {
+            if now.micros_since(t) <= self.timeout_us {
+                break;
+            }
+            self.order.pop_front();
+            self.map.remove(&k);
+        }
+    }
+
+    /// Remembers a first fragment; returns whether an older entry was dropped for room.
+    fn insert(&mut self, k: FragKey, v: (FlowKey, Endpoint), now: Timestamp) -> bool {
+        if self.cap == 0 {
+            return true;
+        }
+        if let Some(slot) = self.map.get_mut(&k) {
+            *slot = v;
+            return false;
+        }
+        let mut dropped = false;
+        if self.map.len() >= self.cap {
+            if let Some((old, _)) = self.order.pop_front() {
+                self.map.remove(&old);
+                dropped = true;
+            }
+        }
+        self.map.insert(k, v);
+        self.order.push_back((k, now));
+        dropped
+    }
+}
+
+/// Bidirectional flow table (see the module docs for semantics and guarantees).
+#[derive(Debug)]
+pub struct FlowTable {
+    config: FlowTableConfig,
+    map: HashMap<FlowKey, u32, RandomState>,
+    slots: Vec<Entry>,
+    free: Vec<u32>,
+    /// Open flows, least recently seen first.
+    open: List,
+    /// Ended flows lingering for late teardown packets, least recently seen first.
+    closed: List,
+    frags: FragMap,
+    /// Highest packet (or tick) time seen: timeouts never run backwards.
+    now: Timestamp,
+    next_id: u64,
+    stats: FlowTableStats,
+}
+
+impl FlowTable {
+    /// Builds an empty table.
+    ///
+    /// # Errors
+    /// [`FlowConfigError`] when `config` does not pass [`FlowTableConfig::check`].
+    pub fn new(config: FlowTableConfig) -> Result<FlowTable, FlowConfigError> {
+        Ok(Self::from_checked(config.check()?))
+    }
+
+    /// Builds an empty table from validated settings.
+    pub fn from_checked(config: CheckedFlowTableConfig) -> FlowTable {
+        let config = config.0;
+        let initial = config.max_flows.min(1024);
+        FlowTable {
+            config,
+            map: HashMap::with_capacity_and_hasher(initial, RandomState::default()),
+            slots: Vec::with_capacity(initial),
+            free: Vec::new(),
+            open: EMPTY,
+            closed: EMPTY,
+            frags: FragMap {
+                map: HashMap::with_hasher(RandomState::default()),
+                order: VecDeque::new(),
+                cap: config.max_fragments,
+                timeout_us: config.fragment_timeout_us,
+            },
+            now: Timestamp::from_micros(i64::MIN),
+            next_id: 1,
+            stats: FlowTableStats::default(),
+        }
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &FlowTableConfig {
+        &self.config
+    }
+
+    /// Flows currently held (open or lingering).
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no flow is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> FlowTableStats {
+        self.stats
+    }
+
+    /// Adds one IP packet.
+    ///
+    /// Pushes into `exported` every flow this packet's time expired, then the flow it ended
+    /// (active timeout, port reuse after teardown) or evicted, in a deterministic order.
+    /// Returns the packet's flow context, or `None` when the packet is not attributed to any
+    /// flow (an orphan non-first fragment).
+    pub fn process(
+        &mut self,
+        meta: &PacketMeta,
+        exported: &mut Vec<FlowRecord>,
+    ) -> Option<FlowContext> {
+        self.stats.packets += 1;
+        if meta.ts > self.now {
+            self.now = meta.ts;
+        }
+        self.expire(exported);
+
+        if let Some(frag) = meta.fragment.filter(|f| !f.is_first()) {
+            self.frags.expire(self.now);
+            let target = self
+                .frags
+                .map
+                .get(&FragKey::new(meta, frag.id))
+                .and_then(|&(key, sender)| self.map.get(&key).map(|&idx| (idx, sender)));
+            return match target {
+                Some((idx, sender)) => {
+                    self.stats.fragments_joined += 1;
+                    // The decoder cannot see TCP flags or window in later fragments.
+                    Some(self.join(idx, meta, sender, TcpFlags::default(), 0, false))
+                }
+                None => {
+                    self.stats.orphan_fragments += 1;
+                    None
+                }
+            };
+        }
+
+        let (key, sender) = FlowKey::from_meta(meta);
+        let (idx, new_flow) = match self.map.get(&key).copied() {
+            Some(idx) => match self.must_end_before(idx, meta) {
+                Some(reason) => {
+                    self.export(idx, reason, exported);
+                    (self.create(key, sender, meta, exported), true)
+                }
+                None => (idx, false),
+            },
+            None => (self.create(key, sender, meta, exported), true),
+        };
+        let ctx = self.join(idx, meta, sender, meta.tcp_flags, meta.tcp_window, new_flow);
+        if let Some(frag) = meta.fragment {
+            self.frags.expire(self.now);
+            if self
+                .frags
+                .insert(FragKey::new(meta, frag.id), (key, sender), self.now)
+            {
+                self.stats.fragment_entries_dropped += 1;
+            }
+        }
+        Some(ctx)
+    }
+
+    /// Live-mode clock tick: exports flows whose idle, active or linger time passed by `now`
+    /// (time never moves backwards: an earlier `now` does nothing).
+    pub fn advance_time(&mut self, now: Timestamp, exported: &mut Vec<FlowRecord>) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.expire(exported);
+        self.frags.expire(self.now);
+    }
+
+    /// End of input: exports every remaining flow in flow-id order. Open flows end as
+    /// [`EndReason::End`]; lingering flows keep their `rst`/`fin` reason.
+    pub fn flush(&mut self, exported: &mut Vec<FlowRecord>) {
+        let mut live: Vec<(u64, u32)> = self.map.values().map(|&i| (self.slot(i).id, i)).collect();
+        live.sort_unstable();
+        exported.reserve(live.len());
+        for (_, idx) in live {
+            let reason = self.slot(idx).closed.unwrap_or(EndReason::End);
+            self.export(idx, reason, exported);
+        }
+        self.frags.map.clear();
+        self.frags.order.clear();
+    }
+
+    fn slot(&self, idx: u32) -> &Entry {
+        &self.slots[idx as usize]
+    }
+
+    fn slot_mut(&mut self, idx: u32) -> &mut Entry {
+        &mut self.slots[idx as usize]
+    }
+
+    /// When `e` expires without further packets (exported once time is past it), and as what.
+    fn deadline(&self, e: &Entry) -> (i64, EndReason) {
+        match e.closed {
+            Some(reason) => (
+                e.last_ts
+                    .add_micros(self.config.teardown_linger_us)
+                    .as_micros(),
+                reason,
+            ),
+            None => {
+                let idle = e
+                    .last_ts
+                    .add_micros(self.config.idle_timeout_us)
+                    .as_micros();
+                let active = e
+                    .first_ts
+                    .add_micros(self.config.active_timeout_us)
+                    .as_micros();
+                if active < idle {
+                    (active, EndReason::Active)
+                } else {
+                    (idle, EndReason::Idle)
+                }
+            }
+        }
+    }
+
+    /// Whether flow `idx` must be exported before `meta` is added (and the packet start a new
+    /// flow).
+    fn must_end_before(&self, idx: u32, meta: &PacketMeta) -> Option<EndReason> {
+        let e = self.slot(idx);
+        let (deadline, reason) = self.deadline(e);
+        let f = meta.tcp_flags;
+        let new_syn = meta.protocol == IpProtocol::TCP && f.syn() && !f.ack();
+        if (e.closed.is_some() && new_syn) || meta.ts.as_micros() > deadline {
+            Some(reason)
+        } else {
+            None
+        }
+    }
+
+    /// Exports list fronts whose deadline `self.now` has passed, earliest deadline first.
+    fn expire(&mut self, exported: &mut Vec<FlowRecord>) {
+        let now = self.now.as_micros();
+        loop {
+            let mut best: Option<(i64, EndReason, u32)> = None;
+            for head in [self.open.head, self.closed.head] {
+                if head != NIL {
+                    let (d, r) = self.deadline(self.slot(head));
+                    if best.is_none_or(|(bd, _, _)| d < bd) {
+                        best = Some((d, r, head));
+                    }
+                }
+            }
+            match best {
+                Some((d, reason, idx)) if now > d => self.export(idx, reason, exported),
+                _ => break,
+            }
+        }
+    }
+
+    /// Starts a flow (not yet linked into a list), evicting one first if the table is full.
+    fn create(
+        &mut self,
+        key: FlowKey,
+        sender: Endpoint,
+        meta: &PacketMeta,
+        exported: &mut Vec<FlowRecord>,
+    ) -> u32 {
+        if self.map.len() >= self.config.max_flows {
+            self.evict_one(exported);
+        }
+        let entry = Entry {
+            key,
+            prev: NIL,
+            next: NIL,
+            id: self.next_id,
+            forward: forward_endpoint(meta, sender),
+            first_ts: meta.ts,
+            last_ts: meta.ts,
+            stats: FlowStats::default(),
+            tcp: TcpState::default(),
+            closed: None,
+        };
+        self.next_id += 1;
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = entry;
+                i
+            }
+            None => {
+                self.slots.push(entry);
+                u32::try_from(self.slots.len() - 1)
+                    .expect("slab never exceeds max_flows <= MAX_FLOWS_LIMIT")
+            }
+        };
+        self.map.insert(key, idx);
+        self.stats.flows_created += 1;
+        self.stats.peak_flows = self.stats.peak_flows.max(self.map.len());
+        idx
+    }
+
+    fn evict_one(&mut self, exported: &mut Vec<FlowRecord>) {
+        if self.closed.head != NIL {
+            let idx = self.closed.head;
+            let reason = self.slot(idx).closed.unwrap_or(EndReason::Evicted);
+            self.export(idx, reason, exported);
+        } else if self.open.head != NIL {
+            self.stats.evicted += 1;
+            self.export(self.open.head, EndReason::Evicted, exported);
+        }
+    }
+
+    /// Adds a packet to flow `idx` and moves it to the back of its (possibly new) list.
+    fn join(
+        &mut self,
+        idx: u32,
+        meta: &PacketMeta,
+        sender: Endpoint,
+        flags: TcpFlags,
+        window: u16,
+        new_flow: bool,
+    ) -> FlowContext {
+        if !new_flow {
+            self.unlink(idx);
+        }
+        let e = self.slot_mut(idx);
+        let direction = Direction::of(sender, e.forward);
+        e.stats
+            .record(meta.ts, direction, meta.payload_len, flags, window);
+        if meta.ts > e.last_ts {
+            e.last_ts = meta.ts;
+        }
+        if meta.protocol == IpProtocol::TCP {
+            e.tcp.update(direction, flags, &mut e.closed);
+        }
+        let ctx = FlowContext {
+            flow_id: e.id,
+            direction,
+            packets: e.stats.packets(),
+            established: e.tcp.established,
+            new_flow,
+            closed: e.closed.is_some(),
+        };
+        self.push_back(idx);
+        ctx
+    }
+
+    fn list_mut(&mut self, closed: bool) -> &mut List {
+        if closed {
+            &mut self.closed
+        } else {
+            &mut self.open
+        }
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let (prev, next, closed) = {
+            let e = self.slot(idx);
+            (e.prev, e.next, e.closed.is_some())
+        };
+        if prev == NIL {
+            self.list_mut(closed).head = next;
+        } else {
+            self.slot_mut(prev).next = next;
+        }
+        if next == NIL {
+            self.list_mut(closed).tail = prev;
+        } else {
+            self.slot_mut(next).prev = prev;
+        }
+    }
+
+    fn push_back(&mut self, idx: u32) {
+        let closed = self.slot(idx).closed.is_some();
+        let tail = self.list_mut(closed).tail;
+        {
+            let e = self.slot_mut(idx);
+            e.prev = tail;
+            e.next = NIL;
+        }
+        if tail == NIL {
+            self.list_mut(closed).head = idx;
+        } else {
+            self.slot_mut(tail).next = idx;
+        }
+        self.list_mut(closed).tail = idx;
+    }
+
+    fn export(&mut self, idx: u32, reason: EndReason, exported: &mut Vec<FlowRecord>) {
+        self.unlink(idx);
+        let e = *self.slot(idx);
+        self.map.remove(&e.key);
+        self.free.push(idx);
+        self.stats.flows_exported += 1;
+        self.stats.exported_by_reason[reason.index()] += 1;
+        let (src_addr, src_port) = e.key.endpoint(e.forward);
+        let (dst_addr, dst_port) = e.key.endpoint(e.forward.other());
+        exported.push(FlowRecord {
+            id: e.id,
+            first_ts: e.first_ts,
+            last_ts: e.last_ts,
+            src_addr,
+            src_port,
+            dst_addr,
+            dst_port,
+            protocol: e.key.protocol(),
+            end_reason: reason,
+            stats: e.stats,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::Feature;
+    use crate::synth;
+    use proptest::prelude::*;
+
+    const C: [u8; 4] = [10, 0, 0, 1];
+    const S: [u8; 4] = [10, 0, 0, 2];
+    const SYN: u8 = TcpFlags::SYN;
+    const ACK: u8 = TcpFlags::ACK;
+    const FIN: u8 = TcpFlags::FIN;
+    const RST: u8 = TcpFlags::RST;
+    const PSH: u8 = TcpFlags::PSH;
+
+    /// Client → server TCP segment.
+    fn cs(ts: i64, flags: u8, len: u32) -> PacketMeta {
+        synth::tcp(ts, C, 40000, S, 80, flags, len, 501)
+    }
+    /// Server → client TCP segment.
+    fn sc(ts: i64, flags: u8, len: u32) -> PacketMeta {
+        synth::tcp(ts, S, 80, C, 40000, flags, len, 502)
+    }
+
+    fn run_with(config: FlowTableConfig, pkts: &[PacketMeta]) -> (Vec<FlowRecord>, FlowTable) {
+        let mut t = FlowTable::new(config).expect("valid test config");
+        let mut out = Vec::new();
+        for p in pkts {
+            t.process(p, &mut out);
+        }
+        t.flush(&mut out);
+        (out, t)
+    }
+
+    fn run(pkts: &[PacketMeta]) -> Vec<FlowRecord> {
+        run_with(FlowTableConfig::default(), pkts).0
+    }
+
+    fn handshake() -> Vec<PacketMeta> {
+        vec![cs(0, SYN, 0), sc(100, SYN | ACK, 0), cs(200, ACK, 0)]
+    }
+
+    // CICFlowMeter bug: the flow ended at the first FIN and the rest of the teardown became a
+    // new "appendix" flow.
+    #[test]
+    fn teardown_stays_one_flow() {
+        let mut p = handshake();
+        p.extend([
+            cs(300, PSH | ACK, 10),
+            sc(400, ACK, 0),
+            cs(500, FIN | ACK, 0),
+            sc(600, ACK, 0),
+            sc(700, FIN | ACK, 0),
+            cs(800, ACK, 0),
+            // Late duplicates of the teardown, inside the linger.
+            sc(900, FIN | ACK, 0),
+            cs(1000, ACK, 0),
+        ]);
+        let out = run(&p);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].end_reason, EndReason::Fin);
+        assert_eq!(out[0].packets(), 11);
+        assert_eq!(out[0].last_ts.as_micros(), 1000);
+    }
+
+    #[test]
+    fn fin_flow_exported_after_linger_and_port_reuse_starts_new_flow() {
+        let mut p = handshake();
+        p.extend([
+            cs(300, FIN | ACK, 0),
+            sc(400, FIN | ACK, 0),
+            cs(500, ACK, 0),
+        ]);
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("default is valid");
+        let mut out = Vec::new();
+        for m in &p {
+            assert!(t.process(m, &mut out).is_some());
+        }
+        assert!(out.is_empty(), "closed flow lingers");
+        // New SYN on the same 5-tuple: exports the closed flow, starts a new one.
+        let ctx = t.process(&cs(600, SYN, 0), &mut out).expect("attributed");
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].id, out[0].end_reason), (1, EndReason::Fin));
+        assert_eq!((ctx.flow_id, ctx.new_flow), (2, true));
+        // Linger passes by packet time: an RST-ended flow is exported as time advances.
+        t.process(&sc(700, RST | ACK, 0), &mut out);
+        t.process(&synth::udp(3_000_000, C, 1, S, 2, 0), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[1].id, out[1].end_reason), (2, EndReason::Rst));
+        assert_eq!(out[1].packets(), 2);
+    }
+
+    #[test]
+    fn rst_ends_flow_and_late_packets_join() {
+        let mut p = handshake();
+        p.extend([cs(300, RST, 0), sc(400, ACK, 0)]);
+        let out = run(&p);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].end_reason, EndReason::Rst);
+        assert_eq!(out[0].packets(), 5);
+    }
+
+    // CICFlowMeter bug: first packet's payload counted twice in length stats and not at all in
+    // act_data_pkt_fwd.
+    #[test]
+    fn first_packet_payload_counted_once() {
+        let out = run(&[
+            synth::udp(0, C, 5000, S, 53, 100),
+            synth::udp(10, C, 5000, S, 53, 50),
+            synth::udp(20, S, 53, C, 5000, 30),
+        ]);
+        assert_eq!(out.len(), 1);
+        let f = out[0].features();
+        assert_eq!(f[Feature::TotlenFwd], 150.0);
+        assert_eq!(f[Feature::FwdPktLenMean], 75.0);
+        assert_eq!(f[Feature::FwdPktLenMax], 100.0);
+        assert_eq!(f[Feature::PktLenMean], 60.0);
+        assert_eq!(f[Feature::FwdActDataPkts], 2.0);
+        // sample std of 100, 50, 30: mean 60, squares 1600+100+900 = 2600, /2 = 1300
+        assert!((f[Feature::PktLenStd] - 1300f64.sqrt()).abs() < 1e-9);
+    }
+
+    // CICFlowMeter bug: Init_Win_bytes_backward held the last backward window.
+    #[test]
+    fn init_windows_are_the_first() {
+        let out = run(&[
+            synth::tcp(0, C, 1, S, 2, SYN, 0, 1111),
+            synth::tcp(1, S, 2, C, 1, SYN | ACK, 0, 2222),
+            synth::tcp(2, C, 1, S, 2, ACK, 0, 3333),
+            synth::tcp(3, S, 2, C, 1, ACK, 5, 4444),
+        ]);
+        let f = out[0].features();
+        assert_eq!(f[Feature::InitFwdWinBytes], 1111.0);
+        assert_eq!(f[Feature::InitBwdWinBytes], 2222.0);
+    }
+
+    // CICFlowMeter bug: NaN / Infinity rates for zero-duration flows.
+    #[test]
+    fn zero_duration_rates_are_zero() {
+        let single = run(&[synth::udp(7, C, 1, S, 2, 40)]);
+        let same_ts = run(&[synth::udp(7, C, 1, S, 2, 40), synth::udp(7, S, 2, C, 1, 40)]);
+        for out in [single, same_ts] {
+            let f = out[0].features();
+            assert!(f.is_finite());
+            assert_eq!(f[Feature::FlowDuration], 0.0);
+            assert_eq!(f[Feature::FlowBytesS], 0.0);
+            assert_eq!(f[Feature::FlowPktsS], 0.0);
+            assert_eq!(f[Feature::BwdPktsS], 0.0);
+        }
+        let two = run(&[
+            synth::udp(0, C, 1, S, 2, 10),
+            synth::udp(500_000, S, 2, C, 1, 30),
+        ]);
+        let f = two[0].features();
+        assert_eq!(f[Feature::FlowBytesS], 80.0);
+        assert_eq!(f[Feature::FlowPktsS], 4.0);
+        assert_eq!(f[Feature::BwdPktsS], 2.0);
+    }
+
+    // CICFlowMeter bug: −1 defaults when a direction has no packets.
+    #[test]
+    fn no_backward_packets_gives_zeros() {
+        let out = run(&[cs(0, SYN, 0), cs(1_000_000, SYN, 0), cs(3_000_000, SYN, 0)]);
+        assert_eq!(out.len(), 1);
+        let f = out[0].features();
+        for feat in [
+            Feature::TotBwdPkts,
+            Feature::TotlenBwd,
+            Feature::BwdPktLenMax,
+            Feature::BwdPktLenMean,
+            Feature::BwdPktLenStd,
+            Feature::BwdIatMean,
+            Feature::InitBwdWinBytes,
+            Feature::BwdPktsS,
+        ] {
+            assert_eq!(f[feat], 0.0, "{feat}");
+        }
+        assert!(f.as_array().iter().all(|v| *v >= 0.0));
+        assert_eq!(f[Feature::FwdIatMin], 1_000_000.0);
+        assert_eq!(f[Feature::FlowIatMax], 2_000_000.0);
+        assert_eq!(f[Feature::FlowIatMean], 1_500_000.0);
+        assert_eq!(f[Feature::SynFlagCnt], 3.0);
+    }
+
+    #[test]
+    fn syn_ack_first_is_flipped() {
+        let out = run(&[sc(0, SYN | ACK, 0), cs(10, ACK, 0), cs(20, PSH | ACK, 5)]);
+        assert_eq!(out.len(), 1);
+        let r = &out[0];
+        assert_eq!((r.src_addr, r.src_port), (IpAddr::from(C), 40000));
+        assert_eq!((r.dst_addr, r.dst_port), (IpAddr::from(S), 80));
+        let f = r.features();
+        assert_eq!((f[Feature::TotFwdPkts], f[Feature::TotBwdPkts]), (2.0, 1.0));
+        assert_eq!(f[Feature::InitBwdWinBytes], 502.0);
+        assert_eq!(f[Feature::InitFwdWinBytes], 501.0);
+    }
+
+    #[test]
+    fn context_reports_direction_and_handshake() {
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("default is valid");
+        let mut out = Vec::new();
+        let ctxs: Vec<_> = handshake()
+            .iter()
+            .map(|m| t.process(m, &mut out).expect("attributed"))
+            .collect();
+        assert!(ctxs[0].new_flow && !ctxs[1].new_flow);
+        assert_eq!(ctxs[1].direction, Direction::Backward);
+        assert!(!ctxs[1].established && ctxs[2].established);
+        assert_eq!(ctxs[2].packets, 3);
+        assert!(ctxs.iter().all(|c| c.flow_id == 1));
+    }
+
+    #[test]
+    fn icmp_echo_request_and_reply_share_a_flow() {
+        let out = run(&[
+            synth::icmp_echo(0, C, S, 77, 56),
+            synth::icmp_echo(10, S, C, 77, 56),
+            synth::icmp_echo(20, C, S, 78, 56),
+        ]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].packets(), 2);
+    }
+
+    #[test]
+    fn idle_timeout_boundary() {
+        let cfg = FlowTableConfig {
+            idle_timeout_us: 1_000,
+            ..FlowTableConfig::default()
+        };
+        // A gap of exactly the timeout still joins; one more µs starts a new flow.
+        let (out, _) = run_with(
+            cfg,
+            &[
+                synth::udp(0, C, 1, S, 2, 0),
+                synth::udp(1_000, S, 2, C, 1, 0),
+                synth::udp(2_001, C, 1, S, 2, 0),
+            ],
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].packets(), out[0].end_reason), (2, EndReason::Idle));
+        assert_eq!((out[1].packets(), out[1].end_reason), (1, EndReason::End));
+    }
+
+    #[test]
+    fn active_timeout_crossing_packet_starts_new_flow() {
+        let cfg = FlowTableConfig {
+            active_timeout_us: 25,
+            ..FlowTableConfig::default()
+        };
+        let mut t = FlowTable::new(cfg).expect("valid");
+        let mut out = Vec::new();
+        for ts in [0, 10, 20, 25] {
+            t.process(&synth::udp(ts, C, 1, S, 2, 1), &mut out);
+        }
+        assert!(out.is_empty());
+        let ctx = t
+            .process(&synth::udp(30, S, 2, C, 1, 1), &mut out)
+            .expect("attributed");
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].end_reason, out[0].packets()),
+            (EndReason::Active, 4)
+        );
+        assert_eq!(out[0].last_ts.as_micros(), 25);
+        assert!(ctx.new_flow);
+        assert_eq!(ctx.flow_id, 2);
+        // The crossing packet is the new flow's first packet, so it is its forward side.
+        assert_eq!(ctx.direction, Direction::Forward);
+    }
+
+    #[test]
+    fn advance_time_exports_idle_flows_without_packets() {
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("valid");
+        let mut out = Vec::new();
+        t.process(&synth::udp(0, C, 1, S, 2, 1), &mut out);
+        t.advance_time(Timestamp::from_micros(120_000_000), &mut out);
+        assert!(out.is_empty());
+        t.advance_time(Timestamp::from_micros(120_000_001), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].end_reason, EndReason::Idle);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn eviction_removes_longest_idle() {
+        let cfg = FlowTableConfig {
+            max_flows: 2,
+            ..FlowTableConfig::default()
+        };
+        let mut t = FlowTable::new(cfg).expect("valid");
+        let mut out = Vec::new();
+        t.process(&synth::udp(0, C, 1, S, 1, 0), &mut out); // flow 1
+        t.process(&synth::udp(1, C, 2, S, 2, 0), &mut out); // flow 2
+        t.process(&synth::udp(2, C, 1, S, 1, 0), &mut out); // flow 1 seen again
+        t.process(&synth::udp(3, C, 3, S, 3, 0), &mut out); // flow 3 evicts flow 2
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].id, out[0].end_reason), (2, EndReason::Evicted));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.stats().evicted, 1);
+        t.flush(&mut out);
+        let ids: Vec<_> = out.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [2, 1, 3]);
+        assert_eq!(t.stats().exported_by_reason[EndReason::End.index()], 2);
+    }
+
+    #[test]
+    fn fragments_join_their_flow() {
+        let first = synth::fragment(synth::udp(0, C, 5000, S, 53, 1472), 42, 0, true);
+        let second = synth::fragment(synth::udp(1, C, 5000, S, 53, 1480), 42, 185, true);
+        let last = synth::fragment(synth::udp(2, C, 5000, S, 53, 48), 42, 370, false);
+        let reply = synth::udp(3, S, 53, C, 5000, 10);
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("valid");
+        let mut out = Vec::new();
+        for m in [first, second, last, reply] {
+            assert_eq!(t.process(&m, &mut out).expect("attributed").flow_id, 1);
+        }
+        t.flush(&mut out);
+        assert_eq!(out.len(), 1);
+        let f = out[0].features();
+        assert_eq!(f[Feature::TotFwdPkts], 3.0);
+        assert_eq!(f[Feature::TotlenFwd], 3000.0);
+        assert_eq!(t.stats().fragments_joined, 2);
+    }
+
+    #[test]
+    fn orphan_fragment_creates_no_flow() {
+        let orphan = synth::fragment(synth::udp(0, C, 5000, S, 53, 100), 9, 185, false);
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("valid");
+        let mut out = Vec::new();
+        assert!(t.process(&orphan, &mut out).is_none());
+        assert!(t.is_empty());
+        t.process(&synth::udp(1, C, 5000, S, 53, 100), &mut out);
+        t.flush(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].packets(), 1);
+        let s = t.stats();
+        assert_eq!((s.packets, s.orphan_fragments, s.flows_created), (2, 1, 1));
+    }
+
+    #[test]
+    fn fragment_map_is_bounded() {
+        let cfg = FlowTableConfig {
+            max_fragments: 1,
+            ..FlowTableConfig::default()
+        };
+        let a0 = synth::fragment(synth::udp(0, C, 1, S, 2, 100), 1, 0, true);
+        let b0 = synth::fragment(synth::udp(1, C, 3, S, 4, 100), 2, 0, true);
+        let a1 = synth::fragment(synth::udp(2, C, 1, S, 2, 100), 1, 13, false);
+        let b1 = synth::fragment(synth::udp(3, C, 3, S, 4, 100), 2, 13, false);
+        let mut t = FlowTable::new(cfg).expect("valid");
+        let mut out = Vec::new();
+        assert!(t.process(&a0, &mut out).is_some());
+        assert!(t.process(&b0, &mut out).is_some());
+        // a0 was dropped to make room for b0, so a1 is an orphan; b1 still joins.
+        assert!(t.process(&a1, &mut out).is_none());
+        assert_eq!(t.process(&b1, &mut out).map(|c| c.flow_id), Some(2));
+        let s = t.stats();
+        assert_eq!((s.fragment_entries_dropped, s.orphan_fragments), (1, 1));
+        // Entries also expire with time.
+        let late = synth::fragment(synth::udp(40_000_000, C, 3, S, 4, 100), 2, 26, false);
+        assert!(t.process(&late, &mut out).is_none());
+    }
+
+    #[test]
+    fn autotraits() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<FlowTable>();
+        send_sync::<FlowRecord>();
+        send_sync::<FlowContext>();
+        send_sync::<FlowTableConfig>();
+    }
+
+    #[test]
+    fn backwards_time_is_harmless() {
+        let out = run(&[
+            synth::udp(1_000, C, 1, S, 2, 1),
+            synth::udp(900, S, 2, C, 1, 1),
+            synth::udp(950, C, 1, S, 2, 1),
+        ]);
+        assert_eq!(out.len(), 1);
+        let f = out[0].features();
+        assert!(f.is_finite() && f.as_array().iter().all(|v| *v >= 0.0));
+        assert_eq!(out[0].first_ts.as_micros(), 1_000);
+        assert_eq!(out[0].last_ts.as_micros(), 1_000);
+    }
+
+    #[test]
+    fn config_is_checked() {
+        assert!(FlowTableConfig::default().check().is_ok());
+        let bad = FlowTableConfig {
+            idle_timeout_us: 0,
+            ..FlowTableConfig::default()
+        };
+        assert!(matches!(
+            FlowTable::new(bad),
+            Err(FlowConfigError::NonPositive {
+                field: "idle_timeout_us",
+                ..
+            })
+        ));
+        let bad = FlowTableConfig {
+            max_flows: 0,
+            ..FlowTableConfig::default()
+        };
+        assert_eq!(bad.check(), Err(FlowConfigError::MaxFlows(0)));
+        let json = r#"{"idle_timeout_us": 5}"#;
+        let cfg: FlowTableConfig = serde_json::from_str(json).expect("partial config");
+        assert_eq!(cfg.idle_timeout_us, 5);
+        assert_eq!(cfg.max_flows, FlowTableConfig::default().max_flows);
+    }
+
+    fn arb_packet() -> impl Strategy<Value = (i64, PacketMeta)> {
+        let addrs = [[10, 0, 0, 1], [10, 0, 0, 2], [10, 0, 0, 3]];
+        (
+            -50i64..3_000,
+            0usize..3,
+            0usize..3,
+            prop::sample::select(vec![80u16, 443, 40000]),
+            prop::sample::select(vec![80u16, 443, 40000]),
+            0u8..3,
+            any::<u8>(),
+            0u32..1500,
+            any::<u16>(),
+            0u8..8,
+            0u32..3,
+        )
+            .prop_map(
+                move |(dt, a, b, sp, dp, proto, flags, len, win, frag, fid)| {
+                    let mut m = match proto {
+                        0 => synth::tcp(0, addrs[a], sp, addrs[b], dp, flags & 0x3f, len, win),
+                        1 => synth::udp(0, addrs[a], sp, addrs[b], dp, len),
+                        _ => synth::icmp_echo(0, addrs[a], addrs[b], sp, len),
+                    };
+                    m = match frag {
+                        0 => synth::fragment(m, fid, 0, true),
+                        1 => synth::fragment(m, fid, 185, false),
+                        _ => m,
+                    };
+                    (dt, m)
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn table_invariants(
+            pkts in prop::collection::vec(arb_packet(), 0..200),
+            max_flows in 1usize..5,
+            idle in 1i64..5_000,
+            active in 1i64..20_000,
+            linger in 0i64..2_000,
+            max_fragments in 0usize..4,
+        ) {
+            let cfg = FlowTableConfig {
+                idle_timeout_us: idle,
+                active_timeout_us: active,
+                teardown_linger_us: linger,
+                max_flows,
+                max_fragments,
+                fragment_timeout_us: 1_000,
+            };
+            let mut t = FlowTable::new(cfg).expect("valid");
+            let mut out = Vec::new();
+            let mut ts = 1_000_000i64;
+            let mut attributed = 0u64;
+            let mut metas = Vec::with_capacity(pkts.len());
+            for (dt, mut m) in pkts {
+                ts += dt;
+                m.ts = Timestamp::from_micros(ts);
+                metas.push(m);
+                let before = t.stats().orphan_fragments;
+                match t.process(&m, &mut out) {
+                    Some(ctx) => {
+                        attributed += 1;
+                        prop_assert!(ctx.packets >= 1);
+                        prop_assert_eq!(t.stats().orphan_fragments, before);
+                    }
+                    None => prop_assert_eq!(t.stats().orphan_fragments, before + 1),
+                }
+                prop_assert!(t.len() <= max_flows);
+            }
+            t.flush(&mut out);
+            prop_assert!(t.is_empty());
+            let s = t.stats();
+            prop_assert_eq!(attributed, s.packets - s.orphan_fragments);
+            let total: u64 = out.iter().map(FlowRecord::packets).sum();
+            prop_assert_eq!(total, attributed);
+            let mut ids: Vec<u64> = out.iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+            let expected: Vec<u64> = (1..=s.flows_created).collect();
+            prop_assert_eq!(ids, expected);
+            prop_assert_eq!(s.flows_exported, s.flows_created);
+            for r in &out {
+                prop_assert!(r.packets() >= 1);
+                let f = r.features();
+                prop_assert!(f.is_finite(), "{:?}", f);
+                prop_assert!(f.as_array().iter().all(|v| *v >= 0.0), "{:?}", f);
+            }
+            // Same input, same output (ids, order, reasons, statistics).
+            let (again, _) = run_with(cfg, &metas);
+            prop_assert_eq!(again, out);
+        }
+    }
+}

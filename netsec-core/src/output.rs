@@ -1,0 +1,218 @@
+//! Flow output: CSV and JSON Lines in the column order of `FEATURES.md`.
+//!
+//! Identity columns first (`flow_id, first_ts, last_ts, src_ip, src_port, dst_ip, dst_port,
+//! protocol, end_reason`), then the 25 features by [`Feature::name`]. Numbers are written
+//! without locale or platform dependence (integers via `itoa`, other floats as the shortest
+//! round-trip form via `ryu`), so the same capture always gives byte-identical output.
+
+use std::io::{self, Write};
+
+use crate::features::Feature;
+use crate::flow::FlowRecord;
+
+/// The identity columns that precede the features.
+pub const IDENTITY_COLUMNS: [&str; 9] = [
+    "flow_id",
+    "first_ts",
+    "last_ts",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "protocol",
+    "end_reason",
+];
+
+/// Output format for flow records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Writes flow records in one format.
+pub trait FlowWriter {
+    /// Writes one flow.
+    ///
+    /// # Errors
+    /// The underlying writer's I/O error.
+    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()>;
+
+    /// Flushes buffered output.
+    ///
+    /// # Errors
+    /// The underlying writer's I/O error.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// The CSV header line (without the newline).
+pub fn csv_header() -> String {
+    let mut cols: Vec<&str> = IDENTITY_COLUMNS.to_vec();
+    cols.extend(Feature::ALL.iter().map(|f| f.name()));
+    cols.join(",")
+}
+
+/// CSV flow writer; writes the header before the first record (or on flush if none).
+#[derive(Debug)]
+pub struct CsvFlowWriter<W: Write> {
+    out: W,
+    header_written: bool,
+}
+
+impl<W: Write> CsvFlowWriter<W> {
+    /// A writer over `out` (wrap files in a `BufWriter`).
+    pub fn new(out: W) -> Self {
+        CsvFlowWriter { out, header_written: false }
+    }
+
+    /// The inner writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn ensure_header(&mut self) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            self.out.write_all(csv_header().as_bytes())?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> FlowWriter for CsvFlowWriter<W> {
+    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
+        self.ensure_header()?;
+        let o = &mut self.out;
+        let mut ib = itoa::Buffer::new();
+        o.write_all(ib.format(flow.id).as_bytes())?;
+        write!(o, ",{},{},{},", flow.first_ts, flow.last_ts, flow.src_addr)?;
+        o.write_all(ib.format(flow.src_port).as_bytes())?;
+        write!(o, ",{},", flow.dst_addr)?;
+        o.write_all(ib.format(flow.dst_port).as_bytes())?;
+        o.write_all(b",")?;
+        o.write_all(ib.format(flow.protocol.0).as_bytes())?;
+        o.write_all(b",")?;
+        o.write_all(flow.end_reason.as_str().as_bytes())?;
+        for v in flow.features().as_array() {
+            o.write_all(b",")?;
+            write_number(o, *v)?;
+        }
+        o.write_all(b"\n")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.ensure_header()?;
+        self.out.flush()
+    }
+}
+
+/// JSON Lines flow writer: one object per flow, keys in column order.
+#[derive(Debug)]
+pub struct JsonlFlowWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonlFlowWriter<W> {
+    /// A writer over `out` (wrap files in a `BufWriter`).
+    pub fn new(out: W) -> Self {
+        JsonlFlowWriter { out }
+    }
+
+    /// The inner writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
+    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
+        // Every string we write is an address, an RFC 3339 time or a fixed identifier, none of
+        // which needs JSON escaping, so the object is written directly.
+        let o = &mut self.out;
+        write!(
+            o,
+            "{{\"flow_id\":{},\"first_ts\":\"{}\",\"last_ts\":\"{}\",\"src_ip\":\"{}\",\"src_port\":{},\"dst_ip\":\"{}\",\"dst_port\":{},\"protocol\":{},\"end_reason\":\"{}\"",
+            flow.id,
+            flow.first_ts,
+            flow.last_ts,
+            flow.src_addr,
+            flow.src_port,
+            flow.dst_addr,
+            flow.dst_port,
+            flow.protocol.0,
+            flow.end_reason.as_str()
+        )?;
+        let features = flow.features();
+        for f in Feature::ALL {
+            o.write_all(b",\"")?;
+            o.write_all(f.name().as_bytes())?;
+            o.write_all(b"\":")?;
+            write_number(o, features.get(f))?;
+        }
+        o.write_all(b"}\n")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// A boxed writer for `format` over `out`.
+pub fn flow_writer<'w, W: Write + 'w>(format: FlowFormat, out: W) -> Box<dyn FlowWriter + 'w> {
+    match format {
+        FlowFormat::Csv => Box::new(CsvFlowWriter::new(out)),
+        FlowFormat::Jsonl => Box::new(JsonlFlowWriter::new(out)),
+    }
+}
+
+/// Writes a feature value: integral values as integers, others in shortest round-trip form,
+/// non-finite values (which the feature definitions rule out) as `0`.
+fn write_number(o: &mut impl Write, v: f64) -> io::Result<()> {
+    if !v.is_finite() {
+        return o.write_all(b"0");
+    }
+    // 2^53: beyond it f64 cannot hold every integer, so fall back to the float form.
+    if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+        let mut ib = itoa::Buffer::new();
+        o.write_all(ib.format(v as i64).as_bytes())
+    } else {
+        let mut rb = ryu::Buffer::new();
+        o.write_all(rb.format_finite(v).as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(v: f64) -> String {
+        let mut b = Vec::new();
+        write_number(&mut b, v).expect("write to Vec");
+        String::from_utf8(b).expect("ascii")
+    }
+
+    #[test]
+    fn numbers_are_stable() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(1234.0), "1234");
+        assert_eq!(num(-3.0), "-3");
+        assert_eq!(num(0.5), "0.5");
+        assert_eq!(num(f64::NAN), "0");
+        assert_eq!(num(1e300), "1e300");
+    }
+
+    #[test]
+    fn header_has_identity_then_25_features() {
+        let h = csv_header();
+        let cols: Vec<&str> = h.split(',').collect();
+        assert_eq!(cols.len(), 9 + 25);
+        assert_eq!(cols[0], "flow_id");
+        assert_eq!(cols[8], "end_reason");
+        assert_eq!(cols[9], "flow_duration");
+        assert_eq!(cols[33], "psh_flag_cnt");
+    }
+}
