@@ -12,6 +12,8 @@ pub mod capture;
 pub mod decode;
 pub mod features;
 pub mod flow;
+pub mod output;
+pub mod pipeline;
 pub mod synth;
 pub mod time;
 pub mod wire;

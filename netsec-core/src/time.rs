@@ -83,11 +83,17 @@ mod tests {
 
     #[test]
     fn formats_rfc3339_micros() {
-        assert_eq!(Timestamp::from_micros(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            Timestamp::from_micros(0).to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
         // 2009-02-13T23:31:30.123456Z
         let t = Timestamp::from_micros(1_234_567_890_123_456);
         assert_eq!(t.to_string(), "2009-02-13T23:31:30.123456Z");
-        assert_eq!(Timestamp::from_micros(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(
+            Timestamp::from_micros(-1).to_string(),
+            "1969-12-31T23:59:59.999999Z"
+        );
         // leap day
         assert_eq!(
             Timestamp::from_micros(951_782_400_000_000).to_string(),
@@ -97,8 +103,17 @@ mod tests {
 
     #[test]
     fn from_parts_truncates_nanos() {
-        assert_eq!(Timestamp::from_parts(1, 999_999_999, 1_000_000_000).as_micros(), 1_999_999);
-        assert_eq!(Timestamp::from_parts(2, 5, 1_000_000).as_micros(), 2_000_005);
-        assert_eq!(Timestamp::from_parts(i64::MAX, 5, 1_000_000).as_micros(), i64::MAX);
+        assert_eq!(
+            Timestamp::from_parts(1, 999_999_999, 1_000_000_000).as_micros(),
+            1_999_999
+        );
+        assert_eq!(
+            Timestamp::from_parts(2, 5, 1_000_000).as_micros(),
+            2_000_005
+        );
+        assert_eq!(
+            Timestamp::from_parts(i64::MAX, 5, 1_000_000).as_micros(),
+            i64::MAX
+        );
     }
 }

@@ -1,0 +1,161 @@
+//! `netsec flows`: stream finished flows with their 25 features as CSV or JSON Lines.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use netsec_core::flow::FlowTableConfig;
+use netsec_core::output::{flow_writer, FlowFormat};
+use netsec_core::pipeline::{FlowPipeline, PipelineStats};
+
+use crate::Failure;
+
+/// Packets per batch between progress updates and output writes.
+const BATCH: usize = 16 * 1024;
+
+/// Arguments of `netsec flows`.
+#[derive(Debug, Args)]
+pub struct FlowsArgs {
+    /// Capture file (pcap or pcapng), or `-` for stdin.
+    pub capture: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
+    /// Write flows to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Seconds without a packet after which a flow ends.
+    #[arg(long, value_name = "S", default_value_t = 120.0)]
+    pub idle_timeout: f64,
+    /// Seconds after its first packet at which a flow is cut.
+    #[arg(long, value_name = "S", default_value_t = 1800.0)]
+    pub active_timeout: f64,
+    /// Most flows held at once; the longest-idle flow is evicted when full.
+    #[arg(long, value_name = "N")]
+    pub max_flows: Option<usize>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// CSV with a header row.
+    Csv,
+    /// JSON Lines.
+    Jsonl,
+}
+
+impl From<FormatArg> for FlowFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Csv => FlowFormat::Csv,
+            FormatArg::Jsonl => FlowFormat::Jsonl,
+        }
+    }
+}
+
+/// Seconds (from the command line) to whole microseconds, rejecting nonsense.
+pub fn seconds_to_micros(name: &str, s: f64) -> Result<i64, Failure> {
+    if !s.is_finite() || s <= 0.0 || s > 1e9 {
+        return Err(Failure::BadInput(anyhow::anyhow!(
+            "--{name} must be a positive number of seconds, got {s}"
+        )));
+    }
+    Ok((s * 1e6).round() as i64)
+}
+
+/// Builds the flow-table configuration from the shared timeout/size options.
+pub fn table_config(
+    idle: f64,
+    active: f64,
+    max_flows: Option<usize>,
+) -> Result<FlowTableConfig, Failure> {
+    let mut config = FlowTableConfig {
+        idle_timeout_us: seconds_to_micros("idle-timeout", idle)?,
+        active_timeout_us: seconds_to_micros("active-timeout", active)?,
+        ..FlowTableConfig::default()
+    };
+    if let Some(n) = max_flows {
+        config.max_flows = n;
+    }
+    Ok(config)
+}
+
+/// Runs `netsec flows`.
+pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
+    let config = table_config(args.idle_timeout, args.active_timeout, args.max_flows)?;
+    let input = crate::input::open(&args.capture)?;
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut writer = flow_writer(args.format.into(), BufWriter::with_capacity(1 << 20, out));
+    let progress = crate::progress::Progress::new(input.len);
+    let mut pipeline = FlowPipeline::new(input.reader, config)
+        .map_err(|e| Failure::BadInput(anyhow::Error::new(e).context("invalid flow options")))?;
+
+    let started = Instant::now();
+    let mut flows = Vec::with_capacity(BATCH);
+    let outcome = loop {
+        flows.clear();
+        let step = pipeline.process_batch(BATCH, &mut flows);
+        if !matches!(step, Ok(true)) {
+            // End of input, or damage: every flow assembled so far is still written.
+            pipeline.finish(&mut flows);
+        }
+        for flow in &flows {
+            writer
+                .write_flow(flow)
+                .context("cannot write flow output")?;
+        }
+        progress.set(pipeline.bytes_consumed());
+        match step {
+            Ok(true) => {}
+            Ok(false) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    writer.flush().context("cannot write flow output")?;
+    progress.finish();
+    print_summary(
+        &input.name,
+        pipeline.stats(),
+        started.elapsed().as_secs_f64(),
+    );
+    outcome.map_err(|e| {
+        Failure::BadInput(
+            anyhow::Error::new(e).context(format!("capture {} is damaged", input.name)),
+        )
+    })
+}
+
+/// The end-of-run summary on stderr.
+pub fn print_summary(name: &str, s: &PipelineStats, secs: f64) {
+    let pps = if secs > 0.0 {
+        s.packets as f64 / secs
+    } else {
+        0.0
+    };
+    let mbps = if secs > 0.0 {
+        s.captured_bytes as f64 / secs / 1e6
+    } else {
+        0.0
+    };
+    let mut err = io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "{name}: {} packets, {} bytes, {} IP packets, {} flows in {secs:.3} s ({pps:.0} packets/s, {mbps:.1} MB/s)",
+        s.packets, s.wire_bytes, s.ip_packets, s.flows
+    );
+    let skipped = s.skipped();
+    if skipped.is_empty() {
+        let _ = writeln!(err, "skipped: none");
+    } else {
+        let parts: Vec<String> = skipped.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(err, "skipped: {} ({})", s.skipped_total(), parts.join(", "));
+    }
+}

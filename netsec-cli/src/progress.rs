@@ -1,0 +1,39 @@
+//! Progress bar on stderr, shown only when stderr is a terminal and the input size is known.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A byte-position progress bar, or nothing.
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    /// A bar over `total` input bytes when stderr is a terminal; otherwise a no-op.
+    pub fn new(total: Option<u64>) -> Self {
+        let Some(total) = total.filter(|_| std::io::stderr().is_terminal()) else {
+            return Progress(None);
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(8));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Progress(Some(bar))
+    }
+
+    /// Moves the bar to `pos` bytes.
+    pub fn set(&self, pos: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(pos);
+        }
+    }
+
+    /// Removes the bar before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
