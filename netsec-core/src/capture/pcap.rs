@@ -106,7 +106,7 @@ impl CaptureFormat {
 ///
 /// let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65_535)?;
 /// w.write_packet(Timestamp::from_micros(1_500_000), &[0xab; 60], 60)?;
-/// let bytes = w.into_inner();
+/// let bytes = w.into_inner()?;
 ///
 /// let mut reader = PcapReader::new(&bytes[..])?;
 /// while let Some(pkt) = reader.next_packet()? {
@@ -1297,7 +1297,7 @@ mod tests {
                 for (ts, data, orig) in &pkts {
                     w.write_packet(Timestamp::from_micros(*ts), data, *orig).expect("vec");
                 }
-                w.into_inner()
+                w.into_inner().expect("vec")
             };
             let whole = read_all(&file[..]);
             prop_assert!(whole.1.is_none());
@@ -1313,7 +1313,7 @@ mod tests {
             for (ts, data, orig) in &pkts {
                 w.write_packet(Timestamp::from_micros(*ts), data, *orig).expect("vec");
             }
-            let (got, err) = read_all(&w.into_inner()[..]);
+            let (got, err) = read_all(&w.into_inner().expect("vec")[..]);
             prop_assert!(err.is_none());
             let want: Vec<Owned> = pkts
                 .into_iter()

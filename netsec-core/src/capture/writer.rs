@@ -18,7 +18,7 @@ use crate::time::Timestamp;
 ///
 /// let mut w = PcapWriter::new(Vec::new(), LinkType::RAW, 0)?;
 /// w.write_packet(Timestamp::from_micros(42), &[0x45, 0, 0, 20], 20)?;
-/// assert_eq!(w.into_inner().len(), 24 + 16 + 4);
+/// assert_eq!(w.into_inner()?.len(), 24 + 16 + 4);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
@@ -104,9 +104,13 @@ impl<W: Write> PcapWriter<W> {
         self.out.flush()
     }
 
-    /// The underlying writer (not flushed: call [`PcapWriter::flush`] first for buffered ones).
-    pub fn into_inner(self) -> W {
-        self.out
+    /// Flushes and returns the underlying writer.
+    ///
+    /// # Errors
+    /// The writer's flush error.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
     }
 }
 
@@ -119,7 +123,7 @@ mod tests {
         let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 4).expect("vec write");
         w.write_packet(Timestamp::from_micros(3_000_007), &[1, 2, 3, 4, 5, 6], 6)
             .expect("vec write");
-        let b = w.into_inner();
+        let b = w.into_inner().expect("vec flush");
         assert_eq!(&b[0..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
         assert_eq!(&b[16..20], &4u32.to_le_bytes());
         assert_eq!(&b[20..24], &1u32.to_le_bytes());
