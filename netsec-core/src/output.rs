@@ -65,7 +65,10 @@ pub struct CsvFlowWriter<W: Write> {
 impl<W: Write> CsvFlowWriter<W> {
     /// A writer over `out` (wrap files in a `BufWriter`).
     pub fn new(out: W) -> Self {
-        CsvFlowWriter { out, header_written: false }
+        CsvFlowWriter {
+            out,
+            header_written: false,
+        }
     }
 
     /// The inner writer.

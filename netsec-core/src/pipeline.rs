@@ -74,7 +74,10 @@ impl PipelineStats {
         push("unsupported_link_type".into(), self.unsupported_link_type);
         push("orphan_fragment".into(), self.orphan_fragments);
         for layer in ALL_LAYERS {
-            push(format!("malformed_{}", layer.name()), self.decode_errors(layer));
+            push(
+                format!("malformed_{}", layer.name()),
+                self.decode_errors(layer),
+            );
         }
         out
     }
