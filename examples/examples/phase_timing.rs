@@ -11,7 +11,9 @@ use netsec_core::output::{CsvFlowWriter, FlowWriter};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: phase_timing FILE")?;
-    for stage in 0..4 {
+    // `STAGE=n` runs only stage n (for `perf stat`); default: all four.
+    let only: Option<usize> = std::env::var("STAGE").ok().and_then(|s| s.parse().ok());
+    for stage in (0..4).filter(|s| only.is_none_or(|o| o == *s)) {
         let started = Instant::now();
         let mut reader = PcapReader::open(&path)?;
         let mut table = FlowTable::new(FlowTableConfig::default())?;

@@ -439,7 +439,9 @@ impl FlowTable {
     /// Builds an empty table from validated settings.
     pub fn from_checked(config: CheckedFlowTableConfig) -> FlowTable {
         let config = config.0;
-        let initial = config.max_flows.min(1024);
+        // Reserving address space is cheap (pages are touched only when used) and spares the
+        // hot path the first rounds of rehashing and slab copying.
+        let initial = config.max_flows.min(1 << 16);
         FlowTable {
             config,
             index: HashTable::with_capacity(initial),

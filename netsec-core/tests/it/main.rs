@@ -4,6 +4,7 @@
 //! with a printed reason when that folder is absent.
 
 mod capture;
+mod cicflowmeter;
 mod decode;
 mod flows;
 mod util;
