@@ -96,7 +96,12 @@ pub(super) fn ipv4<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
         return Err(invalid(Layer::Ipv4, "IHL below 5"));
     }
     check_len(buf, hl, Layer::Ipv4)?;
-    let total = usize::from(ip.total_len());
+    let mut total = usize::from(ip.total_len());
+    if total == 0 {
+        // TCP segmentation offload: captured on the sending host before the NIC split the
+        // segment, the IP header still says 0. Wireshark takes the captured length too.
+        total = buf.len();
+    }
     if total < hl {
         return Err(invalid(Layer::Ipv4, "total length below header length"));
     }

@@ -381,6 +381,15 @@ fn ipv4_options_are_skipped() {
 }
 
 #[test]
+fn ipv4_total_length_zero_is_tso() {
+    // Captured on the sender before segmentation offload: total length 0, data all there.
+    let mut b = ipv4_simple(17, &udp_dgram(7, 8, b"hello"));
+    b[2..4].copy_from_slice(&0u16.to_be_bytes());
+    let p = ip(decode(&raw(LinkType::IPV4, &b)));
+    assert_eq!((p.meta.ip_len, p.meta.payload_len), (33, 5));
+}
+
+#[test]
 fn ipv4_bogus_lengths() {
     let good = ipv4_simple(17, &udp_dgram(7, 8, b"hello"));
     let mut b = good.clone();
