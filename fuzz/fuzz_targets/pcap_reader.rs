@@ -1,5 +1,5 @@
 #![no_main]
-//! Any file bytes: the capture reader must never panic.
+//! Any file bytes: the capture reader must never panic (see `netsec_core::capture::drain_bytes`).
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    let _ = netsec_core::capture::drain_bytes(data);
 });

@@ -6,8 +6,8 @@
 //! So we check lengths ourselves and use smoltcp's `new_unchecked` views only after checking
 //! that the fixed header is present:
 //!
-//! - an IP length field larger than the captured bytes is accepted when the capture says the
-//!   frame was cut (`RawPacket::orig_len > data.len()`), else it is `Truncated`;
+//! - an IP length field larger than the captured bytes is accepted as a cut capture (whatever
+//!   the record's `orig_len` says: some writers record the cut length as the original one);
 //! - an IP length smaller than its own header is `Invalid`;
 //! - an IP length smaller than the captured bytes trims the buffer (Ethernet padding);
 //! - `payload_len` always comes from the length fields, never from the captured length.
@@ -64,20 +64,26 @@ pub(super) fn by_version<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Dec
     }
 }
 
-/// The end of the IP packet inside `buf` given its length field, applying the snap-length policy.
+/// The end of the IP packet inside `buf` given its length field, applying the cut-capture policy.
+///
+/// An IP length beyond the captured bytes means the capture kept only the start of the packet.
+/// That is what a snap length does, but capture tools in the wild also write records whose
+/// `orig_len` equals the cut `caplen` (corpus: `benign/telnet.pcap`, `malformed/badpackets.pcap`),
+/// so the record header cannot be trusted to say so. The headers we hold are still real: the
+/// packet is kept, its lengths come from the header, and `ctx.snapped` is set so a transport
+/// header cut short still yields its ports.
 #[inline]
-fn ip_end(ctx: &Ctx, total: usize, captured: usize, layer: Layer) -> Result<usize, DecodeError> {
+fn ip_end(ctx: &mut Ctx, total: usize, captured: usize) -> usize {
     if total <= captured {
-        Ok(total)
-    } else if ctx.snapped {
-        Ok(captured)
+        total
     } else {
-        Err(wire::truncated(layer, total, captured))
+        ctx.snapped = true;
+        captured
     }
 }
 
 /// IPv4 (RFC 791). Options are skipped via IHL, not interpreted.
-pub(super) fn ipv4<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+pub(super) fn ipv4<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
     check_len(buf, IPV4_MIN_HEADER, Layer::Ipv4)?;
     // The 20-byte fixed header is present, so smoltcp's accessors cannot panic; its
     // `new_checked` would also reject snap-cut packets, which we must keep.
@@ -90,11 +96,16 @@ pub(super) fn ipv4<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeErr
         return Err(invalid(Layer::Ipv4, "IHL below 5"));
     }
     check_len(buf, hl, Layer::Ipv4)?;
-    let total = usize::from(ip.total_len());
+    let mut total = usize::from(ip.total_len());
+    if total == 0 {
+        // TCP segmentation offload: captured on the sending host before the NIC split the
+        // segment, the IP header still says 0. Wireshark takes the captured length too.
+        total = buf.len();
+    }
     if total < hl {
         return Err(invalid(Layer::Ipv4, "total length below header length"));
     }
-    let end = ip_end(&ctx, total, buf.len(), Layer::Ipv4)?;
+    let end = ip_end(&mut ctx, total, buf.len());
     let l4 = buf.get(hl..end).unwrap_or_default();
     // smoltcp returns the offset in octets; the flow side wants RFC 791's 8-octet units.
     let offset = ip.frag_offset() >> 3;
@@ -120,7 +131,7 @@ pub(super) fn ipv4<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeErr
 }
 
 /// IPv6 (RFC 8200) and its extension-header chain.
-pub(super) fn ipv6<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
     check_len(buf, IPV6_HEADER, Layer::Ipv6)?;
     // Fixed header present: smoltcp's accessors cannot panic.
     let ip = Ipv6Packet::new_unchecked(buf);
@@ -134,7 +145,7 @@ pub(super) fn ipv6<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeErr
         plen = buf.len() - IPV6_HEADER;
     }
     let total = IPV6_HEADER + plen;
-    let end = ip_end(&ctx, total, buf.len(), Layer::Ipv6)?;
+    let end = ip_end(&mut ctx, total, buf.len());
     let mut rest = buf.get(IPV6_HEADER..end).unwrap_or_default();
     let mut l4_len = plen;
     let mut fragment = None;

@@ -46,12 +46,27 @@ fn every_corpus_file_keeps_the_flow_invariants() {
         let mut ids: Vec<u64> = flows.iter().map(|f| f.id).collect();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), flows.len(), "{}: a flow was exported twice", row.path);
+        assert_eq!(
+            ids.len(),
+            flows.len(),
+            "{}: a flow was exported twice",
+            row.path
+        );
         for f in &flows {
             for (i, v) in f.features().as_array().iter().enumerate() {
-                assert!(v.is_finite() && *v >= 0.0, "{}: flow {} feature {i} = {v}", row.path, f.id);
+                assert!(
+                    v.is_finite() && *v >= 0.0,
+                    "{}: flow {} feature {i} = {v}",
+                    row.path,
+                    f.id
+                );
             }
-            assert!(f.last_ts >= f.first_ts || f.packets() == 1, "{}: flow {}", row.path, f.id);
+            assert!(
+                f.last_ts >= f.first_ts || f.packets() == 1,
+                "{}: flow {}",
+                row.path,
+                f.id
+            );
         }
         total_flows += flows.len();
     }
@@ -60,7 +75,9 @@ fn every_corpus_file_keeps_the_flow_invariants() {
 
 #[test]
 fn same_input_gives_byte_identical_csv() {
-    let Some(path) = util::pcap("benign/app_mix_1kxun.pcap") else { return };
+    let Some(path) = util::pcap("benign/app_mix_1kxun.pcap") else {
+        return;
+    };
     let render = || {
         let (flows, _, _) = flows_of(&path);
         let mut w = CsvFlowWriter::new(Vec::new());
@@ -85,7 +102,10 @@ fn nfstream_rows(csv: &Path) -> Vec<u64> {
         .map(|l| {
             let mut f = l.split(',');
             let id = f.next().and_then(|v| v.parse().ok()).expect("id column");
-            let pk = f.next().and_then(|v| v.parse().ok()).expect("packets column");
+            let pk = f
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("packets column");
             (id, pk)
         })
         .collect();
@@ -100,7 +120,11 @@ fn lcs(a: &[u64], b: &[u64]) -> usize {
     let mut cur = vec![0usize; b.len() + 1];
     for x in a {
         for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y { prev[j] + 1 } else { prev[j + 1].max(cur[j]) };
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                prev[j + 1].max(cur[j])
+            };
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -120,13 +144,18 @@ fn lcs(a: &[u64], b: &[u64]) -> usize {
 ///   not flows here.
 #[test]
 fn flows_agree_with_nfstream() {
-    let Some(dir) = util::pcaps_dir_or_skip("nfstream") else { return };
+    let Some(dir) = util::pcaps_dir_or_skip("nfstream") else {
+        return;
+    };
     let gt = dir.join("groundtruth/nfstream");
     let mut per_file = BTreeMap::new();
     let (mut matched, mut expected, mut ours_total) = (0usize, 0usize, 0usize);
     for entry in std::fs::read_dir(&gt).expect("nfstream dir") {
         let csv = entry.expect("dir entry").path();
-        let name = csv.file_name().and_then(|n| n.to_str()).expect("utf-8 name");
+        let name = csv
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name");
         let pcap_name = name.trim_end_matches(".csv");
         let pcap = ["benign", "attacks", "malformed"]
             .iter()
@@ -143,14 +172,24 @@ fn flows_agree_with_nfstream() {
         ours_total += ours.len();
         per_file.insert(pcap_name.to_string(), (ours.len(), theirs.len(), m));
     }
-    println!("{:<32} {:>6} {:>9} {:>8}", "capture", "ours", "nfstream", "matched");
+    println!(
+        "{:<32} {:>6} {:>9} {:>8}",
+        "capture", "ours", "nfstream", "matched"
+    );
     for (name, (ours, theirs, m)) in &per_file {
         println!("{name:<32} {ours:>6} {theirs:>9} {m:>8}");
     }
     let rate = matched as f64 / expected as f64;
-    println!("NFStream per-flow packet-count match: {matched}/{expected} = {:.1} %", rate * 100.0);
+    println!(
+        "NFStream per-flow packet-count match: {matched}/{expected} = {:.1} %",
+        rate * 100.0
+    );
     println!("flow count: ours {ours_total}, NFStream {expected}");
     assert!(rate >= 0.95, "match rate {rate:.3} below 0.95");
     let count_gap = (ours_total as f64 - expected as f64).abs() / expected as f64;
-    assert!(count_gap <= 0.05, "flow counts differ by {:.1} %", count_gap * 100.0);
+    assert!(
+        count_gap <= 0.05,
+        "flow counts differ by {:.1} %",
+        count_gap * 100.0
+    );
 }

@@ -3,5 +3,8 @@
 //! Real captures are read from `../shared/data` relative to the repository root; a test skips
 //! with a printed reason when that folder is absent.
 
+mod capture;
+mod cicflowmeter;
 mod decode;
+mod flows;
 mod util;

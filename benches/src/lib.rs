@@ -1,0 +1,60 @@
+//! Bench inputs, loaded once outside the timed closures.
+//!
+//! The default input is the repository's bundled `samples/synthetic.pcap`; set
+//! `NETSEC_BENCH_PCAP=/path/to/file.pcap` to bench another capture (e.g. one made with
+//! `../shared/tools/gen_pcap.py`).
+
+use std::path::PathBuf;
+
+use netsec_core::capture::{LinkType, PacketSource, PcapReader};
+use netsec_core::time::Timestamp;
+
+/// One captured frame, owned.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Link type.
+    pub link_type: LinkType,
+    /// Captured bytes.
+    pub data: Vec<u8>,
+    /// Wire length.
+    pub orig_len: u32,
+}
+
+/// Path of the bench capture.
+pub fn capture_path() -> PathBuf {
+    std::env::var_os("NETSEC_BENCH_PCAP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/synthetic.pcap")
+        })
+}
+
+/// The bench capture's bytes.
+///
+/// # Panics
+/// When the capture cannot be read (benches have no other way to report it).
+pub fn capture_bytes() -> Vec<u8> {
+    let path = capture_path();
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Every frame of the bench capture.
+///
+/// # Panics
+/// When the capture is not readable to the end.
+pub fn frames() -> Vec<Frame> {
+    let bytes = capture_bytes();
+    let mut reader = PcapReader::new(bytes.as_slice()).expect("bench capture header");
+    let mut out = Vec::new();
+    while let Some(p) = reader.next_packet().expect("bench capture readable") {
+        out.push(Frame {
+            ts: p.ts,
+            link_type: p.link_type,
+            data: p.data.to_vec(),
+            orig_len: p.orig_len,
+        });
+    }
+    out
+}

@@ -1,0 +1,3 @@
+//! Integration tests for the `netsec` binary: real runs of the built executable.
+
+mod flows;
