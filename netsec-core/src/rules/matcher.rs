@@ -665,3 +665,340 @@ impl Detector for RuleDetector {
         self.passed.remove(&flow.id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{L2Info, PacketMeta, TcpFlags};
+    use crate::flow::Direction;
+    use crate::rules::RuleVars;
+    use crate::time::Timestamp;
+
+    fn meta(proto: IpProtocol, sport: u16, dport: u16, flags: u8, ts_s: i64) -> PacketMeta {
+        PacketMeta {
+            ts: Timestamp::from_micros(ts_s * 1_000_000),
+            src_addr: "192.168.1.10".parse().expect("ip"),
+            dst_addr: "8.8.8.8".parse().expect("ip"),
+            src_port: sport,
+            dst_port: dport,
+            protocol: proto,
+            tcp_flags: TcpFlags(flags),
+            tcp_window: 0,
+            payload_len: 0,
+            ip_len: 0,
+            ttl: 64,
+            fragment: None,
+            tunnel: None,
+        }
+    }
+
+    fn tcp(payload: &[u8]) -> IpPacket<'_> {
+        let mut m = meta(IpProtocol::TCP, 40000, 80, TcpFlags::ACK | TcpFlags::PSH, 0);
+        m.payload_len = payload.len() as u32;
+        IpPacket {
+            meta: m,
+            payload,
+            l2: L2Info::default(),
+        }
+    }
+
+    fn ctx(dir: Direction, established: bool) -> FlowContext {
+        FlowContext {
+            flow_id: 1,
+            direction: dir,
+            packets: 3,
+            established,
+            new_flow: false,
+            closed: false,
+        }
+    }
+
+    fn detector(rules: &str) -> RuleDetector {
+        let set = RuleSet::from_text(rules, &RuleVars::default());
+        assert_eq!(set.summary().skipped, 0, "{}", set.summary());
+        RuleDetector::new(set)
+    }
+
+    fn sids(d: &mut RuleDetector, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Vec<u64> {
+        let mut out = Vec::new();
+        d.on_packet(&PacketView::Ip(ip), flow, &mut out);
+        out.iter().filter_map(|a| a.meta_u64("sid")).collect()
+    }
+
+    fn hits(rule_opts: &str, payload: &[u8]) -> bool {
+        let mut d = detector(&format!(
+            "alert tcp any any -> any any ({rule_opts} sid:1;)"
+        ));
+        !sids(&mut d, &tcp(payload), None).is_empty()
+    }
+
+    #[test]
+    fn content_offset_depth() {
+        assert!(hits(r#"content:"abc";"#, b"xxabcxx"));
+        assert!(!hits(r#"content:"abc";"#, b"xxabxcx"));
+        assert!(hits(r#"content:"abc"; offset:2;"#, b"xxabc"));
+        assert!(!hits(r#"content:"abc"; offset:3;"#, b"xxabc"));
+        assert!(hits(r#"content:"abc"; depth:3;"#, b"abcxx"));
+        assert!(!hits(r#"content:"abc"; depth:3;"#, b"xabcx"));
+        assert!(hits(r#"content:"abc"; offset:1; depth:3;"#, b"xabcx"));
+    }
+
+    #[test]
+    fn content_distance_within_and_backtracking() {
+        assert!(hits(r#"content:"ab"; content:"cd"; distance:0;"#, b"abcd"));
+        assert!(hits(
+            r#"content:"ab"; content:"cd"; distance:2;"#,
+            b"abxxcd"
+        ));
+        assert!(!hits(
+            r#"content:"ab"; content:"cd"; distance:3;"#,
+            b"abxxcd"
+        ));
+        assert!(hits(r#"content:"ab"; content:"cd"; within:2;"#, b"abcd"));
+        assert!(!hits(r#"content:"ab"; content:"cd"; within:3;"#, b"abxxcd"));
+        // The first "ab" has no "cd" right after it; the second does (backtracking).
+        assert!(hits(
+            r#"content:"ab"; content:"cd"; within:2;"#,
+            b"ab--abcd"
+        ));
+        // Negative distance looks back.
+        assert!(hits(
+            r#"content:"cd"; content:"bc"; distance:-3; within:2;"#,
+            b"abcd"
+        ));
+    }
+
+    #[test]
+    fn content_negation_and_nocase() {
+        assert!(hits(r#"content:"GET"; content:!"evil";"#, b"GET /good"));
+        assert!(!hits(r#"content:"GET"; content:!"evil";"#, b"GET /evil"));
+        assert!(hits(
+            r#"content:"GET"; content:!"evil"; distance:0; within:4;"#,
+            b"GET /xx evil"
+        ));
+        assert!(!hits(r#"content:"get";"#, b"GET /"));
+        assert!(hits(r#"content:"get"; nocase;"#, b"GET /"));
+        // Automaton is case-insensitive; the exact re-check must reject.
+        let mut d = detector("alert tcp any any -> any any (content:\"Evil\"; sid:1;)\nalert tcp any any -> any any (content:\"EVIL\"; nocase; sid:2;)");
+        assert_eq!(sids(&mut d, &tcp(b"an eVIL thing"), None), vec![2]);
+        assert_eq!(sids(&mut d, &tcp(b"an Evil thing"), None), vec![1, 2]);
+        assert!(hits(r#"content:"a|00|b";"#, b"xa\0b"));
+    }
+
+    #[test]
+    fn pcre_and_dsize() {
+        assert!(hits(r#"pcre:"/^GET\s+\/admin/i";"#, b"get   /ADMIN"));
+        assert!(!hits(r#"pcre:"/^GET\s+\/admin/";"#, b"xGET /admin"));
+        assert!(hits(
+            r#"content:"user="; pcre:"/^[a-z]+;/R";"#,
+            b"user=root;"
+        ));
+        assert!(!hits(
+            r#"content:"user="; pcre:"/^[a-z]+;/R";"#,
+            b"user=1root;"
+        ));
+        assert!(hits(r#"pcre:!"/evil/";"#, b"good"));
+        assert!(hits("dsize:>3;", b"abcd"));
+        assert!(!hits("dsize:>3;", b"abc"));
+        assert!(hits("dsize:2<>5;", b"abc"));
+    }
+
+    #[test]
+    fn flags_modifiers() {
+        let flags = |spec: &str, f: u8| {
+            let mut d = detector(&format!(
+                "alert tcp any any -> any any (flags:{spec}; sid:1;)"
+            ));
+            let mut ip = tcp(b"");
+            ip.meta.tcp_flags = TcpFlags(f);
+            !sids(&mut d, &ip, None).is_empty()
+        };
+        assert!(flags("S", TcpFlags::SYN));
+        assert!(!flags("S", TcpFlags::SYN | TcpFlags::ACK));
+        assert!(flags("S+", TcpFlags::SYN | TcpFlags::ACK));
+        assert!(flags("*SF", TcpFlags::FIN));
+        assert!(!flags("*SF", TcpFlags::ACK));
+        assert!(flags("!SA", TcpFlags::SYN));
+        assert!(!flags("!SA", TcpFlags::SYN | TcpFlags::ACK));
+        assert!(flags("S,CE", TcpFlags::SYN | 0xC0));
+        assert!(flags("0", 0));
+        assert!(!flags("0", TcpFlags::ACK));
+    }
+
+    #[test]
+    fn header_direction_ports_and_ttl() {
+        let mut d = detector(
+            "alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (sid:1;)\n\
+             alert tcp $EXTERNAL_NET 80 -> $HOME_NET any (sid:2;)\n\
+             alert tcp $EXTERNAL_NET 80 <> $HOME_NET any (sid:3;)\n\
+             alert udp any any -> any any (sid:4;)\n\
+             alert ip any any -> any any (ttl:64; sid:5;)\n\
+             alert tcp any any -> any 443 (sid:6;)\n\
+             alert tcp any any -> any any (ip_proto:6; sid:7;)",
+        );
+        assert_eq!(sids(&mut d, &tcp(b"x"), None), vec![1, 3, 5, 7]);
+    }
+
+    #[test]
+    fn icmp_type_code_and_ports_ignored() {
+        let mut d = detector(
+            "alert icmp any any -> any 80 (itype:3; icode:3; sid:1;)\nalert icmp any any -> any any (itype:8; sid:2;)",
+        );
+        let m = meta(IpProtocol::ICMP, 3, 3, 0, 0);
+        let ip = IpPacket {
+            meta: m,
+            payload: b"",
+            l2: L2Info::default(),
+        };
+        assert_eq!(sids(&mut d, &ip, None), vec![1]);
+    }
+
+    #[test]
+    fn flow_keywords() {
+        let mut d = detector(
+            "alert tcp any any -> any any (flow:to_server,established; sid:1;)\n\
+             alert tcp any any -> any any (flow:to_client; sid:2;)\n\
+             alert tcp any any -> any any (flow:not_established; sid:3;)\n\
+             alert tcp any any -> any any (flow:stateless; sid:4;)\n\
+             alert tcp any any -> any any (flow:from_client; sid:5;)",
+        );
+        let ip = tcp(b"x");
+        assert_eq!(
+            sids(&mut d, &ip, Some(&ctx(Direction::Forward, true))),
+            vec![1, 4, 5]
+        );
+        assert_eq!(
+            sids(&mut d, &ip, Some(&ctx(Direction::Backward, false))),
+            vec![2, 3, 4]
+        );
+        assert_eq!(sids(&mut d, &ip, None), vec![3, 4]);
+    }
+
+    fn at(secs: i64, payload: &[u8]) -> IpPacket<'_> {
+        let mut ip = tcp(payload);
+        ip.meta.ts = Timestamp::from_micros(secs * 1_000_000);
+        ip
+    }
+
+    fn count_over(rule: &str, times: &[i64]) -> usize {
+        let mut d = detector(rule);
+        times
+            .iter()
+            .map(|&t| sids(&mut d, &at(t, b"x"), None).len())
+            .sum()
+    }
+
+    #[test]
+    fn thresholds() {
+        let limit = "alert tcp any any -> any any (threshold:type limit, track by_src, count 2, seconds 10; sid:1;)";
+        assert_eq!(count_over(limit, &[0, 1, 2, 3, 11, 12, 13]), 4);
+        let every = "alert tcp any any -> any any (threshold:type threshold, track by_src, count 3, seconds 60; sid:1;)";
+        assert_eq!(count_over(every, &[0, 1, 2, 3, 4, 5, 6]), 2);
+        let both = "alert tcp any any -> any any (threshold:type both, track by_dst, count 3, seconds 10; sid:1;)";
+        assert_eq!(count_over(both, &[0, 1, 2, 3, 4, 20, 21, 22]), 2);
+        let df = "alert tcp any any -> any any (detection_filter:track by_src, count 2, seconds 10; sid:1;)";
+        assert_eq!(count_over(df, &[0, 1, 2, 3, 30]), 2);
+    }
+
+    #[test]
+    fn rate_table_is_bounded() {
+        let set = RuleSet::from_text(
+            "alert tcp any any -> any any (threshold:type limit, track by_src, count 1, seconds 100; sid:1;)",
+            &RuleVars::default(),
+        );
+        let mut d = RuleDetector::with_config(
+            set,
+            RuleDetectorConfig {
+                max_rate_entries: 2,
+                ..RuleDetectorConfig::default()
+            },
+        );
+        let mut out = Vec::new();
+        for i in 0..5u8 {
+            let mut ip = tcp(b"x");
+            ip.meta.src_addr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, i));
+            d.on_packet(&PacketView::Ip(&ip), None, &mut out);
+        }
+        assert_eq!(out.len(), 2);
+        assert_eq!(d.stats().rate_table_drops, 3);
+        assert!(d.rate.len() <= 2);
+    }
+
+    #[test]
+    fn pass_suppresses_and_passes_the_flow() {
+        let mut d = detector(
+            "alert tcp any any -> any any (content:\"x\"; sid:1;)\n\
+             pass tcp any any -> any 80 (content:\"ok\"; sid:2;)\n\
+             pass tcp any any -> any 80 (content:\"loud\"; alert; sid:3;)\n\
+             drop tcp any any -> any any (content:\"quiet\"; noalert; sid:4;)",
+        );
+        let f = ctx(Direction::Forward, true);
+        assert_eq!(sids(&mut d, &tcp(b"x quiet"), Some(&f)), vec![1]);
+        assert_eq!(sids(&mut d, &tcp(b"x ok"), None), Vec::<u64>::new());
+        assert_eq!(sids(&mut d, &tcp(b"x loud"), Some(&f)), vec![3]);
+        // Flow 1 is now passed.
+        assert_eq!(sids(&mut d, &tcp(b"x"), Some(&f)), Vec::<u64>::new());
+        assert_eq!(d.stats().passed_packets, 1);
+        assert_eq!(sids(&mut d, &tcp(b"x"), None), vec![1]);
+    }
+
+    #[test]
+    fn alert_fields() {
+        let mut d = detector("alert tcp any any -> any any (msg:\"M\"; content:\"x\"; classtype:trojan-activity; sid:7; rev:2;)");
+        let mut out = Vec::new();
+        let f = ctx(Direction::Forward, true);
+        d.on_packet(&PacketView::Ip(&at(5, b"x")), Some(&f), &mut out);
+        let a = &out[0];
+        assert_eq!(a.attack_type, "trojan-activity");
+        assert_eq!(a.severity, crate::detect::Severity::Critical);
+        assert_eq!(a.flow_id, Some(1));
+        assert_eq!((a.src_port, a.dst_port), (Some(40000), Some(80)));
+        assert_eq!(a.protocol.as_deref(), Some("TCP"));
+        assert_eq!(a.meta_u64("gid"), Some(1));
+        assert_eq!(a.meta_u64("rev"), Some(2));
+        assert_eq!(a.detector(), Some("rules"));
+        assert_eq!(a.timestamp, Timestamp::from_micros(5_000_000));
+        assert_eq!(a.description, "M [1:7:2]");
+    }
+
+    #[test]
+    fn prefilter_only_evaluates_candidates() {
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!(
+                "alert tcp any any -> any any (content:\"pattern-{i:04}\"; sid:{};)\n",
+                i + 1
+            ));
+        }
+        text.push_str("alert udp any any -> any 53 (sid:5000;)\n");
+        let mut d = detector(&text);
+        assert_eq!(sids(&mut d, &tcp(b"xx pattern-0042 yy"), None), vec![43]);
+        assert_eq!(d.stats().candidates, 1);
+        assert!(sids(&mut d, &tcp(b"nothing here"), None).is_empty());
+        assert_eq!(d.stats().candidates, 1);
+    }
+
+    #[test]
+    fn arp_is_ignored() {
+        let mut d = detector("alert ip any any -> any any (sid:1;)");
+        let arp = crate::decode::ArpInfo {
+            operation: 1,
+            sender_mac: [0; 6],
+            sender_ip: Ipv4Addr::LOCALHOST,
+            target_mac: [0; 6],
+            target_ip: Ipv4Addr::LOCALHOST,
+        };
+        let l2 = L2Info::default();
+        let mut out = Vec::new();
+        d.on_packet(
+            &PacketView::Arp {
+                ts: Timestamp::default(),
+                arp: &arp,
+                l2: &l2,
+            },
+            None,
+            &mut out,
+        );
+        assert!(out.is_empty());
+    }
+}

@@ -38,6 +38,8 @@ mod ast;
 mod compile;
 mod matcher;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod vars;
 
 pub use ast::{

@@ -7,4 +7,5 @@ mod capture;
 mod cicflowmeter;
 mod decode;
 mod flows;
+mod rules;
 mod util;
