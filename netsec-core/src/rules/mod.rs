@@ -47,7 +47,9 @@ pub use ast::{
     Protocol, Rule, RuleDirection, RuleOption, Threshold, ThresholdType, Track, UintCmp,
 };
 pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
-pub use parse::{parse_rule, parse_rules, ParseError, ParseErrorKind, ParsedLine};
+pub use parse::{
+    display_round_trips, parse_rule, parse_rules, ParseError, ParseErrorKind, ParsedLine,
+};
 pub use vars::{classtype_priority, RuleVars, CLASSIFICATIONS, CRITICAL_CLASSTYPES};
 
 use std::collections::BTreeMap;

@@ -145,6 +145,16 @@ pub fn parse_rule(text: &str) -> Result<Rule, ParseError> {
     parse_inner(text).map_err(|kind| ParseError { line: 0, kind })
 }
 
+/// Whether `text`, if it parses as a rule, prints back to text that parses to the same rule
+/// (`true` when `text` does not parse at all). The check behind the `rule_parse` fuzz target
+/// and the round-trip property tests.
+pub fn display_round_trips(text: &str) -> bool {
+    match parse_rule(text) {
+        Ok(rule) => parse_rule(&rule.to_string()).as_ref() == Ok(&rule),
+        Err(_) => true,
+    }
+}
+
 impl std::str::FromStr for Rule {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Rule, ParseError> {
