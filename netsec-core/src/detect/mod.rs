@@ -17,6 +17,7 @@ mod sink;
 pub use alert::{Alert, AlertIdGen, AlertStatus, Severity};
 pub use sink::{
     AlertSink, ChannelSink, CsvAlertSink, EveAlertSink, FnSink, JsonlAlertSink, SinkError,
+    ALERT_CSV_COLUMNS, EVE_NON_RULE_GID,
 };
 
 use crate::decode::{ArpInfo, Decoded, IpPacket, L2Info};

@@ -1,26 +1,7 @@
 //! Per-packet matching: the prefilter (one automaton + protocol/port groups), full rule
 //! evaluation, rate state, and the [`RuleDetector`].
 //!
-//! # Direction semantics
-//!
-//! - Header `->`: the packet's source must match the rule's source address/ports and its
-//!   destination the rule's destination. `<>`: either orientation.
-//! - Ports are compared only for protocols with ports (TCP, UDP, SCTP); for ICMP and other
-//!   protocols the header ports are ignored, as in Suricata.
-//! - `flow:to_server` / `from_client` = the packet travels in its flow's
-//!   [`Direction::Forward`](crate::flow::Direction) (sent by the side that opened the flow; the
-//!   flow table flips flows whose first packet is a SYN+ACK, so forward is the client).
-//!   `to_client` / `from_server` = [`Direction::Backward`](crate::flow::Direction). A packet
-//!   without a flow context matches neither.
-//! - `flow:established` = the flow table saw the TCP handshake ([`FlowContext::established`]);
-//!   non-TCP flows are never established. `not_established` is the opposite; `stateless`
-//!   matches always.
-//! - `pass`: a packet matched by a `pass` rule raises no alert from other rules, and its
-//!   whole flow is passed from then on (Suricata's behaviour); the `pass` rule itself alerts
-//!   only with the `alert` keyword. `noalert` rules match but never alert.
-//! - `itype`/`icode` read the ICMP type and code that the decoder puts in the port fields for
-//!   non-echo messages; echo request/reply carry their identifier there instead, so those
-//!   two keywords cannot see echo messages' type (see the work-item notes).
+//! Direction, flow and `pass` semantics are documented on [`RuleDetector`].
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -179,7 +160,37 @@ struct RateEntry {
 /// (rule index, 0 = threshold / 1 = detection_filter, tracked addresses).
 type RateKey = (u32, u8, IpAddr, IpAddr);
 
-/// Runs a [`RuleSet`] on every packet; see the module docs for the semantics.
+/// Runs a [`RuleSet`] on every packet.
+///
+/// # Semantics
+///
+/// - Header `->`: the packet's source must match the rule's source address/ports and its
+///   destination the rule's destination. `<>`: either orientation.
+/// - Ports are compared only for protocols with ports (TCP, UDP, SCTP); for ICMP and other
+///   protocols the header ports are ignored, as in Suricata.
+/// - `flow:to_server` / `from_client` = the packet travels in its flow's
+///   [`Direction::Forward`](crate::flow::Direction) (sent by the side that opened the flow; the
+///   flow table flips flows whose first packet is a SYN+ACK, so forward is the client).
+///   `to_client` / `from_server` = [`Direction::Backward`](crate::flow::Direction). A packet
+///   without a flow context matches neither.
+/// - `flow:established` = the flow table saw the TCP handshake ([`FlowContext::established`]);
+///   non-TCP flows are never established. `not_established` is the opposite; `stateless`
+///   matches always.
+/// - `pass`: a packet matched by a `pass` rule raises no alert from other rules, and its
+///   whole flow is passed from then on (Suricata's behaviour); the `pass` rule itself alerts
+///   only with the `alert` keyword. `noalert` rules match but never alert.
+/// - `itype`/`icode` read the ICMP type and code that the decoder puts in the port fields for
+///   non-echo messages; echo request/reply carry their identifier there instead, so those
+///   two keywords do not match echo messages (the decoder would need to expose the type).
+/// - `threshold` / `detection_filter` windows start at the first counted match and use packet
+///   time; `limit` alerts on the first `count` matches per window, `threshold` on every
+///   `count`-th, `both` once when `count` is reached, and `detection_filter` on every match
+///   after the first `count`. Entries live in a table capped by
+///   [`RuleDetectorConfig::max_rate_entries`]; when it is full (after dropping expired
+///   windows) a new key is not tracked, its match raises no alert, and
+///   [`RuleStats::rate_table_drops`] counts it.
+///
+/// # Guarantees
 ///
 /// Deterministic: the same packets give the same alerts (ids included) in the same order.
 /// All state (rate counters, passed flows) lives in bounded tables; the scratch buffers are
