@@ -1,6 +1,6 @@
 //! Pipeline: source → decode → flow table, with per-reason accounting.
 //!
-//! [`FlowPipeline`] drives a [`PacketSource`] through [`decode`](crate::decode::decode) into a
+//! [`FlowPipeline`] drives a [`PacketSource`] through [`decode`] into a
 //! [`FlowTable`] and hands every finished [`FlowRecord`] to the caller in export order. It reuses
 //! one output buffer, so nothing is allocated per packet. A malformed packet is counted in
 //! [`PipelineStats`] and skipped; only capture I/O or corruption ends a run, and then every flow
