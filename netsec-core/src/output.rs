@@ -222,9 +222,11 @@ fn write_number(o: &mut impl Write, v: f64) -> io::Result<()> {
         return o.write_all(b"0");
     }
     // 2^53: beyond it f64 cannot hold every integer, so fall back to the float form.
-    if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+    // `as` saturates and truncates in registers; `f64::fract` would be a libm call per value.
+    let int = v as i64;
+    if int as f64 == v && v.abs() < 9_007_199_254_740_992.0 {
         let mut ib = itoa::Buffer::new();
-        o.write_all(ib.format(v as i64).as_bytes())
+        o.write_all(ib.format(int).as_bytes())
     } else {
         let mut rb = ryu::Buffer::new();
         o.write_all(rb.format_finite(v).as_bytes())

@@ -776,13 +776,14 @@ impl FlowTable {
 
     fn export(&mut self, idx: u32, reason: EndReason, exported: &mut Vec<FlowRecord>) {
         self.unlink(idx);
-        let e = *self.slot(idx);
-        if let Ok(found) = self.index.find_entry(e.hash, |&i| i == idx) {
+        if let Ok(found) = self.index.find_entry(self.slot(idx).hash, |&i| i == idx) {
             found.remove();
         }
         self.free.push(idx);
         self.stats.flows_exported += 1;
         self.stats.exported_by_reason[reason.index()] += 1;
+        // Borrow rather than copy the entry: the record is built once, in place in `exported`.
+        let e = &self.slots[idx as usize];
         let (src_addr, src_port) = e.key.endpoint(e.forward);
         let (dst_addr, dst_port) = e.key.endpoint(e.forward.other());
         exported.push(FlowRecord {
