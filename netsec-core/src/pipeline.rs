@@ -8,7 +8,7 @@
 
 use crate::capture::{CaptureError, LinkType, PacketSource};
 use crate::decode::{decode, DecodeError, Decoded, Layer};
-use crate::flow::{FlowConfigError, FlowRecord, FlowTable, FlowTableConfig};
+use crate::flow::{FlowConfigError, FlowRecord, FlowTable, FlowTableConfig, FlowTableStats};
 
 /// Number of [`Layer`] variants we keep decode-error counters for.
 const LAYER_SLOTS: usize = 12;
@@ -178,6 +178,11 @@ impl<S: PacketSource> FlowPipeline<S> {
     /// Link type of the most recent frame, if any was read.
     pub fn last_link_type(&self) -> Option<LinkType> {
         self.last_link_type
+    }
+
+    /// The flow table's own counters (peak size, evictions, exports by reason, fragments).
+    pub fn table_stats(&self) -> FlowTableStats {
+        self.table.stats()
     }
 
     /// The flow table (for live-mode ticks or inspection).
