@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use netsec_core::flow::FlowTableConfig;
+use netsec_core::flow::{FlowTableConfig, FlowTableStats};
 use netsec_core::output::{flow_writer, FlowFormat};
 use netsec_core::pipeline::{FlowPipeline, PipelineStats};
 
@@ -124,6 +124,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
     print_summary(
         &input.name,
         pipeline.stats(),
+        &pipeline.table_stats(),
         started.elapsed().as_secs_f64(),
     );
     outcome.map_err(|e| {
@@ -134,7 +135,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
 }
 
 /// The end-of-run summary on stderr.
-pub fn print_summary(name: &str, s: &PipelineStats, secs: f64) {
+pub fn print_summary(name: &str, s: &PipelineStats, table: &FlowTableStats, secs: f64) {
     let pps = if secs > 0.0 {
         s.packets as f64 / secs
     } else {
@@ -158,4 +159,9 @@ pub fn print_summary(name: &str, s: &PipelineStats, secs: f64) {
         let parts: Vec<String> = skipped.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = writeln!(err, "skipped: {} ({})", s.skipped_total(), parts.join(", "));
     }
+    let _ = writeln!(
+        err,
+        "flow table: peak {} flows held, {} evicted because the table was full",
+        table.peak_flows, table.evicted
+    );
 }

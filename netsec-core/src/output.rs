@@ -6,9 +6,11 @@
 //! round-trip form via `ryu`), so the same capture always gives byte-identical output.
 
 use std::io::{self, Write};
+use std::net::IpAddr;
 
 use crate::features::Feature;
 use crate::flow::FlowRecord;
+use crate::time::Timestamp;
 
 /// The identity columns that precede the features.
 pub const IDENTITY_COLUMNS: [&str; 9] = [
@@ -92,9 +94,17 @@ impl<W: Write> FlowWriter for CsvFlowWriter<W> {
         let o = &mut self.out;
         let mut ib = itoa::Buffer::new();
         o.write_all(ib.format(flow.id).as_bytes())?;
-        write!(o, ",{},{},{},", flow.first_ts, flow.last_ts, flow.src_addr)?;
+        o.write_all(b",")?;
+        write_ts(o, flow.first_ts)?;
+        o.write_all(b",")?;
+        write_ts(o, flow.last_ts)?;
+        o.write_all(b",")?;
+        write_ip(o, flow.src_addr)?;
+        o.write_all(b",")?;
         o.write_all(ib.format(flow.src_port).as_bytes())?;
-        write!(o, ",{},", flow.dst_addr)?;
+        o.write_all(b",")?;
+        write_ip(o, flow.dst_addr)?;
+        o.write_all(b",")?;
         o.write_all(ib.format(flow.dst_port).as_bytes())?;
         o.write_all(b",")?;
         o.write_all(ib.format(flow.protocol.0).as_bytes())?;
@@ -136,19 +146,26 @@ impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
         // Every string we write is an address, an RFC 3339 time or a fixed identifier, none of
         // which needs JSON escaping, so the object is written directly.
         let o = &mut self.out;
-        write!(
-            o,
-            "{{\"flow_id\":{},\"first_ts\":\"{}\",\"last_ts\":\"{}\",\"src_ip\":\"{}\",\"src_port\":{},\"dst_ip\":\"{}\",\"dst_port\":{},\"protocol\":{},\"end_reason\":\"{}\"",
-            flow.id,
-            flow.first_ts,
-            flow.last_ts,
-            flow.src_addr,
-            flow.src_port,
-            flow.dst_addr,
-            flow.dst_port,
-            flow.protocol.0,
-            flow.end_reason.as_str()
-        )?;
+        let mut ib = itoa::Buffer::new();
+        o.write_all(b"{\"flow_id\":")?;
+        o.write_all(ib.format(flow.id).as_bytes())?;
+        o.write_all(b",\"first_ts\":\"")?;
+        write_ts(o, flow.first_ts)?;
+        o.write_all(b"\",\"last_ts\":\"")?;
+        write_ts(o, flow.last_ts)?;
+        o.write_all(b"\",\"src_ip\":\"")?;
+        write_ip(o, flow.src_addr)?;
+        o.write_all(b"\",\"src_port\":")?;
+        o.write_all(ib.format(flow.src_port).as_bytes())?;
+        o.write_all(b",\"dst_ip\":\"")?;
+        write_ip(o, flow.dst_addr)?;
+        o.write_all(b"\",\"dst_port\":")?;
+        o.write_all(ib.format(flow.dst_port).as_bytes())?;
+        o.write_all(b",\"protocol\":")?;
+        o.write_all(ib.format(flow.protocol.0).as_bytes())?;
+        o.write_all(b",\"end_reason\":\"")?;
+        o.write_all(flow.end_reason.as_str().as_bytes())?;
+        o.write_all(b"\"")?;
         let features = flow.features();
         for f in Feature::ALL {
             o.write_all(b",\"")?;
@@ -172,6 +189,32 @@ pub fn flow_writer<'w, W: Write + 'w>(format: FlowFormat, out: W) -> Box<dyn Flo
     }
 }
 
+/// Writes a timestamp in RFC 3339 form (fast path for years 0000–9999).
+fn write_ts(o: &mut impl Write, ts: Timestamp) -> io::Result<()> {
+    match ts.to_rfc3339_bytes() {
+        Some(b) => o.write_all(&b),
+        None => write!(o, "{ts}"),
+    }
+}
+
+/// Writes an address in its standard text form (IPv4 without the formatting machinery).
+fn write_ip(o: &mut impl Write, addr: IpAddr) -> io::Result<()> {
+    match addr {
+        IpAddr::V4(a) => {
+            let [x, y, z, w] = a.octets();
+            let mut ib = itoa::Buffer::new();
+            o.write_all(ib.format(x).as_bytes())?;
+            o.write_all(b".")?;
+            o.write_all(ib.format(y).as_bytes())?;
+            o.write_all(b".")?;
+            o.write_all(ib.format(z).as_bytes())?;
+            o.write_all(b".")?;
+            o.write_all(ib.format(w).as_bytes())
+        }
+        IpAddr::V6(a) => write!(o, "{a}"),
+    }
+}
+
 /// Writes a feature value: integral values as integers, others in shortest round-trip form,
 /// non-finite values (which the feature definitions rule out) as `0`.
 fn write_number(o: &mut impl Write, v: f64) -> io::Result<()> {
@@ -179,9 +222,11 @@ fn write_number(o: &mut impl Write, v: f64) -> io::Result<()> {
         return o.write_all(b"0");
     }
     // 2^53: beyond it f64 cannot hold every integer, so fall back to the float form.
-    if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+    // `as` saturates and truncates in registers; `f64::fract` would be a libm call per value.
+    let int = v as i64;
+    if int as f64 == v && v.abs() < 9_007_199_254_740_992.0 {
         let mut ib = itoa::Buffer::new();
-        o.write_all(ib.format(v as i64).as_bytes())
+        o.write_all(ib.format(int).as_bytes())
     } else {
         let mut rb = ryu::Buffer::new();
         o.write_all(rb.format_finite(v).as_bytes())

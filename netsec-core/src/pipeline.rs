@@ -1,6 +1,6 @@
 //! Pipeline: source → decode → flow table, with per-reason accounting.
 //!
-//! [`FlowPipeline`] drives a [`PacketSource`] through [`decode`](crate::decode::decode) into a
+//! [`FlowPipeline`] drives a [`PacketSource`] through [`decode`] into a
 //! [`FlowTable`] and hands every finished [`FlowRecord`] to the caller in export order. It reuses
 //! one output buffer, so nothing is allocated per packet. A malformed packet is counted in
 //! [`PipelineStats`] and skipped; only capture I/O or corruption ends a run, and then every flow
@@ -8,7 +8,7 @@
 
 use crate::capture::{CaptureError, LinkType, PacketSource};
 use crate::decode::{decode, DecodeError, Decoded, Layer};
-use crate::flow::{FlowConfigError, FlowRecord, FlowTable, FlowTableConfig};
+use crate::flow::{FlowConfigError, FlowRecord, FlowTable, FlowTableConfig, FlowTableStats};
 
 /// Number of [`Layer`] variants we keep decode-error counters for.
 const LAYER_SLOTS: usize = 12;
@@ -178,6 +178,11 @@ impl<S: PacketSource> FlowPipeline<S> {
     /// Link type of the most recent frame, if any was read.
     pub fn last_link_type(&self) -> Option<LinkType> {
         self.last_link_type
+    }
+
+    /// The flow table's own counters (peak size, evictions, exports by reason, fragments).
+    pub fn table_stats(&self) -> FlowTableStats {
+        self.table.stats()
     }
 
     /// The flow table (for live-mode ticks or inspection).

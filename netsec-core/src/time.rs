@@ -44,6 +44,36 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// RFC 3339 UTC with microseconds as fixed-width ASCII (27 bytes), without the formatting
+    /// machinery: flow output writes two per flow. `None` outside years 0000–9999, where the
+    /// width changes; [`Display`](fmt::Display) handles those.
+    pub fn to_rfc3339_bytes(self) -> Option<[u8; 27]> {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000) as u32;
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let sod = secs.rem_euclid(86_400) as u32;
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u32);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, (sod / 60) % 60);
+        put(17, 2, sod % 60);
+        put(20, 6, micros);
+        Some(b)
+    }
+}
+
 /// Formats as RFC 3339 UTC with microseconds, e.g. `2024-01-02T03:04:05.000006Z`.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,6 +129,23 @@ mod tests {
             Timestamp::from_micros(951_782_400_000_000).to_string(),
             "2000-02-29T00:00:00.000000Z"
         );
+    }
+
+    #[test]
+    fn fast_form_equals_display() {
+        for us in [
+            0,
+            -1,
+            1_234_567_890_123_456,
+            951_782_400_000_000,
+            253_402_300_799_999_999,
+        ] {
+            let t = Timestamp::from_micros(us);
+            let fast = t.to_rfc3339_bytes().expect("year within 0..=9999");
+            assert_eq!(std::str::from_utf8(&fast).expect("ascii"), t.to_string());
+        }
+        assert_eq!(Timestamp::from_micros(i64::MAX).to_rfc3339_bytes(), None);
+        assert_eq!(Timestamp::from_micros(i64::MIN).to_rfc3339_bytes(), None);
     }
 
     #[test]

@@ -44,6 +44,10 @@ impl LinkType {
     pub const RAW_BSD: LinkType = LinkType(12);
     /// Raw IP as written by OpenBSD (DLT_RAW 14).
     pub const RAW_OPENBSD: LinkType = LinkType(14);
+    /// IEEE 802.11 frames without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
+    /// IEEE 802.11 frames after a radiotap header (`LINKTYPE_IEEE802_11_RADIOTAP`).
+    pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
 
     /// Whether [`crate::decode`] understands this link type.
     pub fn is_supported(self) -> bool {
@@ -59,6 +63,8 @@ impl LinkType {
                 | LinkType::IPV4
                 | LinkType::IPV6
                 | LinkType::LINUX_SLL2
+                | LinkType::IEEE802_11
+                | LinkType::IEEE802_11_RADIOTAP
         )
     }
 }

@@ -19,7 +19,7 @@ use super::{CaptureError, LinkType, PacketSource, RawPacket};
 use crate::time::Timestamp;
 
 /// Initial size of the parse buffer.
-const INITIAL_BUFFER: usize = 64 * 1024;
+const INITIAL_BUFFER: usize = 256 * 1024;
 
 /// Largest single record or block the reader accepts (16 MiB); the parse buffer grows up to this
 /// size for one oversized record, and a larger one is reported as [`CaptureError::Corrupt`].
@@ -293,7 +293,7 @@ impl<R: Read> PcapReader<R> {
     /// Releases the block lent out by the previous call.
     fn release_pending(&mut self) {
         if self.pending > 0 {
-            self.inner.it().consume(self.pending);
+            self.inner.it().consume_noshift(self.pending);
             self.consumed += self.pending as u64;
             self.pending = 0;
         }
@@ -312,7 +312,7 @@ impl<R: Read> PcapReader<R> {
                         return Ok(Some(found));
                     }
                     Step::Skip => {
-                        it.consume(len);
+                        it.consume_noshift(len);
                         self.consumed += len as u64;
                         continue;
                     }

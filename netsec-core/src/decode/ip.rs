@@ -1,5 +1,6 @@
 //! Network and transport layers: IPv4, IPv6 with its extension-header chain, TCP, UDP,
-//! ICMP/ICMPv6, SCTP, and the tunnels found there (IP-in-IP, GRE, VXLAN, Geneve, GTP-U, Teredo).
+//! ICMP/ICMPv6, SCTP, and the tunnels found there (IP-in-IP, GRE, VXLAN, Geneve, GTP-U, Teredo,
+//! CAPWAP).
 //!
 //! Length policy. smoltcp's `Ipv4Packet::new_checked` rejects a packet whose total length
 //! exceeds the buffer, but a frame cut by the snap length must still yield the headers it holds.
@@ -21,7 +22,7 @@ use super::{
     Ctx, DecodeError, Decoded, Fragment, IpPacket, IpProtocol, Layer, PacketMeta, TcpFlags, Tunnel,
     TunnelKind,
 };
-use crate::wire::{self, check_len, geneve, gre, gtpu, ipv6_ext, sctp, tail, vxlan};
+use crate::wire::{self, capwap, check_len, geneve, gre, gtpu, ipv6_ext, sctp, tail, vxlan};
 
 /// How many tunnels [`super::decode`] opens before it stops and reports the current packet with
 /// `decapsulated: false`, so hostile nesting cannot recurse without bound.
@@ -394,12 +395,44 @@ fn udp<'a>(
             Ok(_) => recognised(outer, TunnelKind::GtpU),
             Err(_) => outer,
         }
+    } else if dp == capwap::DATA_PORT || sp == capwap::DATA_PORT {
+        // Only the data channel is a tunnel; the control channel (5246) stays plain UDP.
+        capwap(ctx, outer, payload)
     } else if dp == TEREDO_PORT || sp == TEREDO_PORT {
         // Teredo (RFC 4380) is only recognised; the outer UDP flow is what we report.
         recognised(outer, TunnelKind::Teredo)
     } else {
         outer
     })
+}
+
+/// CAPWAP data channel (RFC 5415 §4.3; either port is 5247, the WTP picks the other).
+///
+/// With T set and WBID 1 the payload is an IEEE 802.11 frame (RFC 5416 §3); with T clear an
+/// IEEE 802.3 frame. Keep-alives (K), fragments (F: only reassembly would give a whole frame),
+/// DTLS-protected packets and other bindings are only recognised. A header that is not CAPWAP
+/// leaves a plain UDP packet.
+fn capwap<'a>(ctx: Ctx, outer: Decoded<'a>, payload: &'a [u8]) -> Decoded<'a> {
+    let h = match capwap::CapwapHeader::new_checked(payload) {
+        Ok(h) => h,
+        Err(_) if payload.first() == Some(&capwap::PREAMBLE_DTLS) => {
+            return recognised(outer, TunnelKind::Capwap);
+        }
+        Err(_) => return outer,
+    };
+    let inner = h.payload();
+    if h.is_keep_alive() || h.is_fragment() {
+        recognised(outer, TunnelKind::Capwap)
+    } else if !h.native_frame() {
+        decap(ctx, TunnelKind::Capwap, outer, |c| link::ethernet(c, inner))
+    } else if h.wbid() == capwap::WBID_IEEE80211 {
+        let order = capwap::frame_control_order(inner);
+        decap(ctx, TunnelKind::Capwap, outer, |c| {
+            link::ieee80211(c, inner, order)
+        })
+    } else {
+        recognised(outer, TunnelKind::Capwap)
+    }
 }
 
 /// Marks an outer packet as carrying a tunnel that is not opened.

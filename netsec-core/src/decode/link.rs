@@ -1,11 +1,13 @@
-//! Link layer: Ethernet, Linux SLL/SLL2, null/loop, and the EtherType dispatch shared by every
-//! link type and by tunnels that carry EtherTypes (GRE, Geneve).
+//! Link layer: Ethernet, Linux SLL/SLL2, null/loop, IEEE 802.11 (bare or after radiotap), and
+//! the EtherType dispatch shared by every link type and by tunnels that carry EtherTypes (GRE,
+//! Geneve, CAPWAP).
 
 use smoltcp::wire::{ArpPacket, EthernetFrame};
 
 use super::ip;
 use super::{ArpInfo, Ctx, DecodeError, Decoded, Layer};
-use crate::wire::{self, check_len, mpls, null, pppoe, sll, sll2, tail, vlan};
+use crate::wire::ieee80211::{self, FcOrder};
+use crate::wire::{self, check_len, llc, mpls, null, pppoe, radiotap, sll, sll2, tail, vlan};
 
 /// EtherType of IPv4.
 pub(super) const ETH_IPV4: u16 = 0x0800;
@@ -148,4 +150,48 @@ pub(super) fn null<'a>(
             ethertype: u16::try_from(f).unwrap_or(u16::MAX),
         }),
     }
+}
+
+/// `Other` for an 802.11 frame that carries no EtherType we can follow.
+const NO_ETHERTYPE: Decoded<'static> = Decoded::Other { ethertype: 0 };
+
+/// IEEE 802.11 (link type 105, CAPWAP with WBID 1): data frames with an LLC/SNAP body lead to
+/// the EtherType dispatch; SA and DA become the MACs in [`super::L2Info`].
+///
+/// Frames that hold no decodable MSDU are `Other { ethertype: 0 }` (not errors: they are
+/// well-formed): management and control frames, data subtypes without a body (Null, QoS Null,
+/// CF-only), protected frames (the body is encrypted), non-first fragments, A-MSDUs, and bodies
+/// whose LLC is not SNAP; an SNAP header with a vendor OUI gives `Other` with its protocol id.
+pub(super) fn ieee80211<'a>(
+    mut ctx: Ctx,
+    buf: &'a [u8],
+    order: FcOrder,
+) -> Result<Decoded<'a>, DecodeError> {
+    let fc = ieee80211::FrameControl::new_checked(buf, order)?;
+    if !fc.has_body() || fc.is_protected() {
+        return Ok(NO_ETHERTYPE);
+    }
+    let h = ieee80211::DataHeader::new_checked(buf, order)?;
+    if h.fragment_number() != 0 || h.is_amsdu() {
+        return Ok(NO_ETHERTYPE);
+    }
+    let Ok(snap) = llc::SnapHeader::new_checked(h.payload()) else {
+        return Ok(NO_ETHERTYPE);
+    };
+    if !snap.is_ethertype() {
+        return Ok(Decoded::Other {
+            ethertype: snap.protocol(),
+        });
+    }
+    ctx.l2.src_mac = Some(h.src_addr());
+    ctx.l2.dst_mac = Some(h.dst_addr());
+    ethertype(ctx, snap.protocol(), snap.payload())
+}
+
+/// Radiotap then IEEE 802.11 (link type 127). The radiotap fields are skipped; an FCS kept at
+/// the end of the frame is harmless, since IP trims the buffer to its own length.
+#[inline]
+pub(super) fn radiotap<'a>(ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+    let r = radiotap::RadiotapHeader::new_checked(buf)?;
+    ieee80211(ctx, r.payload(), FcOrder::Standard)
 }

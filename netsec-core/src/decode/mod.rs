@@ -6,14 +6,18 @@
 //!
 //! Supported link types: Ethernet (with 802.1Q/802.1ad/QinQ tags of any depth, MPLS label
 //! stacks and PPPoE sessions), raw IP (101, 12, 14), raw IPv4 (228), raw IPv6 (229), Linux SLL
-//! and SLL2, BSD null and OpenBSD loop. Above IP: the IPv6 extension-header chain, IPv4/IPv6
-//! fragments, TCP, UDP, ICMP/ICMPv6, SCTP ports.
+//! and SLL2, BSD null and OpenBSD loop, IEEE 802.11 data frames with LLC/SNAP (105) and the
+//! same after a radiotap header (127); other 802.11 frames are `Other { ethertype: 0 }`.
+//! Above IP: the IPv6 extension-header chain, IPv4/IPv6 fragments, TCP, UDP, ICMP/ICMPv6,
+//! SCTP ports.
 //!
 //! Tunnels: IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE (IP, Ethernet, MPLS, VLAN inside), VXLAN,
-//! Geneve and GTP-U G-PDUs are decapsulated, at most [`MAX_TUNNEL_DEPTH`] deep; Teredo, GTP-U
-//! signalling and other GRE payloads are only recognised (`Tunnel::decapsulated == false`, the
-//! meta describes the outer packet). When the inner frame does not decode to IP, the outer
-//! packet is reported, also with `decapsulated == false`. `PacketMeta::tunnel` names the
+//! Geneve, GTP-U G-PDUs and CAPWAP data (802.11 or 802.3 inside) are decapsulated, at most
+//! [`MAX_TUNNEL_DEPTH`] deep; Teredo, GTP-U signalling, CAPWAP keep-alives, fragments and
+//! DTLS-protected packets, and other GRE payloads are only recognised
+//! (`Tunnel::decapsulated == false`, the meta describes the outer packet). When the inner frame
+//! does not decode to IP (802.11 management, control, null or protected frames, ARP …), the
+//! outer packet is reported, also with `decapsulated == false`. `PacketMeta::tunnel` names the
 //! innermost tunnel traversed.
 //!
 //! Snap length: a frame cut short (`RawPacket::orig_len > data.len()`) still yields the headers
@@ -30,6 +34,7 @@ pub use ip::MAX_TUNNEL_DEPTH;
 
 use crate::capture::{LinkType, RawPacket};
 use crate::time::Timestamp;
+use crate::wire;
 
 /// An IP protocol number (IPv4 `protocol`, IPv6 final `next header`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -146,6 +151,8 @@ pub enum TunnelKind {
     Geneve,
     /// Teredo (UDP 3544).
     Teredo,
+    /// CAPWAP data channel (UDP 5247, RFC 5415) carrying IEEE 802.11 or 802.3 frames.
+    Capwap,
 }
 
 /// A tunnel seen on the way to the flow's IP header.
@@ -366,6 +373,8 @@ pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
         LinkType::LINUX_SLL2 => link::sll2(ctx, data),
         LinkType::NULL => link::null(ctx, data, false),
         LinkType::LOOP => link::null(ctx, data, true),
+        LinkType::IEEE802_11 => link::ieee80211(ctx, data, wire::ieee80211::FcOrder::Standard),
+        LinkType::IEEE802_11_RADIOTAP => link::radiotap(ctx, data),
         other => Err(DecodeError::UnsupportedLinkType(other)),
     }
 }

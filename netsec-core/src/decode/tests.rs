@@ -822,6 +822,274 @@ fn vxlan_to_inner_ethernet() {
     assert_eq!((p.meta.tunnel, p.meta.dst_port), (None, 4789));
 }
 
+// ---------------------------------------------------------------- CAPWAP and IEEE 802.11
+
+const STA: [u8; 6] = [0x1c, 0xab, 0xa7, 0xf2, 0x13, 0x9d];
+const BSSID: [u8; 6] = [0x58, 0x0a, 0x20, 0x69, 0x0e, 0x20];
+
+/// An 802.11 data frame (frame control `fc` as written, i.e. already in the wire order under
+/// test) from `STA` through `BSSID` to MAC_B, with an LLC/SNAP header for `ethertype`.
+fn wifi_data(fc: [u8; 2], ethertype: u16, body: &[u8]) -> Vec<u8> {
+    let mut b = fc.to_vec();
+    b.extend_from_slice(&[0x2c, 0x00]);
+    b.extend_from_slice(&BSSID);
+    b.extend_from_slice(&STA);
+    b.extend_from_slice(&MAC_B);
+    b.extend_from_slice(&[0x50, 0x00]);
+    b.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+    b.extend_from_slice(&ethertype.to_be_bytes());
+    b.extend_from_slice(body);
+    b
+}
+
+/// Ethernet/IPv4/UDP 12380 → 5247 around a CAPWAP header (HLEN 4 with 8 bytes of wireless
+/// specific information, RID 1, WBID 1, `t` = native frame) and `frame`.
+fn capwap_frame(t: bool, flags: u8, frame: &[u8]) -> Vec<u8> {
+    let mut c = vec![0x00, 0x20, 0x42 | u8::from(t), flags, 0, 0, 0, 0];
+    c.extend_from_slice(&[0x01, 0x04, 0xe9, 0x4b, 0, 0, 0, 0]);
+    c.extend_from_slice(frame);
+    eth(&[], 0x0800, &ipv4_simple(17, &udp_dgram(12380, 5247, &c)))
+}
+
+fn inner_udp_v4() -> Vec<u8> {
+    ipv4_pkt(
+        Ipv4Addr::new(0, 0, 0, 0),
+        Ipv4Addr::new(255, 255, 255, 255),
+        17,
+        128,
+        0,
+        (1, 0, false),
+        &udp_dgram(68, 67, b"dhcp"),
+    )
+}
+
+#[test]
+fn capwap_80211_ipv4_udp() {
+    // Cisco order (flags byte first: ToDS), as in benign/tunnel_capwap.pcap.
+    let f = capwap_frame(
+        true,
+        0x20,
+        &wifi_data([0x01, 0x08], 0x0800, &inner_udp_v4()),
+    );
+    let p = decode_ip(LinkType::ETHERNET, &f);
+    assert_eq!(
+        p.meta.tunnel,
+        Some(Tunnel {
+            kind: TunnelKind::Capwap,
+            decapsulated: true
+        })
+    );
+    assert_eq!(
+        (p.meta.src_addr, p.meta.dst_addr),
+        (
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V4(Ipv4Addr::BROADCAST)
+        )
+    );
+    assert_eq!((p.meta.src_port, p.meta.dst_port), (68, 67));
+    assert_eq!(p.meta.protocol, IpProtocol::UDP);
+    assert_eq!(p.meta.ttl, 128);
+    assert_eq!(p.payload, b"dhcp");
+    // ToDS: SA is address 2, DA address 3.
+    assert_eq!((p.l2.src_mac, p.l2.dst_mac), (Some(STA), Some(MAC_B)));
+
+    // Standard frame-control order, QoS data with +HTC: 24 + 2 + 4 header bytes.
+    let mut w = wifi_data([0x88, 0x81], 0x86dd, &inner_udp_v6());
+    w.splice(24..24, [0, 0, 1, 2, 3, 4]);
+    let p = decode_ip(LinkType::ETHERNET, &capwap_frame(true, 0x20, &w));
+    assert_eq!(p.meta.tunnel, tun(TunnelKind::Capwap, true));
+    assert_eq!((p.meta.src_port, p.meta.dst_port), (2222, 53));
+}
+
+#[test]
+fn capwap_real_frame_igmp() {
+    // benign/tunnel_capwap.pcap frame 318: IGMP from a station, Cisco frame-control order.
+    let f = hex(concat!(
+        "24e9b347ae20b83861f305ac08004500006c006840004011a4b5c0a80a0ac0a80a09305c147f0058000000",
+        "204320000000000104e94b0000000001082c00580a20690e201caba7f2139d01005e0000fb0100aaaa0300",
+        "000008004600002089140000ff02bb4fa9fe5779e00000fb9404000016000904e00000fb"
+    ));
+    let p = decode_ip(LinkType::ETHERNET, &f);
+    assert_eq!(p.meta.tunnel, tun(TunnelKind::Capwap, true));
+    assert_eq!(p.meta.protocol, IpProtocol(2));
+    assert_eq!(
+        (p.meta.src_addr, p.meta.dst_addr),
+        (
+            IpAddr::V4(Ipv4Addr::new(169, 254, 87, 121)),
+            IpAddr::V4(Ipv4Addr::new(224, 0, 0, 251))
+        )
+    );
+    assert_eq!(p.l2.src_mac, Some(STA));
+}
+
+#[test]
+fn capwap_8023_payload() {
+    let f = capwap_frame(false, 0x20, &eth(&[], 0x0800, &inner_tcp_v4()));
+    let p = decode_ip(LinkType::ETHERNET, &f);
+    assert_eq!(p.meta.tunnel, tun(TunnelKind::Capwap, true));
+    assert_eq!((p.meta.src_port, p.meta.dst_port), (1111, 22));
+    assert_eq!(p.l2.src_mac, Some(MAC_A));
+}
+
+/// Asserts `f` decodes to the outer CAPWAP UDP packet, marked recognised.
+#[track_caller]
+fn assert_outer_capwap(f: &[u8]) {
+    let p = decode_ip(LinkType::ETHERNET, f);
+    assert_eq!(p.meta.tunnel, tun(TunnelKind::Capwap, false));
+    assert_eq!((p.meta.src_port, p.meta.dst_port), (12380, 5247));
+    assert_eq!(p.meta.src_addr, IpAddr::V4(V4A));
+}
+
+#[test]
+fn capwap_undecodable_frames_keep_outer() {
+    let body = inner_udp_v4();
+    // Probe request (management), Cisco order as in the corpus.
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x20,
+        &wifi_data([0x00, 0x40], 0x0800, &body),
+    ));
+    // Control frame (ACK).
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x20,
+        &[0xd4, 0x00, 0, 0, 1, 2, 3, 4, 5, 6],
+    ));
+    // Null data and QoS Null.
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x20,
+        &wifi_data([0x01, 0x48], 0x0800, &body),
+    ));
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x20,
+        &wifi_data([0xc8, 0x01], 0x0800, &body),
+    ));
+    // Protected (WEP/WPA): the body is ciphertext.
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x20,
+        &wifi_data([0x41, 0x08], 0x0800, &body),
+    ));
+    // QoS data whose body is an A-MSDU.
+    let mut w = wifi_data([0x88, 0x01], 0x0800, &body);
+    w.splice(24..24, [0x80, 0]);
+    assert_outer_capwap(&capwap_frame(true, 0x20, &w));
+    // Vendor SNAP (Cisco Aironet) and plain LLC.
+    let mut w = wifi_data([0x02, 0x08], 0x0000, &body);
+    w[27..30].copy_from_slice(&[0x00, 0x40, 0x96]);
+    assert_outer_capwap(&capwap_frame(true, 0x20, &w));
+    let mut w = wifi_data([0x02, 0x08], 0x0800, &body);
+    w[24..27].copy_from_slice(&[0x42, 0x42, 0x03]);
+    assert_outer_capwap(&capwap_frame(true, 0x20, &w));
+    // Inner ARP falls back to the outer packet, as in every tunnel.
+    let mut arp = hex("0001080006040001");
+    arp.extend_from_slice(&STA);
+    arp.extend_from_slice(&[192, 168, 10, 10, 0, 0, 0, 0, 0, 0, 192, 168, 10, 1]);
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x20,
+        &wifi_data([0x01, 0x08], 0x0806, &arp),
+    ));
+    // 802.11 header cut short, inner IP garbage.
+    assert_outer_capwap(&capwap_frame(true, 0x20, &[0x01, 0x08, 0, 0]));
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x20,
+        &wifi_data([0x01, 0x08], 0x0800, &[0x45, 0]),
+    ));
+    // Keep-alive, fragment, and a binding other than 802.11.
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0x28,
+        &wifi_data([0x01, 0x08], 0x0800, &body),
+    ));
+    assert_outer_capwap(&capwap_frame(
+        true,
+        0xa0,
+        &wifi_data([0x01, 0x08], 0x0800, &body),
+    ));
+    let mut f = capwap_frame(true, 0x20, &wifi_data([0x01, 0x08], 0x0800, &body));
+    f[14 + 20 + 8 + 2] = 0x46 | 1; // WBID 3 (EPCGlobal)
+    assert_outer_capwap(&f);
+}
+
+#[test]
+fn capwap_not_a_tunnel() {
+    let w = wifi_data([0x01, 0x08], 0x0800, &inner_udp_v4());
+    // Not a CAPWAP header (version 1, HLEN 0 or beyond the datagram): plain UDP.
+    for (at, v) in [(0usize, 0x10u8), (1, 0x00), (1, 0xf8)] {
+        let mut f = capwap_frame(true, 0x20, &w);
+        f[14 + 20 + 8 + at] = v;
+        let p = decode_ip(LinkType::ETHERNET, &f);
+        assert_eq!((p.meta.tunnel, p.meta.dst_port), (None, 5247));
+    }
+    // DTLS-protected data channel: recognised, opaque.
+    let mut f = capwap_frame(true, 0x20, &w);
+    f[14 + 20 + 8] = 0x01;
+    assert_outer_capwap(&f);
+    // The control channel is never decapsulated.
+    let mut c = vec![
+        0x00, 0x20, 0x43, 0x20, 0, 0, 0, 0, 1, 4, 0xe9, 0x4b, 0, 0, 0, 0,
+    ];
+    c.extend(w);
+    let p = decode_ip(
+        LinkType::IPV4,
+        &ipv4_simple(17, &udp_dgram(12380, 5246, &c)),
+    );
+    assert_eq!((p.meta.tunnel, p.meta.dst_port), (None, 5246));
+}
+
+#[test]
+fn capwap_nested_depth_is_bounded() {
+    // CAPWAP (802.3) inside CAPWAP … deeper than MAX_TUNNEL_DEPTH stops at the bound.
+    let mut f = eth(&[], 0x0800, &inner_tcp_v4());
+    for _ in 0..=MAX_TUNNEL_DEPTH {
+        f = capwap_frame(false, 0, &f);
+    }
+    let p = decode_ip(LinkType::ETHERNET, &f);
+    assert_eq!(p.meta.tunnel, tun(TunnelKind::Capwap, false));
+    assert_eq!(p.meta.dst_port, 5247);
+}
+
+#[test]
+fn ieee80211_link_types() {
+    let w = wifi_data([0x08, 0x02], 0x0800, &inner_tcp_v4());
+    let p = decode_ip(LinkType::IEEE802_11, &w);
+    assert_eq!((p.meta.src_port, p.meta.tunnel), (1111, None));
+    // FromDS: DA is address 1, SA address 3.
+    assert_eq!((p.l2.src_mac, p.l2.dst_mac), (Some(MAC_B), Some(BSSID)));
+    let mut r = vec![
+        0x00, 0x00, 0x0c, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02, 0, 0, 0,
+    ];
+    r.extend_from_slice(&w);
+    let p = decode_ip(LinkType::IEEE802_11_RADIOTAP, &r);
+    assert_eq!((p.meta.src_port, p.meta.dst_port), (1111, 22));
+
+    // Management frame: well-formed, not IP.
+    let mgmt = [0x40, 0x00, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    assert_eq!(
+        decode(&raw(LinkType::IEEE802_11, &mgmt)),
+        Ok(Decoded::Other { ethertype: 0 })
+    );
+    // Broken headers are errors at the link layer.
+    for (lt, bad) in [
+        (LinkType::IEEE802_11, &w[..1]),
+        (LinkType::IEEE802_11, &w[..20]),
+        (LinkType::IEEE802_11_RADIOTAP, &r[..10]),
+    ] {
+        assert!(matches!(
+            decode(&raw(lt, bad)),
+            Err(DecodeError::Truncated {
+                layer: Layer::Link,
+                ..
+            })
+        ));
+    }
+    assert!(LinkType::IEEE802_11.is_supported() && LinkType::IEEE802_11_RADIOTAP.is_supported());
+}
+
 #[test]
 fn gre_variants() {
     let mut g = vec![0x20, 0, 0x86, 0xdd, 0, 0, 0, 5]; // key present
@@ -1022,9 +1290,9 @@ proptest! {
     #[test]
     fn round_trip(s in spec(), tunnel_ports in any::<bool>()) {
         // Avoid ports that mean tunnels for UDP unless tested elsewhere.
-        let dport = if !s.tcp && tunnel_ports && [4789, 6081, 2152, 3544].contains(&s.dport) { 9 } else { s.dport };
-        let sport = if !s.tcp && [2152, 3544].contains(&s.sport) { 9 } else { s.sport };
-        let dport = if !s.tcp && [4789, 6081, 2152, 3544].contains(&dport) { 9 } else { dport };
+        let dport = if !s.tcp && tunnel_ports && [4789, 6081, 2152, 3544, 5247].contains(&s.dport) { 9 } else { s.dport };
+        let sport = if !s.tcp && [2152, 3544, 5247].contains(&s.sport) { 9 } else { s.sport };
+        let dport = if !s.tcp && [4789, 6081, 2152, 3544, 5247].contains(&dport) { 9 } else { dport };
         let payload = vec![0x5a; s.payload_len];
         let l4 = if s.tcp { tcp_seg(sport, dport, s.flags, s.window, 0, &payload) } else { udp_dgram(sport, dport, &payload) };
         let proto = if s.tcp { 6 } else { 17 };

@@ -1,4 +1,5 @@
-//! Zero-copy wire views for the headers smoltcp does not cover (VLAN, MPLS, Linux SLL …).
+//! Zero-copy wire views for the headers smoltcp does not cover (VLAN, MPLS, Linux SLL, CAPWAP,
+//! IEEE 802.11 …).
 //!
 //! IPv4, IPv6, TCP, UDP, ICMP, ARP and Ethernet use [`smoltcp::wire`]; this module holds our own
 //! views for everything else, one file per protocol, following smoltcp's pattern
@@ -16,13 +17,17 @@
 
 use crate::decode::{DecodeError, Layer};
 
+pub mod capwap;
 pub mod geneve;
 pub mod gre;
 pub mod gtpu;
+pub mod ieee80211;
 pub mod ipv6_ext;
+pub mod llc;
 pub mod mpls;
 pub mod null;
 pub mod pppoe;
+pub mod radiotap;
 pub mod sctp;
 pub mod sll;
 pub mod sll2;

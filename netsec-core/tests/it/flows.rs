@@ -193,3 +193,52 @@ fn flows_agree_with_nfstream() {
         count_gap * 100.0
     );
 }
+
+/// A reader that hands out the input in chunks of pseudo-random sizes (1..=max bytes).
+struct ChunkedReader<'a> {
+    data: &'a [u8],
+    sizes: Vec<usize>,
+    next: usize,
+}
+
+impl std::io::Read for ChunkedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = self.sizes[self.next % self.sizes.len()];
+        self.next += 1;
+        let n = want.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn flows_from_reader(r: impl std::io::Read) -> Vec<FlowRecord> {
+    let reader = PcapReader::new(r).expect("bundled sample header");
+    let mut pipeline = FlowPipeline::new(reader, FlowTableConfig::default()).expect("config");
+    let mut flows = Vec::new();
+    pipeline
+        .run(|f| {
+            flows.push(f.clone());
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .expect("bundled sample is whole");
+    flows
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Reading the same capture through a `Read` that returns random chunk sizes gives
+    /// identical flows (ids, endpoints, times, end reasons and every statistic).
+    #[test]
+    fn random_chunk_sizes_give_identical_flows(
+        sizes in proptest::collection::vec(1usize..5000, 1..64)
+    ) {
+        let bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/synthetic.pcap"),
+        ).expect("bundled sample");
+        let whole = flows_from_reader(bytes.as_slice());
+        let chunked = flows_from_reader(ChunkedReader { data: &bytes, sizes, next: 0 });
+        proptest::prop_assert_eq!(whole.len(), 976);
+        proptest::prop_assert!(whole == chunked);
+    }
+}
