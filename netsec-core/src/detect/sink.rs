@@ -32,6 +32,27 @@ pub enum SinkError {
 /// # Errors
 ///
 /// A sink error is an I/O-class failure that ends the run: the pipeline stops and reports it.
+///
+/// # Example
+///
+/// ```
+/// use netsec_core::detect::{Alert, AlertSink, SinkError};
+///
+/// /// Counts alerts by severity; nothing to flush.
+/// #[derive(Default)]
+/// struct Tally([u64; 4]);
+///
+/// impl AlertSink for Tally {
+///     fn emit(&mut self, alert: &Alert) -> Result<(), SinkError> {
+///         self.0[alert.severity as usize] += 1;
+///         Ok(())
+///     }
+/// }
+///
+/// let mut sink: Box<dyn AlertSink> = Box::new(Tally::default());
+/// sink.flush()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait AlertSink {
     /// Takes one alert.
     ///
