@@ -2,9 +2,12 @@
 //! address whose handshakes do not complete, and the backscatter of reflected floods
 //! (SYN-ACKs arriving at an address that never sent the SYN).
 //!
-//! - A SYN without ACK counts one half-open attempt against its destination; a completed
-//!   handshake (the client's pure ACK that makes its flow [`FlowContext::established`], within
-//!   the flow's first four packets) takes one back.
+//! - A SYN without ACK counts one half-open attempt against its destination address and port;
+//!   a completed handshake (the client's pure ACK that makes its flow
+//!   [`FlowContext::established`], within the flow's first four packets) takes one back.
+//!   Keying by port keeps vertical port scans (a few SYNs to each of many ports, reported by
+//!   the port-scan detector) from also looking like a flood; a flood spread over random ports
+//!   of one host is not reported by this signal.
 //! - A SYN-ACK that opens a flow (the flow table saw no SYN for it) is **unsolicited**, as are
 //!   its retransmissions in that flow; each counts against its destination, the reflection
 //!   victim.
@@ -31,7 +34,7 @@ pub struct SynFloodConfig {
     pub window_us: i64,
     /// A victim without SYNs for this long ends its episode, µs (default 120 s).
     pub quiet_us: i64,
-    /// SYNs to one address, minus completed handshakes, within the window (default 300,
+    /// SYNs to one address and port, minus completed handshakes, within the window (default 300,
     /// i.e. 5 half-open connections per second sustained for a minute; busy clients in the
     /// benign corpus stay below 15).
     pub half_open_syns: u64,
@@ -97,13 +100,14 @@ impl Victim {
 }
 
 /// Detects SYN floods and SYN-ACK backscatter (see the module docs); one alert per victim
-/// address and episode.
+/// address and port (SYNs) or victim address (backscatter) and episode.
 #[derive(Debug)]
 pub struct SynFloodDetector {
     config: SynFloodConfig,
     ids: AlertIdGen,
     clock: Clock,
-    victims: Episodes<IpAddr, Victim>,
+    /// (victim, port, false) for SYNs; (victim, 0, true) for backscatter.
+    victims: Episodes<(IpAddr, u16, bool), Victim>,
     /// Flows opened by a SYN-ACK.
     unsolicited: TimedTable<u64, ()>,
     tally: Tally,
@@ -180,14 +184,19 @@ impl Detector for SynFloodDetector {
                 && !f.fin()
                 && m.payload_len == 0;
             if completes {
-                if let Some((_, v)) = self.victims.get_mut(&m.dst_addr) {
+                if let Some((_, v)) = self.victims.get_mut(&(m.dst_addr, m.dst_port, false)) {
                     v.syns.sub(1);
                     v.completed += 1;
                 }
             }
             return;
         };
-        let (ep, v) = self.victims.event(m.dst_addr, now);
+        let key = if backscatter {
+            (m.dst_addr, 0, true)
+        } else {
+            (m.dst_addr, m.dst_port, false)
+        };
+        let (ep, v) = self.victims.event(key, now);
         v.port(m.dst_port);
         let (count, threshold, kind) = if backscatter {
             v.total_synacks += 1;
