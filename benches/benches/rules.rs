@@ -133,6 +133,7 @@ fn bench(c: &mut Criterion) {
                 },
                 payload: p,
                 l2: L2Info::default(),
+                transport_error: None,
             })
             .collect();
         let mut out = Vec::with_capacity(64);

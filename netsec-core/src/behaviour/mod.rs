@@ -427,6 +427,7 @@ pub(crate) mod tests_util {
             meta: *m,
             payload: &[],
             l2: L2Info::default(),
+            transport_error: None,
         };
         d.on_packet(&PacketView::Ip(&ip), flow, out);
     }

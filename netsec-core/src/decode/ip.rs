@@ -250,11 +250,17 @@ fn transport<'a>(
 
 #[inline]
 fn packet<'a>(ctx: &Ctx, meta: PacketMeta, payload: &'a [u8]) -> Decoded<'a> {
-    Decoded::Ip(IpPacket {
+    Decoded::Ip(ip_packet(ctx, meta, payload))
+}
+
+#[inline]
+fn ip_packet<'a>(ctx: &Ctx, meta: PacketMeta, payload: &'a [u8]) -> IpPacket<'a> {
+    IpPacket {
         meta,
         payload,
         l2: ctx.l2,
-    })
+        transport_error: None,
+    }
 }
 
 /// Tries to decode the inner packet of a recognised tunnel.
@@ -313,17 +319,27 @@ fn tcp<'a>(
     // 20 bytes present: smoltcp's fixed-field accessors cannot panic.
     let t = TcpPacket::new_unchecked(buf);
     let hl = u32::from(t.header_len());
-    if hl < TCP_MIN_HEADER as u32 {
-        return Err(invalid(Layer::Tcp, "data offset below 5"));
-    }
-    if hl > l4_len {
-        return Err(invalid(Layer::Tcp, "data offset beyond segment"));
-    }
     meta.src_port = t.src_port();
     meta.dst_port = t.dst_port();
     // smoltcp exposes flags one by one; the raw low byte (incl. ECE/CWR) is byte 13.
     meta.tcp_flags = TcpFlags(buf.get(13).copied().unwrap_or(0));
     meta.tcp_window = t.window_len();
+    let bogus = if hl < TCP_MIN_HEADER as u32 {
+        Some("data offset below 5")
+    } else if hl > l4_len {
+        Some("data offset beyond segment")
+    } else {
+        None
+    };
+    if let Some(what) = bogus {
+        // The fixed header is there but its length is nonsense: where the payload starts is
+        // unknown. Keep the IP layer (flows, `ip` rules) and report the transport error.
+        meta.payload_len = 0;
+        return Ok(Decoded::Ip(IpPacket {
+            transport_error: Some(invalid(Layer::Tcp, what)),
+            ..ip_packet(&ctx, meta, &[])
+        }));
+    }
     meta.payload_len = l4_len - hl;
     Ok(packet(&ctx, meta, tail(buf, hl as usize)))
 }

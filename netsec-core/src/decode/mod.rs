@@ -239,6 +239,11 @@ pub struct IpPacket<'a> {
     pub payload: &'a [u8],
     /// Link-layer facts.
     pub l2: L2Info,
+    /// Set when the transport header is malformed but the IP layer is sound (e.g. a TCP data
+    /// offset below 5): the packet is still an IP packet of its flow and still seen by `ip`
+    /// rules, as Suricata does; `meta` then holds the fields that could be read (ports, flags,
+    /// window) and a zero `payload_len`.
+    pub transport_error: Option<DecodeError>,
 }
 
 /// What a frame turned out to be.

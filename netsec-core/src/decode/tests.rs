@@ -483,22 +483,32 @@ fn snap_cut_in_tcp_options() {
 }
 
 #[test]
-fn tcp_bad_data_offset() {
+fn tcp_bad_data_offset_keeps_the_ip_layer() {
+    // Like Suricata: the IP layer is sound, so the packet stays an IP packet (flows, `ip`
+    // rules) with the transport error recorded and no payload claimed.
     let mut seg = tcp_seg(1, 2, 0, 0, 0, b"");
     seg[12] = 0x40;
+    let f = ipv4_simple(6, &seg);
+    let p = ip(decode(&raw(LinkType::IPV4, &f)));
     assert_eq!(
-        decode(&raw(LinkType::IPV4, &ipv4_simple(6, &seg))),
-        Err(DecodeError::Invalid {
+        (p.meta.src_port, p.meta.dst_port, p.meta.payload_len),
+        (1, 2, 0)
+    );
+    assert_eq!(
+        p.transport_error,
+        Some(DecodeError::Invalid {
             layer: Layer::Tcp,
             what: "data offset below 5"
         })
     );
     seg[12] = 0xf0; // 60 bytes > 20-byte segment
+    let f = ipv4_simple(6, &seg);
+    let p = ip(decode(&raw(LinkType::IPV4, &f)));
     assert!(matches!(
-        decode(&raw(LinkType::IPV4, &ipv4_simple(6, &seg))),
-        Err(DecodeError::Invalid {
+        p.transport_error,
+        Some(DecodeError::Invalid {
             layer: Layer::Tcp,
-            ..
+            what: "data offset beyond segment"
         })
     ));
 }

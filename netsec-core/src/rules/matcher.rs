@@ -712,6 +712,7 @@ mod tests {
             meta: m,
             payload,
             l2: L2Info::default(),
+            transport_error: None,
         }
     }
 
@@ -863,6 +864,7 @@ mod tests {
             meta: m,
             payload: b"",
             l2: L2Info::default(),
+            transport_error: None,
         };
         assert_eq!(sids(&mut d, &ip, None), vec![1]);
         // Echo request: identifier 0x1234 in the ports, type 8 still matches `itype:8`.
@@ -872,6 +874,7 @@ mod tests {
             meta: m,
             payload: b"",
             l2: L2Info::default(),
+            transport_error: None,
         };
         assert_eq!(sids(&mut d, &ip, None), vec![2]);
         // A TCP packet never matches itype, whatever its ports.
@@ -879,6 +882,7 @@ mod tests {
             meta: meta(IpProtocol::TCP, 8, 0, 0, 0),
             payload: b"",
             l2: L2Info::default(),
+            transport_error: None,
         };
         assert!(sids(&mut d, &ip, None).is_empty());
     }

@@ -7,12 +7,8 @@
 //! - `alert-testmyids`: `content` with `|hex|` on an `ip` rule (`target` accepted as metadata).
 //! - `issue-5466-alert-then-pass-01`: `pass` with `alert` (one alert, then the flow is passed)
 //!   and `drop` with `noalert` (suppressed).
-//!
-//! Rules load but the count differs (asserted as a known gap, so a fix shows up):
-//! - `bug-6875-01` (expects 1, we get 0): the only complete packet has a TCP header with data
-//!   offset 0. Our decoder rejects the whole packet (`DecodeError::Invalid { layer: Tcp }`),
-//!   while Suricata still runs `ip` rules on its IP layer. Needs the decoder to hand on the IP
-//!   layer of packets whose transport header is invalid.
+//! - `bug-6875-01`: the only complete packet has a TCP header with data offset 0; the decoder
+//!   keeps its IP layer (`IpPacket::transport_error`), so the `ip` rule fires as in Suricata.
 //!
 //! Not supported (the loader skips their rules with a warning, asserted below):
 //! - `bug-1450-04`: no rule file; relies on Suricata's built-in TLS app-layer event rules.
@@ -35,10 +31,11 @@ use netsec_core::rules::{RuleDetector, RuleSet, RuleVars, SkipReason};
 use crate::util;
 
 /// Tests expected to load every rule and match exactly.
-const SUPPORTED: [&str; 2] = ["alert-testmyids", "issue-5466-alert-then-pass-01"];
-
-/// Tests whose rules load but whose packets our decoder rejects: (test, sid, alerts we raise).
-const DECODER_GAPS: [(&str, u64, usize); 1] = [("bug-6875-01", 1, 0)];
+const SUPPORTED: [&str; 3] = [
+    "alert-testmyids",
+    "issue-5466-alert-then-pass-01",
+    "bug-6875-01",
+];
 
 /// One `filter` check of a test.yaml that concerns alerts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,11 +177,7 @@ fn suricata_verify_unsupported_cases_are_skipped_with_warnings() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     dirs.sort();
-    let known_gap = |t: &str| DECODER_GAPS.iter().any(|g| g.0 == t);
-    for test in dirs
-        .iter()
-        .filter(|t| !SUPPORTED.contains(&t.as_str()) && !known_gap(t))
-    {
+    for test in dirs.iter().filter(|t| !SUPPORTED.contains(&t.as_str())) {
         let Ok(rules) = std::fs::read_to_string(root.join(test).join("test.rules")) else {
             eprintln!("{test}: no test.rules (needs Suricata's built-in rules)");
             continue;
@@ -200,27 +193,6 @@ fn suricata_verify_unsupported_cases_are_skipped_with_warnings() {
                 "{test}: {w}"
             );
         }
-    }
-}
-
-#[test]
-fn suricata_verify_decoder_gaps() {
-    let Some(pcaps) = util::pcaps_dir_or_skip("suricata_verify_decoder_gaps") else {
-        return;
-    };
-    let root = pcaps.join("groundtruth/suricata-verify");
-    for (test, sid, ours) in DECODER_GAPS {
-        let rules = std::fs::read_to_string(root.join(test).join("test.rules")).expect("rules");
-        let set = RuleSet::from_text(&rules, &RuleVars::default());
-        assert_eq!(set.summary().skipped, 0);
-        let pcap = pcap_for(&pcaps, test).expect("pcap in manifest");
-        let got = by_sid(&run(&pcap, &mut RuleDetector::new(set)));
-        let n = got.get(&sid).copied().unwrap_or(0);
-        eprintln!("{test}: sid {sid} got {n} (known decoder gap)");
-        assert_eq!(
-            n, ours,
-            "{test}: the decoder gap changed; move it to SUPPORTED if it passes"
-        );
     }
 }
 
