@@ -62,6 +62,8 @@ pub fn csv_header() -> String {
 pub struct CsvFlowWriter<W: Write> {
     out: W,
     header_written: bool,
+    /// One record is built here, then handed to `out` in a single write.
+    line: Vec<u8>,
 }
 
 impl<W: Write> CsvFlowWriter<W> {
@@ -70,6 +72,7 @@ impl<W: Write> CsvFlowWriter<W> {
         CsvFlowWriter {
             out,
             header_written: false,
+            line: Vec::with_capacity(512),
         }
     }
 
@@ -91,30 +94,32 @@ impl<W: Write> CsvFlowWriter<W> {
 impl<W: Write> FlowWriter for CsvFlowWriter<W> {
     fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
         self.ensure_header()?;
-        let o = &mut self.out;
+        let o = &mut self.line;
+        o.clear();
         let mut ib = itoa::Buffer::new();
-        o.write_all(ib.format(flow.id).as_bytes())?;
-        o.write_all(b",")?;
-        write_ts(o, flow.first_ts)?;
-        o.write_all(b",")?;
-        write_ts(o, flow.last_ts)?;
-        o.write_all(b",")?;
-        write_ip(o, flow.src_addr)?;
-        o.write_all(b",")?;
-        o.write_all(ib.format(flow.src_port).as_bytes())?;
-        o.write_all(b",")?;
-        write_ip(o, flow.dst_addr)?;
-        o.write_all(b",")?;
-        o.write_all(ib.format(flow.dst_port).as_bytes())?;
-        o.write_all(b",")?;
-        o.write_all(ib.format(flow.protocol.0).as_bytes())?;
-        o.write_all(b",")?;
-        o.write_all(flow.end_reason.as_str().as_bytes())?;
+        o.extend_from_slice(ib.format(flow.id).as_bytes());
+        o.push(b',');
+        write_ts(o, flow.first_ts);
+        o.push(b',');
+        write_ts(o, flow.last_ts);
+        o.push(b',');
+        write_ip(o, flow.src_addr);
+        o.push(b',');
+        o.extend_from_slice(ib.format(flow.src_port).as_bytes());
+        o.push(b',');
+        write_ip(o, flow.dst_addr);
+        o.push(b',');
+        o.extend_from_slice(ib.format(flow.dst_port).as_bytes());
+        o.push(b',');
+        o.extend_from_slice(ib.format(flow.protocol.0).as_bytes());
+        o.push(b',');
+        o.extend_from_slice(flow.end_reason.as_str().as_bytes());
         for v in flow.features().as_array() {
-            o.write_all(b",")?;
-            write_number(o, *v)?;
+            o.push(b',');
+            write_number(o, *v);
         }
-        o.write_all(b"\n")
+        o.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -127,12 +132,17 @@ impl<W: Write> FlowWriter for CsvFlowWriter<W> {
 #[derive(Debug)]
 pub struct JsonlFlowWriter<W: Write> {
     out: W,
+    /// One record is built here, then handed to `out` in a single write.
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonlFlowWriter<W> {
     /// A writer over `out` (wrap files in a `BufWriter`).
     pub fn new(out: W) -> Self {
-        JsonlFlowWriter { out }
+        JsonlFlowWriter {
+            out,
+            line: Vec::with_capacity(1024),
+        }
     }
 
     /// The inner writer.
@@ -145,35 +155,37 @@ impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
     fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
         // Every string we write is an address, an RFC 3339 time or a fixed identifier, none of
         // which needs JSON escaping, so the object is written directly.
-        let o = &mut self.out;
+        let o = &mut self.line;
+        o.clear();
         let mut ib = itoa::Buffer::new();
-        o.write_all(b"{\"flow_id\":")?;
-        o.write_all(ib.format(flow.id).as_bytes())?;
-        o.write_all(b",\"first_ts\":\"")?;
-        write_ts(o, flow.first_ts)?;
-        o.write_all(b"\",\"last_ts\":\"")?;
-        write_ts(o, flow.last_ts)?;
-        o.write_all(b"\",\"src_ip\":\"")?;
-        write_ip(o, flow.src_addr)?;
-        o.write_all(b"\",\"src_port\":")?;
-        o.write_all(ib.format(flow.src_port).as_bytes())?;
-        o.write_all(b",\"dst_ip\":\"")?;
-        write_ip(o, flow.dst_addr)?;
-        o.write_all(b"\",\"dst_port\":")?;
-        o.write_all(ib.format(flow.dst_port).as_bytes())?;
-        o.write_all(b",\"protocol\":")?;
-        o.write_all(ib.format(flow.protocol.0).as_bytes())?;
-        o.write_all(b",\"end_reason\":\"")?;
-        o.write_all(flow.end_reason.as_str().as_bytes())?;
-        o.write_all(b"\"")?;
+        o.extend_from_slice(b"{\"flow_id\":");
+        o.extend_from_slice(ib.format(flow.id).as_bytes());
+        o.extend_from_slice(b",\"first_ts\":\"");
+        write_ts(o, flow.first_ts);
+        o.extend_from_slice(b"\",\"last_ts\":\"");
+        write_ts(o, flow.last_ts);
+        o.extend_from_slice(b"\",\"src_ip\":\"");
+        write_ip(o, flow.src_addr);
+        o.extend_from_slice(b"\",\"src_port\":");
+        o.extend_from_slice(ib.format(flow.src_port).as_bytes());
+        o.extend_from_slice(b",\"dst_ip\":\"");
+        write_ip(o, flow.dst_addr);
+        o.extend_from_slice(b"\",\"dst_port\":");
+        o.extend_from_slice(ib.format(flow.dst_port).as_bytes());
+        o.extend_from_slice(b",\"protocol\":");
+        o.extend_from_slice(ib.format(flow.protocol.0).as_bytes());
+        o.extend_from_slice(b",\"end_reason\":\"");
+        o.extend_from_slice(flow.end_reason.as_str().as_bytes());
+        o.extend_from_slice(b"\"");
         let features = flow.features();
         for f in Feature::ALL {
-            o.write_all(b",\"")?;
-            o.write_all(f.name().as_bytes())?;
-            o.write_all(b"\":")?;
-            write_number(o, features.get(f))?;
+            o.extend_from_slice(b",\"");
+            o.extend_from_slice(f.name().as_bytes());
+            o.extend_from_slice(b"\":");
+            write_number(o, features.get(f));
         }
-        o.write_all(b"}\n")
+        o.extend_from_slice(b"}\n");
+        self.out.write_all(&self.line)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -189,47 +201,62 @@ pub fn flow_writer<'w, W: Write + 'w>(format: FlowFormat, out: W) -> Box<dyn Flo
     }
 }
 
-/// Writes a timestamp in RFC 3339 form (fast path for years 0000–9999).
-fn write_ts(o: &mut impl Write, ts: Timestamp) -> io::Result<()> {
+/// Appends a timestamp in RFC 3339 form (fast path for years 0000–9999).
+fn write_ts(o: &mut Vec<u8>, ts: Timestamp) {
     match ts.to_rfc3339_bytes() {
-        Some(b) => o.write_all(&b),
-        None => write!(o, "{ts}"),
+        Some(b) => o.extend_from_slice(&b),
+        None => o.extend_from_slice(ts.to_string().as_bytes()),
     }
 }
 
-/// Writes an address in its standard text form (IPv4 without the formatting machinery).
-fn write_ip(o: &mut impl Write, addr: IpAddr) -> io::Result<()> {
+/// Appends an address in its standard text form (IPv4 without the formatting machinery).
+fn write_ip(o: &mut Vec<u8>, addr: IpAddr) {
     match addr {
         IpAddr::V4(a) => {
             let [x, y, z, w] = a.octets();
-            let mut ib = itoa::Buffer::new();
-            o.write_all(ib.format(x).as_bytes())?;
-            o.write_all(b".")?;
-            o.write_all(ib.format(y).as_bytes())?;
-            o.write_all(b".")?;
-            o.write_all(ib.format(z).as_bytes())?;
-            o.write_all(b".")?;
-            o.write_all(ib.format(w).as_bytes())
+            write_u8(o, x);
+            o.push(b'.');
+            write_u8(o, y);
+            o.push(b'.');
+            write_u8(o, z);
+            o.push(b'.');
+            write_u8(o, w);
         }
-        IpAddr::V6(a) => write!(o, "{a}"),
+        IpAddr::V6(a) => {
+            // `Vec<u8>` as `io::Write` cannot fail.
+            let _ = write!(o, "{a}");
+        }
     }
 }
 
-/// Writes a feature value: integral values as integers, others in shortest round-trip form,
-/// non-finite values (which the feature definitions rule out) as `0`.
-fn write_number(o: &mut impl Write, v: f64) -> io::Result<()> {
-    if !v.is_finite() {
-        return o.write_all(b"0");
+/// Appends a byte in decimal without leading zeros.
+#[inline]
+fn write_u8(o: &mut Vec<u8>, v: u8) {
+    if v >= 100 {
+        o.push(b'0' + v / 100);
     }
-    // 2^53: beyond it f64 cannot hold every integer, so fall back to the float form.
+    if v >= 10 {
+        o.push(b'0' + (v / 10) % 10);
+    }
+    o.push(b'0' + v % 10);
+}
+
+/// Appends a feature value: integral values as integers, others in shortest round-trip form,
+/// non-finite values (which the feature definitions rule out) as `0`.
+fn write_number(o: &mut Vec<u8>, v: f64) {
+    if !v.is_finite() {
+        o.push(b'0');
+        return;
+    }
     // `as` saturates and truncates in registers; `f64::fract` would be a libm call per value.
     let int = v as i64;
+    // 2^53: beyond it f64 cannot hold every integer, so fall back to the float form.
     if int as f64 == v && v.abs() < 9_007_199_254_740_992.0 {
         let mut ib = itoa::Buffer::new();
-        o.write_all(ib.format(int).as_bytes())
+        o.extend_from_slice(ib.format(int).as_bytes());
     } else {
         let mut rb = ryu::Buffer::new();
-        o.write_all(rb.format_finite(v).as_bytes())
+        o.extend_from_slice(rb.format_finite(v).as_bytes());
     }
 }
 
@@ -239,7 +266,7 @@ mod tests {
 
     fn num(v: f64) -> String {
         let mut b = Vec::new();
-        write_number(&mut b, v).expect("write to Vec");
+        write_number(&mut b, v);
         String::from_utf8(b).expect("ascii")
     }
 

@@ -50,27 +50,38 @@ impl Timestamp {
     /// width changes; [`Display`](fmt::Display) handles those.
     pub fn to_rfc3339_bytes(self) -> Option<[u8; 27]> {
         let secs = self.0.div_euclid(1_000_000);
-        let micros = self.0.rem_euclid(1_000_000) as u32;
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        if !(0..=9999).contains(&y) {
-            return None;
-        }
-        let sod = secs.rem_euclid(86_400) as u32;
+        let days = secs.div_euclid(86_400);
         let mut b = *b"0000-00-00T00:00:00.000000Z";
-        let mut put = |at: usize, width: usize, mut v: u32| {
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-        };
-        put(0, 4, y as u32);
-        put(5, 2, m);
-        put(8, 2, d);
-        put(11, 2, sod / 3600);
-        put(14, 2, (sod / 60) % 60);
-        put(17, 2, sod % 60);
-        put(20, 6, micros);
+        b[..10].copy_from_slice(&date_bytes(days)?);
+        let sod = secs.rem_euclid(86_400) as u32;
+        let micros = self.0.rem_euclid(1_000_000) as u32;
+        put_digits(&mut b[11..13], sod / 3600);
+        put_digits(&mut b[14..16], (sod / 60) % 60);
+        put_digits(&mut b[17..19], sod % 60);
+        put_digits(&mut b[20..26], micros);
         Some(b)
+    }
+}
+
+/// `YYYY-MM-DD` of a day number, for years 0000–9999.
+fn date_bytes(days: i64) -> Option<[u8; 10]> {
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let mut b = *b"0000-00-00";
+    put_digits(&mut b[0..4], y as u32);
+    put_digits(&mut b[5..7], m);
+    put_digits(&mut b[8..10], d);
+    Some(b)
+}
+
+/// Writes `v` in decimal into `out`, zero-padded to its full width.
+#[inline]
+fn put_digits(out: &mut [u8], mut v: u32) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
     }
 }
 
