@@ -74,28 +74,24 @@ fn bench(c: &mut Criterion) {
         let text = format!("{DEFAULT_RULES}\n{}", generated_rules(n));
         let set = RuleSet::from_text(&text, &RuleVars::default());
         assert_eq!(set.summary().skipped, 0, "{}", set.summary());
-        g.bench_with_input(
-            BenchmarkId::new("rules_eve", set.len()),
-            &set,
-            |b, set| {
-                b.iter(|| {
-                    let detectors: Vec<Box<dyn Detector>> =
-                        vec![Box::new(RuleDetector::new(set.clone()))];
-                    let reader = PcapReader::new(bytes.as_slice()).expect("header");
-                    let mut p =
-                        FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
-                            .expect("config");
-                    let mut w = CsvFlowWriter::new(std::io::sink());
-                    let mut sink = EveAlertSink::new(std::io::sink());
-                    p.run_with_alerts(
-                        |f| w.write_flow(f),
-                        |a| sink.emit(a).map_err(std::io::Error::other),
-                    )
-                    .expect("readable");
-                    p.stats().alerts
-                })
-            },
-        );
+        g.bench_with_input(BenchmarkId::new("rules_eve", set.len()), &set, |b, set| {
+            b.iter(|| {
+                let detectors: Vec<Box<dyn Detector>> =
+                    vec![Box::new(RuleDetector::new(set.clone()))];
+                let reader = PcapReader::new(bytes.as_slice()).expect("header");
+                let mut p =
+                    FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
+                        .expect("config");
+                let mut w = CsvFlowWriter::new(std::io::sink());
+                let mut sink = EveAlertSink::new(std::io::sink());
+                p.run_with_alerts(
+                    |f| w.write_flow(f),
+                    |a| sink.emit(a).map_err(std::io::Error::other),
+                )
+                .expect("readable");
+                p.stats().alerts
+            })
+        });
     }
     g.finish();
 }

@@ -471,3 +471,42 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
     report.error = outcome.err();
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_rules_all_load_with_complete_metadata() {
+        let set = RuleSet::from_text(DEFAULT_RULES, &RuleVars::default());
+        let summary = set.summary();
+        assert_eq!(summary.skipped, 0, "{summary}: {:?}", summary.warnings);
+        assert!((10..=30).contains(&set.len()), "{} rules", set.len());
+        let mut sids = std::collections::BTreeSet::new();
+        for rule in set.rules() {
+            let text = rule.to_string();
+            let sid = rule.sid().expect("every bundled rule has a sid");
+            assert!((9_100_000..9_200_000).contains(&sid), "{text}");
+            assert!(sids.insert(sid), "duplicate sid {sid}");
+            for key in ["msg:", "rev:", "classtype:"] {
+                assert!(text.contains(key), "sid {sid} lacks {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_writer_drops_only_the_first_line_when_asked() {
+        let (tx, rx) = sync_channel(4);
+        let mut w = ChunkWriter::new(tx, false, true);
+        w.write_all(b"head").expect("write");
+        w.write_all(b"er\nrow 1\n").expect("write");
+        w.write_all(b"row 2\n").expect("write");
+        w.flush().expect("flush");
+        drop(w);
+        let mut got = Vec::new();
+        while let Ok(Chunk::Alerts(b)) = rx.recv() {
+            got.extend(b);
+        }
+        assert_eq!(got, b"row 1\nrow 2\n");
+    }
+}

@@ -76,7 +76,7 @@ fn bundled_sample_runs_and_the_summary_has_every_section() {
         "flows: 976 (",
         "top talkers of ",
         "   1. ",
-        "rules: 25 rules loaded, 0 skipped",
+        "rules: 27 rules loaded, 0 skipped",
         "behaviour: ",
         "alerts: ",
         "by detector: rules",
