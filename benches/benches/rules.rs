@@ -121,6 +121,8 @@ fn bench(c: &mut Criterion) {
                     src_port: 40_000 + i as u16,
                     dst_port: *dport,
                     protocol: *proto,
+                    icmp_type: 0,
+                    icmp_code: 0,
                     tcp_flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
                     tcp_window: 502,
                     payload_len: p.len() as u32,

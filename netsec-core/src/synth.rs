@@ -48,6 +48,8 @@ fn base(
         src_port,
         dst_port,
         protocol,
+        icmp_type: 0,
+        icmp_code: 0,
         tcp_flags: TcpFlags::default(),
         tcp_window: 0,
         payload_len,
@@ -105,8 +107,8 @@ pub fn udp(
     )
 }
 
-/// An ICMP (IPv4) or ICMPv6 echo request or reply: both ports hold the identifier, as the
-/// decoder does, so request and reply share a flow.
+/// An ICMP (IPv4) or ICMPv6 echo request (type 8 / 128): both ports hold the identifier, as the
+/// decoder does, so request and reply share a flow. Set `icmp_type` to 0 / 129 for a reply.
 pub fn icmp_echo(
     ts_us: i64,
     src: impl Into<IpAddr>,
@@ -120,14 +122,45 @@ pub fn icmp_echo(
     } else {
         IpProtocol::ICMPV6
     };
-    base(
+    let mut m = base(
         ts_us,
         (src, identifier),
         (dst.into(), identifier),
         protocol,
         8,
         payload_len,
-    )
+    );
+    m.icmp_type = if src.is_ipv4() { 8 } else { 128 };
+    m
+}
+
+/// A non-echo ICMP (IPv4) or ICMPv6 message of type `icmp_type` and code `icmp_code`; the ports
+/// hold type and code, as the decoder does.
+pub fn icmp(
+    ts_us: i64,
+    src: impl Into<IpAddr>,
+    dst: impl Into<IpAddr>,
+    icmp_type: u8,
+    icmp_code: u8,
+    payload_len: u32,
+) -> PacketMeta {
+    let src = src.into();
+    let protocol = if src.is_ipv4() {
+        IpProtocol::ICMP
+    } else {
+        IpProtocol::ICMPV6
+    };
+    let mut m = base(
+        ts_us,
+        (src, u16::from(icmp_type)),
+        (dst.into(), u16::from(icmp_code)),
+        protocol,
+        8,
+        payload_len,
+    );
+    m.icmp_type = icmp_type;
+    m.icmp_code = icmp_code;
+    m
 }
 
 /// Marks `meta` as an IP fragment. For a non-first fragment (`offset > 0`) this also clears
@@ -155,8 +188,13 @@ mod tests {
         assert_eq!((t.payload_len, t.ip_len, t.tcp_window), (10, 50, 99));
         let e = icmp_echo(0, [1, 1, 1, 1], [2, 2, 2, 2], 7, 56);
         assert_eq!(
-            (e.src_port, e.dst_port, e.protocol),
-            (7, 7, IpProtocol::ICMP)
+            (e.src_port, e.dst_port, e.protocol, e.icmp_type),
+            (7, 7, IpProtocol::ICMP, 8)
+        );
+        let u = icmp(0, [1, 1, 1, 1], [2, 2, 2, 2], 3, 1, 28);
+        assert_eq!(
+            (u.src_port, u.dst_port, u.icmp_type, u.icmp_code),
+            (3, 1, 3, 1)
         );
         let f = fragment(
             udp(0, [1, 1, 1, 1], 53, [2, 2, 2, 2], 53, 100),

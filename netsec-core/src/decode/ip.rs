@@ -211,6 +211,8 @@ fn transport<'a>(
         src_port: 0,
         dst_port: 0,
         protocol: IpProtocol(proto),
+        icmp_type: 0,
+        icmp_code: 0,
         tcp_flags: TcpFlags(0),
         tcp_window: 0,
         payload_len: l4_len,
@@ -465,6 +467,8 @@ fn icmp<'a>(
         let p = Icmpv4Packet::new_unchecked(buf);
         (u8::from(p.msg_type()), p.msg_code())
     };
+    meta.icmp_type = ty;
+    meta.icmp_code = code;
     let echo = if v6 {
         matches!(ty, 128 | 129)
     } else {

@@ -181,6 +181,11 @@ pub struct PacketMeta {
     pub dst_port: u16,
     /// Transport protocol.
     pub protocol: IpProtocol,
+    /// ICMP or ICMPv6 message type (echo request is 8 / 128); 0 for other protocols. Check
+    /// [`protocol`](Self::protocol) first: 0 is also ICMPv4 echo reply.
+    pub icmp_type: u8,
+    /// ICMP or ICMPv6 message code; 0 for other protocols.
+    pub icmp_code: u8,
     /// TCP flags (empty for non-TCP).
     pub tcp_flags: TcpFlags,
     /// Raw TCP window field (0 for non-TCP).

@@ -672,6 +672,23 @@ fn ipv6_bogus_ext_and_lengths() {
 // ---------------------------------------------------------------- ICMP, SCTP
 
 #[test]
+fn icmp_type_and_code_are_exposed() {
+    let req = [8, 0, 0, 0, 0x12, 0x34, 0, 1];
+    let m = decode_ip(LinkType::IPV4, &ipv4_simple(1, &req)).meta;
+    assert_eq!((m.icmp_type, m.icmp_code, m.src_port), (8, 0, 0x1234));
+    let unreach = [3, 13, 0, 0, 0, 0, 0, 0];
+    let m = decode_ip(LinkType::IPV4, &ipv4_simple(1, &unreach)).meta;
+    assert_eq!((m.icmp_type, m.icmp_code), (3, 13));
+    let echo6 = [129, 0, 0, 0, 0xbe, 0xef, 0, 9];
+    let m = decode_ip(LinkType::IPV6, &ipv6_simple(58, &echo6)).meta;
+    assert_eq!((m.icmp_type, m.icmp_code, m.dst_port), (129, 0, 0xbeef));
+    // Not ICMP: both stay 0.
+    let udp = [0, 53, 0, 53, 0, 8, 0, 0];
+    let m = decode_ip(LinkType::IPV4, &ipv4_simple(17, &udp)).meta;
+    assert_eq!((m.icmp_type, m.icmp_code), (0, 0));
+}
+
+#[test]
 fn icmp_echo_shares_flow_key() {
     let mut req = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
     req.extend_from_slice(b"ping");

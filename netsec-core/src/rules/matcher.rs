@@ -179,9 +179,9 @@ type RateKey = (u32, u8, IpAddr, IpAddr);
 /// - `pass`: a packet matched by a `pass` rule raises no alert from other rules, and its
 ///   whole flow is passed from then on (Suricata's behaviour); the `pass` rule itself alerts
 ///   only with the `alert` keyword. `noalert` rules match but never alert.
-/// - `itype`/`icode` read the ICMP type and code that the decoder puts in the port fields for
-///   non-echo messages; echo request/reply carry their identifier there instead, so those
-///   two keywords do not match echo messages (the decoder would need to expose the type).
+/// - `itype`/`icode` read the ICMP/ICMPv6 type and code the decoder reports
+///   ([`PacketMeta::icmp_type`](crate::decode::PacketMeta::icmp_type), `icmp_code`), echo
+///   request/reply included; they never match non-ICMP packets.
 /// - `threshold` / `detection_filter` windows start at the first counted match and use packet
 ///   time; `limit` alerts on the first `count` matches per window, `threshold` on every
 ///   `count`-th, `both` once when `count` is reached, and `detection_filter` on every match
@@ -463,11 +463,11 @@ fn rule_matches(
     }
     if !r.itype.is_empty() || !r.icode.is_empty() {
         let is_icmp = m.protocol == IpProtocol::ICMP || m.protocol == IpProtocol::ICMPV6;
-        if !is_icmp || m.src_port > 255 || m.dst_port > 255 {
+        if !is_icmp {
             return false;
         }
-        if !r.itype.iter().all(|c| c.matches(u64::from(m.src_port)))
-            || !r.icode.iter().all(|c| c.matches(u64::from(m.dst_port)))
+        if !r.itype.iter().all(|c| c.matches(u64::from(m.icmp_type)))
+            || !r.icode.iter().all(|c| c.matches(u64::from(m.icmp_code)))
         {
             return false;
         }
@@ -693,6 +693,8 @@ mod tests {
             src_port: sport,
             dst_port: dport,
             protocol: proto,
+            icmp_type: 0,
+            icmp_code: 0,
             tcp_flags: TcpFlags(flags),
             tcp_window: 0,
             payload_len: 0,
@@ -855,13 +857,30 @@ mod tests {
         let mut d = detector(
             "alert icmp any any -> any 80 (itype:3; icode:3; sid:1;)\nalert icmp any any -> any any (itype:8; sid:2;)",
         );
-        let m = meta(IpProtocol::ICMP, 3, 3, 0, 0);
+        let mut m = meta(IpProtocol::ICMP, 3, 3, 0, 0);
+        (m.icmp_type, m.icmp_code) = (3, 3);
         let ip = IpPacket {
             meta: m,
             payload: b"",
             l2: L2Info::default(),
         };
         assert_eq!(sids(&mut d, &ip, None), vec![1]);
+        // Echo request: identifier 0x1234 in the ports, type 8 still matches `itype:8`.
+        let mut m = meta(IpProtocol::ICMP, 0x1234, 0x1234, 0, 0);
+        m.icmp_type = 8;
+        let ip = IpPacket {
+            meta: m,
+            payload: b"",
+            l2: L2Info::default(),
+        };
+        assert_eq!(sids(&mut d, &ip, None), vec![2]);
+        // A TCP packet never matches itype, whatever its ports.
+        let ip = IpPacket {
+            meta: meta(IpProtocol::TCP, 8, 0, 0, 0),
+            payload: b"",
+            l2: L2Info::default(),
+        };
+        assert!(sids(&mut d, &ip, None).is_empty());
     }
 
     #[test]

@@ -1,0 +1,554 @@
+//! Behavioural detectors: scans, floods, brute force, ARP spoofing and reflection, found from
+//! traffic patterns over time rather than from single packets.
+//!
+//! | detector | type | `attack_type` | keyed by |
+//! |---|---|---|---|
+//! | `port_scan` | [`PortScanDetector`] | `Port_Scan` | scanning source |
+//! | `syn_flood` | [`SynFloodDetector`] | `DDoS_SYN_Flood` | victim address |
+//! | `brute_force` | [`BruteForceDetector`] | `Brute_Force_SSH`, `Brute_Force_FTP`, … | source → service |
+//! | `icmp_flood` | [`IcmpFloodDetector`] | `ICMP_Flood` | victim address |
+//! | `ping_sweep` | [`PingSweepDetector`] | `Ping_Sweep` | sweeping source |
+//! | `arp_spoof` | [`ArpSpoofDetector`] | `MITM_ARP_Spoofing` | offending MAC |
+//! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
+//!
+//! Build them from a [`BehaviourConfig`] (TOML via [`BehaviourConfig::from_toml_str`]) with
+//! [`build_detectors`], and feed them like any other [`Detector`].
+//!
+//! # Guarantees
+//!
+//! - **One alert per attacker (or victim) and episode.** An episode starts with the key's first
+//!   relevant packet after a quiet period (`quiet_us`, per detector) and lasts while packets
+//!   keep coming; it raises at most one alert, when a threshold is first crossed. The alert
+//!   summarises the episode so far: `meta.observed` (counts, `first_seen`, `last_seen`),
+//!   `meta.thresholds` (the settings that fired) and `meta.detector`; `tags` is
+//!   `["behaviour"]`; `score` grows from 0.5 (threshold just reached over a whole window)
+//!   towards 1.0 (reached much faster than the window).
+//! - **Packet time only.** Windows slide by packet timestamps (each detector keeps the highest
+//!   time seen, so a packet with an earlier time never moves its clock back); the wall clock is
+//!   never read. The same input gives the same alerts, ids included, in the same order.
+//! - **Bounded memory.** Every per-source, per-destination or per-pair table holds at most
+//!   `max_tracked` entries; when a new key arrives at a full table, expired entries go first,
+//!   then the oldest is evicted and counted in [`BehaviourStats::evicted`]. A flood of spoofed
+//!   sources therefore costs a fixed amount of memory. Idle state is pruned as time advances,
+//!   in amortised O(1) per packet (a FIFO walk from the front, never a full scan).
+//! - **Cheap hot path.** Per packet: a few hash lookups of small `Copy` keys; no allocation
+//!   unless a table grows (amortised) or an alert fires.
+//!
+//! ```
+//! use netsec_core::behaviour::{build_detectors, BehaviourConfig};
+//!
+//! let config = BehaviourConfig::from_toml_str(
+//!     "[port_scan]\nvertical_ports = 50\n[arp_spoof]\nenabled = false\n",
+//! )?;
+//! assert_eq!(config.port_scan.vertical_ports, 50);
+//! let detectors = build_detectors(&config)?;
+//! assert_eq!(detectors.len(), 6);
+//! assert_eq!(detectors[0].name(), "port_scan");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod amplification;
+mod arp_spoof;
+mod brute_force;
+mod icmp;
+mod port_scan;
+mod state;
+mod syn_flood;
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use amplification::{AmplificationConfig, AmplificationDetector, DEFAULT_AMPLIFIER_PORTS};
+pub use arp_spoof::{ArpSpoofConfig, ArpSpoofDetector};
+pub use brute_force::{BruteForceConfig, BruteForceDetector, LoginService, DEFAULT_LOGIN_SERVICES};
+pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
+pub use port_scan::{PortScanConfig, PortScanDetector};
+pub use syn_flood::{SynFloodConfig, SynFloodDetector};
+
+use crate::decode::IpProtocol;
+use crate::detect::{Alert, AlertIdGen, AlertStatus, Detector, Severity};
+use crate::time::Timestamp;
+use state::Episode;
+
+/// Largest accepted `max_tracked` for any detector (2^24 entries).
+pub const MAX_TRACKED_LIMIT: usize = 1 << 24;
+
+/// Settings of every behavioural detector; each section has `enabled` and documented defaults.
+/// Durations are microseconds of packet time (`_us`), as in
+/// [`FlowTableConfig`](crate::flow::FlowTableConfig).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BehaviourConfig {
+    /// Vertical and horizontal port scans.
+    pub port_scan: PortScanConfig,
+    /// SYN floods and SYN-ACK backscatter.
+    pub syn_flood: SynFloodConfig,
+    /// Login brute force.
+    pub brute_force: BruteForceConfig,
+    /// ICMP echo floods and ping sweeps.
+    pub icmp: IcmpConfig,
+    /// ARP spoofing.
+    pub arp_spoof: ArpSpoofConfig,
+    /// UDP amplification / reflection.
+    pub amplification: AmplificationConfig,
+}
+
+/// Why a [`BehaviourConfig`] was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BehaviourConfigError {
+    /// The TOML text did not parse or did not fit the schema (unknown keys are errors).
+    #[error("invalid behaviour config: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A field holds a value out of range.
+    #[error("{section}.{field}: {reason}")]
+    Invalid {
+        /// Config section (`port_scan`, …).
+        section: &'static str,
+        /// Field name.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl BehaviourConfig {
+    /// Parses TOML (sections as the field names, missing keys take their defaults) and checks it.
+    ///
+    /// # Errors
+    /// [`BehaviourConfigError::Parse`] for bad TOML or unknown keys,
+    /// [`BehaviourConfigError::Invalid`] for values [`check`](Self::check) rejects.
+    pub fn from_toml_str(s: &str) -> Result<Self, BehaviourConfigError> {
+        let config: BehaviourConfig = toml::from_str(s)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Validates every section (enabled or not).
+    ///
+    /// # Errors
+    /// [`BehaviourConfigError::Invalid`] naming the first invalid field.
+    pub fn check(&self) -> Result<(), BehaviourConfigError> {
+        self.port_scan.check()?;
+        self.syn_flood.check()?;
+        self.brute_force.check()?;
+        self.icmp.check()?;
+        self.arp_spoof.check()?;
+        self.amplification.check()
+    }
+}
+
+/// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
+/// sweep, ARP spoofing, amplification.
+///
+/// # Errors
+/// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
+pub fn build_detectors(
+    config: &BehaviourConfig,
+) -> Result<Vec<Box<dyn Detector>>, BehaviourConfigError> {
+    config.check()?;
+    let mut out: Vec<Box<dyn Detector>> = Vec::new();
+    if config.port_scan.enabled {
+        out.push(Box::new(PortScanDetector::new(&config.port_scan)?));
+    }
+    if config.syn_flood.enabled {
+        out.push(Box::new(SynFloodDetector::new(&config.syn_flood)?));
+    }
+    if config.brute_force.enabled {
+        out.push(Box::new(BruteForceDetector::new(&config.brute_force)?));
+    }
+    if config.icmp.enabled {
+        out.push(Box::new(IcmpFloodDetector::new(&config.icmp)?));
+        out.push(Box::new(PingSweepDetector::new(&config.icmp)?));
+    }
+    if config.arp_spoof.enabled {
+        out.push(Box::new(ArpSpoofDetector::new(&config.arp_spoof)?));
+    }
+    if config.amplification.enabled {
+        out.push(Box::new(AmplificationDetector::new(&config.amplification)?));
+    }
+    Ok(out)
+}
+
+/// Counters every behavioural detector keeps (`stats()` on each type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BehaviourStats {
+    /// Entries currently held across the detector's tables.
+    pub tracked: usize,
+    /// Entries evicted because a table was full (state lost to the cap).
+    pub evicted: u64,
+    /// Alerts raised.
+    pub alerts: u64,
+    /// Threshold crossings inside an episode that had already alerted (not re-raised).
+    pub suppressed: u64,
+}
+
+/// Field checks shared by the config sections.
+pub(crate) struct Check(pub &'static str);
+
+impl Check {
+    fn invalid(&self, field: &'static str, reason: String) -> BehaviourConfigError {
+        BehaviourConfigError::Invalid {
+            section: self.0,
+            field,
+            reason,
+        }
+    }
+
+    /// A duration that must be > 0.
+    pub(crate) fn positive(&self, field: &'static str, v: i64) -> Result<(), BehaviourConfigError> {
+        if v <= 0 {
+            return Err(self.invalid(field, format!("must be > 0, got {v}")));
+        }
+        Ok(())
+    }
+
+    /// A duration that must be >= 0.
+    pub(crate) fn non_negative(
+        &self,
+        field: &'static str,
+        v: i64,
+    ) -> Result<(), BehaviourConfigError> {
+        if v < 0 {
+            return Err(self.invalid(field, format!("must be >= 0, got {v}")));
+        }
+        Ok(())
+    }
+
+    /// A count threshold that must be >= 1.
+    pub(crate) fn at_least_one(
+        &self,
+        field: &'static str,
+        v: u64,
+    ) -> Result<(), BehaviourConfigError> {
+        if v == 0 {
+            return Err(self.invalid(field, "must be >= 1".into()));
+        }
+        Ok(())
+    }
+
+    /// A table cap in `1..=MAX_TRACKED_LIMIT`.
+    pub(crate) fn cap(&self, v: usize) -> Result<(), BehaviourConfigError> {
+        if v == 0 || v > MAX_TRACKED_LIMIT {
+            return Err(self.invalid(
+                "max_tracked",
+                format!("must be in 1..={MAX_TRACKED_LIMIT}, got {v}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A port list without 0.
+    pub(crate) fn ports(
+        &self,
+        field: &'static str,
+        ports: impl IntoIterator<Item = u16>,
+    ) -> Result<(), BehaviourConfigError> {
+        if ports.into_iter().any(|p| p == 0) {
+            return Err(self.invalid(field, "port 0 is not a service port".into()));
+        }
+        Ok(())
+    }
+
+    /// A name usable in an `attack_type` (`[A-Za-z0-9_]+`).
+    pub(crate) fn ident(&self, field: &'static str, s: &str) -> Result<(), BehaviourConfigError> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(self.invalid(field, format!("{s:?} must match [A-Za-z0-9_]+")));
+        }
+        Ok(())
+    }
+}
+
+/// How far above its threshold an episode is, as a score in [0.5, 1): 0.5 when `count` events
+/// took the whole window, approaching 1 when they came much faster (`elapsed_us` since the
+/// episode started). Always within 0..=1.
+pub(crate) fn intensity_score(count: u64, threshold: u64, elapsed_us: i64, window_us: i64) -> f64 {
+    let window = window_us.max(1) as f64;
+    // A burst within 1/1000 of the window counts as that fast, no faster.
+    let elapsed = (elapsed_us.max(0) as f64).clamp(window / 1000.0, window);
+    let rate_ratio = (count as f64 / threshold.max(1) as f64) * (window / elapsed);
+    (1.0 - 0.5 / rate_ratio.max(1.0)).clamp(0.0, 1.0)
+}
+
+/// Seconds with up to 3 decimals, for descriptions.
+pub(crate) fn secs(us: i64) -> String {
+    let s = us as f64 / 1e6;
+    if (s - s.round()).abs() < 1e-9 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.3} s")
+    }
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+pub(crate) fn mac_string(mac: [u8; 6]) -> String {
+    let [a, b, c, d, e, f] = mac;
+    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
+}
+
+/// Builds a behavioural [`Alert`]: `status` NEW, `tags` `["behaviour"]`, `meta.detector`,
+/// `meta.observed` (with the episode's `first_seen`, `last_seen` and `events`) and
+/// `meta.thresholds`.
+pub(crate) struct AlertBuilder {
+    alert: Alert,
+    observed: Map<String, Value>,
+    thresholds: Map<String, Value>,
+}
+
+impl AlertBuilder {
+    /// An alert raised at `ts` by `detector` for the episode `ep`.
+    pub(crate) fn new(
+        ids: &mut AlertIdGen,
+        detector: &str,
+        ts: Timestamp,
+        attack_type: impl Into<String>,
+        severity: Severity,
+        ep: &Episode,
+    ) -> AlertBuilder {
+        let mut meta = Map::new();
+        meta.insert("detector".into(), detector.into());
+        let mut observed = Map::new();
+        observed.insert("first_seen".into(), ep.first.to_string().into());
+        observed.insert("last_seen".into(), ep.last.to_string().into());
+        observed.insert("events".into(), ep.events.into());
+        AlertBuilder {
+            alert: Alert {
+                id: ids.next_id(ts),
+                timestamp: ts,
+                attack_type: attack_type.into(),
+                severity,
+                status: AlertStatus::New,
+                src_ip: None,
+                dst_ip: None,
+                src_port: None,
+                dst_port: None,
+                protocol: None,
+                score: 0.5,
+                description: String::new(),
+                tags: vec!["behaviour".into()],
+                flow_id: None,
+                meta,
+            },
+            observed,
+            thresholds: Map::new(),
+        }
+    }
+
+    /// Source and destination addresses.
+    pub(crate) fn addrs(mut self, src: Option<IpAddr>, dst: Option<IpAddr>) -> Self {
+        self.alert.src_ip = src;
+        self.alert.dst_ip = dst;
+        self
+    }
+
+    /// Source and destination ports.
+    pub(crate) fn ports(mut self, src: Option<u16>, dst: Option<u16>) -> Self {
+        self.alert.src_port = src;
+        self.alert.dst_port = dst;
+        self
+    }
+
+    /// The IP protocol (its upper-case name).
+    pub(crate) fn protocol(mut self, p: IpProtocol) -> Self {
+        self.alert.protocol = Some(p.name().into_owned());
+        self
+    }
+
+    /// A protocol name that is not an IP protocol (`ARP`).
+    pub(crate) fn protocol_name(mut self, p: &str) -> Self {
+        self.alert.protocol = Some(p.into());
+        self
+    }
+
+    /// The flow the alert belongs to.
+    pub(crate) fn flow(mut self, flow_id: Option<u64>) -> Self {
+        self.alert.flow_id = flow_id;
+        self
+    }
+
+    /// The score (clamped to 0..=1).
+    pub(crate) fn score(mut self, s: f64) -> Self {
+        self.alert.score = if s.is_finite() {
+            s.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        self
+    }
+
+    /// One `meta.observed` entry.
+    pub(crate) fn observed(mut self, key: &str, v: impl Into<Value>) -> Self {
+        self.observed.insert(key.into(), v.into());
+        self
+    }
+
+    /// One `meta.thresholds` entry.
+    pub(crate) fn threshold(mut self, key: &str, v: impl Into<Value>) -> Self {
+        self.thresholds.insert(key.into(), v.into());
+        self
+    }
+
+    /// Another top-level `meta` entry (`mac`, `service`, …).
+    pub(crate) fn meta(mut self, key: &str, v: impl Into<Value>) -> Self {
+        self.alert.meta.insert(key.into(), v.into());
+        self
+    }
+
+    /// Finishes with the one-sentence description.
+    pub(crate) fn build(mut self, description: String) -> Alert {
+        self.alert.description = description;
+        self.alert
+            .meta
+            .insert("observed".into(), Value::Object(self.observed));
+        self.alert
+            .meta
+            .insert("thresholds".into(), Value::Object(self.thresholds));
+        self.alert
+    }
+}
+
+/// Test drivers shared by the detectors' unit tests.
+#[cfg(test)]
+pub(crate) mod tests_util {
+    use crate::decode::{IpPacket, L2Info, PacketMeta};
+    use crate::detect::{Alert, Detector, PacketView};
+    use crate::flow::{Direction, FlowContext, FlowTable, FlowTableConfig};
+
+    /// Calls `on_packet` with `m` as an IP packet without payload.
+    pub(crate) fn on_ip(
+        d: &mut dyn Detector,
+        m: &PacketMeta,
+        flow: Option<&FlowContext>,
+        out: &mut Vec<Alert>,
+    ) {
+        let ip = IpPacket {
+            meta: *m,
+            payload: &[],
+            l2: L2Info::default(),
+        };
+        d.on_packet(&PacketView::Ip(&ip), flow, out);
+    }
+
+    /// The context of a packet that opened flow `id`.
+    pub(crate) fn new_flow(id: u64) -> FlowContext {
+        FlowContext {
+            flow_id: id,
+            direction: Direction::Forward,
+            packets: 1,
+            established: false,
+            new_flow: true,
+            closed: false,
+        }
+    }
+
+    /// Runs `pkts` through a fresh flow table and `d` (packets, finished flows, then a flush).
+    pub(crate) fn feed(d: &mut dyn Detector, pkts: &[PacketMeta]) -> Vec<Alert> {
+        let mut table = FlowTable::new(FlowTableConfig::default()).expect("default config");
+        let mut out = Vec::new();
+        let mut flows = Vec::new();
+        for m in pkts {
+            let ctx = table.process(m, &mut flows);
+            on_ip(d, m, ctx.as_ref(), &mut out);
+            for f in flows.drain(..) {
+                d.on_flow_end(&f, &f.features(), &mut out);
+            }
+        }
+        table.flush(&mut flows);
+        for f in flows.drain(..) {
+            d.on_flow_end(&f, &f.features(), &mut out);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn detectors_are_send() {
+        assert_send::<PortScanDetector>();
+        assert_send::<SynFloodDetector>();
+        assert_send::<BruteForceDetector>();
+        assert_send::<IcmpFloodDetector>();
+        assert_send::<PingSweepDetector>();
+        assert_send::<ArpSpoofDetector>();
+        assert_send::<AmplificationDetector>();
+    }
+
+    #[test]
+    fn defaults_check_and_build_all_in_order() {
+        let c = BehaviourConfig::default();
+        c.check().expect("defaults are valid");
+        let names: Vec<String> = build_detectors(&c)
+            .expect("builds")
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "port_scan",
+                "syn_flood",
+                "brute_force",
+                "icmp_flood",
+                "ping_sweep",
+                "arp_spoof",
+                "amplification"
+            ]
+        );
+    }
+
+    #[test]
+    fn toml_round_trip_and_errors() {
+        let c = BehaviourConfig::default();
+        let text = toml::to_string(&c).expect("serializes");
+        assert_eq!(BehaviourConfig::from_toml_str(&text).expect("parses"), c);
+        assert_eq!(BehaviourConfig::from_toml_str("").expect("empty"), c);
+        let c = BehaviourConfig::from_toml_str(
+            "[brute_force]\nextra_services = [{ port = 5900, name = \"VNC\" }]\n[syn_flood]\nenabled = false",
+        )
+        .expect("parses");
+        assert_eq!(c.brute_force.extra_services[0].port, 5900);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 6);
+        assert!(matches!(
+            BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
+            Err(BehaviourConfigError::Parse(_))
+        ));
+        let e = BehaviourConfig::from_toml_str("[port_scan]\nwindow_us = 0").expect_err("bad");
+        assert_eq!(e.to_string(), "port_scan.window_us: must be > 0, got 0");
+        let e = BehaviourConfig::from_toml_str("[icmp]\nmax_tracked = 0").expect_err("bad");
+        assert!(e.to_string().starts_with("icmp.max_tracked"), "{e}");
+        let e = BehaviourConfig::from_toml_str(
+            "[brute_force]\nextra_services = [{ port = 1, name = \"a b\" }]",
+        )
+        .expect_err("bad");
+        assert!(
+            e.to_string().starts_with("brute_force.extra_services"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn scores_stay_in_range() {
+        assert_eq!(intensity_score(10, 10, 60_000_000, 60_000_000), 0.5);
+        assert!(intensity_score(10, 10, 1_000, 60_000_000) > 0.99);
+        assert!(intensity_score(0, 0, -5, 0) <= 1.0);
+        let mid = intensity_score(10, 10, 30_000_000, 60_000_000);
+        assert!((mid - 0.75).abs() < 1e-9);
+    }
+
+    #[test]
+    fn helpers_format() {
+        assert_eq!(secs(60_000_000), "60 s");
+        assert_eq!(secs(1_250_000), "1.250 s");
+        assert_eq!(
+            mac_string([0, 0xe0, 0x4d, 0x3c, 0x25, 0x7b]),
+            "00:e0:4d:3c:25:7b"
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! Port scans: one source probing many ports of one host (vertical), one port across many
+//! hosts (horizontal), or sending probes no TCP stack sends in normal operation (stealth).
+//!
+//! A **probe** is a TCP segment without ACK and without RST (a SYN, or the FIN, NULL and Xmas
+//! probes of stealth scans), or a UDP datagram that opens a flow (its [`FlowContext::new_flow`])
+//! to a unicast address. A **stealth probe** is a TCP probe without SYN, or with SYN and FIN
+//! together: after the handshake every segment carries ACK (RFC 9293 §3.10.7.4), so only
+//! scanners and OS fingerprinting send those.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{Clock, DistinctWindow, Episodes, Tally};
+use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use crate::decode::{IpProtocol, TcpFlags};
+use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
+use crate::flow::FlowContext;
+
+const NAME: &str = "port_scan";
+
+/// Settings of the [`PortScanDetector`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortScanConfig {
+    /// Run this detector (default true).
+    pub enabled: bool,
+    /// Sliding window in which distinct ports/hosts are counted, µs (default 60 s).
+    pub window_us: i64,
+    /// A source quiet for this long ends its episode; its next scan alerts again, µs
+    /// (default 300 s).
+    pub quiet_us: i64,
+    /// Distinct ports (TCP and UDP counted apart) of one host probed by one source within the
+    /// window that make a vertical scan (default 20; a client rarely opens more than a handful).
+    pub vertical_ports: u64,
+    /// Distinct hosts probed on one port by one source within the window that make a
+    /// horizontal scan (default 64; browsers reach ~20 servers on 443 per minute).
+    pub horizontal_hosts: u64,
+    /// Distinct (host, port) targets of stealth probes within the window (default 3).
+    pub stealth_probes: u64,
+    /// Cap of each table (sources, (source, host) and (source, port) pairs), default 65536.
+    pub max_tracked: usize,
+}
+
+impl Default for PortScanConfig {
+    fn default() -> Self {
+        PortScanConfig {
+            enabled: true,
+            window_us: 60_000_000,
+            quiet_us: 300_000_000,
+            vertical_ports: 20,
+            horizontal_hosts: 64,
+            stealth_probes: 3,
+            max_tracked: 1 << 16,
+        }
+    }
+}
+
+impl PortScanConfig {
+    /// Validates the settings.
+    ///
+    /// # Errors
+    /// [`BehaviourConfigError::Invalid`] naming the first invalid field.
+    pub fn check(&self) -> Result<(), BehaviourConfigError> {
+        let c = Check(NAME);
+        c.positive("window_us", self.window_us)?;
+        c.non_negative("quiet_us", self.quiet_us)?;
+        c.at_least_one("vertical_ports", self.vertical_ports)?;
+        c.at_least_one("horizontal_hosts", self.horizontal_hosts)?;
+        c.at_least_one("stealth_probes", self.stealth_probes)?;
+        c.cap(self.max_tracked)
+    }
+}
+
+/// Per-source episode summary.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scan {
+    max_ports: u32,
+    max_hosts: u32,
+    max_stealth: u32,
+}
+
+/// Detects port scans (see the module docs); one alert per scanning source and episode.
+#[derive(Debug)]
+pub struct PortScanDetector {
+    config: PortScanConfig,
+    ids: AlertIdGen,
+    clock: Clock,
+    /// (source, host) → distinct (port, protocol).
+    vertical: DistinctWindow<(IpAddr, IpAddr), (u16, u8)>,
+    /// (source, port, protocol) → distinct hosts.
+    horizontal: DistinctWindow<(IpAddr, u16, u8), IpAddr>,
+    /// source → distinct stealth-probed (host, port).
+    stealth: DistinctWindow<IpAddr, (IpAddr, u16)>,
+    sources: Episodes<IpAddr, Scan>,
+    tally: Tally,
+}
+
+impl PortScanDetector {
+    /// A detector with `config`.
+    ///
+    /// # Errors
+    /// [`BehaviourConfigError::Invalid`] when `config` does not pass its `check`.
+    pub fn new(config: &PortScanConfig) -> Result<Self, BehaviourConfigError> {
+        config.check()?;
+        let (cap, w) = (config.max_tracked, config.window_us);
+        Ok(PortScanDetector {
+            config: config.clone(),
+            ids: AlertIdGen::new(NAME),
+            clock: Clock::default(),
+            vertical: DistinctWindow::new(cap, w),
+            horizontal: DistinctWindow::new(cap, w),
+            stealth: DistinctWindow::new(cap, w),
+            sources: Episodes::new(cap, config.quiet_us, w),
+            tally: Tally::default(),
+        })
+    }
+
+    /// Counters and table sizes.
+    pub fn stats(&self) -> BehaviourStats {
+        BehaviourStats {
+            tracked: self.vertical.len()
+                + self.horizontal.len()
+                + self.stealth.len()
+                + self.sources.len(),
+            evicted: self.vertical.evicted()
+                + self.horizontal.evicted()
+                + self.stealth.evicted()
+                + self.sources.evicted(),
+            alerts: self.tally.alerts,
+            suppressed: self.tally.suppressed,
+        }
+    }
+}
+
+/// Whether `m` is a probe, and whether a stealth one.
+fn probe_kind(
+    protocol: IpProtocol,
+    flags: TcpFlags,
+    dst: IpAddr,
+    flow: Option<&FlowContext>,
+) -> Option<bool> {
+    match protocol {
+        IpProtocol::TCP if !flags.ack() && !flags.rst() => Some(!flags.syn() || flags.fin()),
+        IpProtocol::UDP if flow.is_some_and(|f| f.new_flow) && is_unicast(dst) => Some(false),
+        _ => None,
+    }
+}
+
+/// Not multicast, not the limited broadcast, not unspecified (a subnet broadcast address is
+/// not recognisable without the netmask).
+pub(crate) fn is_unicast(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => !(v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified()),
+        IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
+    }
+}
+
+impl Detector for PortScanDetector {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn on_packet(
+        &mut self,
+        pkt: &PacketView<'_>,
+        flow: Option<&FlowContext>,
+        out: &mut Vec<Alert>,
+    ) {
+        let Some(ip) = pkt.ip() else {
+            return;
+        };
+        let m = &ip.meta;
+        if m.fragment.is_some_and(|f| !f.is_first()) {
+            return;
+        }
+        let Some(stealth) = probe_kind(m.protocol, m.tcp_flags, m.dst_addr, flow) else {
+            return;
+        };
+        let now = self.clock.advance(m.ts);
+        let proto = m.protocol.0;
+        let (src, dst, port) = (m.src_addr, m.dst_addr, m.dst_port);
+        let (ports, _) = self.vertical.observe((src, dst), (port, proto), now);
+        let (hosts, _) = self.horizontal.observe((src, port, proto), dst, now);
+        let stealthy = if stealth {
+            self.stealth.observe(src, (dst, port), now).0
+        } else {
+            0
+        };
+        let c = &self.config;
+        let (ep, scan) = self.sources.event(src, now);
+        scan.max_ports = scan.max_ports.max(ports);
+        scan.max_hosts = scan.max_hosts.max(hosts);
+        scan.max_stealth = scan.max_stealth.max(stealthy);
+        let kind = if u64::from(ports) >= c.vertical_ports {
+            ("vertical", u64::from(ports), c.vertical_ports)
+        } else if u64::from(hosts) >= c.horizontal_hosts {
+            ("horizontal", u64::from(hosts), c.horizontal_hosts)
+        } else if u64::from(stealthy) >= c.stealth_probes {
+            ("stealth", u64::from(stealthy), c.stealth_probes)
+        } else {
+            return;
+        };
+        if !self.tally.fire(ep) {
+            return;
+        }
+        let (ep, scan) = (*ep, *scan);
+        let (what, count, threshold) = kind;
+        let proto_name = m.protocol.name();
+        let window = secs(c.window_us);
+        let (dst_ip, dst_port, severity, description) = match what {
+            "vertical" => (
+                Some(dst),
+                None,
+                Severity::Medium,
+                format!(
+                    "{src} probed {count} distinct ports on {dst} within {window} ({} probes since {}).",
+                    ep.events, ep.first
+                ),
+            ),
+            "horizontal" => (
+                None,
+                Some(port),
+                Severity::Medium,
+                format!(
+                    "{src} probed {proto_name} port {port} on {count} distinct hosts within {window} ({} probes since {}).",
+                    ep.events, ep.first
+                ),
+            ),
+            _ => (
+                Some(dst),
+                None,
+                Severity::High,
+                format!(
+                    "{src} sent stealth TCP probes (no SYN, ACK or RST) to {count} distinct targets within {window} ({} probes since {}).",
+                    ep.events, ep.first
+                ),
+            ),
+        };
+        let alert = AlertBuilder::new(&mut self.ids, NAME, now, "Port_Scan", severity, &ep)
+            .addrs(Some(src), dst_ip)
+            .ports(None, dst_port)
+            .protocol(m.protocol)
+            .score(intensity_score(
+                count,
+                threshold,
+                now.micros_since(ep.first),
+                c.window_us,
+            ))
+            .meta("scan_kind", what)
+            .observed("probes", ep.events)
+            .observed("distinct_ports", scan.max_ports)
+            .observed("distinct_hosts", scan.max_hosts)
+            .observed("stealth_targets", scan.max_stealth)
+            .threshold("window_us", c.window_us)
+            .threshold("vertical_ports", c.vertical_ports)
+            .threshold("horizontal_hosts", c.horizontal_hosts)
+            .threshold("stealth_probes", c.stealth_probes)
+            .build(description);
+        out.push(alert);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behaviour::tests_util::{feed, new_flow, on_ip};
+    use crate::synth;
+
+    const SCANNER: [u8; 4] = [10, 0, 0, 9];
+
+    fn syn(ts_ms: i64, dst: [u8; 4], port: u16) -> crate::decode::PacketMeta {
+        synth::tcp(
+            ts_ms * 1000,
+            SCANNER,
+            40000,
+            dst,
+            port,
+            TcpFlags::SYN,
+            0,
+            1024,
+        )
+    }
+
+    fn detector(f: impl FnOnce(&mut PortScanConfig)) -> PortScanDetector {
+        let mut c = PortScanConfig::default();
+        f(&mut c);
+        PortScanDetector::new(&c).expect("valid")
+    }
+
+    #[test]
+    fn vertical_threshold_edge_and_one_alert_per_episode() {
+        let mut d = detector(|_| {});
+        let host = [10, 0, 0, 1];
+        let pkts: Vec<_> = (0..19).map(|p| syn(p, host, 1000 + p as u16)).collect();
+        assert!(feed(&mut d, &pkts).is_empty(), "19 ports: below 20");
+        let alerts = feed(&mut d, &[syn(20, host, 2000)]);
+        assert_eq!(alerts.len(), 1);
+        let a = &alerts[0];
+        assert_eq!(a.attack_type, "Port_Scan");
+        assert_eq!(a.src_ip, Some(IpAddr::from(SCANNER)));
+        assert_eq!(a.dst_ip, Some(IpAddr::from(host)));
+        assert_eq!(a.tags, ["behaviour"]);
+        assert_eq!(a.detector(), Some("port_scan"));
+        assert_eq!(a.meta["observed"]["distinct_ports"], 20);
+        assert_eq!(a.meta["thresholds"]["vertical_ports"], 20);
+        assert!(
+            a.description.contains("20 distinct ports"),
+            "{}",
+            a.description
+        );
+        assert!(a.score > 0.5 && a.score <= 1.0);
+        // More ports in the same episode: no second alert, counted as suppressed.
+        let more: Vec<_> = (0..50)
+            .map(|p| syn(30 + p, host, 3000 + p as u16))
+            .collect();
+        assert!(feed(&mut d, &more).is_empty());
+        assert_eq!(d.stats().alerts, 1);
+        assert!(d.stats().suppressed > 0);
+        // Quiet for longer than quiet_us (300 s): the next scan is a new episode.
+        let later: Vec<_> = (0..20)
+            .map(|p| syn(400_000 + p, host, 5000 + p as u16))
+            .collect();
+        assert_eq!(feed(&mut d, &later).len(), 1);
+    }
+
+    #[test]
+    fn window_slides() {
+        // 19 ports, then one more 61 s later: the window forgot the first ones.
+        let mut d = detector(|_| {});
+        let host = [10, 0, 0, 1];
+        let mut pkts: Vec<_> = (0..19).map(|p| syn(p, host, 1000 + p as u16)).collect();
+        pkts.push(syn(61_000, host, 9));
+        assert!(feed(&mut d, &pkts).is_empty());
+    }
+
+    #[test]
+    fn horizontal_and_stealth() {
+        let mut d = detector(|c| c.horizontal_hosts = 5);
+        let pkts: Vec<_> = (0..5).map(|h| syn(h, [10, 0, 1, h as u8], 22)).collect();
+        let a = feed(&mut d, &pkts);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].dst_port, Some(22));
+        assert_eq!(a[0].meta["scan_kind"], "horizontal");
+
+        let mut d = detector(|_| {});
+        let host = [10, 0, 0, 1];
+        let flags = [TcpFlags::FIN, 0, TcpFlags::FIN | TcpFlags::PSH | 0x20];
+        let pkts: Vec<_> = flags
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| synth::tcp(i as i64, SCANNER, 1, host, 100 + i as u16, f, 0, 0))
+            .collect();
+        let a = feed(&mut d, &pkts);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].meta["scan_kind"], "stealth");
+        assert_eq!(a[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn acks_and_replies_are_not_probes_and_udp_needs_new_flow() {
+        let mut d = detector(|c| c.vertical_ports = 2);
+        let host = [10, 0, 0, 1];
+        let acks: Vec<_> = (0..10)
+            .map(|p| synth::tcp(p, SCANNER, 1, host, p as u16, TcpFlags::ACK, 0, 0))
+            .collect();
+        assert!(feed(&mut d, &acks).is_empty());
+        let mut out = Vec::new();
+        for p in 0..3u16 {
+            let m = synth::udp(i64::from(p), SCANNER, 5000, host, 100 + p, 0);
+            on_ip(&mut d, &m, None, &mut out);
+        }
+        assert!(
+            out.is_empty(),
+            "UDP without a new-flow context is not a probe"
+        );
+        for p in 0..2u16 {
+            let m = synth::udp(i64::from(p), SCANNER, 5000, host, 100 + p, 0);
+            on_ip(&mut d, &m, Some(&new_flow(u64::from(p))), &mut out);
+        }
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].protocol.as_deref(), Some("UDP"));
+    }
+
+    #[test]
+    fn spoofed_sources_stay_bounded() {
+        let mut d = detector(|c| c.max_tracked = 64);
+        let pkts: Vec<_> = (0..10_000u32)
+            .map(|i| {
+                let b = i.to_be_bytes();
+                synth::tcp(
+                    i64::from(i),
+                    [11, b[1], b[2], b[3]],
+                    1,
+                    [10, 0, 0, 1],
+                    80,
+                    2,
+                    0,
+                    0,
+                )
+            })
+            .collect();
+        assert!(feed(&mut d, &pkts).is_empty());
+        let s = d.stats();
+        assert!(s.tracked <= 4 * 64, "{s:?}");
+        assert!(s.evicted >= 3 * (10_000 - 64), "{s:?}");
+    }
+}

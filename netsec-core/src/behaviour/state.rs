@@ -1,0 +1,448 @@
+//! Bounded, packet-time state shared by the behavioural detectors.
+//!
+//! - [`TimedTable`]: a hash map with a hard entry cap whose idle entries expire as packet time
+//!   advances. Expiry walks a FIFO of (key, time) from the front, so pruning costs amortised
+//!   O(1) per operation and never scans the whole table.
+//! - [`DistinctWindow`]: "how many distinct items has this key seen in the last window", exact,
+//!   built from a [`TimedTable`] of (key, item) pairs plus a per-key count.
+//! - [`RateWindow`]: an O(1)-memory sliding-window event count (two fixed buckets, the older
+//!   one weighted by how much of it still overlaps the window).
+//! - [`Episode`]: one alert per key and episode, re-armed after a quiet period.
+//!
+//! Hashing uses foldhash with per-table random seeds (resisting hash flooding); no map is ever
+//! iterated, so the seeds never influence what the detectors report.
+
+use std::collections::VecDeque;
+use std::hash::Hash;
+
+use foldhash::fast::RandomState;
+use hashbrown::HashMap;
+
+use crate::time::Timestamp;
+
+/// Pre-allocate at most this many slots per table: a full-size reservation for large caps
+/// would cost megabytes up front for tables that usually stay small.
+const INITIAL_CAPACITY: usize = 256;
+
+/// A value plus the packet time its key was last touched.
+#[derive(Debug, Clone)]
+struct Slot<V> {
+    value: V,
+    last: Timestamp,
+}
+
+/// A hash map with at most `cap` entries, whose entries expire `ttl_us` of packet time after
+/// they were last touched.
+///
+/// Guarantees: `len() <= cap` at all times; an entry idle for more than `ttl_us` is removed
+/// within another `ttl_us` at the latest (entries touched after insertion are re-queued lazily
+/// when they reach the front of the expiry queue, so queue order is approximate); when a new
+/// key arrives at a full table, expired entries go first, then the entry at the front of the
+/// expiry queue (roughly the least recently touched) is evicted and counted.
+#[derive(Debug, Clone)]
+pub(crate) struct TimedTable<K, V> {
+    map: HashMap<K, Slot<V>, RandomState>,
+    /// Every key in `map` appears here exactly once, with the time it was (re)queued.
+    queue: VecDeque<(K, Timestamp)>,
+    cap: usize,
+    ttl_us: i64,
+    evicted: u64,
+}
+
+impl<K: Copy + Eq + Hash, V> TimedTable<K, V> {
+    /// An empty table (`cap` is at least 1).
+    pub(crate) fn new(cap: usize, ttl_us: i64) -> Self {
+        let cap = cap.max(1);
+        let initial = cap.min(INITIAL_CAPACITY);
+        TimedTable {
+            map: HashMap::with_capacity_and_hasher(initial, RandomState::default()),
+            queue: VecDeque::with_capacity(initial),
+            cap,
+            ttl_us,
+            evicted: 0,
+        }
+    }
+
+    /// Entries held.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Entries evicted because the table was full.
+    pub(crate) fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Removes entries idle for more than `ttl_us` at `now`, handing each to `gone`.
+    pub(crate) fn expire(&mut self, now: Timestamp, mut gone: impl FnMut(K, V)) {
+        while let Some(&(key, queued)) = self.queue.front() {
+            if now.micros_since(queued) <= self.ttl_us {
+                break;
+            }
+            self.queue.pop_front();
+            let Some(slot) = self.map.get(&key) else {
+                continue;
+            };
+            if now.micros_since(slot.last) > self.ttl_us {
+                if let Some(slot) = self.map.remove(&key) {
+                    gone(key, slot.value);
+                }
+            } else {
+                // Touched since it was queued: queue it again with its real last time.
+                self.queue.push_back((key, slot.last));
+            }
+        }
+    }
+
+    /// The entry for `key`, touched at `now`, inserting `init()` when absent. When the table is
+    /// full, the oldest entry is evicted first and handed to `gone`.
+    pub(crate) fn touch(
+        &mut self,
+        key: K,
+        now: Timestamp,
+        init: impl FnOnce() -> V,
+        mut gone: impl FnMut(K, V),
+    ) -> &mut V {
+        if !self.map.contains_key(&key) {
+            if self.map.len() >= self.cap {
+                self.expire(now, &mut gone);
+            }
+            while self.map.len() >= self.cap {
+                let Some((old, _)) = self.queue.pop_front() else {
+                    break;
+                };
+                if let Some(slot) = self.map.remove(&old) {
+                    self.evicted += 1;
+                    gone(old, slot.value);
+                }
+            }
+            self.queue.push_back((key, now));
+        }
+        let slot = self.map.entry(key).or_insert_with(|| Slot {
+            value: init(),
+            last: now,
+        });
+        if now > slot.last {
+            slot.last = now;
+        }
+        &mut slot.value
+    }
+
+    /// The value for `key`, if held (not touched).
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key).map(|s| &s.value)
+    }
+
+    /// The value for `key`, if held, mutable (not touched).
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key).map(|s| &mut s.value)
+    }
+}
+
+/// Exact count of distinct items per key among the (key, item) pairs first seen within the
+/// last `window_us` (a pair seen again inside the window does not extend it; seen again after
+/// it expired, it counts anew). Memory: at most `cap` pairs; the per-key counts never outnumber
+/// the pairs. A pair evicted from a full table stops counting (and is counted as evicted).
+#[derive(Debug, Clone)]
+pub(crate) struct DistinctWindow<K, I> {
+    pairs: TimedTable<(K, I), ()>,
+    counts: HashMap<K, u32, RandomState>,
+}
+
+impl<K: Copy + Eq + Hash, I: Copy + Eq + Hash> DistinctWindow<K, I> {
+    /// An empty window of `window_us` holding at most `cap` pairs.
+    pub(crate) fn new(cap: usize, window_us: i64) -> Self {
+        DistinctWindow {
+            pairs: TimedTable::new(cap, window_us),
+            counts: HashMap::with_capacity_and_hasher(
+                cap.min(INITIAL_CAPACITY),
+                RandomState::default(),
+            ),
+        }
+    }
+
+    /// Records `item` for `key` at `now` (time never runs backwards: pass the detector's
+    /// monotonic clock) and returns `(distinct items of key in the window, item was new)`.
+    pub(crate) fn observe(&mut self, key: K, item: I, now: Timestamp) -> (u32, bool) {
+        let counts = &mut self.counts;
+        let mut drop_pair = |(k, _): (K, I), ()| decrement(counts, k);
+        self.pairs.expire(now, &mut drop_pair);
+        let fresh = self.pairs.get(&(key, item)).is_none();
+        if fresh {
+            let counts = &mut self.counts;
+            self.pairs
+                .touch((key, item), now, || (), |(k, _), ()| decrement(counts, k));
+            *self.counts.entry(key).or_insert(0) += 1;
+        }
+        (self.counts.get(&key).copied().unwrap_or(0), fresh)
+    }
+
+    /// Pairs held.
+    pub(crate) fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Pairs evicted because the table was full.
+    pub(crate) fn evicted(&self) -> u64 {
+        self.pairs.evicted()
+    }
+}
+
+fn decrement<K: Eq + Hash>(counts: &mut HashMap<K, u32, RandomState>, key: K) {
+    if let Some(n) = counts.get_mut(&key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            counts.remove(&key);
+        }
+    }
+}
+
+/// Sliding-window event count in O(1) memory: the current fixed bucket plus the previous one,
+/// weighted by the share of it still inside the window (the usual approximation used by rate
+/// limiters). Exact when events are evenly spread; at most one bucket's worth off otherwise.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RateWindow {
+    start: i64,
+    cur: u64,
+    prev: u64,
+}
+
+impl RateWindow {
+    /// Adds `n` events at `now` and returns the estimated count in the last `window_us`.
+    pub(crate) fn add(&mut self, now: Timestamp, n: u64, window_us: i64) -> u64 {
+        let t = now.as_micros();
+        let w = window_us.max(1);
+        let bucket = t.div_euclid(w) * w;
+        if self.cur == 0 && self.prev == 0 {
+            self.start = bucket;
+        }
+        if bucket > self.start {
+            self.prev = if bucket - self.start == w {
+                self.cur
+            } else {
+                0
+            };
+            self.cur = 0;
+            self.start = bucket;
+        }
+        self.cur = self.cur.saturating_add(n);
+        let into = (t - self.start) as f64 / w as f64;
+        self.cur + (self.prev as f64 * (1.0 - into)).round() as u64
+    }
+
+    /// Subtracts `n` events from the current bucket (a completed handshake cancelling a SYN).
+    pub(crate) fn sub(&mut self, n: u64) {
+        self.cur = self.cur.saturating_sub(n);
+    }
+}
+
+/// One alert per key and episode: an episode starts with the key's first event after at least
+/// `quiet_us` without events and lasts while events keep coming; it alerts at most once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Episode {
+    /// First event of the episode.
+    pub first: Timestamp,
+    /// Latest event.
+    pub last: Timestamp,
+    /// Events in the episode so far.
+    pub events: u64,
+    /// The episode already raised its alert.
+    pub alerted: bool,
+}
+
+impl Episode {
+    /// A new episode starting at `now` (with no events yet).
+    pub(crate) fn new(now: Timestamp) -> Episode {
+        Episode {
+            first: now,
+            last: now,
+            events: 0,
+            alerted: false,
+        }
+    }
+
+    /// Records one event at `now`; returns `true` when it starts a new episode (the previous
+    /// one, if any, was quiet for more than `quiet_us`), which re-arms the alert.
+    pub(crate) fn event(&mut self, now: Timestamp, quiet_us: i64) -> bool {
+        let restarted = self.events > 0 && now.micros_since(self.last) > quiet_us;
+        if restarted {
+            *self = Episode::new(now);
+        }
+        self.events += 1;
+        if now > self.last {
+            self.last = now;
+        }
+        restarted
+    }
+
+    /// Marks the episode alerted; `true` when this is its first alert (so the caller raises it).
+    pub(crate) fn arm(&mut self) -> bool {
+        !std::mem::replace(&mut self.alerted, true)
+    }
+}
+
+/// Per-key episodes plus detector state `X`, in a [`TimedTable`] whose entries live
+/// `max(quiet_us, window_us)` after their last event; `X` is reset to its default when an
+/// episode restarts.
+#[derive(Debug, Clone)]
+pub(crate) struct Episodes<K, X> {
+    table: TimedTable<K, (Episode, X)>,
+    quiet_us: i64,
+}
+
+impl<K: Copy + Eq + Hash, X: Default> Episodes<K, X> {
+    /// At most `cap` keys; state kept for `max(quiet_us, window_us)` after the last event.
+    pub(crate) fn new(cap: usize, quiet_us: i64, window_us: i64) -> Self {
+        Episodes {
+            table: TimedTable::new(cap, quiet_us.max(window_us)),
+            quiet_us,
+        }
+    }
+
+    /// Records one event of `key` at `now` and returns its episode and state.
+    pub(crate) fn event(&mut self, key: K, now: Timestamp) -> &mut (Episode, X) {
+        self.table.expire(now, |_, _| {});
+        let entry = self
+            .table
+            .touch(key, now, || (Episode::new(now), X::default()), |_, _| {});
+        if entry.0.event(now, self.quiet_us) {
+            entry.1 = X::default();
+        }
+        entry
+    }
+
+    /// The state of `key`, if tracked (not touched: no event is recorded).
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut (Episode, X)> {
+        self.table.get_mut(key)
+    }
+
+    /// Keys held.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Keys evicted because the table was full.
+    pub(crate) fn evicted(&self) -> u64 {
+        self.table.evicted()
+    }
+}
+
+/// Alert bookkeeping: alerts raised and crossings suppressed inside already-alerted episodes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tally {
+    pub alerts: u64,
+    pub suppressed: u64,
+}
+
+impl Tally {
+    /// A threshold was crossed in `ep`: `true` when the episode has not alerted yet (the
+    /// caller raises the alert now), else counts a suppressed crossing.
+    pub(crate) fn fire(&mut self, ep: &mut Episode) -> bool {
+        if ep.arm() {
+            self.alerts += 1;
+            true
+        } else {
+            self.suppressed += 1;
+            false
+        }
+    }
+}
+
+/// The highest time seen so far: windows never run backwards.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock(Timestamp);
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock(Timestamp::from_micros(i64::MIN))
+    }
+}
+
+impl Clock {
+    /// Moves to `ts` if later and returns the current time.
+    pub(crate) fn advance(&mut self, ts: Timestamp) -> Timestamp {
+        if ts > self.0 {
+            self.0 = ts;
+        }
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_micros(s * 1_000_000)
+    }
+
+    #[test]
+    fn timed_table_caps_and_expires() {
+        let mut tt: TimedTable<u32, u32> = TimedTable::new(3, 10_000_000);
+        let mut gone = Vec::new();
+        for k in 0..5 {
+            *tt.touch(k, t(k as i64), || 0, |k, _| gone.push(k)) += 1;
+        }
+        assert_eq!(tt.len(), 3);
+        assert_eq!(tt.evicted(), 2);
+        assert_eq!(gone, vec![0, 1]);
+        // Key 2 touched at 20 s survives the expiry at 25 s; 3 and 4 (last seen 3 s, 4 s) go.
+        tt.touch(2, t(20), || 0, |_, _| {});
+        tt.expire(t(25), |k, _| gone.push(k));
+        assert_eq!(gone, vec![0, 1, 3, 4]);
+        assert_eq!(tt.get(&2), Some(&1));
+        tt.expire(t(31), |k, _| gone.push(k));
+        assert_eq!(tt.len(), 0);
+    }
+
+    #[test]
+    fn distinct_window_counts_and_slides() {
+        let mut dw: DistinctWindow<u8, u16> = DistinctWindow::new(100, 10_000_000);
+        assert_eq!(dw.observe(1, 80, t(0)), (1, true));
+        assert_eq!(dw.observe(1, 80, t(1)), (1, false));
+        assert_eq!(dw.observe(1, 443, t(2)), (2, true));
+        assert_eq!(dw.observe(2, 443, t(2)), (1, true));
+        // At 10.5 s the pair seen at 0 s is gone, 443 (2 s) stays.
+        assert_eq!(dw.observe(1, 22, t(11)).0, 2);
+        assert_eq!(dw.observe(1, 80, t(11)), (3, true));
+        assert_eq!(dw.observe(3, 1, t(100)), (1, true));
+        assert_eq!(dw.len(), 1);
+    }
+
+    #[test]
+    fn distinct_window_eviction_keeps_counts_consistent() {
+        let mut dw: DistinctWindow<u8, u16> = DistinctWindow::new(4, 1_000_000_000);
+        for port in 0..10u16 {
+            dw.observe(1, port, t(0));
+        }
+        assert_eq!(dw.len(), 4);
+        assert_eq!(dw.evicted(), 6);
+        assert_eq!(dw.observe(1, 100, t(1)).0, 4);
+    }
+
+    #[test]
+    fn rate_window_slides() {
+        let mut r = RateWindow::default();
+        let w = 10_000_000;
+        for s in 0..10 {
+            r.add(t(s), 10, w);
+        }
+        // Half-way into the next bucket, half of the previous one still counts.
+        assert_eq!(r.add(t(15), 0, w), 50);
+        assert_eq!(r.add(t(35), 1, w), 1);
+        r.sub(5);
+        assert_eq!(r.add(t(35), 0, w), 0);
+    }
+
+    #[test]
+    fn episode_quiet_period() {
+        let mut e = Episode::new(t(0));
+        assert!(!e.event(t(0), 5_000_000));
+        assert!(e.arm());
+        assert!(!e.arm());
+        assert!(!e.event(t(4), 5_000_000));
+        assert!(e.event(t(10), 5_000_000));
+        assert!(e.arm());
+        assert_eq!((e.first, e.events), (t(10), 1));
+    }
+}
