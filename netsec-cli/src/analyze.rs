@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
@@ -91,7 +91,7 @@ pub enum AnalyzeFormat {
 struct Plan<'a> {
     captures: &'a [PathBuf],
     rules: &'a RuleSet,
-    config: Option<&'a Path>,
+    behaviour: &'a netsec_core::behaviour::BehaviourConfig,
     table: FlowTableConfig,
     format: AnalyzeFormat,
     write_flows: bool,
@@ -215,8 +215,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     FlowTableConfig::check(table)
         .map_err(|e| Failure::BadInput(anyhow::Error::new(e).context("invalid flow options")))?;
     let rules = load_rules(args)?;
-    // Validate the behavioural config once, before any output is created.
-    let (_, behaviour_line) = crate::behaviour::detectors(args.config.as_deref())?;
+    // Checked once, before any output is created.
+    let behaviour = crate::behaviour::load_config(args.config.as_deref())?;
+    let behaviour_line = crate::behaviour::describe(&behaviour)?;
 
     let mut alerts_out: Box<dyn Write> = match &args.alerts {
         Some(path) => Box::new(BufWriter::with_capacity(
@@ -244,7 +245,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     let plan = Plan {
         captures: &args.captures,
         rules: &rules,
-        config: args.config.as_deref(),
+        behaviour: &behaviour,
         table,
         format: args.format,
         write_flows: flows_out.is_some(),
@@ -384,8 +385,8 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
     if !plan.rules.is_empty() {
         detectors.push(Box::new(RuleDetector::new(plan.rules.clone())));
     }
-    match crate::behaviour::detectors(plan.config) {
-        Ok((d, _)) => detectors.extend(d),
+    match crate::behaviour::detectors(plan.behaviour) {
+        Ok(d) => detectors.extend(d),
         Err(Failure::BadInput(e) | Failure::Runtime(e)) => {
             report.error = Some(format!("{e:#}"));
             return report;
