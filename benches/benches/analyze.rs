@@ -1,11 +1,12 @@
 //! End to end as `netsec analyze` runs it: pcap bytes in memory → reader → decode → flow table
-//! → detectors (bundled rules plus 1,000 generated content rules) → EVE alerts and EVE flows
+//! → detectors (behavioural defaults, bundled rules plus 1,000 generated content rules) → EVE alerts and EVE flows
 //! into a sink; compared with the same pipeline without detectors.
 //!
 //! The generated rules have the shape of `benches/gen_rules.py` (random 8–16 byte patterns,
 //! mixed protocols and ports, some `nocase`, half with a second relative content), built here
 //! with the same fixed-seed xorshift so the bench needs no external file.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use netsec_core::behaviour::{build_detectors, BehaviourConfig};
 use netsec_core::capture::PcapReader;
 use netsec_core::detect::{AlertSink, Detector, EveAlertSink};
 use netsec_core::flow::FlowTableConfig;
@@ -76,8 +77,10 @@ fn bench(c: &mut Criterion) {
         assert_eq!(set.summary().skipped, 0, "{}", set.summary());
         g.bench_with_input(BenchmarkId::new("rules_eve", set.len()), &set, |b, set| {
             b.iter(|| {
-                let detectors: Vec<Box<dyn Detector>> =
+                let mut detectors: Vec<Box<dyn Detector>> =
                     vec![Box::new(RuleDetector::new(set.clone()))];
+                detectors
+                    .extend(build_detectors(&BehaviourConfig::default()).expect("default config"));
                 let reader = PcapReader::new(bytes.as_slice()).expect("header");
                 let mut p =
                     FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
