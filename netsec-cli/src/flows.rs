@@ -27,6 +27,14 @@ pub struct FlowsArgs {
     /// Write flows to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Flow-table options.
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// Flow-table options shared by `flows` and `analyze`.
+#[derive(Debug, Args)]
+pub struct TableArgs {
     /// Seconds without a packet after which a flow ends.
     #[arg(long, value_name = "S", default_value_t = 120.0)]
     pub idle_timeout: f64,
@@ -36,6 +44,13 @@ pub struct FlowsArgs {
     /// Most flows held at once; the longest-idle flow is evicted when full.
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
+}
+
+impl TableArgs {
+    /// The flow-table configuration these options describe.
+    pub fn config(&self) -> Result<FlowTableConfig, Failure> {
+        table_config(self.idle_timeout, self.active_timeout, self.max_flows)
+    }
 }
 
 /// `--format` values.
@@ -85,7 +100,7 @@ pub fn table_config(
 
 /// Runs `netsec flows`.
 pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
-    let config = table_config(args.idle_timeout, args.active_timeout, args.max_flows)?;
+    let config = args.table.config()?;
     let input = crate::input::open(&args.capture)?;
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(
@@ -136,6 +151,17 @@ pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
 
 /// The end-of-run summary on stderr.
 pub fn print_summary(name: &str, s: &PipelineStats, table: &FlowTableStats, secs: f64) {
+    let _ = write_summary(&mut io::stderr().lock(), name, s, table, secs);
+}
+
+/// Writes the `flows` summary (run line, skipped packets, flow table) to `err`.
+pub fn write_summary(
+    err: &mut dyn Write,
+    name: &str,
+    s: &PipelineStats,
+    table: &FlowTableStats,
+    secs: f64,
+) -> io::Result<()> {
     let pps = if secs > 0.0 {
         s.packets as f64 / secs
     } else {
@@ -146,22 +172,21 @@ pub fn print_summary(name: &str, s: &PipelineStats, table: &FlowTableStats, secs
     } else {
         0.0
     };
-    let mut err = io::stderr().lock();
-    let _ = writeln!(
+    writeln!(
         err,
         "{name}: {} packets, {} bytes, {} IP packets, {} flows in {secs:.3} s ({pps:.0} packets/s, {mbps:.1} MB/s)",
         s.packets, s.wire_bytes, s.ip_packets, s.flows
-    );
+    )?;
     let skipped = s.skipped();
     if skipped.is_empty() {
-        let _ = writeln!(err, "skipped: none");
+        writeln!(err, "skipped: none")?;
     } else {
         let parts: Vec<String> = skipped.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = writeln!(err, "skipped: {} ({})", s.skipped_total(), parts.join(", "));
+        writeln!(err, "skipped: {} ({})", s.skipped_total(), parts.join(", "))?;
     }
-    let _ = writeln!(
+    writeln!(
         err,
         "flow table: peak {} flows held, {} evicted because the table was full",
         table.peak_flows, table.evicted
-    );
+    )
 }

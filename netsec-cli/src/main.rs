@@ -4,9 +4,13 @@
 //! (0 success, 1 runtime failure such as an unwritable output, 2 bad input: a corrupt or
 //! truncated capture, or invalid arguments).
 
+mod analyze;
+mod behaviour;
+mod eve;
 mod flows;
 mod input;
 mod progress;
+mod summary;
 
 use std::process::ExitCode;
 
@@ -22,6 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Detect attacks in captures: rules and behavioural detectors, alerts, flows, a summary.
+    Analyze(analyze::AnalyzeArgs),
     /// Assemble bidirectional flows and their 25 features from a capture.
     Flows(flows::FlowsArgs),
 }
@@ -44,6 +50,7 @@ impl From<anyhow::Error> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Analyze(args) => analyze::run(&args),
         Command::Flows(args) => flows::run(&args),
     };
     match result {

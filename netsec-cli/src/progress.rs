@@ -37,3 +37,18 @@ impl Progress {
         }
     }
 }
+
+impl Progress {
+    /// A bar over the summed sizes of several inputs, when every size is known.
+    pub fn over(sizes: impl IntoIterator<Item = Option<u64>>) -> Self {
+        let total: Option<u64> = sizes.into_iter().sum();
+        Progress::new(total)
+    }
+
+    /// Advances the bar by `delta` bytes (shared by worker threads).
+    pub fn inc(&self, delta: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(delta);
+        }
+    }
+}

@@ -1,3 +1,4 @@
 //! Integration tests for the `netsec` binary: real runs of the built executable.
 
+mod analyze;
 mod flows;

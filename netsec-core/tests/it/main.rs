@@ -8,5 +8,6 @@ mod capture;
 mod cicflowmeter;
 mod decode;
 mod flows;
+mod pipeline;
 mod rules;
 mod util;

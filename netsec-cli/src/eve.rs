@@ -1,0 +1,65 @@
+//! EVE JSON `event_type: "flow"` lines (Suricata's flow records, plus netsec's 25 features).
+
+use std::io::{self, Write};
+
+use netsec_core::features::Feature;
+use netsec_core::flow::FlowRecord;
+use netsec_core::output::FlowWriter;
+
+/// Writes one EVE `flow` object per finished flow.
+///
+/// `pkts_*` count packets and `bytes_*` count transport payload bytes per direction (toserver =
+/// the flow's forward side); `reason` is netsec's end reason (`idle`, `fin`, `rst`, `end`, …);
+/// `features` holds the 25 features by name. Keys are written in a fixed order, so the same
+/// flows always give the same bytes.
+pub struct EveFlowWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> EveFlowWriter<W> {
+    /// A writer over `out`.
+    pub fn new(out: W) -> Self {
+        EveFlowWriter { out }
+    }
+}
+
+impl<W: Write> FlowWriter for EveFlowWriter<W> {
+    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
+        let features = flow.features();
+        let o = &mut self.out;
+        let age = (flow.last_ts.as_micros() - flow.first_ts.as_micros()).max(0) / 1_000_000;
+        write!(
+            o,
+            "{{\"timestamp\":\"{}\",\"flow_id\":{},\"event_type\":\"flow\",\"src_ip\":\"{}\",\"src_port\":{},\"dest_ip\":\"{}\",\"dest_port\":{},\"proto\":\"{}\",\"flow\":{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},\"bytes_toclient\":{},\"start\":\"{}\",\"end\":\"{}\",\"age\":{},\"reason\":\"{}\"}},\"features\":{{",
+            flow.last_ts,
+            flow.id,
+            flow.src_addr,
+            flow.src_port,
+            flow.dst_addr,
+            flow.dst_port,
+            flow.protocol.name(),
+            flow.stats.fwd_packets(),
+            flow.stats.bwd_packets(),
+            features.get(Feature::TotlenFwd) as u64,
+            features.get(Feature::TotlenBwd) as u64,
+            flow.first_ts,
+            flow.last_ts,
+            age,
+            flow.end_reason.as_str(),
+        )?;
+        for (i, f) in Feature::ALL.iter().enumerate() {
+            if i > 0 {
+                o.write_all(b",")?;
+            }
+            let v = features.get(*f);
+            let v = if v.is_finite() { v } else { 0.0 };
+            write!(o, "\"{}\":", f.name())?;
+            serde_json::to_writer(&mut *o, &v)?;
+        }
+        o.write_all(b"}}\n")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
