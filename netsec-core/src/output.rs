@@ -2,8 +2,8 @@
 //!
 //! Identity columns first (`flow_id, first_ts, last_ts, src_ip, src_port, dst_ip, dst_port,
 //! protocol, end_reason`), then the 25 features by [`Feature::name`]. Numbers are written
-//! without locale or platform dependence (integers via `itoa`, other floats as the shortest
-//! round-trip form via `ryu`), so the same capture always gives byte-identical output.
+//! without locale or platform dependence (integers digit by digit, other floats as the shortest
+//! round-trip form via `zmij`, the successor of `ryu` that serde_json uses), so the same capture always gives byte-identical output.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -64,6 +64,7 @@ pub struct CsvFlowWriter<W: Write> {
     header_written: bool,
     /// One record is built here, then handed to `out` in a single write.
     line: Vec<u8>,
+    dates: DateCache,
 }
 
 impl<W: Write> CsvFlowWriter<W> {
@@ -73,6 +74,7 @@ impl<W: Write> CsvFlowWriter<W> {
             out,
             header_written: false,
             line: Vec::with_capacity(512),
+            dates: DateCache::default(),
         }
     }
 
@@ -96,22 +98,21 @@ impl<W: Write> FlowWriter for CsvFlowWriter<W> {
         self.ensure_header()?;
         let o = &mut self.line;
         o.clear();
-        let mut ib = itoa::Buffer::new();
-        o.extend_from_slice(ib.format(flow.id).as_bytes());
+        push_u64(o, flow.id);
         o.push(b',');
-        write_ts(o, flow.first_ts);
+        write_ts(o, &mut self.dates, flow.first_ts);
         o.push(b',');
-        write_ts(o, flow.last_ts);
+        write_ts(o, &mut self.dates, flow.last_ts);
         o.push(b',');
         write_ip(o, flow.src_addr);
         o.push(b',');
-        o.extend_from_slice(ib.format(flow.src_port).as_bytes());
+        push_u64(o, u64::from(flow.src_port));
         o.push(b',');
         write_ip(o, flow.dst_addr);
         o.push(b',');
-        o.extend_from_slice(ib.format(flow.dst_port).as_bytes());
+        push_u64(o, u64::from(flow.dst_port));
         o.push(b',');
-        o.extend_from_slice(ib.format(flow.protocol.0).as_bytes());
+        push_u64(o, u64::from(flow.protocol.0));
         o.push(b',');
         o.extend_from_slice(flow.end_reason.as_str().as_bytes());
         for v in flow.features().as_array() {
@@ -134,6 +135,7 @@ pub struct JsonlFlowWriter<W: Write> {
     out: W,
     /// One record is built here, then handed to `out` in a single write.
     line: Vec<u8>,
+    dates: DateCache,
 }
 
 impl<W: Write> JsonlFlowWriter<W> {
@@ -142,6 +144,7 @@ impl<W: Write> JsonlFlowWriter<W> {
         JsonlFlowWriter {
             out,
             line: Vec::with_capacity(1024),
+            dates: DateCache::default(),
         }
     }
 
@@ -157,23 +160,22 @@ impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
         // which needs JSON escaping, so the object is written directly.
         let o = &mut self.line;
         o.clear();
-        let mut ib = itoa::Buffer::new();
         o.extend_from_slice(b"{\"flow_id\":");
-        o.extend_from_slice(ib.format(flow.id).as_bytes());
+        push_u64(o, flow.id);
         o.extend_from_slice(b",\"first_ts\":\"");
-        write_ts(o, flow.first_ts);
+        write_ts(o, &mut self.dates, flow.first_ts);
         o.extend_from_slice(b"\",\"last_ts\":\"");
-        write_ts(o, flow.last_ts);
+        write_ts(o, &mut self.dates, flow.last_ts);
         o.extend_from_slice(b"\",\"src_ip\":\"");
         write_ip(o, flow.src_addr);
         o.extend_from_slice(b"\",\"src_port\":");
-        o.extend_from_slice(ib.format(flow.src_port).as_bytes());
+        push_u64(o, u64::from(flow.src_port));
         o.extend_from_slice(b",\"dst_ip\":\"");
         write_ip(o, flow.dst_addr);
         o.extend_from_slice(b"\",\"dst_port\":");
-        o.extend_from_slice(ib.format(flow.dst_port).as_bytes());
+        push_u64(o, u64::from(flow.dst_port));
         o.extend_from_slice(b",\"protocol\":");
-        o.extend_from_slice(ib.format(flow.protocol.0).as_bytes());
+        push_u64(o, u64::from(flow.protocol.0));
         o.extend_from_slice(b",\"end_reason\":\"");
         o.extend_from_slice(flow.end_reason.as_str().as_bytes());
         o.extend_from_slice(b"\"");
@@ -201,9 +203,37 @@ pub fn flow_writer<'w, W: Write + 'w>(format: FlowFormat, out: W) -> Box<dyn Flo
     }
 }
 
+/// The `YYYY-MM-DD` of the day last formatted: a capture's flows mostly share a day, and the
+/// calendar arithmetic is the costly part of a timestamp.
+#[derive(Debug, Clone, Copy)]
+struct DateCache {
+    day: i64,
+    date: Option<[u8; 10]>,
+}
+
+impl Default for DateCache {
+    fn default() -> Self {
+        DateCache {
+            day: i64::MIN,
+            date: None,
+        }
+    }
+}
+
 /// Appends a timestamp in RFC 3339 form (fast path for years 0000–9999).
-fn write_ts(o: &mut Vec<u8>, ts: Timestamp) {
-    match ts.to_rfc3339_bytes() {
+fn write_ts(o: &mut Vec<u8>, cache: &mut DateCache, ts: Timestamp) {
+    let (day, _, _) = ts.split_day();
+    if day != cache.day {
+        *cache = DateCache {
+            day,
+            date: crate::time::date_bytes(day),
+        };
+    }
+    match cache
+        .date
+        .as_ref()
+        .and_then(|d| ts.to_rfc3339_bytes_with_date(d))
+    {
         Some(b) => o.extend_from_slice(&b),
         None => o.extend_from_slice(ts.to_string().as_bytes()),
     }
@@ -226,6 +256,25 @@ fn write_ip(o: &mut Vec<u8>, addr: IpAddr) {
             // `Vec<u8>` as `io::Write` cannot fail.
             let _ = write!(o, "{a}");
         }
+    }
+}
+
+/// Appends `v` in decimal. Most values are a few digits long, so pushing them one by one is
+/// cheaper than formatting into a scratch buffer and copying it (a `memcpy` call per field).
+#[inline]
+fn push_u64(o: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        o.push(d);
     }
 }
 
@@ -252,10 +301,12 @@ fn write_number(o: &mut Vec<u8>, v: f64) {
     let int = v as i64;
     // 2^53: beyond it f64 cannot hold every integer, so fall back to the float form.
     if int as f64 == v && v.abs() < 9_007_199_254_740_992.0 {
-        let mut ib = itoa::Buffer::new();
-        o.extend_from_slice(ib.format(int).as_bytes());
+        if int < 0 {
+            o.push(b'-');
+        }
+        push_u64(o, int.unsigned_abs());
     } else {
-        let mut rb = ryu::Buffer::new();
+        let mut rb = zmij::Buffer::new();
         o.extend_from_slice(rb.format_finite(v).as_bytes());
     }
 }
@@ -277,7 +328,25 @@ mod tests {
         assert_eq!(num(-3.0), "-3");
         assert_eq!(num(0.5), "0.5");
         assert_eq!(num(f64::NAN), "0");
-        assert_eq!(num(1e300), "1e300");
+        assert_eq!(num(1e300), "1e+300");
+    }
+
+    #[test]
+    fn integers_and_timestamps_written_directly_match_std() {
+        for v in [0u64, 7, 10, 99, 100, 65_535, u64::MAX] {
+            let mut b = Vec::new();
+            push_u64(&mut b, v);
+            assert_eq!(String::from_utf8(b).expect("ascii"), v.to_string());
+        }
+        assert_eq!(num(-1234567.0), "-1234567");
+        let mut cache = DateCache::default();
+        // Across a day boundary, back again, and outside the fast path's years.
+        for us in [86_399_999_999i64, 86_400_000_000, 1, i64::MAX, 5] {
+            let ts = Timestamp::from_micros(us);
+            let mut b = Vec::new();
+            write_ts(&mut b, &mut cache, ts);
+            assert_eq!(String::from_utf8(b).expect("ascii"), ts.to_string());
+        }
     }
 
     #[test]

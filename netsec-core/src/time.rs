@@ -49,12 +49,26 @@ impl Timestamp {
     /// machinery: flow output writes two per flow. `None` outside years 0000–9999, where the
     /// width changes; [`Display`](fmt::Display) handles those.
     pub fn to_rfc3339_bytes(self) -> Option<[u8; 27]> {
+        let (days, _, _) = self.split_day();
+        self.to_rfc3339_bytes_with_date(&date_bytes(days)?)
+    }
+
+    /// (days since the epoch, second of the day, microsecond of the second).
+    pub(crate) fn split_day(self) -> (i64, u32, u32) {
         let secs = self.0.div_euclid(1_000_000);
-        let days = secs.div_euclid(86_400);
+        (
+            secs.div_euclid(86_400),
+            secs.rem_euclid(86_400) as u32,
+            self.0.rem_euclid(1_000_000) as u32,
+        )
+    }
+
+    /// As [`to_rfc3339_bytes`](Self::to_rfc3339_bytes) with the `YYYY-MM-DD` part already
+    /// known (callers formatting many timestamps of one day cache it).
+    pub(crate) fn to_rfc3339_bytes_with_date(self, date: &[u8; 10]) -> Option<[u8; 27]> {
+        let (_, sod, micros) = self.split_day();
         let mut b = *b"0000-00-00T00:00:00.000000Z";
-        b[..10].copy_from_slice(&date_bytes(days)?);
-        let sod = secs.rem_euclid(86_400) as u32;
-        let micros = self.0.rem_euclid(1_000_000) as u32;
+        b[..10].copy_from_slice(date);
         put_digits(&mut b[11..13], sod / 3600);
         put_digits(&mut b[14..16], (sod / 60) % 60);
         put_digits(&mut b[17..19], sod % 60);
@@ -64,7 +78,7 @@ impl Timestamp {
 }
 
 /// `YYYY-MM-DD` of a day number, for years 0000–9999.
-fn date_bytes(days: i64) -> Option<[u8; 10]> {
+pub(crate) fn date_bytes(days: i64) -> Option<[u8; 10]> {
     let (y, m, d) = civil_from_days(days);
     if !(0..=9999).contains(&y) {
         return None;
