@@ -57,6 +57,9 @@ pub struct PipelineStats {
     decode_errors: [u64; LAYER_SLOTS],
     /// Non-first IP fragments whose first fragment was never seen (not attributed to a flow).
     pub orphan_fragments: u64,
+    /// IP packets kept although their transport header is malformed (e.g. a TCP data offset
+    /// below 5): they belong to their flow and reach detectors, and are counted here.
+    pub transport_errors: u64,
     /// IP packets whose tunnel was decapsulated to the inner flow.
     pub tunnels_decapsulated: u64,
     /// IP packets carrying a recognised tunnel that was not decapsulated.
@@ -407,6 +410,9 @@ impl<S: PacketSource> FlowPipeline<S> {
                 Ok(Decoded::Ip(ip)) => {
                     self.stats.ip_packets += 1;
                     self.stats.count_protocol(ip.meta.protocol);
+                    if ip.transport_error.is_some() {
+                        self.stats.transport_errors += 1;
+                    }
                     if let Some(t) = ip.meta.tunnel {
                         if t.decapsulated {
                             self.stats.tunnels_decapsulated += 1;
