@@ -184,6 +184,13 @@ pub fn write_summary(
         let parts: Vec<String> = skipped.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(err, "skipped: {} ({})", s.skipped_total(), parts.join(", "))?;
     }
+    if s.transport_errors > 0 {
+        writeln!(
+            err,
+            "kept with a malformed transport header: {}",
+            s.transport_errors
+        )?;
+    }
     writeln!(
         err,
         "flow table: peak {} flows held, {} evicted because the table was full",
