@@ -8,9 +8,14 @@
 //! - [`RateWindow`]: an O(1)-memory sliding-window event count (two fixed buckets, the older
 //!   one weighted by how much of it still overlaps the window).
 //! - [`Episode`]: one alert per key and episode, re-armed after a quiet period.
+//! - [`Counts`]: a per-key count that drops keys at zero; [`Addr`]: an address key that
+//!   hashes in one step.
 //!
 //! Hashing uses foldhash with per-table random seeds (resisting hash flooding); no map is ever
-//! iterated, so the seeds never influence what the detectors report.
+//! iterated, so the seeds never influence what the detectors report. Every table operation
+//! hashes its key once (`hashbrown::HashTable`), and the expiry queue remembers each key's
+//! hash. What remains per packet is mostly cache misses on large tables: under a flood of
+//! new keys each table touched costs a miss for the new key and one for the evicted one.
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hash, Hasher};
