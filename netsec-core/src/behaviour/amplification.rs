@@ -7,11 +7,9 @@
 //! from one server (a VPN peer on 4500, a busy resolver) are not reflection. Non-first
 //! fragments carry no ports and are not counted.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 
-use super::state::{Clock, DistinctWindow, Episodes, RateWindow, Tally};
+use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
@@ -100,8 +98,8 @@ pub struct AmplificationDetector {
     ports: Vec<u16>,
     ids: AlertIdGen,
     clock: Clock,
-    reflectors: DistinctWindow<IpAddr, IpAddr>,
-    victims: Episodes<IpAddr, Victim>,
+    reflectors: DistinctWindow<Addr, Addr>,
+    victims: Episodes<Addr, Victim>,
     tally: Tally,
 }
 
@@ -165,8 +163,10 @@ impl Detector for AmplificationDetector {
         }
         let now = self.clock.advance(m.ts);
         let c = &self.config;
-        let (reflectors, _) = self.reflectors.observe(m.dst_addr, m.src_addr, now);
-        let (ep, v) = self.victims.event(m.dst_addr, now);
+        let (reflectors, _) = self
+            .reflectors
+            .observe(Addr(m.dst_addr), Addr(m.src_addr), now);
+        let (ep, v) = self.victims.event(Addr(m.dst_addr), now);
         v.bytes = v.bytes.saturating_add(u64::from(m.ip_len));
         match v.port {
             None if !v.ports_mixed => v.port = Some(m.src_port),
@@ -231,6 +231,7 @@ mod tests {
     use crate::behaviour::tests_util::feed;
     use crate::decode::PacketMeta;
     use crate::synth;
+    use std::net::IpAddr;
 
     const VICTIM: [u8; 4] = [10, 10, 10, 10];
 

@@ -8,11 +8,9 @@
 //! packet time, so an attempt counts when its flow ends (FIN/RST plus the flow table's linger,
 //! or its idle timeout).
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 
-use super::state::{Clock, Episodes, RateWindow, Tally};
+use super::state::{Addr, Clock, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, AlertIdGen, Detector, Severity};
@@ -115,7 +113,7 @@ pub struct BruteForceDetector {
     services: Vec<(u16, String)>,
     ids: AlertIdGen,
     clock: Clock,
-    pairs: Episodes<(IpAddr, IpAddr, u16), Attempts>,
+    pairs: Episodes<(Addr, Addr, u16), Attempts>,
     tally: Tally,
 }
 
@@ -180,7 +178,7 @@ impl Detector for BruteForceDetector {
         }
         let now = self.clock.advance(flow.last_ts);
         let c = &self.config;
-        let key = (flow.src_addr, flow.dst_addr, flow.dst_port);
+        let key = (Addr(flow.src_addr), Addr(flow.dst_addr), flow.dst_port);
         let (ep, st) = self.pairs.event(key, now);
         let count = st.rate.add(now, 1, c.window_us);
         if count < c.attempts || !self.tally.fire(ep) {
@@ -189,7 +187,7 @@ impl Detector for BruteForceDetector {
         let ep = *ep;
         let attack = &self.services[idx].1;
         let service = attack.trim_start_matches("Brute_Force_");
-        let (src, dst, port) = key;
+        let (src, dst, port) = (flow.src_addr, flow.dst_addr, flow.dst_port);
         let description = format!(
             "{src} made {count} short {service} connections to {dst}:{port} within {} ({} since {}).",
             secs(c.window_us),

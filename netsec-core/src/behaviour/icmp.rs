@@ -6,11 +6,9 @@
 //! echo replies, so a Smurf-style reflected reply flood counts against its victim too. Non-first
 //! fragments (no ICMP header) are ignored.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 
-use super::state::{Clock, DistinctWindow, Episodes, RateWindow, Tally};
+use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::{IpProtocol, PacketMeta};
 use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
@@ -97,7 +95,7 @@ pub struct IcmpFloodDetector {
     config: IcmpConfig,
     ids: AlertIdGen,
     clock: Clock,
-    victims: Episodes<IpAddr, Flood>,
+    victims: Episodes<Addr, Flood>,
     tally: Tally,
 }
 
@@ -148,7 +146,7 @@ impl Detector for IcmpFloodDetector {
         };
         let now = self.clock.advance(m.ts);
         let c = &self.config;
-        let (ep, v) = self.victims.event(m.dst_addr, now);
+        let (ep, v) = self.victims.event(Addr(m.dst_addr), now);
         if request {
             v.requests += 1;
         } else {
@@ -203,8 +201,8 @@ pub struct PingSweepDetector {
     config: IcmpConfig,
     ids: AlertIdGen,
     clock: Clock,
-    hosts: DistinctWindow<IpAddr, IpAddr>,
-    sources: Episodes<IpAddr, ()>,
+    hosts: DistinctWindow<Addr, Addr>,
+    sources: Episodes<Addr, ()>,
     tally: Tally,
 }
 
@@ -256,8 +254,8 @@ impl Detector for PingSweepDetector {
         }
         let now = self.clock.advance(m.ts);
         let c = &self.config;
-        let (hosts, _) = self.hosts.observe(m.src_addr, m.dst_addr, now);
-        let (ep, ()) = self.sources.event(m.src_addr, now);
+        let (hosts, _) = self.hosts.observe(Addr(m.src_addr), Addr(m.dst_addr), now);
+        let (ep, ()) = self.sources.event(Addr(m.src_addr), now);
         if u64::from(hosts) < c.sweep_hosts || !self.tally.fire(ep) {
             return;
         }
@@ -292,6 +290,7 @@ mod tests {
     use super::*;
     use crate::behaviour::tests_util::feed;
     use crate::synth;
+    use std::net::IpAddr;
 
     fn config(f: impl FnOnce(&mut IcmpConfig)) -> IcmpConfig {
         let mut c = IcmpConfig::default();

@@ -31,8 +31,10 @@
 //!   then the oldest is evicted and counted in [`BehaviourStats::evicted`]. A flood of spoofed
 //!   sources therefore costs a fixed amount of memory. Idle state is pruned as time advances,
 //!   in amortised O(1) per packet (a FIFO walk from the front, never a full scan).
-//! - **Cheap hot path.** Per packet: a few hash lookups of small `Copy` keys; no allocation
-//!   unless a table grows (amortised) or an alert fires.
+//! - **Cheap hot path.** A packet that cannot matter to a detector is rejected on its
+//!   protocol and flags before any hashing; a relevant one costs a few lookups of small `Copy`
+//!   keys, each hashed once; no allocation unless a table grows (amortised) or an alert
+//!   fires. `benches/benches/behaviour.rs` measures each detector.
 //!
 //! ```
 //! use netsec_core::behaviour::{build_detectors, BehaviourConfig};

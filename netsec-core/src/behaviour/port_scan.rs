@@ -11,11 +11,12 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Clock, DistinctWindow, Episodes, Tally};
+use super::state::{Addr, Clock, Counts, DistinctWindow, Episodes, Tally, TimedTable};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::{IpProtocol, TcpFlags};
 use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
+use crate::time::Timestamp;
 
 const NAME: &str = "port_scan";
 
@@ -86,13 +87,19 @@ pub struct PortScanDetector {
     config: PortScanConfig,
     ids: AlertIdGen,
     clock: Clock,
-    /// (source, host) → distinct (port, protocol).
-    vertical: DistinctWindow<(IpAddr, IpAddr), (u16, u8)>,
-    /// (source, port, protocol) → distinct hosts.
-    horizontal: DistinctWindow<(IpAddr, u16, u8), IpAddr>,
+    /// Distinct (source, host, port and protocol) probes first seen within the window. The
+    /// vertical count of (source, host) is its number of distinct (port, protocol), the
+    /// horizontal count of (source, port, protocol) its number of distinct hosts: both are
+    /// counts of these probes, so one table (one hash per probe) serves both. It stands for
+    /// two tables in [`stats`](Self::stats), the vertical and the horizontal pairs.
+    probes: TimedTable<(Addr, Addr, u32), ()>,
+    /// (source, host) → distinct (port, protocol) in `probes`.
+    per_host: Counts<(Addr, Addr)>,
+    /// (source, port and protocol) → distinct hosts in `probes`.
+    per_port: Counts<(Addr, u32)>,
     /// source → distinct stealth-probed (host, port).
-    stealth: DistinctWindow<IpAddr, (IpAddr, u16)>,
-    sources: Episodes<IpAddr, Scan>,
+    stealth: DistinctWindow<Addr, (Addr, u16)>,
+    sources: Episodes<Addr, Scan>,
     tally: Tally,
 }
 
@@ -108,8 +115,9 @@ impl PortScanDetector {
             config: config.clone(),
             ids: AlertIdGen::new(NAME),
             clock: Clock::default(),
-            vertical: DistinctWindow::new(cap, w),
-            horizontal: DistinctWindow::new(cap, w),
+            probes: TimedTable::new(cap, w),
+            per_host: Counts::new(cap),
+            per_port: Counts::new(cap),
             stealth: DistinctWindow::new(cap, w),
             sources: Episodes::new(cap, config.quiet_us, w),
             tally: Tally::default(),
@@ -119,16 +127,46 @@ impl PortScanDetector {
     /// Counters and table sizes.
     pub fn stats(&self) -> BehaviourStats {
         BehaviourStats {
-            tracked: self.vertical.len()
-                + self.horizontal.len()
-                + self.stealth.len()
-                + self.sources.len(),
-            evicted: self.vertical.evicted()
-                + self.horizontal.evicted()
-                + self.stealth.evicted()
-                + self.sources.evicted(),
+            tracked: 2 * self.probes.len() + self.stealth.len() + self.sources.len(),
+            evicted: 2 * self.probes.evicted() + self.stealth.evicted() + self.sources.evicted(),
             alerts: self.tally.alerts,
             suppressed: self.tally.suppressed,
+        }
+    }
+}
+
+impl PortScanDetector {
+    /// Records a probe at `now`; returns the distinct (port, protocol) its source probed on its
+    /// host and the distinct hosts it probed on its port and protocol, within the window.
+    #[inline]
+    fn observe(
+        &mut self,
+        src: Addr,
+        dst: Addr,
+        port: u16,
+        proto: u8,
+        now: Timestamp,
+    ) -> (u32, u32) {
+        let service = u32::from(port) << 8 | u32::from(proto);
+        let (per_host, per_port) = (&mut self.per_host, &mut self.per_port);
+        let mut gone = |(s, d, p): (Addr, Addr, u32), ()| {
+            per_host.decrement((s, d));
+            per_port.decrement((s, p));
+        };
+        self.probes.expire(now, &mut gone);
+        if self
+            .probes
+            .insert_new((src, dst, service), now, || (), gone)
+        {
+            (
+                self.per_host.increment((src, dst)),
+                self.per_port.increment((src, service)),
+            )
+        } else {
+            (
+                self.per_host.get((src, dst)),
+                self.per_port.get((src, service)),
+            )
         }
     }
 }
@@ -178,17 +216,15 @@ impl Detector for PortScanDetector {
             return;
         };
         let now = self.clock.advance(m.ts);
-        let proto = m.protocol.0;
         let (src, dst, port) = (m.src_addr, m.dst_addr, m.dst_port);
-        let (ports, _) = self.vertical.observe((src, dst), (port, proto), now);
-        let (hosts, _) = self.horizontal.observe((src, port, proto), dst, now);
+        let (ports, hosts) = self.observe(Addr(src), Addr(dst), port, m.protocol.0, now);
         let stealthy = if stealth {
-            self.stealth.observe(src, (dst, port), now).0
+            self.stealth.observe(Addr(src), (Addr(dst), port), now).0
         } else {
             0
         };
         let c = &self.config;
-        let (ep, scan) = self.sources.event(src, now);
+        let (ep, scan) = self.sources.event(Addr(src), now);
         scan.max_ports = scan.max_ports.max(ports);
         scan.max_hosts = scan.max_hosts.max(hosts);
         scan.max_stealth = scan.max_stealth.max(stealthy);

@@ -8,15 +8,21 @@
 //! - [`RateWindow`]: an O(1)-memory sliding-window event count (two fixed buckets, the older
 //!   one weighted by how much of it still overlaps the window).
 //! - [`Episode`]: one alert per key and episode, re-armed after a quiet period.
+//! - [`Counts`]: a per-key count that drops keys at zero; [`Addr`]: an address key that
+//!   hashes in one step.
 //!
 //! Hashing uses foldhash with per-table random seeds (resisting hash flooding); no map is ever
-//! iterated, so the seeds never influence what the detectors report.
+//! iterated, so the seeds never influence what the detectors report. Every table operation
+//! hashes its key once (`hashbrown::HashTable`), and the expiry queue remembers each key's
+//! hash. What remains per packet is mostly cache misses on large tables: under a flood of
+//! new keys each table touched costs a miss for the new key and one for the evicted one.
 
 use std::collections::VecDeque;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
 
 use foldhash::fast::RandomState;
-use hashbrown::HashMap;
+use hashbrown::HashTable;
 
 use crate::time::Timestamp;
 
@@ -24,12 +30,59 @@ use crate::time::Timestamp;
 /// would cost megabytes up front for tables that usually stay small.
 const INITIAL_CAPACITY: usize = 256;
 
-/// A value plus the packet time its key was last touched.
+/// An IP address as a table key: compared as the [`IpAddr`] it holds, hashed as one 128-bit
+/// word (the derived `Hash` of `IpAddr` feeds a discriminant, a length and a byte slice,
+/// several hasher rounds per address). An IPv4 address hashes like its IPv4-mapped IPv6 form;
+/// equality still tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Addr(pub IpAddr);
+
+impl Addr {
+    /// The address as 128 bits (IPv4 mapped into IPv6).
+    #[inline]
+    fn bits(self) -> u128 {
+        match self.0 {
+            IpAddr::V4(v4) => u128::from(v4.to_bits()) | 0xffff_0000_0000,
+            IpAddr::V6(v6) => v6.to_bits(),
+        }
+    }
+}
+
+impl Hash for Addr {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(self.bits());
+    }
+}
+
+impl From<IpAddr> for Addr {
+    #[inline]
+    fn from(a: IpAddr) -> Addr {
+        Addr(a)
+    }
+}
+
+/// One hasher per table, seeded at random (resisting hash flooding).
+#[derive(Debug, Clone, Default)]
+struct Seed(RandomState);
+
+impl Seed {
+    #[inline]
+    fn hash<K: Hash>(&self, key: &K) -> u64 {
+        self.0.hash_one(key)
+    }
+}
+
+/// A value plus its key and the packet time the key was last touched.
 #[derive(Debug, Clone)]
-struct Slot<V> {
+struct Slot<K, V> {
+    key: K,
     value: V,
     last: Timestamp,
 }
+
+/// A queued key: its hash (so expiry never hashes again), the key, the time it was (re)queued.
+type Queued<K> = (u64, K, Timestamp);
 
 /// A hash map with at most `cap` entries, whose entries expire `ttl_us` of packet time after
 /// they were last touched.
@@ -39,14 +92,47 @@ struct Slot<V> {
 /// when they reach the front of the expiry queue, so queue order is approximate); when a new
 /// key arrives at a full table, expired entries go first, then the entry at the front of the
 /// expiry queue (roughly the least recently touched) is evicted and counted.
+///
+/// Cost: every operation hashes its key once; expiry and eviction reuse the hash stored in
+/// the queue.
 #[derive(Debug, Clone)]
 pub(crate) struct TimedTable<K, V> {
-    map: HashMap<K, Slot<V>, RandomState>,
-    /// Every key in `map` appears here exactly once, with the time it was (re)queued.
-    queue: VecDeque<(K, Timestamp)>,
+    map: HashTable<Slot<K, V>>,
+    seed: Seed,
+    /// Every key in `map` appears here exactly once.
+    queue: VecDeque<Queued<K>>,
     cap: usize,
     ttl_us: i64,
     evicted: u64,
+}
+
+/// Pops expired keys from the front of `queue` (re-queueing those touched since), handing
+/// each removed entry to `gone`. A free function over the fields so callers holding a borrow
+/// of another field can use it.
+fn expire_front<K: Copy + Eq, V>(
+    map: &mut HashTable<Slot<K, V>>,
+    queue: &mut VecDeque<Queued<K>>,
+    ttl_us: i64,
+    now: Timestamp,
+    gone: &mut impl FnMut(K, V),
+) {
+    while let Some(&(hash, key, queued)) = queue.front() {
+        if now.micros_since(queued) <= ttl_us {
+            break;
+        }
+        queue.pop_front();
+        let Ok(entry) = map.find_entry(hash, |s| s.key == key) else {
+            continue;
+        };
+        let last = entry.get().last;
+        if now.micros_since(last) > ttl_us {
+            let (slot, _) = entry.remove();
+            gone(key, slot.value);
+        } else {
+            // Touched since it was queued: queue it again with its real last time.
+            queue.push_back((hash, key, last));
+        }
+    }
 }
 
 impl<K: Copy + Eq + Hash, V> TimedTable<K, V> {
@@ -55,7 +141,8 @@ impl<K: Copy + Eq + Hash, V> TimedTable<K, V> {
         let cap = cap.max(1);
         let initial = cap.min(INITIAL_CAPACITY);
         TimedTable {
-            map: HashMap::with_capacity_and_hasher(initial, RandomState::default()),
+            map: HashTable::with_capacity(initial),
+            seed: Seed::default(),
             queue: VecDeque::with_capacity(initial),
             cap,
             ttl_us,
@@ -74,68 +161,164 @@ impl<K: Copy + Eq + Hash, V> TimedTable<K, V> {
     }
 
     /// Removes entries idle for more than `ttl_us` at `now`, handing each to `gone`.
+    #[inline]
     pub(crate) fn expire(&mut self, now: Timestamp, mut gone: impl FnMut(K, V)) {
-        while let Some(&(key, queued)) = self.queue.front() {
-            if now.micros_since(queued) <= self.ttl_us {
-                break;
-            }
-            self.queue.pop_front();
-            let Some(slot) = self.map.get(&key) else {
-                continue;
-            };
-            if now.micros_since(slot.last) > self.ttl_us {
-                if let Some(slot) = self.map.remove(&key) {
-                    gone(key, slot.value);
+        // The common case, nothing due, without a call.
+        match self.queue.front() {
+            Some(&(_, _, queued)) if now.micros_since(queued) > self.ttl_us => {}
+            _ => return,
+        }
+        expire_front(&mut self.map, &mut self.queue, self.ttl_us, now, &mut gone);
+    }
+
+    /// The entry for `key`, touched at `now` when `touch` (else its time is left alone),
+    /// inserting `init()` when absent; `true` with it when it was inserted. When the table is
+    /// full, expired entries and then the oldest are removed first and handed to `gone`.
+    #[inline]
+    fn find_or_insert(
+        &mut self,
+        key: K,
+        now: Timestamp,
+        touch: bool,
+        init: impl FnOnce() -> V,
+        mut gone: impl FnMut(K, V),
+    ) -> (&mut V, bool) {
+        let hash = self.seed.hash(&key);
+        let map = match self.map.find_entry(hash, |s| s.key == key) {
+            Ok(entry) => {
+                let slot = entry.into_mut();
+                if touch && now > slot.last {
+                    slot.last = now;
                 }
-            } else {
-                // Touched since it was queued: queue it again with its real last time.
-                self.queue.push_back((key, slot.last));
+                return (&mut slot.value, false);
+            }
+            Err(absent) => absent.into_table(),
+        };
+        if map.len() >= self.cap {
+            expire_front(map, &mut self.queue, self.ttl_us, now, &mut gone);
+        }
+        while map.len() >= self.cap {
+            let Some((h, old, _)) = self.queue.pop_front() else {
+                break;
+            };
+            if let Ok(entry) = map.find_entry(h, |s| s.key == old) {
+                let (slot, _) = entry.remove();
+                self.evicted += 1;
+                gone(old, slot.value);
             }
         }
+        self.queue.push_back((hash, key, now));
+        let seed = &self.seed;
+        let slot = map
+            .insert_unique(
+                hash,
+                Slot {
+                    key,
+                    value: init(),
+                    last: now,
+                },
+                |s| seed.hash(&s.key),
+            )
+            .into_mut();
+        (&mut slot.value, true)
     }
 
     /// The entry for `key`, touched at `now`, inserting `init()` when absent. When the table is
     /// full, the oldest entry is evicted first and handed to `gone`.
+    #[inline]
     pub(crate) fn touch(
         &mut self,
         key: K,
         now: Timestamp,
         init: impl FnOnce() -> V,
-        mut gone: impl FnMut(K, V),
+        gone: impl FnMut(K, V),
     ) -> &mut V {
-        if !self.map.contains_key(&key) {
-            if self.map.len() >= self.cap {
-                self.expire(now, &mut gone);
-            }
-            while self.map.len() >= self.cap {
-                let Some((old, _)) = self.queue.pop_front() else {
-                    break;
-                };
-                if let Some(slot) = self.map.remove(&old) {
-                    self.evicted += 1;
-                    gone(old, slot.value);
-                }
-            }
-            self.queue.push_back((key, now));
-        }
-        let slot = self.map.entry(key).or_insert_with(|| Slot {
-            value: init(),
-            last: now,
-        });
-        if now > slot.last {
-            slot.last = now;
-        }
-        &mut slot.value
+        self.find_or_insert(key, now, true, init, gone).0
+    }
+
+    /// Inserts `key` at `now` with `init()` unless present (a present key is not touched);
+    /// `true` when it was inserted. When the table is full, the oldest entry is evicted first
+    /// and handed to `gone`.
+    #[inline]
+    pub(crate) fn insert_new(
+        &mut self,
+        key: K,
+        now: Timestamp,
+        init: impl FnOnce() -> V,
+        gone: impl FnMut(K, V),
+    ) -> bool {
+        self.find_or_insert(key, now, false, init, gone).1
     }
 
     /// The value for `key`, if held (not touched).
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        self.map.get(key).map(|s| &s.value)
+        if self.map.is_empty() {
+            return None;
+        }
+        let hash = self.seed.hash(key);
+        self.map.find(hash, |s| s.key == *key).map(|s| &s.value)
     }
 
     /// The value for `key`, if held, mutable (not touched).
     pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        self.map.get_mut(key).map(|s| &mut s.value)
+        if self.map.is_empty() {
+            return None;
+        }
+        let hash = self.seed.hash(key);
+        self.map
+            .find_mut(hash, |s| s.key == *key)
+            .map(|s| &mut s.value)
+    }
+}
+
+/// A count per key, the key removed when its count drops to 0.
+#[derive(Debug, Clone)]
+pub(crate) struct Counts<K> {
+    map: HashTable<(K, u32)>,
+    seed: Seed,
+}
+
+impl<K: Copy + Eq + Hash> Counts<K> {
+    /// An empty map sized for a table of `cap` entries.
+    pub(crate) fn new(cap: usize) -> Self {
+        Counts {
+            map: HashTable::with_capacity(cap.min(INITIAL_CAPACITY)),
+            seed: Seed::default(),
+        }
+    }
+
+    /// Adds one to `key`'s count and returns the new count.
+    #[inline]
+    pub(crate) fn increment(&mut self, key: K) -> u32 {
+        let hash = self.seed.hash(&key);
+        let seed = &self.seed;
+        let (_, n) = self
+            .map
+            .entry(hash, |e| e.0 == key, |e| seed.hash(&e.0))
+            .or_insert((key, 0))
+            .into_mut();
+        *n += 1;
+        *n
+    }
+
+    /// Subtracts one from `key`'s count, removing the key at 0.
+    #[inline]
+    pub(crate) fn decrement(&mut self, key: K) {
+        let hash = self.seed.hash(&key);
+        if let Ok(mut e) = self.map.find_entry(hash, |e| e.0 == key) {
+            let n = &mut e.get_mut().1;
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                e.remove();
+            }
+        }
+    }
+
+    /// `key`'s count (0 when absent).
+    #[inline]
+    pub(crate) fn get(&self, key: K) -> u32 {
+        let hash = self.seed.hash(&key);
+        self.map.find(hash, |e| e.0 == key).map_or(0, |e| e.1)
     }
 }
 
@@ -146,7 +329,7 @@ impl<K: Copy + Eq + Hash, V> TimedTable<K, V> {
 #[derive(Debug, Clone)]
 pub(crate) struct DistinctWindow<K, I> {
     pairs: TimedTable<(K, I), ()>,
-    counts: HashMap<K, u32, RandomState>,
+    counts: Counts<K>,
 }
 
 impl<K: Copy + Eq + Hash, I: Copy + Eq + Hash> DistinctWindow<K, I> {
@@ -154,27 +337,25 @@ impl<K: Copy + Eq + Hash, I: Copy + Eq + Hash> DistinctWindow<K, I> {
     pub(crate) fn new(cap: usize, window_us: i64) -> Self {
         DistinctWindow {
             pairs: TimedTable::new(cap, window_us),
-            counts: HashMap::with_capacity_and_hasher(
-                cap.min(INITIAL_CAPACITY),
-                RandomState::default(),
-            ),
+            counts: Counts::new(cap),
         }
     }
 
     /// Records `item` for `key` at `now` (time never runs backwards: pass the detector's
     /// monotonic clock) and returns `(distinct items of key in the window, item was new)`.
+    /// Two hashes when nothing expires: the pair's and the key's.
+    #[inline]
     pub(crate) fn observe(&mut self, key: K, item: I, now: Timestamp) -> (u32, bool) {
         let counts = &mut self.counts;
-        let mut drop_pair = |(k, _): (K, I), ()| decrement(counts, k);
-        self.pairs.expire(now, &mut drop_pair);
-        let fresh = self.pairs.get(&(key, item)).is_none();
-        if fresh {
-            let counts = &mut self.counts;
+        self.pairs.expire(now, |(k, _), ()| counts.decrement(k));
+        let fresh =
             self.pairs
-                .touch((key, item), now, || (), |(k, _), ()| decrement(counts, k));
-            *self.counts.entry(key).or_insert(0) += 1;
+                .insert_new((key, item), now, || (), |(k, _), ()| counts.decrement(k));
+        if fresh {
+            (self.counts.increment(key), true)
+        } else {
+            (self.counts.get(key), false)
         }
-        (self.counts.get(&key).copied().unwrap_or(0), fresh)
     }
 
     /// Pairs held.
@@ -185,15 +366,6 @@ impl<K: Copy + Eq + Hash, I: Copy + Eq + Hash> DistinctWindow<K, I> {
     /// Pairs evicted because the table was full.
     pub(crate) fn evicted(&self) -> u64 {
         self.pairs.evicted()
-    }
-}
-
-fn decrement<K: Eq + Hash>(counts: &mut HashMap<K, u32, RandomState>, key: K) {
-    if let Some(n) = counts.get_mut(&key) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            counts.remove(&key);
-        }
     }
 }
 

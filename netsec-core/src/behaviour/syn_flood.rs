@@ -12,11 +12,9 @@
 //!   its retransmissions in that flow; each counts against its destination, the reflection
 //!   victim.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 
-use super::state::{Clock, Episodes, RateWindow, Tally, TimedTable};
+use super::state::{Addr, Clock, Episodes, RateWindow, Tally, TimedTable};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
@@ -107,7 +105,7 @@ pub struct SynFloodDetector {
     ids: AlertIdGen,
     clock: Clock,
     /// (victim, port, false) for SYNs; (victim, 0, true) for backscatter.
-    victims: Episodes<(IpAddr, u16, bool), Victim>,
+    victims: Episodes<(Addr, u16, bool), Victim>,
     /// Flows opened by a SYN-ACK.
     unsolicited: TimedTable<u64, ()>,
     tally: Tally,
@@ -184,7 +182,7 @@ impl Detector for SynFloodDetector {
                 && !f.fin()
                 && m.payload_len == 0;
             if completes {
-                if let Some((_, v)) = self.victims.get_mut(&(m.dst_addr, m.dst_port, false)) {
+                if let Some((_, v)) = self.victims.get_mut(&(Addr(m.dst_addr), m.dst_port, false)) {
                     v.syns.sub(1);
                     v.completed += 1;
                 }
@@ -192,9 +190,9 @@ impl Detector for SynFloodDetector {
             return;
         };
         let key = if backscatter {
-            (m.dst_addr, 0, true)
+            (Addr(m.dst_addr), 0, true)
         } else {
-            (m.dst_addr, m.dst_port, false)
+            (Addr(m.dst_addr), m.dst_port, false)
         };
         let (ep, v) = self.victims.event(key, now);
         v.port(m.dst_port);
@@ -264,6 +262,7 @@ mod tests {
     use crate::behaviour::tests_util::feed;
     use crate::decode::{PacketMeta, TcpFlags};
     use crate::synth;
+    use std::net::IpAddr;
 
     const VICTIM: [u8; 4] = [10, 10, 10, 10];
 
