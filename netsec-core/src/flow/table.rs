@@ -425,6 +425,10 @@ pub struct FlowTable {
     frags: FragMap,
     /// Highest packet (or tick) time seen: timeouts never run backwards.
     now: Timestamp,
+    /// A lower bound on the earliest deadline among the two list heads (µs), so that `expire`
+    /// is one comparison per packet until something is due. Lowered whenever a list gets a
+    /// new head; made exact again after every expiry pass.
+    next_expiry: i64,
     next_id: u64,
     stats: FlowTableStats,
 }
@@ -460,6 +464,7 @@ impl FlowTable {
                 timeout_us: config.fragment_timeout_us,
             },
             now: Timestamp::from_micros(i64::MIN),
+            next_expiry: i64::MIN,
             next_id: 1,
             stats: FlowTableStats::default(),
         }
@@ -632,6 +637,9 @@ impl FlowTable {
     /// Exports list fronts whose deadline `self.now` has passed, earliest deadline first.
     fn expire(&mut self, exported: &mut Vec<FlowRecord>) {
         let now = self.now.as_micros();
+        if now <= self.next_expiry {
+            return;
+        }
         loop {
             let mut best: Option<(i64, EndReason, u32)> = None;
             for head in [self.open.head, self.closed.head] {
@@ -644,9 +652,23 @@ impl FlowTable {
             }
             match best {
                 Some((d, reason, idx)) if now > d => self.export(idx, reason, exported),
-                _ => break,
+                Some((d, _, _)) => {
+                    self.next_expiry = d;
+                    break;
+                }
+                None => {
+                    self.next_expiry = i64::MAX;
+                    break;
+                }
             }
         }
+    }
+
+    /// `idx` just became the head of its list: its deadline may be the earliest now.
+    #[inline]
+    fn note_new_head(&mut self, idx: u32) {
+        let (d, _) = self.deadline(self.slot(idx));
+        self.next_expiry = self.next_expiry.min(d);
     }
 
     /// Starts a flow (not yet linked into a list), evicting one first if the table is full.
@@ -752,6 +774,9 @@ impl FlowTable {
         let [prev, next] = self.links[idx as usize];
         if prev == NIL {
             self.list_mut(closed).head = next;
+            if next != NIL {
+                self.note_new_head(next);
+            }
         } else {
             self.links[prev as usize][1] = next;
         }
@@ -768,6 +793,7 @@ impl FlowTable {
         self.links[idx as usize] = [tail, NIL];
         if tail == NIL {
             self.list_mut(closed).head = idx;
+            self.note_new_head(idx);
         } else {
             self.links[tail as usize][1] = idx;
         }
