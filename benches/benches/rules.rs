@@ -5,11 +5,13 @@
 //!   binary records; ~700 bytes on average), some of which fire the "hot" rules.
 //! - `rules/small`: ~170-byte payloads shaped like `big1m.pcap` (syslog lines, DNS queries,
 //!   HTTP API requests, binary) that fire nothing: the cost of the prefilter alone.
+//! - `rules/small+short`: the same with three 2–4 byte fast patterns added, as in
+//!   `config/default.rules` (the prefilter's dense case).
 //!
 //! The prefilter (a sampled 4-byte-anchor filter, then only candidate rules) should make
 //! 10,000 rules cost little more per packet than 100.
 //!
-//! `NETSEC_RULES_ONESHOT=<rules>:<rounds>:<packets|small>` skips criterion and runs one
+//! `NETSEC_RULES_ONESHOT=<rules>:<rounds>:<packets|small|small+short>` skips criterion and runs one
 //! payload set `rounds` times through one detector, for instruction counts under
 //! `valgrind --tool=callgrind` (run once with 0 rounds to subtract the setup).
 use std::net::{IpAddr, Ipv4Addr};
@@ -189,8 +191,21 @@ fn packets(payloads: &[(IpProtocol, u16, Vec<u8>)]) -> Vec<IpPacket<'_>> {
         .collect()
 }
 
-fn detector(n: usize) -> RuleDetector {
-    let set = RuleSet::from_text(&rules(n), &RuleVars::default());
+/// Short fast patterns like those of `config/default.rules` (`GET `, `%27`, `|18 03|`): one
+/// 4-byte pattern makes the prefilter test every window instead of every fifth, and 2–3 byte
+/// patterns add a byte-pair table. None occurs in the small payloads.
+const SHORT_RULES: &str = "\
+alert tcp any any -> any any (msg:\"short 1\"; content:\"GET \"; depth:4; sid:8000001;)
+alert tcp any any -> any any (msg:\"short 2\"; content:\"%27\"; nocase; sid:8000002;)
+alert tcp any any -> any 443 (msg:\"short 3\"; content:\"|18 03|\"; depth:2; sid:8000003;)
+";
+
+fn detector(n: usize, short: bool) -> RuleDetector {
+    let mut text = rules(n);
+    if short {
+        text.push_str(SHORT_RULES);
+    }
+    let set = RuleSet::from_text(&text, &RuleVars::default());
     assert_eq!(set.summary().skipped, 0, "{}", set.summary());
     RuleDetector::new(set)
 }
@@ -216,7 +231,7 @@ fn bench(c: &mut Criterion) {
     let (big, small) = (packets(&big), packets(&small));
     let mut g = c.benchmark_group("rules");
     for n in [100usize, 1_000, 10_000] {
-        let mut det = detector(n);
+        let mut det = detector(n, false);
         let mut out = Vec::with_capacity(64);
         g.throughput(Throughput::Elements(big.len() as u64));
         g.bench_with_input(BenchmarkId::new("packets", n), &big, |b, packets| {
@@ -230,22 +245,30 @@ fn bench(c: &mut Criterion) {
                 alerts
             })
         });
+        let mut det = detector(n, true);
+        g.bench_with_input(BenchmarkId::new("small+short", n), &small, |b, packets| {
+            b.iter(|| {
+                let alerts = run(&mut det, packets, &mut out);
+                assert_eq!(alerts, 0, "small payloads must fire nothing");
+                alerts
+            })
+        });
     }
     g.finish();
 }
 
 fn oneshot(spec: &str) {
-    let usage = "NETSEC_RULES_ONESHOT=<rules>:<rounds>:<packets|small>";
+    let usage = "NETSEC_RULES_ONESHOT=<rules>:<rounds>:<packets|small|small+short>";
     let mut it = spec.split(':');
     let n: usize = it.next().and_then(|v| v.parse().ok()).expect(usage);
     let rounds: usize = it.next().and_then(|v| v.parse().ok()).expect(usage);
     let payloads = match it.next() {
         Some("packets") => payloads(),
-        Some("small") => small_payloads(),
+        Some("small" | "small+short") => small_payloads(),
         _ => panic!("{usage}"),
     };
     let packets = packets(&payloads);
-    let mut det = detector(n);
+    let mut det = detector(n, spec.ends_with("+short"));
     let mut out = Vec::with_capacity(64);
     let alerts: usize = (0..rounds).map(|_| run(&mut det, &packets, &mut out)).sum();
     println!(
