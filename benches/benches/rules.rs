@@ -1,12 +1,24 @@
 //! Rule matching stage: per-packet cost of a `RuleDetector` with 100 / 1,000 / 10,000
-//! generated content rules over realistic payloads (HTTP requests and responses, DNS queries,
-//! TLS-like binary records). The prefilter (one Aho-Corasick pass, then only candidate rules)
-//! should make 10,000 rules cost little more per packet than 100.
+//! generated content rules.
+//!
+//! - `rules/packets`: realistic payloads (HTTP requests and responses, DNS queries, TLS-like
+//!   binary records; ~700 bytes on average), some of which fire the "hot" rules.
+//! - `rules/small`: ~170-byte payloads shaped like `big1m.pcap` (syslog lines, DNS queries,
+//!   HTTP API requests, binary) that fire nothing: the cost of the prefilter alone.
+//! - `rules/small+short`: the same with three 2–4 byte fast patterns added, as in
+//!   `config/default.rules` (the prefilter's dense case).
+//!
+//! The prefilter (a sampled 4-byte-anchor filter, then only candidate rules) should make
+//! 10,000 rules cost little more per packet than 100.
+//!
+//! `NETSEC_RULES_ONESHOT=<rules>:<rounds>:<packets|small|small+short>` skips criterion and runs one
+//! payload set `rounds` times through one detector, for instruction counts under
+//! `valgrind --tool=callgrind` (run once with 0 rounds to subtract the setup).
 use std::net::{IpAddr, Ipv4Addr};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use netsec_core::decode::{IpPacket, IpProtocol, L2Info, PacketMeta, TcpFlags};
-use netsec_core::detect::{Detector, PacketView};
+use netsec_core::detect::{Alert, Detector, PacketView};
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 use netsec_core::time::Timestamp;
 
@@ -102,49 +114,142 @@ fn payloads() -> Vec<(IpProtocol, u16, Vec<u8>)> {
     out
 }
 
+/// ~170-byte payloads like those of `big1m.pcap` that contain no generated or hot pattern.
+fn small_payloads() -> Vec<(IpProtocol, u16, Vec<u8>)> {
+    let mut rng = Rng(7);
+    let mut out = Vec::new();
+    for i in 0..64u64 {
+        out.push((
+            IpProtocol::UDP,
+            514,
+            format!(
+                "<134>Jan 21 10:00:{:02} host{} app[{}]: event {} status=ok user=svc{} latency_ms={} path=/var/lib/app/data/{:x}.db result=committed",
+                i % 60,
+                rng.below(64),
+                rng.below(10_000),
+                rng.below(1_000_000),
+                rng.below(100),
+                rng.below(500),
+                rng.next()
+            )
+            .into_bytes(),
+        ));
+        let mut dns = vec![(i >> 8) as u8, i as u8, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in ["telemetry", "eu-west-1", "corp", "example", "net"] {
+            dns.push(label.len() as u8);
+            dns.extend_from_slice(label.as_bytes());
+        }
+        dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+        while dns.len() < 150 {
+            dns.push(rng.next() as u8);
+        }
+        out.push((IpProtocol::UDP, 53, dns));
+        out.push((
+            IpProtocol::TCP,
+            8080,
+            format!(
+                "POST /api/v2/items/{} HTTP/1.1\r\nhost: api.example.net\r\naccept: application/json\r\ncontent-length: {}\r\nx-request-id: {:016x}\r\n\r\n{{\"id\":{}}}",
+                rng.below(100_000),
+                rng.below(999),
+                rng.next(),
+                rng.below(1000)
+            )
+            .into_bytes(),
+        ));
+        let bin: Vec<u8> = (0..200).map(|_| rng.next() as u8).collect();
+        out.push((IpProtocol::TCP, 443, bin));
+    }
+    out
+}
+
+fn packets(payloads: &[(IpProtocol, u16, Vec<u8>)]) -> Vec<IpPacket<'_>> {
+    payloads
+        .iter()
+        .enumerate()
+        .map(|(i, (proto, dport, p))| IpPacket {
+            meta: PacketMeta {
+                ts: Timestamp::from_micros(i as i64),
+                src_addr: IpAddr::V4(Ipv4Addr::new(192, 168, 1, (i % 200) as u8)),
+                dst_addr: IpAddr::V4(Ipv4Addr::new(93, 184, 216, 34)),
+                src_port: 40_000 + i as u16,
+                dst_port: *dport,
+                protocol: *proto,
+                icmp_type: 0,
+                icmp_code: 0,
+                tcp_flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
+                tcp_window: 502,
+                payload_len: p.len() as u32,
+                ip_len: p.len() as u32 + 40,
+                ttl: 64,
+                fragment: None,
+                tunnel: None,
+            },
+            payload: p,
+            l2: L2Info::default(),
+            transport_error: None,
+        })
+        .collect()
+}
+
+/// Short fast patterns like those of `config/default.rules` (`GET `, `%27`, `|18 03|`): one
+/// 4-byte pattern makes the prefilter test every window instead of every fifth, and 2–3 byte
+/// patterns add a byte-pair table. None occurs in the small payloads.
+const SHORT_RULES: &str = "\
+alert tcp any any -> any any (msg:\"short 1\"; content:\"GET \"; depth:4; sid:8000001;)
+alert tcp any any -> any any (msg:\"short 2\"; content:\"%27\"; nocase; sid:8000002;)
+alert tcp any any -> any 443 (msg:\"short 3\"; content:\"|18 03|\"; depth:2; sid:8000003;)
+";
+
+fn detector(n: usize, short: bool) -> RuleDetector {
+    let mut text = rules(n);
+    if short {
+        text.push_str(SHORT_RULES);
+    }
+    let set = RuleSet::from_text(&text, &RuleVars::default());
+    assert_eq!(set.summary().skipped, 0, "{}", set.summary());
+    RuleDetector::new(set)
+}
+
+/// Runs every packet through the detector; returns the number of alerts.
+fn run(det: &mut RuleDetector, packets: &[IpPacket<'_>], out: &mut Vec<Alert>) -> usize {
+    let mut alerts = 0usize;
+    for p in packets {
+        det.on_packet(&PacketView::Ip(p), None, out);
+        alerts += out.len();
+        out.clear();
+    }
+    alerts
+}
+
 fn bench(c: &mut Criterion) {
-    let payloads = payloads();
+    let (big, small) = (payloads(), small_payloads());
+    let avg = small.iter().map(|p| p.2.len()).sum::<usize>() / small.len();
+    eprintln!(
+        "rules/small: {} payloads, {avg} bytes on average",
+        small.len()
+    );
+    let (big, small) = (packets(&big), packets(&small));
     let mut g = c.benchmark_group("rules");
-    g.throughput(Throughput::Elements(payloads.len() as u64));
     for n in [100usize, 1_000, 10_000] {
-        let set = RuleSet::from_text(&rules(n), &RuleVars::default());
-        assert_eq!(set.summary().skipped, 0, "{}", set.summary());
-        let mut det = RuleDetector::new(set);
-        let packets: Vec<IpPacket<'_>> = payloads
-            .iter()
-            .enumerate()
-            .map(|(i, (proto, dport, p))| IpPacket {
-                meta: PacketMeta {
-                    ts: Timestamp::from_micros(i as i64),
-                    src_addr: IpAddr::V4(Ipv4Addr::new(192, 168, 1, (i % 200) as u8)),
-                    dst_addr: IpAddr::V4(Ipv4Addr::new(93, 184, 216, 34)),
-                    src_port: 40_000 + i as u16,
-                    dst_port: *dport,
-                    protocol: *proto,
-                    icmp_type: 0,
-                    icmp_code: 0,
-                    tcp_flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
-                    tcp_window: 502,
-                    payload_len: p.len() as u32,
-                    ip_len: p.len() as u32 + 40,
-                    ttl: 64,
-                    fragment: None,
-                    tunnel: None,
-                },
-                payload: p,
-                l2: L2Info::default(),
-                transport_error: None,
-            })
-            .collect();
+        let mut det = detector(n, false);
         let mut out = Vec::with_capacity(64);
-        g.bench_with_input(BenchmarkId::new("packets", n), &packets, |b, packets| {
+        g.throughput(Throughput::Elements(big.len() as u64));
+        g.bench_with_input(BenchmarkId::new("packets", n), &big, |b, packets| {
+            b.iter(|| run(&mut det, packets, &mut out))
+        });
+        g.throughput(Throughput::Elements(small.len() as u64));
+        g.bench_with_input(BenchmarkId::new("small", n), &small, |b, packets| {
             b.iter(|| {
-                let mut alerts = 0usize;
-                for p in packets {
-                    det.on_packet(&PacketView::Ip(p), None, &mut out);
-                    alerts += out.len();
-                    out.clear();
-                }
+                let alerts = run(&mut det, packets, &mut out);
+                assert_eq!(alerts, 0, "small payloads must fire nothing");
+                alerts
+            })
+        });
+        let mut det = detector(n, true);
+        g.bench_with_input(BenchmarkId::new("small+short", n), &small, |b, packets| {
+            b.iter(|| {
+                let alerts = run(&mut det, packets, &mut out);
+                assert_eq!(alerts, 0, "small payloads must fire nothing");
                 alerts
             })
         });
@@ -152,5 +257,32 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn oneshot(spec: &str) {
+    let usage = "NETSEC_RULES_ONESHOT=<rules>:<rounds>:<packets|small|small+short>";
+    let mut it = spec.split(':');
+    let n: usize = it.next().and_then(|v| v.parse().ok()).expect(usage);
+    let rounds: usize = it.next().and_then(|v| v.parse().ok()).expect(usage);
+    let payloads = match it.next() {
+        Some("packets") => payloads(),
+        Some("small" | "small+short") => small_payloads(),
+        _ => panic!("{usage}"),
+    };
+    let packets = packets(&payloads);
+    let mut det = detector(n, spec.ends_with("+short"));
+    let mut out = Vec::with_capacity(64);
+    let alerts: usize = (0..rounds).map(|_| run(&mut det, &packets, &mut out)).sum();
+    println!(
+        "{spec}: {} packets, {alerts} alerts",
+        rounds * packets.len()
+    );
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("NETSEC_RULES_ONESHOT") {
+        oneshot(&spec);
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}

@@ -267,7 +267,7 @@ pub(crate) struct CompiledRule {
     pub(crate) dst_ports: PortMatch,
     pub(crate) bidirectional: bool,
     pub(crate) steps: Vec<PayloadStep>,
-    /// Index into `steps` of the content given to the prefilter automaton.
+    /// Index into `steps` of the content given to the prefilter (the rule's fast pattern).
     pub(crate) fast_pattern: Option<usize>,
     pub(crate) dsize: Vec<UintCmp>,
     pub(crate) ttl: Vec<UintCmp>,

@@ -1,108 +1,19 @@
-//! Per-packet matching: the prefilter (one automaton + protocol/port groups), full rule
-//! evaluation, rate state, and the [`RuleDetector`].
+//! Per-packet matching: candidates from the [`Prefilter`](super::prefilter::Prefilter), full
+//! rule evaluation, rate state, and the [`RuleDetector`].
 //!
 //! Direction, flow and `pass` semantics are documented on [`RuleDetector`].
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
 use super::ast::{Action, ThresholdType, Track};
-use super::compile::{CompiledRule, PayloadStep, ProtoClass};
+use super::compile::{CompiledRule, PayloadStep};
+use super::prefilter::LiteralScratch;
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::decode::{IpPacket, IpProtocol};
 use crate::detect::{Alert, AlertIdGen, AlertStatus, Detector, PacketView};
 use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
-
-/// Content-less rules of one protocol class, grouped by destination port.
-#[derive(Debug, Clone, Default)]
-struct ProtoGroup {
-    by_dst_port: HashMap<u16, Vec<u32>>,
-    any_port: Vec<u32>,
-}
-
-/// Picks candidate rules for a packet.
-#[derive(Debug, Clone)]
-pub(crate) struct Prefilter {
-    /// One automaton over every distinct fast pattern, ASCII case-insensitive (hits are
-    /// verified exactly by full evaluation).
-    ac: Option<AhoCorasick>,
-    /// Pattern id → rules whose fast pattern it is.
-    pattern_rules: Vec<Vec<u32>>,
-    /// Rules without a fast pattern, by protocol class (index = `ProtoClass as usize`).
-    groups: [ProtoGroup; 5],
-}
-
-fn class_index(c: ProtoClass) -> usize {
-    match c {
-        ProtoClass::Ip => 0,
-        ProtoClass::Tcp => 1,
-        ProtoClass::Udp => 2,
-        ProtoClass::Icmp => 3,
-        ProtoClass::Icmpv6 => 4,
-    }
-}
-
-impl Prefilter {
-    pub(crate) fn build(rules: &[CompiledRule]) -> Prefilter {
-        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
-        let mut groups: [ProtoGroup; 5] = Default::default();
-        for (i, r) in rules.iter().enumerate() {
-            let idx = i as u32;
-            let fast = r.fast_pattern.and_then(|s| match &r.steps[s] {
-                PayloadStep::Content(c) => Some(&c.spec.pattern),
-                PayloadStep::Pcre(_) => None,
-            });
-            match fast {
-                Some(p) => {
-                    let key = p.to_ascii_lowercase();
-                    let id = *ids.entry(key.clone()).or_insert_with(|| {
-                        patterns.push(key);
-                        pattern_rules.push(Vec::new());
-                        patterns.len() - 1
-                    });
-                    pattern_rules[id].push(idx);
-                }
-                None => {
-                    let g = &mut groups[class_index(r.proto)];
-                    match r.dst_ports.single() {
-                        Some(p) if !r.bidirectional => {
-                            g.by_dst_port.entry(p).or_default().push(idx)
-                        }
-                        _ => g.any_port.push(idx),
-                    }
-                }
-            }
-        }
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns)
-                .or_else(|_| {
-                    // A DFA over very many patterns can exceed its size limit; let the crate
-                    // pick (contiguous NFA), which is still one pass over the payload.
-                    AhoCorasick::builder()
-                        .ascii_case_insensitive(true)
-                        .match_kind(MatchKind::Standard)
-                        .build(&patterns)
-                })
-                .ok()
-        };
-        Prefilter {
-            ac,
-            pattern_rules,
-            groups,
-        }
-    }
-}
 
 /// Tuning for a [`RuleDetector`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,11 +114,11 @@ pub struct RuleDetector {
     stats: RuleStats,
     rate: HashMap<RateKey, RateEntry>,
     passed: HashSet<u64>,
-    candidates: Vec<u32>,
+    /// Literal search state (found fast patterns) of the current packet.
+    scratch: LiteralScratch,
+    /// Rules of the found fast patterns, sorted.
+    hits: Vec<u32>,
     matched: Vec<u32>,
-    rule_mark: Vec<u32>,
-    pattern_mark: Vec<u32>,
-    generation: u32,
 }
 
 const NAME: &str = "rules";
@@ -221,18 +132,15 @@ impl RuleDetector {
     /// A detector over `set` with the given limits.
     pub fn with_config(set: RuleSet, config: RuleDetectorConfig) -> RuleDetector {
         let n = set.rules.len();
-        let p = set.prefilter.pattern_rules.len();
         RuleDetector {
             config,
             ids: AlertIdGen::new(NAME),
             stats: RuleStats::default(),
             rate: HashMap::new(),
             passed: HashSet::new(),
-            candidates: Vec::with_capacity(n),
-            matched: Vec::with_capacity(n),
-            rule_mark: vec![0; n],
-            pattern_mark: vec![0; p],
-            generation: 0,
+            scratch: LiteralScratch::new(&set.prefilter.literals),
+            hits: Vec::with_capacity(n.min(1024)),
+            matched: Vec::with_capacity(n.min(1024)),
             set,
         }
     }
@@ -252,73 +160,23 @@ impl RuleDetector {
         self.stats
     }
 
-    fn next_generation(&mut self) -> u32 {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.rule_mark.iter_mut().for_each(|m| *m = 0);
-            self.pattern_mark.iter_mut().for_each(|m| *m = 0);
-            self.generation = 1;
-        }
-        self.generation
-    }
-
-    /// Fills `self.candidates` (sorted, distinct) for one packet.
-    fn gather(&mut self, ip: &IpPacket<'_>) {
-        let gen = self.next_generation();
-        self.candidates.clear();
+    /// Fills `self.hits` (sorted, distinct) with the rules whose fast pattern occurs in the
+    /// payload.
+    fn gather_hits(&mut self, payload: &[u8]) {
+        self.hits.clear();
         let pf = &self.set.prefilter;
-        if let (Some(ac), false) = (&pf.ac, ip.payload.is_empty()) {
-            for m in ac.find_overlapping_iter(ip.payload) {
-                let pid = m.pattern().as_usize();
-                if self.pattern_mark[pid] == gen {
-                    continue;
-                }
-                self.pattern_mark[pid] = gen;
-                for &r in &pf.pattern_rules[pid] {
-                    if self.rule_mark[r as usize] != gen {
-                        self.rule_mark[r as usize] = gen;
-                        self.candidates.push(r);
-                    }
-                }
-            }
+        if payload.is_empty() || pf.literals.len() == 0 {
+            return;
         }
-        let proto = ip.meta.protocol;
-        let dport = ip.meta.dst_port;
-        for class in [
-            ProtoClass::Ip,
-            ProtoClass::Tcp,
-            ProtoClass::Udp,
-            ProtoClass::Icmp,
-            ProtoClass::Icmpv6,
-        ] {
-            if !class.admits(proto) {
-                continue;
-            }
-            let g = &pf.groups[class_index(class)];
-            let by_port = if proto.has_ports() {
-                g.by_dst_port.get(&dport).map(Vec::as_slice)
-            } else {
-                None
-            };
-            for &r in g.any_port.iter().chain(by_port.unwrap_or(&[])) {
-                if self.rule_mark[r as usize] != gen {
-                    self.rule_mark[r as usize] = gen;
-                    self.candidates.push(r);
-                }
-            }
-            // Without ports every port-grouped rule is a candidate (ports are not compared).
-            if !proto.has_ports() {
-                for rules in g.by_dst_port.values() {
-                    for &r in rules {
-                        if self.rule_mark[r as usize] != gen {
-                            self.rule_mark[r as usize] = gen;
-                            self.candidates.push(r);
-                        }
-                    }
-                }
-            }
+        pf.literals.find_all(payload, &mut self.scratch);
+        for &lit in &self.scratch.found {
+            self.hits.extend_from_slice(pf.literal_rules(lit));
         }
-        self.candidates.sort_unstable();
+        // Literals' rule lists are disjoint, so only the order needs fixing (and usually
+        // there is at most one literal).
+        if self.scratch.found.len() > 1 {
+            self.hits.sort_unstable();
+        }
     }
 
     /// Whether a rate-limited rule may alert now.
@@ -575,6 +433,21 @@ fn step_is_relative(s: &PayloadStep) -> bool {
     }
 }
 
+/// Removes and returns the smallest head of sorted lists.
+fn pop_min(lists: &mut [&[u32]; 3]) -> Option<u32> {
+    let mut best: Option<(usize, u32)> = None;
+    for (i, l) in lists.iter().enumerate() {
+        if let Some(&v) = l.first() {
+            if best.is_none_or(|(_, b)| v < b) {
+                best = Some((i, v));
+            }
+        }
+    }
+    let (i, v) = best?;
+    lists[i] = &lists[i][1..];
+    Some(v)
+}
+
 fn track_key(track: Track, ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
     let none = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     match track {
@@ -606,10 +479,18 @@ impl Detector for RuleDetector {
                 return;
             }
         }
-        self.gather(ip);
+        self.gather_hits(ip.payload);
         self.matched.clear();
         let max_steps = self.config.max_match_steps;
-        for &idx in &self.candidates {
+        let [plain_a, plain_b] = self
+            .set
+            .prefilter
+            .plain_candidates(ip.meta.protocol, ip.meta.dst_port);
+        // Candidates are three sorted, pairwise disjoint lists (fast-pattern hits, the
+        // protocol's any-port rules, its rules for this port); evaluate them in rule order
+        // by merging, so alerts come out in file order without a per-packet sort.
+        let mut lists = [self.hits.as_slice(), plain_a, plain_b];
+        while let Some(idx) = pop_min(&mut lists) {
             self.stats.candidates += 1;
             let mut limit_hit = false;
             if rule_matches(
@@ -792,7 +673,7 @@ mod tests {
         ));
         assert!(!hits(r#"content:"get";"#, b"GET /"));
         assert!(hits(r#"content:"get"; nocase;"#, b"GET /"));
-        // Automaton is case-insensitive; the exact re-check must reject.
+        // The prefilter folds case in its anchors; verification must reject `eVIL` for sid 1.
         let mut d = detector("alert tcp any any -> any any (content:\"Evil\"; sid:1;)\nalert tcp any any -> any any (content:\"EVIL\"; nocase; sid:2;)");
         assert_eq!(sids(&mut d, &tcp(b"an eVIL thing"), None), vec![2]);
         assert_eq!(sids(&mut d, &tcp(b"an Evil thing"), None), vec![1, 2]);
@@ -1010,6 +891,29 @@ mod tests {
         assert_eq!(d.stats().candidates, 1);
         assert!(sids(&mut d, &tcp(b"nothing here"), None).is_empty());
         assert_eq!(d.stats().candidates, 1);
+        // A case-sensitive fast pattern present only in another case is no candidate; a
+        // content-less rule of another protocol is none either.
+        assert!(sids(&mut d, &tcp(b"xx PATTERN-0042 yy"), None).is_empty());
+        assert_eq!(d.stats().candidates, 1);
+    }
+
+    #[test]
+    fn candidates_merge_in_rule_order() {
+        let mut d = detector(
+            "alert tcp any any -> any 80 (content:\"zz\"; sid:1;)\n\
+             alert tcp any any -> any any (sid:2;)\n\
+             alert ip any any -> any 80 (sid:3;)\n\
+             alert tcp any any -> any any (content:\"Abcd\"; nocase; sid:4;)\n\
+             alert tcp any any -> any 81 (sid:5;)\n\
+             alert ip any any -> any any (content:\"x\"; sid:6;)\n\
+             alert udp any any -> any 80 (sid:7;)",
+        );
+        assert_eq!(sids(&mut d, &tcp(b"x abcd zz"), None), vec![1, 2, 3, 4, 6]);
+        assert_eq!(d.stats().candidates, 5);
+        let mut icmp = tcp(b"ABCD");
+        icmp.meta.protocol = IpProtocol::ICMP;
+        // Without ports, port-grouped `ip` rules are candidates too.
+        assert_eq!(sids(&mut d, &icmp, None), vec![3]);
     }
 
     #[test]

@@ -6,13 +6,14 @@
 //!    continuations are handled; a malformed rule becomes a [`ParseError`] naming its line.
 //!    `Display` on a [`Rule`] prints rule text that parses back to the same value.
 //! 2. [`RuleSet::from_text`]: variables ([`RuleVars`]) resolved, contents, `pcre` and typed
-//!    comparisons compiled once, and one Aho-Corasick automaton built over every rule's fast
-//!    pattern. Loading never fails as a whole: malformed rules and rules using unsupported
+//!    comparisons compiled once, and one multi-literal filter built over every rule's fast
+//!    pattern (sampled 4-byte anchors in a cache-resident bitset, verified exactly; see
+//!    `prefilter.rs` for the design and why it replaced an Aho-Corasick pass). Loading never fails as a whole: malformed rules and rules using unsupported
 //!    keywords or protocols are skipped, each with a [`RuleWarning`] naming its line, `sid` and
 //!    keyword, counted in the [`RuleSetSummary`].
 //! 3. [`RuleDetector`]: a [`Detector`](crate::detect::Detector) that runs the set on every
 //!    packet. Per packet only the candidate rules are evaluated: those whose fast pattern
-//!    occurs in the payload (one automaton pass), plus content-less rules of the packet's
+//!    occurs in the payload (one filter pass), plus content-less rules of the packet's
 //!    protocol and destination port. Nothing is allocated per packet unless an alert fires.
 //!
 //! ```
@@ -38,6 +39,7 @@ mod ast;
 mod compile;
 mod matcher;
 mod parse;
+mod prefilter;
 #[cfg(test)]
 mod proptests;
 mod vars;
@@ -56,7 +58,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use compile::{compile_rule, CompileOutcome, CompiledRule};
-use matcher::Prefilter;
+use prefilter::Prefilter;
 
 /// Why one rule was skipped at load time.
 #[derive(Debug, Clone, PartialEq, Eq)]
