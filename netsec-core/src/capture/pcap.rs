@@ -160,6 +160,9 @@ struct State {
     legacy_link: LinkType,
     /// Classic pcap: sub-second units (1e6 or 1e9).
     legacy_units: u64,
+    /// Classic pcap with standard 16-byte record headers: `Some(big_endian)` once the file
+    /// header is read, enabling the inline record fast path in [`PcapReader::advance`].
+    legacy_records: Option<bool>,
     /// pcapng: byte order of the current section.
     big_endian: bool,
     /// pcapng: interfaces of the current section, by interface id.
@@ -263,6 +266,7 @@ impl<R: Read> PcapReader<R> {
             state: State {
                 legacy_link: LinkType::NULL,
                 legacy_units: 1_000_000,
+                legacy_records: None,
                 big_endian: false,
                 interfaces: Vec::new(),
                 last_link: None,
@@ -301,6 +305,9 @@ impl<R: Read> PcapReader<R> {
 
     /// Parses blocks until the next packet, the end, or an error.
     fn advance(&mut self) -> Result<Option<Found>, CaptureError> {
+        if let Some(found) = self.next_whole_record() {
+            return Ok(Some(found));
+        }
         loop {
             let it = self.inner.it();
             // `next` never moves the buffer, so packet slices can be located relative to it.
@@ -351,6 +358,48 @@ impl<R: Read> PcapReader<R> {
                 return Err(self.io_failure());
             }
         }
+    }
+
+    /// Fast path for classic pcap: a complete 16-byte record header and its data already in the
+    /// buffer are read in place. The record layout is fixed (RFC draft "PCAP Capture File
+    /// Format" §5), so this skips pcap-parser's generic block machinery per packet; anything
+    /// else (incomplete record, refill, oversized record, end of input) takes the general path
+    /// through pcap-parser, which also reports every error.
+    #[inline]
+    fn next_whole_record(&mut self) -> Option<Found> {
+        let (Inner::Legacy(r), Some(big_endian)) = (&self.inner, self.state.legacy_records) else {
+            return None;
+        };
+        let data = r.data();
+        let header: &[u8; 16] = data.get(..16)?.try_into().ok()?;
+        let word = |at: usize| {
+            let b = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        let caplen = word(8) as usize;
+        if caplen > data.len() - 16 {
+            return None;
+        }
+        let ts = Timestamp::from_parts(
+            i64::from(word(0)),
+            u64::from(word(4)),
+            self.state.legacy_units,
+        );
+        let link = self.state.legacy_link;
+        self.state.last_ts = ts;
+        self.state.last_link = Some(link);
+        self.pending = 16 + caplen;
+        Some(Found {
+            ts,
+            link,
+            orig_len: word(12),
+            start: 16,
+            len: caplen,
+        })
     }
 
     /// Doubles the parse buffer, up to [`MAX_RECORD_LEN`].
@@ -446,6 +495,7 @@ impl State {
                 // The upper 16 bits of the field may carry FCS information: not the link type.
                 let link = LinkType((h.network.0 as u32 & 0xffff) as u16);
                 self.legacy_link = link;
+                self.legacy_records = (!h.is_modified_format()).then(|| h.is_bigendian());
                 self.last_link = Some(link);
                 Ok(Step::Skip)
             }
