@@ -252,9 +252,67 @@ fn write_ip(o: &mut Vec<u8>, addr: IpAddr) {
             o.push(b'.');
             write_u8(o, w);
         }
-        IpAddr::V6(a) => {
-            // `Vec<u8>` as `io::Write` cannot fail.
-            let _ = write!(o, "{a}");
+        IpAddr::V6(a) => write_ipv6(o, a),
+    }
+}
+
+/// Appends an IPv6 address exactly as `Ipv6Addr`'s `Display` does (RFC 5952: lower-case hex,
+/// the longest run of two or more zero groups — the first on a tie — compressed to `::`, and
+/// IPv4-mapped addresses as `::ffff:a.b.c.d`) without the formatting machinery, which costs
+/// more than the rest of a flow record.
+fn write_ipv6(o: &mut Vec<u8>, a: std::net::Ipv6Addr) {
+    if let Some(v4) = a.to_ipv4_mapped() {
+        o.extend_from_slice(b"::ffff:");
+        return write_ip(o, IpAddr::V4(v4));
+    }
+    let g = a.segments();
+    // Longest run of zero groups (length ≥ 2), first on a tie.
+    let (mut best_start, mut best_len, mut run_start, mut run_len) =
+        (0usize, 0usize, 0usize, 0usize);
+    for (i, &x) in g.iter().enumerate() {
+        if x == 0 {
+            if run_len == 0 {
+                run_start = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best_start, best_len) = (run_start, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    let hex = |o: &mut Vec<u8>, v: u16| {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut started = false;
+        for shift in [12u16, 8, 4, 0] {
+            let d = (v >> shift) & 0xf;
+            if d != 0 || started || shift == 0 {
+                o.push(DIGITS[usize::from(d)]);
+                started = true;
+            }
+        }
+    };
+    if best_len >= 2 {
+        for (i, &x) in g[..best_start].iter().enumerate() {
+            if i > 0 {
+                o.push(b':');
+            }
+            hex(o, x);
+        }
+        o.extend_from_slice(b"::");
+        for (i, &x) in g[best_start + best_len..].iter().enumerate() {
+            if i > 0 {
+                o.push(b':');
+            }
+            hex(o, x);
+        }
+    } else {
+        for (i, &x) in g.iter().enumerate() {
+            if i > 0 {
+                o.push(b':');
+            }
+            hex(o, x);
         }
     }
 }
@@ -346,6 +404,48 @@ mod tests {
             let mut b = Vec::new();
             write_ts(&mut b, &mut cache, ts);
             assert_eq!(String::from_utf8(b).expect("ascii"), ts.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand-written IPv6 form is byte for byte what `Display` prints.
+        #[test]
+        fn ipv6_text_matches_std(
+            groups in proptest::array::uniform8(proptest::prop_oneof![
+                3 => proptest::prelude::Just(0u16),
+                1 => proptest::prelude::Just(0xffffu16),
+                2 => proptest::prelude::any::<u16>(),
+            ])
+        ) {
+            let a = std::net::Ipv6Addr::from(groups);
+            let mut b = Vec::new();
+            write_ipv6(&mut b, a);
+            proptest::prop_assert_eq!(String::from_utf8(b).expect("ascii"), a.to_string());
+        }
+    }
+
+    #[test]
+    fn ipv6_text_edge_cases() {
+        for text in [
+            "::",
+            "::1",
+            "1::",
+            "::ffff:10.0.0.1",
+            "2001:db8::1:0:0:1",
+            "1:0:0:2:0:0:0:3",
+            "fe80::1ff:fe23:4567:890a",
+            "1:2:3:4:5:6:7:8",
+            "0:1:0:1:0:1:0:1",
+            "::ffff:0:0",
+        ] {
+            let a: std::net::Ipv6Addr = text.parse().expect("valid IPv6 literal");
+            let mut b = Vec::new();
+            write_ipv6(&mut b, a);
+            assert_eq!(
+                String::from_utf8(b).expect("ascii"),
+                a.to_string(),
+                "{text}"
+            );
         }
     }
 
