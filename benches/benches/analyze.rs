@@ -6,6 +6,7 @@
 //! mixed protocols and ports, some `nocase`, half with a second relative content), built here
 //! with the same fixed-seed xorshift so the bench needs no external file.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use netsec_benches::Rng;
 use netsec_core::behaviour::{build_detectors, BehaviourConfig};
 use netsec_core::capture::PcapReader;
 use netsec_core::detect::{AlertSink, Detector, EveAlertSink};
@@ -16,20 +17,6 @@ use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 
 /// The bundled rule file (the same text the CLI embeds).
 const DEFAULT_RULES: &str = include_str!("../../config/default.rules");
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn generated_rules(n: usize) -> String {
     const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_-.";

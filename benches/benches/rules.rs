@@ -17,25 +17,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+use netsec_benches::Rng;
 use netsec_core::decode::{IpPacket, IpProtocol, L2Info, PacketMeta, TcpFlags};
 use netsec_core::detect::{Alert, Detector, PacketView};
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 use netsec_core::time::Timestamp;
-
-/// A fixed-seed xorshift generator: no extra dependency, same rules every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// `n` rules, each with a random 8–16 byte fast pattern plus a mix of modifiers, ports and
 /// a second relative content; ten "hot" rules match the HTTP payloads in every set size.
@@ -86,8 +72,8 @@ fn payloads() -> Vec<(IpProtocol, u16, Vec<u8>)> {
             80,
             format!(
                 "GET /index{i}.html?id={} HTTP/1.1\r\nHost: www.example{i}.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/120.0\r\nAccept: text/html,application/xhtml+xml\r\nAccept-Language: en-US,en;q=0.5\r\nCookie: session={:x}\r\n\r\n",
-                rng.next(),
-                rng.next()
+                rng.next_u64(),
+                rng.next_u64()
             )
             .into_bytes(),
         ));
@@ -108,7 +94,7 @@ fn payloads() -> Vec<(IpProtocol, u16, Vec<u8>)> {
         }
         dns.extend_from_slice(&[0, 0, 1, 0, 1]);
         out.push((IpProtocol::UDP, 53, dns));
-        let tls: Vec<u8> = (0..1400).map(|_| rng.next() as u8).collect();
+        let tls: Vec<u8> = (0..1400).map(|_| rng.next_u64() as u8).collect();
         out.push((IpProtocol::TCP, 443, tls));
     }
     out
@@ -130,7 +116,7 @@ fn small_payloads() -> Vec<(IpProtocol, u16, Vec<u8>)> {
                 rng.below(1_000_000),
                 rng.below(100),
                 rng.below(500),
-                rng.next()
+                rng.next_u64()
             )
             .into_bytes(),
         ));
@@ -141,7 +127,7 @@ fn small_payloads() -> Vec<(IpProtocol, u16, Vec<u8>)> {
         }
         dns.extend_from_slice(&[0, 0, 1, 0, 1]);
         while dns.len() < 150 {
-            dns.push(rng.next() as u8);
+            dns.push(rng.next_u64() as u8);
         }
         out.push((IpProtocol::UDP, 53, dns));
         out.push((
@@ -151,12 +137,12 @@ fn small_payloads() -> Vec<(IpProtocol, u16, Vec<u8>)> {
                 "POST /api/v2/items/{} HTTP/1.1\r\nhost: api.example.net\r\naccept: application/json\r\ncontent-length: {}\r\nx-request-id: {:016x}\r\n\r\n{{\"id\":{}}}",
                 rng.below(100_000),
                 rng.below(999),
-                rng.next(),
+                rng.next_u64(),
                 rng.below(1000)
             )
             .into_bytes(),
         ));
-        let bin: Vec<u8> = (0..200).map(|_| rng.next() as u8).collect();
+        let bin: Vec<u8> = (0..200).map(|_| rng.next_u64() as u8).collect();
         out.push((IpProtocol::TCP, 443, bin));
     }
     out

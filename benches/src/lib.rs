@@ -58,3 +58,23 @@ pub fn frames() -> Vec<Frame> {
     }
     out
 }
+
+/// A fixed-seed xorshift generator for synthetic bench inputs (rules, payloads): no extra
+/// dependency, and the same inputs every run.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 pseudo-random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
