@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod app;
 pub mod behaviour;
 pub mod capture;
 pub mod decode;

@@ -1,3 +1,6 @@
 //! netsec-ml: random-forest and isolation-forest detectors over the 25 flow features.
 //!
-//! Not yet implemented: this crate holds the workspace slot for the ML issue.
+//! Work in progress: [`dataset::Dataset`] is the shared shape of training and evaluation data.
+#![warn(missing_docs)]
+
+pub mod dataset;

@@ -1,0 +1,1 @@
+//! DHCP parser (in progress).

@@ -1,0 +1,1 @@
+//! DNS parser (in progress).

@@ -1,0 +1,1 @@
+//! TLS parser (in progress).
