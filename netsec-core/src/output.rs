@@ -317,19 +317,40 @@ fn write_ipv6(o: &mut Vec<u8>, a: std::net::Ipv6Addr) {
     }
 }
 
-/// Appends `v` in decimal. Most values are a few digits long, so pushing them one by one is
-/// cheaper than formatting into a scratch buffer and copying it (a `memcpy` call per field).
+/// Two ASCII digits for every value 0..100, so integers are formatted two digits per division.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends `v` in decimal. Most values are a few digits long (and many are a single digit), so
+/// pushing them one by one is cheaper than formatting into a scratch buffer and copying it (a
+/// `memcpy` call per field).
 #[inline]
 fn push_u64(o: &mut Vec<u8>, mut v: u64) {
+    if v < 10 {
+        o.push(b'0' + v as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut start = digits.len();
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        start -= 2;
+        digits[start] = DIGIT_PAIRS[pair];
+        digits[start + 1] = DIGIT_PAIRS[pair + 1];
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        start -= 2;
+        digits[start] = DIGIT_PAIRS[pair];
+        digits[start + 1] = DIGIT_PAIRS[pair + 1];
+    } else {
         start -= 1;
-        digits[start] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        digits[start] = b'0' + v as u8;
     }
     for &d in &digits[start..] {
         o.push(d);

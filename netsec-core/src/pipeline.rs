@@ -406,7 +406,9 @@ impl<S: PacketSource> FlowPipeline<S> {
             self.stats.wire_bytes += u64::from(raw.orig_len);
             self.stats.count_time(raw.ts);
             self.last_link_type = Some(raw.link_type);
-            match decode(&raw) {
+            // Matched by reference: moving the decoded packet out of the result would copy it.
+            let decoded = decode(&raw);
+            match &decoded {
                 Ok(Decoded::Ip(ip)) => {
                     self.stats.ip_packets += 1;
                     self.stats.count_protocol(ip.meta.protocol);
@@ -436,7 +438,7 @@ impl<S: PacketSource> FlowPipeline<S> {
                         packet_to_detectors(
                             &mut self.detectors,
                             &mut self.stats,
-                            &PacketView::Ip(&ip),
+                            &PacketView::Ip(ip),
                             ctx.as_ref(),
                             &mut self.alerts,
                         );
@@ -447,8 +449,8 @@ impl<S: PacketSource> FlowPipeline<S> {
                     if !self.detectors.is_empty() {
                         let view = PacketView::Arp {
                             ts: raw.ts,
-                            arp: &arp,
-                            l2: &l2,
+                            arp,
+                            l2,
                         };
                         packet_to_detectors(
                             &mut self.detectors,
@@ -460,7 +462,7 @@ impl<S: PacketSource> FlowPipeline<S> {
                     }
                 }
                 Ok(Decoded::Other { .. }) => self.stats.non_ip_packets += 1,
-                Err(e) => self.stats.count_decode_error(&e),
+                Err(e) => self.stats.count_decode_error(e),
             }
         }
         Ok(true)
