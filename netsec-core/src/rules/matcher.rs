@@ -4,6 +4,8 @@
 //! Direction, flow and `pass` semantics are documented on [`RuleDetector`].
 
 use std::collections::{HashMap, HashSet};
+
+use foldhash::fast::RandomState;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::ast::{Action, ThresholdType, Track};
@@ -112,8 +114,10 @@ pub struct RuleDetector {
     config: RuleDetectorConfig,
     ids: AlertIdGen,
     stats: RuleStats,
-    rate: HashMap<RateKey, RateEntry>,
-    passed: HashSet<u64>,
+    /// Keyed partly by packet addresses: foldhash with a random per-table seed (as the
+    /// behavioural tables), which is also far cheaper than std's SipHash per packet.
+    rate: HashMap<RateKey, RateEntry, RandomState>,
+    passed: HashSet<u64, RandomState>,
     /// Literal search state (found fast patterns) of the current packet.
     scratch: LiteralScratch,
     /// Rules of the found fast patterns, sorted.
@@ -136,8 +140,8 @@ impl RuleDetector {
             config,
             ids: AlertIdGen::new(NAME),
             stats: RuleStats::default(),
-            rate: HashMap::new(),
-            passed: HashSet::new(),
+            rate: HashMap::default(),
+            passed: HashSet::default(),
             scratch: LiteralScratch::new(&set.prefilter.literals),
             hits: Vec::with_capacity(n.min(1024)),
             matched: Vec::with_capacity(n.min(1024)),
@@ -474,7 +478,7 @@ impl Detector for RuleDetector {
         };
         self.stats.packets += 1;
         if let Some(f) = flow {
-            if self.passed.contains(&f.flow_id) {
+            if !self.passed.is_empty() && self.passed.contains(&f.flow_id) {
                 self.stats.passed_packets += 1;
                 return;
             }
@@ -554,7 +558,9 @@ impl Detector for RuleDetector {
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, _features: &FeatureVector, _out: &mut Vec<Alert>) {
-        self.passed.remove(&flow.id);
+        if !self.passed.is_empty() {
+            self.passed.remove(&flow.id);
+        }
     }
 }
 
