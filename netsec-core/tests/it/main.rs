@@ -9,6 +9,7 @@ mod capture;
 mod cicflowmeter;
 mod decode;
 mod flows;
+mod inventory;
 mod pipeline;
 mod rules;
 mod util;
