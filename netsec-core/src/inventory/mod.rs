@@ -15,7 +15,7 @@
 //!   DNS A/AAAA answers for its address, PTR answers for its reverse name, and mDNS answers.
 //! - **Services it answered on**: TCP ports it sent a SYN-ACK from, UDP ports it replied from
 //!   (a packet against its flow's direction, from a port below the client's and below 49152,
-//!   which keeps peer-to-peer and RTP port pairs out).
+//!   which keeps peer-to-peer and RTP port pairs out), and udp/67 for DHCP servers.
 //! - **OS hints**: the initial TTL (the highest TTL it sent, rounded up to 32, 64, 128 or 255)
 //!   and the window of its first TCP SYN, with the usual reading of the TTL (64 Unix-like,
 //!   128 Windows, 255 network equipment).
@@ -497,7 +497,7 @@ impl Inventory {
             match (m.src_port, m.dst_port) {
                 (53, _) => self.dns(ip.payload, NameSource::DnsA, now),
                 (5353, _) => self.dns(ip.payload, NameSource::Mdns, now),
-                (67 | 68, 67 | 68) => self.dhcp(ip.payload, now),
+                (67 | 68, 67 | 68) => self.dhcp(ip.payload, m.src_addr, now),
                 _ => {}
             }
         }
@@ -560,8 +560,8 @@ impl Inventory {
         });
     }
 
-    /// MAC bindings, host name and vendor class from a DHCP message.
-    fn dhcp(&mut self, payload: &[u8], now: Timestamp) {
+    /// MAC bindings, host name and vendor class from a DHCP message sent by `src`.
+    fn dhcp(&mut self, payload: &[u8], src: IpAddr, now: Timestamp) {
         let Ok(msg) = DhcpMessage::parse(payload) else {
             return;
         };
@@ -586,7 +586,15 @@ impl Inventory {
                     h.bound_mac = Some(mac);
                 }
             }
-        } else if msg.message_type() == Some(MessageType::ACK) {
+            return;
+        }
+        // A server's reply goes to the client's new address or to broadcast, so it opens a
+        // flow of its own: the reply direction does not show the service, the op does.
+        if let Some(h) = self.host(src, now) {
+            let dropped = add_service(h, IpProtocol::UDP, 67);
+            self.stats.dropped_services += u64::from(dropped);
+        }
+        if msg.message_type() == Some(MessageType::ACK) {
             let yi = msg.yiaddr();
             if !yi.is_unspecified() {
                 if let Some(h) = self.host(IpAddr::V4(yi), now) {

@@ -49,6 +49,7 @@ fn dhcp_lease_names_the_client() {
     assert_eq!(server.vendor.as_deref(), Some("VMware, Inc."));
     assert_eq!(server.os.initial_ttl, Some(128));
     assert_eq!(server.packets_sent, 3);
+    assert_eq!(server.services, ["udp/67"]);
 }
 
 #[test]
