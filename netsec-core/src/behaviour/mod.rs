@@ -293,11 +293,7 @@ pub(crate) fn secs(us: i64) -> String {
     }
 }
 
-/// `aa:bb:cc:dd:ee:ff`.
-pub(crate) fn mac_string(mac: [u8; 6]) -> String {
-    let [a, b, c, d, e, f] = mac;
-    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
-}
+pub(crate) use crate::decode::mac_string;
 
 /// Builds a behavioural [`Alert`]: `status` NEW, `tags` `["behaviour"]`, `meta.detector`,
 /// `meta.observed` (with the episode's `first_seen`, `last_seen` and `events`) and

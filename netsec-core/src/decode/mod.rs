@@ -214,6 +214,12 @@ pub struct L2Info {
     pub vlan: Option<u16>,
 }
 
+/// A MAC address as `aa:bb:cc:dd:ee:ff` (lower-case hex), as alerts and the inventory print it.
+pub fn mac_string(mac: [u8; 6]) -> String {
+    let [a, b, c, d, e, f] = mac;
+    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
+}
+
 /// An ARP packet (Ethernet/IPv4 only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArpInfo {

@@ -67,7 +67,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::app::dhcp::{DhcpMessage, MessageType};
 use crate::app::dns::{DnsMessage, Name, RData};
 use crate::capture::{CaptureError, PacketSource};
-use crate::decode::{decode, Decoded, IpPacket, IpProtocol};
+use crate::decode::{decode, mac_string, Decoded, IpPacket, IpProtocol};
 use crate::detect::{Alert, Detector, PacketView};
 use crate::flow::{Direction, FlowConfigError, FlowContext, FlowTable, FlowTableConfig};
 use crate::time::Timestamp;
@@ -285,12 +285,6 @@ fn is_host_addr(a: IpAddr) -> bool {
 /// Whether `mac` can be a station's own address (unicast, not all-zero).
 fn is_station_mac(mac: [u8; 6]) -> bool {
     mac[0] & 1 == 0 && mac != [0; 6]
-}
-
-/// `aa:bb:cc:dd:ee:ff`.
-pub fn mac_string(mac: [u8; 6]) -> String {
-    let [a, b, c, d, e, f] = mac;
-    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
 }
 
 /// The initial TTL a sender most likely used: `ttl` rounded up to 32, 64, 128 or 255.
