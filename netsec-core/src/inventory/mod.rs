@@ -67,7 +67,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::app::dhcp::{DhcpMessage, MessageType};
 use crate::app::dns::{DnsMessage, Name, RData};
 use crate::capture::{CaptureError, PacketSource};
-use crate::decode::{decode, mac_string, Decoded, IpPacket, IpProtocol};
+use crate::decode::{decode, is_unicast, mac_string, Decoded, IpPacket, IpProtocol};
 use crate::detect::{Alert, Detector, PacketView};
 use crate::flow::{Direction, FlowConfigError, FlowContext, FlowTable, FlowTableConfig};
 use crate::time::Timestamp;
@@ -274,14 +274,6 @@ pub struct Inventory {
     stats: InventoryStats,
 }
 
-/// Whether `a` can be a host's own address.
-fn is_host_addr(a: IpAddr) -> bool {
-    match a {
-        IpAddr::V4(v4) => !(v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified()),
-        IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
-    }
-}
-
 /// Whether `mac` can be a station's own address (unicast, not all-zero).
 fn is_station_mac(mac: [u8; 6]) -> bool {
     mac[0] & 1 == 0 && mac != [0; 6]
@@ -400,7 +392,7 @@ impl Inventory {
 
     /// The host entry of `ip`, created if there is room.
     fn host(&mut self, ip: IpAddr, now: Timestamp) -> Option<&mut HostState> {
-        if !is_host_addr(ip) {
+        if !is_unicast(ip) {
             return None;
         }
         let full = self.hosts.len() >= self.config.max_hosts;
@@ -526,7 +518,7 @@ impl Inventory {
 
     /// Attaches `name` to `addr`, allocating only when it is new.
     fn dns_name(&mut self, addr: IpAddr, name: &Name<'_>, source: NameSource) {
-        if name.is_root() || !is_host_addr(addr) {
+        if name.is_root() || !is_unicast(addr) {
             return;
         }
         let full = self.dns_names.len() >= self.config.max_hosts;
@@ -764,7 +756,7 @@ mod tests {
             .filter(|&p| add_service(&mut h, IpProtocol::TCP, p))
             .count();
         assert_eq!((h.services.len(), dropped), (MAX_SERVICES, 6));
-        assert!(!is_host_addr("255.255.255.255".parse().expect("ip")));
+        assert!(!is_unicast("255.255.255.255".parse().expect("ip")));
         assert!(!is_station_mac([0x01, 0, 0x5e, 0, 0, 1]));
     }
 
