@@ -7,12 +7,14 @@
 //!
 //! - **MAC and vendor**: the ARP sender or DHCP-assigned binding when there is one, else the
 //!   source MAC of the host's packets. A MAC that fronts more than
-//!   [`InventoryConfig::router_ips`] addresses is a router's: it is given only to the address
-//!   whose packets arrive with an unchanged initial TTL (exactly 32, 64, 128 or 255; a routed
-//!   packet has lost at least one), so remote hosts get no MAC and the router keeps its own.
+//!   [`InventoryConfig::router_ips`] addresses is a router's: it is given only to the (at most
+//!   two) addresses whose packets arrive with an unchanged initial TTL (exactly 32, 64, 128 or
+//!   255; a routed packet has lost at least one), so remote hosts get no MAC and the router
+//!   keeps its own; behind a NAT that rewrites every TTL nobody gets it from packets.
 //!   The vendor comes from the bundled IEEE registry ([`oui`]).
 //! - **Host names** with their source: the DHCP host name (option 12) of its MAC, the names of
-//!   DNS A/AAAA answers for its address, PTR answers for its reverse name, and mDNS answers.
+//!   DNS A/AAAA answers for its address, PTR answers for its reverse name, mDNS answers, and
+//!   the workstation name of its NetBIOS name registrations.
 //! - **Services it answered on**: TCP ports it sent a SYN-ACK from, UDP ports it replied from
 //!   (a packet against its flow's direction, from a port below the client's and below 49152,
 //!   which keeps peer-to-peer and RTP port pairs out), and udp/67 for DHCP servers.
@@ -65,7 +67,7 @@ use hashbrown::HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::app::dhcp::{DhcpMessage, MessageType};
-use crate::app::dns::{DnsMessage, Name, RData};
+use crate::app::dns::{DnsMessage, Name, RData, MAX_NAME_WIRE_LEN};
 use crate::capture::{CaptureError, PacketSource};
 use crate::decode::{decode, is_unicast, mac_string, Decoded, IpPacket, IpProtocol};
 use crate::detect::{Alert, Detector, PacketView};
@@ -124,16 +126,19 @@ pub enum NameSource {
     DnsPtr,
     /// An mDNS answer (UDP 5353).
     Mdns,
+    /// A NetBIOS name registration or refresh (UDP 137) of a unique workstation name.
+    Netbios,
 }
 
 impl NameSource {
-    /// Short lower-case name (`dhcp`, `dns_a`, `dns_ptr`, `mdns`).
+    /// Short lower-case name (`dhcp`, `dns_a`, `dns_ptr`, `mdns`, `netbios`).
     pub fn as_str(self) -> &'static str {
         match self {
             NameSource::Dhcp => "dhcp",
             NameSource::DnsA => "dns_a",
             NameSource::DnsPtr => "dns_ptr",
             NameSource::Mdns => "mdns",
+            NameSource::Netbios => "netbios",
         }
     }
 }
@@ -287,6 +292,11 @@ pub fn initial_ttl(ttl: u8) -> u8 {
         65..=128 => 128,
         _ => 255,
     }
+}
+
+/// Whether `ttl` is one of the usual initial TTLs, i.e. the packet crossed no router.
+fn has_initial_ttl(ttl: u8) -> bool {
+    matches!(ttl, 32 | 64 | 128 | 255)
 }
 
 /// The usual reading of an initial TTL.
@@ -484,6 +494,7 @@ impl Inventory {
                 (53, _) => self.dns(ip.payload, NameSource::DnsA, now),
                 (5353, _) => self.dns(ip.payload, NameSource::Mdns, now),
                 (67 | 68, 67 | 68) => self.dhcp(ip.payload, m.src_addr, now),
+                (137, 137) => self.netbios(ip.payload),
                 _ => {}
             }
         }
@@ -516,9 +527,54 @@ impl Inventory {
         }
     }
 
+    /// The workstation name a NetBIOS name registration or refresh claims for its address
+    /// (RFC 1002 §4.2.2: a DNS-shaped message, opcode 5 or 8, the NB record in the additional
+    /// section).
+    fn netbios(&mut self, payload: &[u8]) {
+        let Ok(msg) = DnsMessage::parse(payload) else {
+            return;
+        };
+        let flags = msg.flags();
+        if flags.is_response() || !matches!(flags.opcode(), 5 | 8) {
+            return;
+        }
+        for r in msg.records() {
+            // NB record: 2 bytes of NB_FLAGS (bit 15: group name), then the IPv4 address.
+            let (0x20, [nb_hi, _, a, b, c, d]) = (r.rtype.0, r.rdata) else {
+                continue;
+            };
+            if nb_hi & 0x80 != 0 {
+                continue;
+            }
+            let mut buf = [0u8; 16];
+            if let Some(name) = netbios_name(&r.name, &mut buf) {
+                let addr = IpAddr::V4(Ipv4Addr::new(*a, *b, *c, *d));
+                self.add_name(addr, name, NameSource::Netbios);
+            }
+        }
+    }
+
     /// Attaches `name` to `addr`, allocating only when it is new.
     fn dns_name(&mut self, addr: IpAddr, name: &Name<'_>, source: NameSource) {
-        if name.is_root() || !is_unicast(addr) {
+        if name.is_root() {
+            return;
+        }
+        let mut buf = [0u8; MAX_NAME_WIRE_LEN];
+        let dotted = name.write_dotted(&mut buf);
+        let plain = dotted.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
+            && name.labels().all(|l| !l.contains(&b'.'));
+        if plain {
+            // Plain names need no escaping: compare and store without `to_string` first.
+            let text = std::str::from_utf8(dotted).unwrap_or_default();
+            self.add_name(addr, text, source);
+        } else {
+            self.add_name(addr, &name.to_string(), source);
+        }
+    }
+
+    /// Attaches `name` to `addr` unless already there (ASCII case ignored).
+    fn add_name(&mut self, addr: IpAddr, name: &str, source: NameSource) {
+        if !is_unicast(addr) {
             return;
         }
         let full = self.dns_names.len() >= self.config.max_hosts;
@@ -532,7 +588,7 @@ impl Inventory {
         };
         if names
             .iter()
-            .any(|h| h.source == source && name.eq_ignore_ascii_case(&h.name))
+            .any(|h| h.source == source && h.name.eq_ignore_ascii_case(name))
         {
             return;
         }
@@ -593,25 +649,49 @@ impl Inventory {
 
     /// The report: one [`Host`] per tracked address, sorted by address.
     pub fn hosts(&self) -> Vec<Host> {
+        // Per router MAC, how many of its addresses keep an unchanged initial TTL. One or two
+        // (IPv4 and IPv6) are the router's own; many mean a NAT that rewrites TTLs (VirtualBox,
+        // QEMU), where the TTL tells nothing.
+        let mut on_link: HashMap<[u8; 6], u32, RandomState> = HashMap::default();
+        for h in self.hosts.values().filter(|h| has_initial_ttl(h.max_ttl)) {
+            for mac in h.l2_macs.iter().filter(|m| self.is_router(m)) {
+                *on_link.entry(*mac).or_default() += 1;
+            }
+        }
         let mut out: Vec<Host> = self
             .hosts
             .iter()
-            .map(|(&ip, h)| self.report(ip, h))
+            .map(|(&ip, h)| self.report(ip, h, &on_link))
             .collect();
         out.sort_by_key(|h| h.ip);
         out
     }
 
-    fn report(&self, ip: IpAddr, h: &HostState) -> Host {
-        let router = |mac: &[u8; 6]| {
-            self.macs
-                .get(mac)
-                .is_some_and(|m| m.ips > self.config.router_ips)
+    /// Whether `mac` fronts more than `router_ips` addresses.
+    fn is_router(&self, mac: &[u8; 6]) -> bool {
+        self.macs
+            .get(mac)
+            .is_some_and(|m| m.ips > self.config.router_ips)
+    }
+
+    fn report(
+        &self,
+        ip: IpAddr,
+        h: &HostState,
+        on_link: &HashMap<[u8; 6], u32, RandomState>,
+    ) -> Host {
+        let own_router_mac = |m: &[u8; 6]| {
+            has_initial_ttl(h.max_ttl)
+                && on_link
+                    .get(m)
+                    .is_some_and(|&n| n <= self.config.router_ips.min(2))
         };
-        let on_link = matches!(h.max_ttl, 32 | 64 | 128 | 255);
-        let mac = h
-            .bound_mac
-            .or_else(|| h.l2_macs.iter().copied().find(|m| on_link || !router(m)));
+        let mac = h.bound_mac.or_else(|| {
+            h.l2_macs
+                .iter()
+                .copied()
+                .find(|m| !self.is_router(m) || own_router_mac(m))
+        });
         let mac_state = mac.and_then(|m| self.macs.get(&m));
         let mut hostnames = Vec::new();
         if let Some(name) = mac_state.and_then(|m| m.dhcp_hostname.clone()) {
@@ -657,6 +737,28 @@ impl Inventory {
             bytes_received: h.bytes_received,
         }
     }
+}
+
+/// The NetBIOS name of a workstation (suffix 0x00) from its first-level encoding (RFC 1001
+/// §14.1: one 32-letter label, each half-byte as `'A' + nibble`), trailing spaces removed;
+/// `None` for other suffixes or a malformed encoding.
+fn netbios_name<'b>(name: &Name<'_>, buf: &'b mut [u8; 16]) -> Option<&'b str> {
+    let mut labels = name.labels();
+    let encoded = labels.next()?;
+    if encoded.len() != 32 {
+        return None;
+    }
+    for (out, pair) in buf.iter_mut().zip(encoded.chunks_exact(2)) {
+        let hi = pair[0].checked_sub(b'A').filter(|&v| v < 16)?;
+        let lo = pair[1].checked_sub(b'A').filter(|&v| v < 16)?;
+        *out = hi << 4 | lo;
+    }
+    let (suffix, name) = buf.split_last()?;
+    if *suffix != 0 {
+        return None;
+    }
+    let name = std::str::from_utf8(name).ok()?.trim_end_matches(' ');
+    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() || b == b' ')).then_some(name)
 }
 
 /// Adds a service to `h`; `true` when it was new but did not fit.
@@ -758,6 +860,29 @@ mod tests {
         assert_eq!((h.services.len(), dropped), (MAX_SERVICES, 6));
         assert!(!is_unicast("255.255.255.255".parse().expect("ip")));
         assert!(!is_station_mac([0x01, 0, 0x5e, 0, 0, 1]));
+    }
+
+    #[test]
+    fn netbios_first_level_decoding() {
+        // "MSEDGEWIN10" padded with spaces, suffix 0x00 (RFC 1001 §14.1).
+        let mut wire = vec![32u8];
+        let mut raw = *b"MSEDGEWIN10     ";
+        raw[15] = 0;
+        for b in raw {
+            wire.push(b'A' + (b >> 4));
+            wire.push(b'A' + (b & 0x0f));
+        }
+        wire.extend_from_slice(b"\0");
+        let (n, _) = Name::parse(&wire, 0).expect("name");
+        let mut buf = [0u8; 16];
+        assert_eq!(netbios_name(&n, &mut buf), Some("MSEDGEWIN10"));
+        // Suffix 0x20 (server service) is not the workstation name.
+        let last = wire.len() - 3;
+        wire[last] = b'C';
+        let (n, _) = Name::parse(&wire, 0).expect("name");
+        assert_eq!(netbios_name(&n, &mut buf), None);
+        let (n, _) = Name::parse(b"\x03abc\0", 0).expect("name");
+        assert_eq!(netbios_name(&n, &mut buf), None);
     }
 
     #[test]

@@ -111,6 +111,43 @@ fn mdns_answers_name_hosts() {
 }
 
 #[test]
+fn netbios_registrations_name_hosts() {
+    // tshark -Y 'nbns.flags.opcode==5' -T fields -e nbns.name -e nbns.addr
+    //   -> MSEDGEWIN10<00> (Workstation/Redirector) 10.0.2.15
+    let Some(inv) = inventory("benign/gnutella.pcap", InventoryConfig::default()) else {
+        return;
+    };
+    let hosts = inv.hosts();
+    let pc = host(&hosts, "10.0.2.15");
+    assert!(
+        names(pc).contains(&("MSEDGEWIN10", NameSource::Netbios)),
+        "{:?}",
+        pc.hostnames
+    );
+    // Group names (WORKGROUP) and other suffixes (<20> server service) are not host names.
+    assert!(!names(pc).iter().any(|(n, _)| *n == "WORKGROUP"));
+    // A VirtualBox guest (08:00:27 is PCS Systemtechnik's block) behind VirtualBox NAT, which
+    // rewrites every TTL to 64: the NAT MAC goes to its own address (ARP/DHCP) and to no peer.
+    assert_eq!(pc.vendor.as_deref(), Some("PCS Systemtechnik GmbH"));
+    let nat = "52:54:00:12:35:02";
+    assert_eq!(host(&hosts, "10.0.2.2").mac.as_deref(), Some(nat));
+    let peers = hosts
+        .iter()
+        .filter(|h| h.ip.is_ipv4() && !h.ip.to_string().starts_with("10.0.2."))
+        .collect::<Vec<_>>();
+    assert!(peers.len() > 100);
+    // The guest's IPv6 link-local address is the guest itself.
+    assert_eq!(
+        host(&hosts, "fe80::c50d:519f:96a4:e108").mac.as_deref(),
+        Some("08:00:27:e6:e5:59")
+    );
+    assert!(
+        peers.iter().all(|h| h.mac.is_none()),
+        "a remote peer got a MAC"
+    );
+}
+
+#[test]
 fn caps_hold_and_count_drops() {
     let config = InventoryConfig {
         max_hosts: 5,
