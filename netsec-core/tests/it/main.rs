@@ -3,11 +3,13 @@
 //! Real captures are read from `../shared/data` relative to the repository root; a test skips
 //! with a printed reason when that folder is absent.
 
+mod app;
 mod behaviour;
 mod capture;
 mod cicflowmeter;
 mod decode;
 mod flows;
+mod inventory;
 mod pipeline;
 mod rules;
 mod util;
