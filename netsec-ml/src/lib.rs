@@ -1,6 +1,9 @@
 //! netsec-ml: random-forest and isolation-forest detectors over the 25 flow features.
 //!
-//! Work in progress: [`dataset::Dataset`] is the shared shape of training and evaluation data.
+//! Data comes in as a [`dataset::Dataset`] from CICFlowMeter CSVs ([`cic`]) or from captures
+//! plus a label file ([`labels`], [`captures`]); [`split`] makes seeded stratified train/test
+//! splits and folds, and [`metrics`] scores predictions the way scikit-learn users expect.
 #![warn(missing_docs)]
 
+pub mod cic;
 pub mod dataset;
