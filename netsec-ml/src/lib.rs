@@ -7,3 +7,5 @@
 
 pub mod cic;
 pub mod dataset;
+pub mod metrics;
+pub mod split;
