@@ -5,7 +5,9 @@
 //! splits and folds, and [`metrics`] scores predictions the way scikit-learn users expect.
 #![warn(missing_docs)]
 
+pub mod captures;
 pub mod cic;
 pub mod dataset;
+pub mod labels;
 pub mod metrics;
 pub mod split;
