@@ -49,6 +49,7 @@ pub mod captures;
 pub mod cic;
 pub mod dataset;
 pub mod error;
+pub mod evaluate;
 pub mod explain;
 pub mod forest;
 pub mod iforest;
@@ -56,6 +57,7 @@ pub mod labels;
 pub mod metrics;
 pub mod model;
 pub mod split;
+pub mod train;
 mod tree;
 
 pub use error::MlError;

@@ -57,19 +57,46 @@ pub fn stratified_split(labels: &[usize], spec: SplitSpec) -> Result<Split, Data
             "test fraction {f} is not strictly between 0 and 1"
         )));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let counts: Vec<usize> = rows_by_class(labels)
+        .iter()
+        .map(|rows| {
+            let n = rows.len();
+            if n < 2 {
+                0
+            } else {
+                ((n as f64 * f).round() as usize).clamp(1, n - 1)
+            }
+        })
+        .collect();
+    split_by_counts(labels, spec.seed, &counts)
+}
+
+/// The split [`stratified_split`] makes with `seed` when it holds out `test_counts[c]` rows of
+/// class `c` (missing entries: 0). The shuffle does not depend on the counts, so the counts a
+/// model's metadata records (rows per class of its test part) and the seed rebuild its split
+/// exactly, whatever fraction produced them.
+///
+/// # Errors
+/// [`DataError::Split`] when a count exceeds its class's rows.
+pub fn split_by_counts(
+    labels: &[usize],
+    seed: u64,
+    test_counts: &[usize],
+) -> Result<Split, DataError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut split = Split::default();
-    for mut rows in rows_by_class(labels) {
-        let n = rows.len();
-        if n == 0 {
+    for (class, mut rows) in rows_by_class(labels).into_iter().enumerate() {
+        let n_test = test_counts.get(class).copied().unwrap_or(0);
+        if n_test > rows.len() {
+            return Err(DataError::Split(format!(
+                "{n_test} test rows of class {class}, which has {}",
+                rows.len()
+            )));
+        }
+        if rows.is_empty() {
             continue;
         }
         rows.shuffle(&mut rng);
-        let n_test = if n < 2 {
-            0
-        } else {
-            ((n as f64 * f).round() as usize).clamp(1, n - 1)
-        };
         split.test.extend_from_slice(&rows[..n_test]);
         split.train.extend_from_slice(&rows[n_test..]);
     }
@@ -195,6 +222,23 @@ mod tests {
             assert_eq!(count(&s.test, &l, 0), 1);
             assert_eq!(count(&s.test, &l, 1), 1);
         }
+        Ok(())
+    }
+
+    #[test]
+    fn counts_rebuild_the_split() -> Result<(), DataError> {
+        let l = labels();
+        let s = stratified_split(
+            &l,
+            SplitSpec {
+                seed: 11,
+                test_fraction: 0.2,
+            },
+        )?;
+        let counts: Vec<usize> = (0..4).map(|c| count(&s.test, &l, c)).collect();
+        assert_eq!(split_by_counts(&l, 11, &counts)?, s);
+        assert_ne!(split_by_counts(&l, 12, &counts)?, s);
+        assert!(split_by_counts(&l, 11, &[0, 0, 8]).is_err());
         Ok(())
     }
 
