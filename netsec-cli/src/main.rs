@@ -6,11 +6,14 @@
 
 mod analyze;
 mod behaviour;
+mod eval;
 mod eve;
 mod flows;
 mod input;
+mod mldata;
 mod progress;
 mod summary;
+mod train;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,11 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Assemble bidirectional flows and their 25 features from a capture.
     Flows(flows::FlowsArgs),
+    /// Train a random forest or isolation forest on labelled flows; evaluate it on a held-out
+    /// split.
+    Train(train::TrainArgs),
+    /// Score a model file on labelled flows (its held-out split, or separate data).
+    Eval(eval::EvalArgs),
 }
 
 /// How a subcommand ended, beyond success.
@@ -52,6 +60,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
         Command::Flows(args) => flows::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
