@@ -7,6 +7,9 @@
 //!   2008), linfa-style, seedable.
 //! - [`model`]: [`ModelFile`], the one versioned file format for both, with thresholds and
 //!   [`TrainingMeta`].
+//! - [`detector`]: [`RandomForestDetector`] and [`IsolationForestDetector`] score finished
+//!   flows as `netsec_core` [`Detector`](netsec_core::detect::Detector)s; [`load_detector`]
+//!   builds the right one from a file.
 //!
 //! ```
 //! use linfa::traits::Predict;
@@ -43,6 +46,7 @@
 #![warn(missing_docs)]
 
 pub mod dataset;
+pub mod detector;
 pub mod error;
 pub mod explain;
 pub mod forest;
@@ -50,6 +54,7 @@ pub mod iforest;
 pub mod model;
 mod tree;
 
+pub use detector::{detector_for, load_detector, IsolationForestDetector, RandomForestDetector};
 pub use error::MlError;
 pub use explain::FeatureContribution;
 pub use forest::{ForestVote, RandomForestModel, RandomForestParams, MAX_CLASSES};
