@@ -10,6 +10,9 @@
 //!   2008), linfa-style, seedable.
 //! - [`model`]: [`ModelFile`], the one versioned file format for both, with thresholds and
 //!   [`TrainingMeta`].
+//! - [`detector`]: [`RandomForestDetector`] and [`IsolationForestDetector`] score finished
+//!   flows as `netsec_core` [`Detector`](netsec_core::detect::Detector)s; [`load_detector`]
+//!   builds the right one from a file.
 //!
 //! ```
 //! use linfa::traits::Predict;
@@ -48,6 +51,7 @@
 pub mod captures;
 pub mod cic;
 pub mod dataset;
+pub mod detector;
 pub mod error;
 pub mod evaluate;
 pub mod explain;
@@ -60,6 +64,7 @@ pub mod split;
 pub mod train;
 mod tree;
 
+pub use detector::{detector_for, load_detector, IsolationForestDetector, RandomForestDetector};
 pub use error::MlError;
 pub use explain::FeatureContribution;
 pub use forest::{ForestVote, RandomForestModel, RandomForestParams, MAX_CLASSES};

@@ -103,13 +103,15 @@ pub enum ModelError {
     Invalid(String),
 }
 
-impl From<serde_json::Error> for ModelError {
-    fn from(e: serde_json::Error) -> Self {
-        if e.is_eof() {
-            ModelError::Truncated(e.to_string())
-        } else {
-            ModelError::Corrupt(e.to_string())
-        }
+/// A JSON error on `bytes`: [`ModelError::Truncated`] when the parser ran out of input or
+/// failed at the very end of it (a number or literal cut short), else [`ModelError::Corrupt`].
+fn json_error(e: serde_json::Error, bytes: &[u8]) -> ModelError {
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let last_len = bytes.iter().rev().take_while(|&&b| b != b'\n').count();
+    if e.is_eof() || (e.line() == lines && e.column() >= last_len) {
+        ModelError::Truncated(e.to_string())
+    } else {
+        ModelError::Corrupt(e.to_string())
     }
 }
 
@@ -395,7 +397,7 @@ impl ModelFile {
     /// # Errors
     /// Every [`ModelError`] but `Io` and `WrongKind`.
     pub fn from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelError> {
-        let probe: Probe = serde_json::from_slice(bytes)?;
+        let probe: Probe = serde_json::from_slice(bytes).map_err(|e| json_error(e, bytes))?;
         if probe.format.as_deref() != Some(FORMAT_NAME) {
             return Err(ModelError::NotAModel {
                 found: probe.format,
@@ -408,7 +410,8 @@ impl ModelFile {
         }
         let kind_name = probe.kind.unwrap_or_default();
         let kind = ModelKind::from_name(&kind_name).ok_or(ModelError::UnknownKind(kind_name))?;
-        let header: FileRepr<IgnoredAny> = serde_json::from_slice(bytes)?;
+        let header: FileRepr<IgnoredAny> =
+            serde_json::from_slice(bytes).map_err(|e| json_error(e, bytes))?;
         if header.schema_fingerprint != fingerprint_hex() {
             return Err(ModelError::SchemaMismatch {
                 found: header.schema_fingerprint,
@@ -427,7 +430,8 @@ impl ModelFile {
         }
         let model = match kind {
             ModelKind::RandomForest => {
-                let file: FileRepr<ForestBody> = serde_json::from_slice(bytes)?;
+                let file: FileRepr<ForestBody> =
+                    serde_json::from_slice(bytes).map_err(|e| json_error(e, bytes))?;
                 file.body
                     .params
                     .check()
@@ -452,7 +456,8 @@ impl ModelFile {
                         "isolation forest classes must be {ANOMALY_CLASSES:?}"
                     )));
                 }
-                let file: FileRepr<IsolationBody> = serde_json::from_slice(bytes)?;
+                let file: FileRepr<IsolationBody> =
+                    serde_json::from_slice(bytes).map_err(|e| json_error(e, bytes))?;
                 Model::IsolationForest(
                     IsolationForestModel::from_reprs(
                         &file.body.trees,
@@ -510,5 +515,220 @@ impl ModelFile {
                 found: self.kind(),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forest::tests::three_classes;
+    use crate::iforest::IsolationForestParams;
+
+    fn forest_file() -> ModelFile {
+        let model = RandomForestParams {
+            n_trees: 8,
+            max_depth: Some(5),
+            seed: 2,
+            ..RandomForestParams::default()
+        }
+        .fit(&three_classes(300, 4))
+        .expect("trains");
+        let mut f = ModelFile::new("rf-test", "1.0.0", Model::RandomForest(model));
+        f.training = TrainingMeta {
+            seed: 2,
+            data_digest: "sha256:00".into(),
+            source: "three_classes".into(),
+            date: "2026-11-21".into(),
+            rows: BTreeMap::from([(
+                "train".to_string(),
+                BTreeMap::from([("BENIGN".to_string(), 100), ("DoS".to_string(), 100)]),
+            )]),
+        };
+        f
+    }
+
+    fn iforest_file() -> ModelFile {
+        let data = three_classes(300, 5);
+        let model = IsolationForestParams::default()
+            .n_trees(6)
+            .seed(3)
+            .fit_rows(data.features.view())
+            .expect("trains");
+        ModelFile::new("if-test", "1.0.0", Model::IsolationForest(model))
+    }
+
+    #[test]
+    fn round_trips_both_kinds_bit_for_bit() {
+        for file in [forest_file(), iforest_file()] {
+            let bytes = file.to_bytes().expect("writes");
+            assert_eq!(bytes.last(), Some(&b'\n'));
+            let back = ModelFile::from_bytes(&bytes).expect("reads");
+            // PartialEq on f64 thresholds: every split value read back exactly.
+            assert_eq!(back, file);
+            assert_eq!(back.to_bytes().expect("writes"), bytes);
+        }
+    }
+
+    #[test]
+    fn same_model_written_twice_gives_identical_bytes() {
+        // The same model object, and a clone of it.
+        let a = forest_file();
+        assert_eq!(a.to_bytes().expect("writes"), a.to_bytes().expect("writes"));
+        assert_eq!(
+            a.to_bytes().expect("writes"),
+            a.clone().to_bytes().expect("writes")
+        );
+        // The isolation forest retrained with the same seed: the same bytes.
+        let (a, b) = (iforest_file(), iforest_file());
+        assert_eq!(a.to_bytes().expect("writes"), b.to_bytes().expect("writes"));
+    }
+
+    #[test]
+    fn save_and_load_through_a_file() {
+        let dir = std::env::temp_dir().join(format!("netsec-ml-model-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("rf.json");
+        let file = forest_file();
+        file.save(&path).expect("saves");
+        assert_eq!(ModelFile::load(&path).expect("loads"), file);
+        assert!(matches!(
+            ModelFile::load(dir.join("missing.json")),
+            Err(ModelError::Io { .. })
+        ));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    /// Edits the JSON object of a valid file.
+    fn edited(file: &ModelFile, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&file.to_bytes().expect("writes")).expect("json");
+        edit(&mut v);
+        serde_json::to_vec(&v).expect("json")
+    }
+
+    #[test]
+    fn typed_errors_for_bad_files() {
+        let rf = forest_file();
+        let err = |bytes: &[u8]| ModelFile::from_bytes(bytes).expect_err("must be refused");
+        assert!(matches!(
+            err(&edited(&rf, |v| v["format_version"] = 2.into())),
+            ModelError::UnsupportedVersion { found: 2 }
+        ));
+        assert!(matches!(
+            err(&edited(&rf, |v| v["format"] = "other".into())),
+            ModelError::NotAModel { .. }
+        ));
+        assert!(matches!(err(b"[1, 2]"), ModelError::Corrupt(_)));
+        assert!(matches!(
+            err(b"{\"a\": 1}"),
+            ModelError::NotAModel { found: None }
+        ));
+        assert!(matches!(
+            err(&edited(&rf, |v| v["kind"] = "svm".into())),
+            ModelError::UnknownKind(_)
+        ));
+        assert!(matches!(
+            err(&edited(&rf, |v| v["schema_fingerprint"] = "0000000000000000".into())),
+            ModelError::SchemaMismatch { .. }
+        ));
+        assert!(matches!(
+            err(&edited(&rf, |v| v["feature_names"][0] = "duration".into())),
+            ModelError::Invalid(_)
+        ));
+        assert!(matches!(
+            err(&edited(&rf, |v| v["thresholds"]["alert"] = 1.5.into())),
+            ModelError::Invalid(_)
+        ));
+        assert!(matches!(
+            err(&edited(&rf, |v| v["class_names"][0] = "NORMAL".into())),
+            ModelError::Invalid(_)
+        ));
+        // A forest body under the isolation-forest kind does not parse.
+        assert!(matches!(
+            err(&edited(&rf, |v| {
+                v["kind"] = "isolation_forest".into();
+                v["class_names"] = serde_json::json!(["BENIGN", "ANOMALY"]);
+            })),
+            ModelError::Corrupt(_)
+        ));
+        // Hostile trees: a child pointing outside the tree, a feature past 24, a NaN split, a
+        // leaf class without a name.
+        let hostile: [fn(&mut serde_json::Value); 4] = [
+            |v| v["body"]["trees"][0]["child"][0] = 1_000_000.into(),
+            |v| v["body"]["trees"][0]["feature"][0] = 25.into(),
+            |v| v["body"]["trees"][0]["value"][0] = serde_json::Value::Null,
+            |v| {
+                let tree = &mut v["body"]["trees"][0];
+                let leaf = tree["feature"]
+                    .as_array()
+                    .and_then(|f| f.iter().position(|x| x == -1))
+                    .expect("a leaf");
+                tree["child"][leaf] = 3.into();
+            },
+        ];
+        for (i, edit) in hostile.into_iter().enumerate() {
+            let e = err(&edited(&rf, edit));
+            assert!(
+                matches!(e, ModelError::Invalid(_) | ModelError::Corrupt(_)),
+                "edit {i}: {e}"
+            );
+        }
+        let iso = iforest_file();
+        assert!(matches!(
+            err(&edited(&iso, |v| v["body"]["subsample"] = 1.into())),
+            ModelError::Invalid(_)
+        ));
+        assert!(matches!(
+            err(&edited(&iso, |v| {
+                let tree = &mut v["body"]["trees"][0];
+                let leaf = tree["feature"]
+                    .as_array()
+                    .and_then(|f| f.iter().position(|x| x == -1))
+                    .expect("a leaf");
+                tree["value"][leaf] = (-1.0).into();
+            })),
+            ModelError::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn every_truncation_and_byte_flip_is_an_error_not_a_panic() {
+        let bytes = iforest_file().to_bytes().expect("writes");
+        let tail = bytes.len().saturating_sub(64);
+        for len in (0..tail).step_by(11).chain(tail..bytes.len() - 1) {
+            assert!(
+                ModelFile::from_bytes(&bytes[..len]).is_err(),
+                "prefix of {len} bytes"
+            );
+        }
+        for len in [1, 10, bytes.len() / 3, bytes.len() / 2, bytes.len() - 2] {
+            let cut = ModelFile::from_bytes(&bytes[..len]);
+            assert!(
+                matches!(cut, Err(ModelError::Truncated(_))),
+                "{len}: {cut:?}"
+            );
+        }
+        for i in (0..bytes.len()).step_by(7) {
+            let mut b = bytes.clone();
+            b[i] ^= 0x5a;
+            let _ = ModelFile::from_bytes(&b);
+        }
+    }
+
+    #[test]
+    fn wrong_kind_is_reported() {
+        let file = iforest_file();
+        assert!(file.expect_kind(ModelKind::IsolationForest).is_ok());
+        assert!(matches!(
+            file.expect_kind(ModelKind::RandomForest),
+            Err(ModelError::WrongKind {
+                expected: ModelKind::RandomForest,
+                found: ModelKind::IsolationForest
+            })
+        ));
+        assert!(matches!(
+            crate::detector::RandomForestDetector::new(&file),
+            Err(ModelError::WrongKind { .. })
+        ));
     }
 }

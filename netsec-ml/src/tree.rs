@@ -42,6 +42,17 @@ impl Node {
         }
     }
 
+    /// The child a split sends `row` to: `child` when `row[feature] < value`, else
+    /// `child + 1` (so NaN goes right, as in linfa-trees).
+    #[inline]
+    pub(crate) fn next(&self, row: &[f64; FEATURE_COUNT]) -> usize {
+        if row[self.feature as usize] < self.value {
+            self.child as usize
+        } else {
+            self.child as usize + 1
+        }
+    }
+
     /// Whether this node is a leaf.
     #[inline]
     pub(crate) fn is_leaf(&self) -> bool {
@@ -98,8 +109,7 @@ impl FlatForest {
     pub(crate) fn leaf(&self, root: u32, row: &[f64; FEATURE_COUNT]) -> &Node {
         let mut node = &self.nodes[root as usize];
         while !node.is_leaf() {
-            let go_right = !(row[node.feature as usize] < node.value);
-            node = &self.nodes[node.child as usize + usize::from(go_right)];
+            node = &self.nodes[node.next(row)];
         }
         node
     }
@@ -120,8 +130,7 @@ impl FlatForest {
                 return node;
             }
             visit(depth, i);
-            let go_right = !(row[node.feature as usize] < node.value);
-            i = node.child as usize + usize::from(go_right);
+            i = node.next(row);
             depth += 1;
         }
     }
