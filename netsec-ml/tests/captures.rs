@@ -42,7 +42,7 @@ fn attack_and_benign_captures_are_labelled() -> Result {
         return Ok(());
     };
     let rules = LabelRules::from_toml(LABELS, Path::new("labels.toml"))?;
-    let captures = [ftp.clone(), scan.clone(), benign.clone()];
+    let captures = [ftp, scan, benign];
     let (data, report) = load_captures(&captures, &rules, FlowTableConfig::default())?;
     let counts: Vec<(String, usize)> = data
         .class_summary()
@@ -85,7 +85,11 @@ fn damaged_capture_is_an_error_naming_it() -> Result {
     let cut = std::env::temp_dir().join(format!("netsec-ml-cut-{}.pcap", std::process::id()));
     std::fs::write(&cut, &bytes[..1000])?;
     let rules = LabelRules::from_csv("label,port\nx,1\n", Path::new("l.csv"))?;
-    let result = load_captures(&[cut.clone()], &rules, FlowTableConfig::default());
+    let result = load_captures(
+        std::slice::from_ref(&cut),
+        &rules,
+        FlowTableConfig::default(),
+    );
     let _ = std::fs::remove_file(&cut);
     let err = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(

@@ -35,7 +35,7 @@ fn sample_loads_with_readme_counts() -> Result {
     let Some(dir) = common::cic_sample() else {
         return Ok(());
     };
-    let (data, report) = load_cic(&[dir.clone()], CicOptions::default())?;
+    let (data, report) = load_cic(std::slice::from_ref(&dir), CicOptions::default())?;
     assert_eq!(data.len(), 25_127);
     assert_eq!(report.rows, 25_127);
     // 16 class files plus the header-only data_header_reference.csv.
