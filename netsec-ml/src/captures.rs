@@ -126,7 +126,7 @@ impl<'a> CaptureLabeller<'a> {
                 .process_batch(BATCH, &mut flows)
                 .map_err(|source| DataError::Capture {
                     at: Location::file(path),
-                    source,
+                    cause: source,
                 })?;
             pending.append(&mut flows);
             progress(pipeline.bytes_consumed());
@@ -156,12 +156,12 @@ impl<'a> CaptureLabeller<'a> {
     ) -> Result<(), DataError> {
         let file = File::open(path).map_err(|source| DataError::Io {
             at: Location::file(path),
-            source,
+            cause: source,
         })?;
         let reader =
             PcapReader::new(BufReader::new(file)).map_err(|source| DataError::Capture {
                 at: Location::file(path),
-                source,
+                cause: source,
             })?;
         self.add_source(reader, path, progress)
     }
@@ -230,7 +230,7 @@ mod tests {
         let mut calls = 0;
         let source = PcapReader::new(pcap.as_slice()).map_err(|source| DataError::Capture {
             at: Location::file("mem"),
-            source,
+            cause: source,
         })?;
         l.add_source(source, Path::new("mem.pcap"), &mut |_| calls += 1)?;
         assert!(calls >= 1);

@@ -333,7 +333,7 @@ fn csv_error(path: &Path, e: csv::Error) -> DataError {
     match e.into_kind() {
         csv::ErrorKind::Io(source) => DataError::Io {
             at: Location::file(path),
-            source,
+            cause: source,
         },
         _ => DataError::Invalid {
             at: Location {
@@ -356,7 +356,7 @@ pub fn expand_csv_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DataError> {
         if p.is_dir() {
             let io = |source| DataError::Io {
                 at: Location::file(p),
-                source,
+                cause: source,
             };
             let mut files = Vec::new();
             for entry in std::fs::read_dir(p).map_err(io)? {
@@ -388,7 +388,7 @@ pub fn load_cic(paths: &[PathBuf], opts: CicOptions) -> Result<(Dataset, CicRepo
     for path in expand_csv_paths(paths)? {
         let file = File::open(&path).map_err(|source| DataError::Io {
             at: Location::file(&path),
-            source,
+            cause: source,
         })?;
         read_cic(
             std::io::BufReader::new(file),

@@ -86,14 +86,14 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
-    /// A file could not be opened or read.
-    #[error("{at}: {source}")]
+    /// A file could not be opened or read. (The cause is part of the message, not a separate
+    /// `source`, so `{:#}` chains do not print it twice.)
+    #[error("{at}: {cause}")]
     Io {
         /// The file.
         at: Location,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file's content is malformed (bad CSV row, bad label rule, missing column …).
     #[error("{at}: {reason}")]
@@ -103,14 +103,13 @@ pub enum DataError {
         /// What was wrong.
         reason: String,
     },
-    /// A capture could not be read.
-    #[error("{at}: {source}")]
+    /// A capture could not be read (the reader's message names the byte offset).
+    #[error("{at}: {cause}")]
     Capture {
-        /// The capture file (and byte offset, when the reader knows it).
+        /// The capture file.
         at: Location,
         /// The reader's error.
-        #[source]
-        source: netsec_core::capture::CaptureError,
+        cause: netsec_core::capture::CaptureError,
     },
     /// Rows, labels and class names do not fit together.
     #[error("inconsistent dataset: {0}")]

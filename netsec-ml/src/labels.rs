@@ -133,7 +133,7 @@ impl LabelRules {
     pub fn load(path: &Path) -> Result<Self, DataError> {
         let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
             at: Location::file(path),
-            source,
+            cause: source,
         })?;
         let is_toml = path
             .extension()
