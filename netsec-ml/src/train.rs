@@ -14,6 +14,9 @@
 //!    default thresholds (alert on a majority of attack votes);
 //! 4. the model is evaluated on the held-out part ([`evaluate`]).
 //!
+//! [`cross_validate`] gives k-fold figures (mean ± std over stratified folds) for the same
+//! configuration.
+//!
 //! The model file's [`TrainingMeta`] records the seed (of both the split and the model), the
 //! digest of the whole dataset, and the rows per class of the `train` and `test` parts (and of
 //! the rows actually `fit`), which is what [`held_out_rows`](crate::evaluate::held_out_rows)
@@ -23,6 +26,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::dataset::{DataError, Dataset, BENIGN};
 use crate::error::MlError;
 use crate::evaluate::{
@@ -30,7 +35,7 @@ use crate::evaluate::{
 };
 use crate::metrics::quantile;
 use crate::model::{Model, ModelError, ModelFile, ModelKind, Thresholds, TrainingMeta};
-use crate::split::{stratified_split, Split, SplitSpec};
+use crate::split::{stratified_kfold, stratified_split, Split, SplitSpec};
 use crate::{IsolationForestParams, RandomForestParams};
 
 /// How to train a model file.
@@ -137,6 +142,171 @@ pub fn calibrate_anomaly_thresholds(
     })
 }
 
+/// A fitted model before it becomes a file.
+struct Fitted {
+    model: Model,
+    thresholds: Thresholds,
+    fit_rows: BTreeMap<String, u64>,
+}
+
+/// Fits `cfg.kind` on `train_part` (the isolation forest on its benign rows, then calibrated).
+fn fit(
+    train_part: &Dataset,
+    cfg: &TrainConfig,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Fitted, TrainError> {
+    match cfg.kind {
+        ModelKind::RandomForest => {
+            let params = RandomForestParams {
+                seed: cfg.seed,
+                ..cfg.forest.clone()
+            };
+            stage(&format!(
+                "training {} trees on {} rows",
+                params.n_trees,
+                train_part.len()
+            ));
+            let forest = params.fit(train_part)?;
+            let fit_rows = class_count_map(train_part, &(0..train_part.len()).collect::<Vec<_>>());
+            Ok(Fitted {
+                model: Model::RandomForest(forest),
+                thresholds: Thresholds::default_for(ModelKind::RandomForest),
+                fit_rows,
+            })
+        }
+        ModelKind::IsolationForest => {
+            let benign = train_part.benign_rows();
+            if benign.is_empty() {
+                return Err(TrainError::NoBenignRows);
+            }
+            stage(&format!(
+                "training the isolation forest on {} benign rows",
+                benign.len()
+            ));
+            let model = cfg
+                .iforest
+                .clone()
+                .seed(cfg.seed)
+                .fit_rows(benign.features.view())?;
+            stage("calibrating the threshold");
+            let scores = model.score_rows(benign.features.view())?;
+            Ok(Fitted {
+                model: Model::IsolationForest(model),
+                thresholds: calibrate_anomaly_thresholds(&scores, cfg.target_fpr)?,
+                fit_rows: BTreeMap::from([(BENIGN.to_string(), benign.len() as u64)]),
+            })
+        }
+    }
+}
+
+/// Figures of one cross-validation fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldFigures {
+    /// Fold number (0-based).
+    pub fold: usize,
+    /// Rows trained on.
+    pub train_rows: u64,
+    /// Rows evaluated.
+    pub test_rows: u64,
+    /// Macro-F1 on the fold's test rows.
+    pub macro_f1: f64,
+    /// Benign-vs-attack ROC-AUC on the fold's test rows.
+    pub roc_auc: Option<f64>,
+    /// False-positive rate at the alert threshold.
+    pub fpr: f64,
+    /// Detection rate at the alert threshold.
+    pub tpr: f64,
+}
+
+/// Mean and sample standard deviation of a figure over folds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation (0 for fewer than two folds).
+    pub std: f64,
+}
+
+impl MeanStd {
+    fn of(values: &[f64]) -> Self {
+        let n = values.len() as f64;
+        let mean = if values.is_empty() {
+            0.0
+        } else {
+            values.iter().sum::<f64>() / n
+        };
+        let std = if values.len() < 2 {
+            0.0
+        } else {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        };
+        MeanStd { mean, std }
+    }
+}
+
+/// Stratified k-fold cross-validation figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossValidation {
+    /// Number of folds.
+    pub k: usize,
+    /// Seed of the fold assignment and of every model.
+    pub seed: u64,
+    /// Per fold.
+    pub folds: Vec<FoldFigures>,
+    /// Macro-F1 over folds.
+    pub macro_f1: MeanStd,
+    /// ROC-AUC over the folds where it is defined.
+    pub roc_auc: MeanStd,
+    /// False-positive rate over folds.
+    pub fpr: MeanStd,
+}
+
+/// Stratified `k`-fold cross-validation of `cfg` on `data` (as scikit-learn's
+/// `cross_validate` with `StratifiedKFold(k, shuffle=True)`): each fold's model is fitted on
+/// the other folds exactly as [`train`] fits (isolation forest: benign rows, calibrated
+/// threshold) and evaluated on the fold. `netsec train --cv K` runs it on the training part of
+/// the split, so the held-out rows stay unseen.
+///
+/// # Errors
+/// [`TrainError`] when the folds or a fit fail.
+pub fn cross_validate(
+    data: &Dataset,
+    cfg: &TrainConfig,
+    k: usize,
+    stage: &mut dyn FnMut(&str),
+) -> Result<CrossValidation, TrainError> {
+    let folds = stratified_kfold(&data.labels, k, cfg.seed)?;
+    let mut figures = Vec::with_capacity(k);
+    for (i, fold) in folds.iter().enumerate() {
+        stage(&format!("cross-validation fold {}/{k}", i + 1));
+        let train_part = data.select(&fold.train)?;
+        let test_part = data.select(&fold.test)?;
+        let fitted = fit(&train_part, cfg, &mut |_| {})?;
+        let mut file = ModelFile::new(cfg.name.clone(), cfg.version.clone(), fitted.model);
+        file.thresholds = fitted.thresholds;
+        let r = evaluate(&file, &test_part, EvalRows::Separate, String::new())?;
+        figures.push(FoldFigures {
+            fold: i,
+            train_rows: train_part.len() as u64,
+            test_rows: test_part.len() as u64,
+            macro_f1: r.classification.macro_f1,
+            roc_auc: r.binary.roc_auc,
+            fpr: r.binary.at_threshold.fpr,
+            tpr: r.binary.at_threshold.tpr,
+        });
+    }
+    let pick =
+        |f: fn(&FoldFigures) -> Option<f64>| -> Vec<f64> { figures.iter().filter_map(f).collect() };
+    Ok(CrossValidation {
+        k,
+        seed: cfg.seed,
+        macro_f1: MeanStd::of(&pick(|f| Some(f.macro_f1))),
+        roc_auc: MeanStd::of(&pick(|f| f.roc_auc)),
+        fpr: MeanStd::of(&pick(|f| Some(f.fpr))),
+        folds: figures,
+    })
+}
+
 /// Trains and evaluates a model on `data` (see the module docs); `stage` is told what is
 /// happening, for progress display.
 ///
@@ -160,46 +330,11 @@ pub fn train(
     let mut rows = BTreeMap::new();
     rows.insert(ROWS_TRAIN.to_string(), class_count_map(data, &split.train));
     rows.insert(ROWS_TEST.to_string(), class_count_map(data, &split.test));
-    let (model, thresholds, fit_rows) = match cfg.kind {
-        ModelKind::RandomForest => {
-            let params = RandomForestParams {
-                seed: cfg.seed,
-                ..cfg.forest.clone()
-            };
-            stage(&format!(
-                "training {} trees on {} rows",
-                params.n_trees,
-                train_part.len()
-            ));
-            let forest = params.fit(&train_part)?;
-            let fit = class_count_map(&train_part, &(0..train_part.len()).collect::<Vec<_>>());
-            (
-                Model::RandomForest(forest),
-                Thresholds::default_for(ModelKind::RandomForest),
-                fit,
-            )
-        }
-        ModelKind::IsolationForest => {
-            let benign = train_part.benign_rows();
-            if benign.is_empty() {
-                return Err(TrainError::NoBenignRows);
-            }
-            stage(&format!(
-                "training the isolation forest on {} benign rows",
-                benign.len()
-            ));
-            let model = cfg
-                .iforest
-                .clone()
-                .seed(cfg.seed)
-                .fit_rows(benign.features.view())?;
-            stage("calibrating the threshold");
-            let scores = model.score_rows(benign.features.view())?;
-            let thresholds = calibrate_anomaly_thresholds(&scores, cfg.target_fpr)?;
-            let fit = BTreeMap::from([(BENIGN.to_string(), benign.len() as u64)]);
-            (Model::IsolationForest(model), thresholds, fit)
-        }
-    };
+    let Fitted {
+        model,
+        thresholds,
+        fit_rows,
+    } = fit(&train_part, cfg, stage)?;
     rows.insert(ROWS_FIT.to_string(), fit_rows);
     let mut file = ModelFile::new(cfg.name.clone(), cfg.version.clone(), model);
     file.thresholds = thresholds;
@@ -281,6 +416,28 @@ mod tests {
         // The file alone rebuilds the same held-out rows.
         let back = ModelFile::from_bytes(&t.file.to_bytes()?)?;
         assert_eq!(held_out_rows(&back, &d)?, t.split);
+        Ok(())
+    }
+
+    #[test]
+    fn cross_validation_folds() -> Result<(), Box<dyn std::error::Error>> {
+        let d = data();
+        let mut cfg = TrainConfig::new(ModelKind::RandomForest);
+        cfg.forest.n_trees = 3;
+        let cv = cross_validate(&d, &cfg, 3, &mut |_| {})?;
+        assert_eq!(cv.folds.len(), 3);
+        assert_eq!(cv.folds.iter().map(|f| f.test_rows).sum::<u64>(), 300);
+        assert!(cv.folds.iter().all(|f| f.train_rows == 200));
+        assert_eq!(cv.macro_f1.mean, 1.0);
+        assert_eq!(cv.macro_f1.std, 0.0);
+        assert_eq!(
+            MeanStd::of(&[1.0, 3.0]),
+            MeanStd {
+                mean: 2.0,
+                std: 2f64.sqrt()
+            }
+        );
+        assert!(cross_validate(&d, &cfg, 1, &mut |_| {}).is_err());
         Ok(())
     }
 
