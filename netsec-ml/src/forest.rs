@@ -14,8 +14,9 @@
 //! - **Explanations.** Every split keeps linfa's impurity decrease (Gini of the node minus the
 //!   weighted Gini of its children). [`RandomForestModel::explain`] sums, per feature, the
 //!   impurity decrease of the splits on the decision paths of the trees that voted for the
-//!   predicted class, and reports the largest shares: the features whose tests separated
-//!   the classes on the way to this verdict. (linfa does not expose node sample counts, so the
+//!   predicted attack class (or, when benign has the plurality, for any attack class), and
+//!   reports the largest shares: the features whose tests separated the classes on the way to
+//!   this verdict. (linfa does not expose node sample counts, so the
 //!   decreases are not weighted by node size as scikit-learn's global MDI is.)
 //! - **Reproducibility.** A seed fixes the bootstraps and feature subsets. linfa-trees keeps
 //!   class counts in `std` hash maps, so a tie between two classes' counts in a leaf, or two
@@ -308,15 +309,25 @@ impl RandomForestModel {
         map_rows(x, |row| self.vote(row))
     }
 
-    /// The features that pushed the verdict on `row` (see the module docs), at most `k`.
+    /// The features that pushed the verdict on `row` (see the module docs), at most `k`: over
+    /// the trees that voted for the predicted class when it is an attack class, else over the
+    /// trees that voted for any attack class (what pushed the attack score up); empty when no
+    /// tree did.
     pub fn explain(&self, row: &[f64; FEATURE_COUNT], k: usize) -> Vec<FeatureContribution> {
         let class = self.vote(row).class as u32;
+        let counts = |leaf_class: u32| {
+            if class == 0 {
+                leaf_class != 0
+            } else {
+                leaf_class == class
+            }
+        };
         let mut weights = [0.0f64; FEATURE_COUNT];
         let mut path = Vec::new();
         for &root in &self.forest.roots {
             path.clear();
             let leaf = self.forest.walk(root, row, |_, i| path.push(i));
-            if leaf.child != class {
+            if !counts(leaf.child) {
                 continue;
             }
             for &i in &path {
