@@ -8,8 +8,9 @@
 //! and labels always give the same dataset (and digest).
 //!
 //! A capture that cannot be opened or read is an error naming the file and, from the reader,
-//! the byte offset. Flows assembled before a mid-file corruption are *not* kept: training data
-//! should not silently depend on where a file broke.
+//! the byte offset. The rows of a capture that fails mid-file are *not* kept (training data
+//! should not silently depend on where a file broke): the labeller is left as it was before
+//! that capture, apart from class names first met in it.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -119,28 +120,35 @@ impl<'a> CaptureLabeller<'a> {
                 at: Location::file(path),
                 reason: format!("invalid flow options: {e}"),
             })?;
+        let rows_before = self.builder.len();
+        let report_before = self.report.clone();
         let mut flows = Vec::with_capacity(BATCH);
-        let mut pending = Vec::new();
         loop {
-            let more = pipeline
-                .process_batch(BATCH, &mut flows)
-                .map_err(|source| DataError::Capture {
-                    at: Location::file(path),
-                    cause: source,
-                })?;
-            pending.append(&mut flows);
+            let more = match pipeline.process_batch(BATCH, &mut flows) {
+                Ok(more) => more,
+                Err(cause) => {
+                    self.builder.truncate(rows_before);
+                    self.report = report_before;
+                    return Err(DataError::Capture {
+                        at: Location::file(path),
+                        cause,
+                    });
+                }
+            };
+            for flow in flows.drain(..) {
+                self.add_flow(&flow);
+            }
             progress(pipeline.bytes_consumed());
             if !more {
                 break;
             }
         }
-        pipeline.finish(&mut pending);
-        for flow in &pending {
-            self.add_flow(flow);
+        pipeline.finish(&mut flows);
+        for flow in flows.drain(..) {
+            self.add_flow(&flow);
         }
-        self.report
-            .files
-            .push((path.display().to_string(), pending.len()));
+        let added = self.builder.len() - rows_before;
+        self.report.files.push((path.display().to_string(), added));
         Ok(())
     }
 
@@ -259,6 +267,46 @@ mod tests {
             pairs,
             vec![(2.0, "BENIGN"), (1.0, "DNS"), (1.0, "Late"), (1.0, "Scan")]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn failed_capture_leaves_no_rows() -> Result<(), DataError> {
+        // 20,000 one-packet flows a second apart: the first batch of frames exports most of
+        // them (idle timeout), then the capture breaks inside a record.
+        let frames: Vec<(i64, [u8; 32])> = (0..20_000u32)
+            .map(|i| {
+                let mut f = udp(1, 53);
+                f[20..22].copy_from_slice(&((i % 60_000) as u16 + 1024).to_be_bytes());
+                f[14] = (i / 60_000) as u8 + 1;
+                (i64::from(i) * 1_000_000, f)
+            })
+            .collect();
+        let pcap = capture(&frames);
+        let rules = LabelRules {
+            path: "l.csv".into(),
+            rules: Vec::new(),
+        };
+        let mut l = CaptureLabeller::new(&rules, FlowTableConfig::default());
+        let whole = PcapReader::new(&pcap[..(pcap.len() / 2) / 48 * 48 + 24]).map_err(|cause| {
+            DataError::Capture {
+                at: Location::file("mem"),
+                cause,
+            }
+        })?;
+        l.add_source(whole, Path::new("ok.pcap"), &mut |_| {})?;
+        let kept = l.report.flows;
+        assert!(kept > 9_000, "{kept}");
+        let cut =
+            PcapReader::new(&pcap[..pcap.len() - 10]).map_err(|cause| DataError::Capture {
+                at: Location::file("mem"),
+                cause,
+            })?;
+        assert!(l
+            .add_source(cut, Path::new("cut.pcap"), &mut |_| {})
+            .is_err());
+        let (d, r) = l.finish();
+        assert_eq!((d.len(), r.flows, r.files.len()), (kept, kept, 1));
         Ok(())
     }
 

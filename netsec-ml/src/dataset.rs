@@ -387,6 +387,12 @@ impl DatasetBuilder {
         self.labels.len()
     }
 
+    /// Drops the rows after the first `rows` (class names are kept).
+    pub fn truncate(&mut self, rows: usize) {
+        self.labels.truncate(rows);
+        self.values.truncate(rows.saturating_mul(FEATURE_COUNT));
+    }
+
     /// Whether no row was pushed.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()

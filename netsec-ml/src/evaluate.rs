@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use netsec_core::features::FEATURE_COUNT;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{DataError, Dataset};
@@ -133,15 +134,18 @@ pub fn evaluate(
     evaluated: EvalRows,
     data_digest: String,
 ) -> Result<EvalReport, DataError> {
-    let rows: Vec<&[f64]> = data
+    // Copied row by row, so any memory layout of the matrix works.
+    let rows: Vec<[f64; FEATURE_COUNT]> = data
         .features
         .outer_iter()
-        .map(|r| r.to_slice().unwrap_or(&[]))
+        .map(|r| {
+            let mut row = [0.0; FEATURE_COUNT];
+            for (d, v) in row.iter_mut().zip(r.iter()) {
+                *d = *v;
+            }
+            row
+        })
         .collect();
-    let as_row = |r: &[f64]| -> Result<[f64; 25], DataError> {
-        r.try_into()
-            .map_err(|_| DataError::Shape("a row without 25 contiguous values".into()))
-    };
     let is_attack = data.is_attack();
     let threshold = file.thresholds.alert;
     let (classification, scores) = match &file.model {
@@ -151,7 +155,7 @@ pub fn evaluate(
             let mut pred = Vec::with_capacity(rows.len());
             let mut scores = Vec::with_capacity(rows.len());
             for r in &rows {
-                let vote = forest.vote(&as_row(r)?);
+                let vote = forest.vote(r);
                 pred.push(vote.class);
                 scores.push(vote.attack_score);
             }
@@ -162,7 +166,7 @@ pub fn evaluate(
             let truth: Vec<usize> = is_attack.iter().map(|&a| usize::from(a)).collect();
             let mut scores = Vec::with_capacity(rows.len());
             for r in &rows {
-                scores.push(iforest.score(&as_row(r)?));
+                scores.push(iforest.score(r));
             }
             let pred: Vec<usize> = scores
                 .iter()

@@ -7,7 +7,7 @@
 //!
 //! | key | matches when |
 //! |---|---|
-//! | `start`, `end` | the flow's first packet time is within [`start`, `end`] (inclusive); RFC 3339 (`2017-07-07T13:55:00Z`, `2017-07-07 13:55:00.25`, UTC when no offset) or Unix seconds (`1499435700.5`) |
+//! | `start`, `end` | the flow's first packet time is within [`start`, `end`] (inclusive); UTC, as RFC 3339 with `Z` or no suffix (`2017-07-07T13:55:00Z`, `2017-07-07 13:55:00.25`; numeric offsets are refused) or Unix seconds (`1499435700.5`) |
 //! | `src`, `dst` | the flow's forward (client, first-packet sender) / backward address is in the network (`10.0.0.5`, `10.0.0.0/8`, `2001:db8::/32`) |
 //! | `ip` | either address is in the network |
 //! | `src_port`, `dst_port` | the forward / backward port is in the range (`80`, `1024-65535`) |
@@ -359,7 +359,7 @@ impl RawFields {
     }
 }
 
-/// RFC 3339 (UTC when no offset is given) or Unix seconds.
+/// RFC 3339 in UTC (`Z` or no suffix) or Unix seconds.
 fn parse_time(text: &str) -> Result<Timestamp, String> {
     let t = text.trim();
     if let Ok(secs) = t.parse::<f64>() {

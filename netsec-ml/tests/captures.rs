@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use netsec_core::flow::FlowTableConfig;
-use netsec_ml::captures::load_captures;
+use netsec_ml::captures::{load_captures, CaptureLabeller};
 use netsec_ml::labels::LabelRules;
 
 type Result = std::result::Result<(), Box<dyn std::error::Error>>;
@@ -97,5 +97,17 @@ fn damaged_capture_is_an_error_naming_it() -> Result {
         "error does not name the file and the problem: {err}"
     );
     assert!(err.contains("byte offset"), "{err}");
+
+    // A labeller keeps what it had before the damaged capture (the rollback of rows from
+    // a capture that fails after its first batch is a unit test in captures.rs).
+    std::fs::write(&cut, &bytes[..1000])?;
+    let mut labeller = CaptureLabeller::new(&rules, FlowTableConfig::default());
+    labeller.add_file(&ftp, &mut |_| {})?;
+    assert!(labeller.add_file(&cut, &mut |_| {}).is_err());
+    let _ = std::fs::remove_file(&cut);
+    let (data, report) = labeller.finish();
+    assert_eq!(data.len(), 30);
+    assert_eq!(report.flows, 30);
+    assert_eq!(report.files.len(), 1);
     Ok(())
 }
