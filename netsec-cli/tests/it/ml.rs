@@ -152,6 +152,7 @@ fn train_from_csv_then_eval_reproduces_the_report() {
     let ddos = format!("{cic}/DDoS_2500.csv");
     let scan = format!("{cic}/Portscan_2500.csv");
     let (model, report, again) = (dir.join("m.json"), dir.join("r.json"), dir.join("e.json"));
+    let cv = dir.join("cv.json");
     let o = netsec(&[
         "train",
         "rf",
@@ -171,10 +172,25 @@ fn train_from_csv_then_eval_reproduces_the_report() {
         "10",
         "--date",
         "2026-01-01",
+        "--cv",
+        "3",
+        "--cv-report",
+        s(&cv),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("5250 training rows, 2250 held out"), "{text}");
+    assert!(
+        text.contains("cross-validation (3 folds of the 5250 training rows)"),
+        "{text}"
+    );
+    let cv = json(&cv);
+    assert_eq!(cv["folds"].as_array().map(Vec::len), Some(3));
+    assert_eq!(cv["folds"][0]["test_rows"], 1750);
+    assert!(
+        cv["macro_f1"]["mean"].as_f64().is_some_and(|f| f > 0.9),
+        "{cv}"
+    );
     let r = json(&report);
     assert!(
         r["classification"]["macro_f1"]
@@ -245,6 +261,26 @@ fn train_from_captures_and_labels() {
     assert!(m["training"]["source"]
         .as_str()
         .is_some_and(|s| s.contains("labels.csv")));
+
+    // Evaluating on the same captures and labels scores the held-out flows only.
+    let report = dir.join("eval.json");
+    let o = netsec(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--captures",
+        &ftp,
+        &scan,
+        &benign,
+        "--labels",
+        s(&labels),
+        "--json",
+        s(&report),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&report);
+    assert_eq!(r["rows"], 25); // 9 + 11 + 5 of 30 + 35 + 16
+    assert_eq!(r["evaluated"]["held_out"]["of_rows"], 81);
 
     // A bad label file names its line.
     std::fs::write(&labels, "label,dst_port\nx,21\ny,http\n").expect("write labels");
