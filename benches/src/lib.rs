@@ -78,3 +78,46 @@ impl Rng {
         self.next_u64() % n
     }
 }
+
+impl Rng {
+    /// A value uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Synthetic labelled flow-feature rows for the ML benches: `n` rows of 25 features in
+/// `classes` classes (row `i` has class `i % classes`, class 0 benign). Each class draws each
+/// feature log-normally (spread 1 in log space) around its own centre, the centres uniform over
+/// `centre_range` in log space: about 3 gives heavily overlapping classes and deep trees
+/// (~3,000 nodes each, a pessimistic case for scoring), 8 well separated classes and small
+/// trees. Count-like columns are rounded.
+pub fn ml_rows(
+    n: usize,
+    classes: usize,
+    centre_range: f64,
+    seed: u64,
+) -> (Vec<[f64; 25]>, Vec<usize>) {
+    let mut rng = Rng(seed | 1);
+    let centres: Vec<[f64; 25]> = (0..classes)
+        .map(|_| std::array::from_fn(|_| 1.0 + rng.unit() * centre_range))
+        .collect();
+    let mut rows = Vec::with_capacity(n);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let class = i % classes.max(1);
+        let row = std::array::from_fn(|j| {
+            // Sum of uniforms: roughly normal, spread 1 in log space.
+            let noise: f64 = (0..3).map(|_| rng.unit() - 0.5).sum::<f64>() * 2.0;
+            let v = (centres[class][j] + noise).exp();
+            if (1..=4).contains(&j) || j >= 22 {
+                v.round()
+            } else {
+                v
+            }
+        });
+        rows.push(row);
+        labels.push(class);
+    }
+    (rows, labels)
+}

@@ -1,5 +1,5 @@
-//! `netsec analyze`: the forensics command. Runs rules and behavioural detectors over one or
-//! more captures and writes alerts (EVE JSON, JSON Lines or CSV), optionally flows, and a
+//! `netsec analyze`: the forensics command. Runs rules, behavioural detectors and ML models
+//! (`--model`) over one or more captures and writes alerts (EVE JSON, JSON Lines or CSV), optionally flows, and a
 //! summary.
 //!
 //! Several captures are processed in parallel (`--jobs`), each by its own pipeline on a worker
@@ -24,6 +24,8 @@ use netsec_core::flow::FlowTableConfig;
 use netsec_core::output::{flow_writer, FlowFormat, FlowWriter};
 use netsec_core::pipeline::FlowPipeline;
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
+use netsec_ml::detector::detector_for;
+use netsec_ml::ModelFile;
 
 use crate::eve::EveFlowWriter;
 use crate::flows::TableArgs;
@@ -68,7 +70,8 @@ pub struct AnalyzeArgs {
     /// Captures processed at once (default: the number of CPUs). Output does not depend on it.
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
-    /// ML model file (not supported yet).
+    /// ML model file from `netsec train` (repeatable): its detector scores every finished flow
+    /// and alerts at the file's threshold (e.g. models/rf-default.json).
     #[arg(long = "model", value_name = "FILE")]
     pub model: Vec<PathBuf>,
     /// Flow-table options.
@@ -92,6 +95,8 @@ struct Plan<'a> {
     captures: &'a [PathBuf],
     rules: &'a RuleSet,
     behaviour: &'a netsec_core::behaviour::BehaviourConfig,
+    /// ML models; each worker builds its own detectors from them.
+    models: &'a [ModelFile],
     table: FlowTableConfig,
     format: AnalyzeFormat,
     write_flows: bool,
@@ -204,13 +209,30 @@ fn load_rules(args: &AnalyzeArgs) -> Result<RuleSet, Failure> {
     Ok(set)
 }
 
+/// Loads every `--model` file (checked before any output is created) and names each on
+/// stderr.
+fn load_models(paths: &[PathBuf]) -> Result<Vec<ModelFile>, Failure> {
+    let mut models = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = ModelFile::load(path)
+            .with_context(|| format!("cannot load model {}", path.display()))
+            .map_err(Failure::BadInput)?;
+        eprintln!(
+            "netsec: model {} {} ({}, alert at score >= {}) from {}",
+            file.name,
+            file.version,
+            file.kind().as_str(),
+            file.thresholds.alert,
+            path.display()
+        );
+        models.push(file);
+    }
+    Ok(models)
+}
+
 /// Runs `netsec analyze`.
 pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
-    if !args.model.is_empty() {
-        return Err(Failure::BadInput(anyhow::anyhow!(
-            "--model is not supported yet (ML detectors are a separate work item)"
-        )));
-    }
+    let models = load_models(&args.model)?;
     let table = args.table.config()?;
     FlowTableConfig::check(table)
         .map_err(|e| Failure::BadInput(anyhow::Error::new(e).context("invalid flow options")))?;
@@ -246,6 +268,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
         captures: &args.captures,
         rules: &rules,
         behaviour: &behaviour,
+        models: &models,
         table,
         format: args.format,
         write_flows: flows_out.is_some(),
@@ -392,6 +415,7 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
             return report;
         }
     }
+    detectors.extend(plan.models.iter().map(detector_for));
     let mut pipeline = match FlowPipeline::with_detectors(input.reader, plan.table, detectors) {
         Ok(p) => p,
         Err(e) => {

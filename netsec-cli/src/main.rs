@@ -7,11 +7,14 @@
 mod analyze;
 mod behaviour;
 mod devices;
+mod eval;
 mod eve;
 mod flows;
 mod input;
+mod mldata;
 mod progress;
 mod summary;
+mod train;
 
 use std::process::ExitCode;
 
@@ -33,6 +36,11 @@ enum Command {
     Flows(flows::FlowsArgs),
     /// List the hosts of a capture: MAC and vendor, IPs, names, services, OS hints, traffic.
     Devices(devices::DevicesArgs),
+    /// Train a random forest or isolation forest on labelled flows; evaluate it on a held-out
+    /// split.
+    Train(train::TrainArgs),
+    /// Score a model file on labelled flows (its held-out split, or separate data).
+    Eval(eval::EvalArgs),
 }
 
 /// How a subcommand ended, beyond success.
@@ -56,6 +64,8 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Flows(args) => flows::run(&args),
         Command::Devices(args) => devices::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

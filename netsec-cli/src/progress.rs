@@ -1,6 +1,7 @@
 //! Progress bar on stderr, shown only when stderr is a terminal and the input size is known.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -49,6 +50,40 @@ impl Progress {
     pub fn inc(&self, delta: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(delta);
+        }
+    }
+}
+
+/// A spinner with the current stage on stderr, when stderr is a terminal.
+pub struct Stages(Option<ProgressBar>);
+
+impl Stages {
+    /// A spinner, or nothing when stderr is not a terminal.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Stages(None);
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(125));
+        Stages(Some(bar))
+    }
+
+    /// Shows `stage`.
+    pub fn set(&self, stage: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(stage.to_string());
+        }
+    }
+
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
         }
     }
 }

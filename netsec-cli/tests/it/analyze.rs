@@ -344,7 +344,7 @@ fn missing_capture_and_model_are_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     let out = netsec(&["analyze", "samples/synthetic.pcap", "--model", "m.json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot load model m.json"));
     let out = netsec(&[
         "analyze",
         "samples/synthetic.pcap",

@@ -3,3 +3,4 @@
 mod analyze;
 mod devices;
 mod flows;
+mod ml;

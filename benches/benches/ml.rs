@@ -1,0 +1,120 @@
+//! ML scoring throughput: the default 100-tree random forest and the default 100-tree isolation
+//! forest (ψ = 256) scoring synthetic flow-feature rows (`netsec_benches::ml_rows`, 8 heavily
+//! overlapping classes, so the trees are deep: a pessimistic case), in flows per second on one
+//! core.
+//!
+//! - `ml_score/random_forest_vote`: majority class and attack score of each row
+//!   (`RandomForestModel::vote`); the forest is trained on 5,000 rows in the setup (about
+//!   1,500 nodes and depth up to 20 per tree).
+//! - `ml_score/isolation_forest_score`: anomaly score of each row.
+//! - `ml_score/*_detector_quiet`: the detectors' `on_flow_end` on rows that raise nothing
+//!   (thresholds set above any score), i.e. the per-flow cost in a pipeline.
+//!
+//! Training time and model sizes for 100,000 rows: `cargo run --release -p netsec-benches
+//! --example ml_figures` (a training bench would make `cargo bench` slow).
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ndarray::Array2;
+use netsec_core::features::FeatureVector;
+use netsec_core::flow::{EndReason, FlowRecord, FlowStats};
+use netsec_core::time::Timestamp;
+use netsec_ml::dataset::Dataset;
+use netsec_ml::{
+    detector_for, IsolationForestParams, Model, ModelFile, RandomForestParams, Thresholds,
+};
+
+const SCORED: usize = 10_000;
+
+fn matrix(rows: &[[f64; 25]]) -> Array2<f64> {
+    Array2::from_shape_fn((rows.len(), 25), |(i, j)| rows[i][j])
+}
+
+fn flow() -> FlowRecord {
+    FlowRecord {
+        id: 1,
+        first_ts: Timestamp::from_micros(0),
+        last_ts: Timestamp::from_micros(1),
+        src_addr: "10.0.0.1".parse().expect("literal"),
+        src_port: 40000,
+        dst_addr: "10.0.0.2".parse().expect("literal"),
+        dst_port: 80,
+        protocol: netsec_core::decode::IpProtocol::TCP,
+        end_reason: EndReason::Fin,
+        stats: FlowStats::default(),
+    }
+}
+
+fn never() -> Thresholds {
+    Thresholds {
+        alert: 1.0,
+        medium: 1.0,
+        high: 1.0,
+        critical: 1.0,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let (train, labels) = netsec_benches::ml_rows(5_000, 8, 3.0, 42);
+    let data = Dataset {
+        features: matrix(&train),
+        labels,
+        class_names: (0..8)
+            .map(|c| {
+                if c == 0 {
+                    "BENIGN".into()
+                } else {
+                    format!("class_{c}")
+                }
+            })
+            .collect(),
+    };
+    let rf = RandomForestParams {
+        seed: 1,
+        ..RandomForestParams::default()
+    }
+    .fit(&data)
+    .expect("trains");
+    let (benign, _) = netsec_benches::ml_rows(20_000, 1, 3.0, 43);
+    let iso = IsolationForestParams::default()
+        .seed(1)
+        .fit_rows(matrix(&benign).view())
+        .expect("trains");
+    let (rows, _) = netsec_benches::ml_rows(SCORED, 8, 3.0, 7);
+    let vectors: Vec<FeatureVector> = rows.iter().map(|r| FeatureVector::from_array(*r)).collect();
+
+    let mut g = c.benchmark_group("ml_score");
+    g.throughput(Throughput::Elements(SCORED as u64));
+    g.bench_function("random_forest_vote", |b| {
+        b.iter(|| {
+            let mut attacks = 0u32;
+            for r in &rows {
+                attacks += u32::from(black_box(rf.vote(r)).class != 0);
+            }
+            attacks
+        })
+    });
+    g.bench_function("isolation_forest_score", |b| {
+        b.iter(|| rows.iter().map(|r| iso.score(black_box(r))).sum::<f64>())
+    });
+    let flow = flow();
+    for model in [Model::RandomForest(rf), Model::IsolationForest(iso)] {
+        let mut file = ModelFile::new("bench", "1", model);
+        file.thresholds = never();
+        let mut detector = detector_for(&file);
+        let mut out = Vec::new();
+        g.bench_function(format!("{}_detector_quiet", file.kind()), |b| {
+            b.iter(|| {
+                for v in &vectors {
+                    detector.on_flow_end(&flow, black_box(v), &mut out);
+                }
+                out.len()
+            })
+        });
+        assert!(out.is_empty());
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,380 @@
+//! The models as [`Detector`]s: each finished flow's 25 features are scored at
+//! [`Detector::on_flow_end`], and a score at or above the model file's alert threshold raises
+//! one [`Alert`] (`ALERTS.md`).
+//!
+//! | detector | `attack_type` | `score` |
+//! |---|---|---|
+//! | `random_forest` ([`RandomForestDetector`]) | the predicted class (`DoS_Hulk`, …; names reduced to `[A-Za-z0-9_]`), or `ML_Attack` when benign has the plurality but attack votes pass the threshold | fraction of trees voting for an attack class |
+//! | `isolation_forest` ([`IsolationForestDetector`]) | `Anomaly` | anomaly score 2^(−E[h]/c(ψ)) |
+//!
+//! Every alert carries the flow's addresses, ports, protocol and id, the time of the flow's
+//! last packet, severity from the file's [`Thresholds`], `tags: ["ml"]`, and `meta` with
+//! `detector`, `model_name`, `model_version`, `confidence` (the score), `threshold` (the alert
+//! threshold), `top_features` (up to [`TOP_FEATURES`] of `{feature, share, value}`, see the
+//! models' `explain`) and model-specific fields (`predicted_class`, `class_votes`, `trees` for
+//! the forest; `mean_path_length`, `subsample` for the isolation forest).
+//!
+//! A flow that does not fire costs one scoring pass over the trees and allocates nothing.
+
+use std::path::Path;
+
+use netsec_core::detect::{Alert, AlertIdGen, AlertStatus, Detector};
+use netsec_core::features::FeatureVector;
+use netsec_core::flow::FlowRecord;
+use serde_json::{json, Map, Value};
+
+use crate::explain::FeatureContribution;
+use crate::forest::RandomForestModel;
+use crate::iforest::{average_path_length, IsolationForestModel};
+use crate::model::{Model, ModelError, ModelFile, ModelKind, Thresholds};
+
+/// Most features listed in an alert's `meta.top_features`.
+pub const TOP_FEATURES: usize = 3;
+
+/// The `attack_type` of random-forest alerts without an attack class in the majority.
+pub const ML_ATTACK: &str = "ML_Attack";
+
+/// The `attack_type` of isolation-forest alerts.
+pub const ANOMALY: &str = "Anomaly";
+
+/// Name, version and thresholds from the model file, and the alert id generator.
+#[derive(Debug)]
+struct Common {
+    kind: ModelKind,
+    model_name: String,
+    model_version: String,
+    thresholds: Thresholds,
+    ids: AlertIdGen,
+    alerts: u64,
+}
+
+impl Common {
+    fn new(file: &ModelFile) -> Common {
+        Common {
+            kind: file.kind(),
+            model_name: file.name.clone(),
+            model_version: file.version.clone(),
+            thresholds: file.thresholds,
+            ids: AlertIdGen::new(file.kind().as_str()),
+            alerts: 0,
+        }
+    }
+
+    /// An alert about `flow`, with the `meta` every ML alert carries.
+    fn alert(
+        &mut self,
+        flow: &FlowRecord,
+        attack_type: &str,
+        score: f64,
+        description: String,
+        top: &[FeatureContribution],
+        extra: impl IntoIterator<Item = (&'static str, Value)>,
+    ) -> Alert {
+        self.alerts += 1;
+        let mut meta = Map::new();
+        meta.insert("detector".into(), self.kind.as_str().into());
+        meta.insert("model_name".into(), self.model_name.clone().into());
+        meta.insert("model_version".into(), self.model_version.clone().into());
+        meta.insert("confidence".into(), score.into());
+        meta.insert("threshold".into(), self.thresholds.alert.into());
+        let top: Vec<Value> = top
+            .iter()
+            .map(|c| json!({"feature": c.feature.name(), "share": c.share, "value": c.value}))
+            .collect();
+        meta.insert("top_features".into(), Value::Array(top));
+        for (k, v) in extra {
+            meta.insert(k.into(), v);
+        }
+        let ports = flow.protocol.has_ports();
+        Alert {
+            id: self.ids.next_id(flow.last_ts),
+            timestamp: flow.last_ts,
+            attack_type: attack_type.into(),
+            severity: self.thresholds.severity(score),
+            status: AlertStatus::New,
+            src_ip: Some(flow.src_addr),
+            dst_ip: Some(flow.dst_addr),
+            src_port: ports.then_some(flow.src_port),
+            dst_port: ports.then_some(flow.dst_port),
+            protocol: Some(flow.protocol.name().into_owned()),
+            score: if score.is_finite() {
+                score.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
+            description,
+            tags: vec!["ml".into()],
+            flow_id: Some(flow.id),
+            meta,
+        }
+    }
+}
+
+/// `flow 10.0.0.1:1234 → 10.0.0.2:80 TCP` (no ports for protocols without them).
+fn flow_text(flow: &FlowRecord) -> String {
+    let p = flow.protocol.name();
+    if flow.protocol.has_ports() {
+        format!(
+            "flow {}:{} -> {}:{} {p}",
+            flow.src_addr, flow.src_port, flow.dst_addr, flow.dst_port
+        )
+    } else {
+        format!("flow {} -> {} {p}", flow.src_addr, flow.dst_addr)
+    }
+}
+
+/// `; top features: flow_pkts_s 41 %, …` or nothing.
+fn top_text(top: &[FeatureContribution]) -> String {
+    if top.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = top
+        .iter()
+        .map(|c| format!("{} {:.0} %", c.feature.name(), c.share * 100.0))
+        .collect();
+    format!("; top features: {}", parts.join(", "))
+}
+
+/// A class name as an `attack_type`: runs of characters outside `[A-Za-z0-9]` become one
+/// `_`, trimmed at both ends; [`ML_ATTACK`] when nothing is left.
+pub fn attack_type_for(class_name: &str) -> String {
+    let mut out = String::with_capacity(class_name.len());
+    for c in class_name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() {
+        ML_ATTACK.into()
+    } else {
+        out
+    }
+}
+
+/// The random forest as a [`Detector`] (see the module docs).
+#[derive(Debug)]
+pub struct RandomForestDetector {
+    model: RandomForestModel,
+    /// `attack_type` per class; class 0 (benign) maps to [`ML_ATTACK`].
+    attack_types: Vec<String>,
+    common: Common,
+}
+
+impl RandomForestDetector {
+    /// A detector for the random forest in `file`.
+    ///
+    /// # Errors
+    /// [`ModelError::WrongKind`] when the file holds another model.
+    pub fn new(file: &ModelFile) -> Result<Self, ModelError> {
+        let Model::RandomForest(model) = &file.model else {
+            return Err(ModelError::WrongKind {
+                expected: ModelKind::RandomForest,
+                found: file.kind(),
+            });
+        };
+        Ok(Self::build(model, file))
+    }
+
+    fn build(model: &RandomForestModel, file: &ModelFile) -> Self {
+        let attack_types = model
+            .class_names()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    ML_ATTACK.into()
+                } else {
+                    attack_type_for(c)
+                }
+            })
+            .collect();
+        RandomForestDetector {
+            model: model.clone(),
+            attack_types,
+            common: Common::new(file),
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &RandomForestModel {
+        &self.model
+    }
+
+    /// Alerts raised so far.
+    pub fn alerts(&self) -> u64 {
+        self.common.alerts
+    }
+}
+
+impl Detector for RandomForestDetector {
+    fn name(&self) -> &str {
+        ModelKind::RandomForest.as_str()
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
+        let row = features.as_array();
+        let vote = self.model.vote(row);
+        if !self.common.thresholds.fires(vote.attack_score) {
+            return;
+        }
+        let top = self.model.explain(row, TOP_FEATURES);
+        let class_name = self
+            .model
+            .class_names()
+            .get(vote.class)
+            .map_or("?", String::as_str);
+        let attack_type = self
+            .attack_types
+            .get(vote.class)
+            .map_or(ML_ATTACK, String::as_str);
+        let trees = self.model.n_trees();
+        let description = format!(
+            "Random forest {} {}: {}/{trees} trees voted {class_name}, attack score {:.2} for {}{}.",
+            self.common.model_name,
+            self.common.model_version,
+            vote.class_votes,
+            vote.attack_score,
+            flow_text(flow),
+            top_text(&top),
+        );
+        let alert = self.common.alert(
+            flow,
+            attack_type,
+            vote.attack_score,
+            description,
+            &top,
+            [
+                ("predicted_class", Value::from(class_name)),
+                ("class_votes", vote.class_votes.into()),
+                ("trees", trees.into()),
+            ],
+        );
+        out.push(alert);
+    }
+}
+
+/// The isolation forest as a [`Detector`] (see the module docs).
+#[derive(Debug)]
+pub struct IsolationForestDetector {
+    model: IsolationForestModel,
+    common: Common,
+}
+
+impl IsolationForestDetector {
+    /// A detector for the isolation forest in `file`.
+    ///
+    /// # Errors
+    /// [`ModelError::WrongKind`] when the file holds another model.
+    pub fn new(file: &ModelFile) -> Result<Self, ModelError> {
+        let Model::IsolationForest(model) = &file.model else {
+            return Err(ModelError::WrongKind {
+                expected: ModelKind::IsolationForest,
+                found: file.kind(),
+            });
+        };
+        Ok(Self::build(model, file))
+    }
+
+    fn build(model: &IsolationForestModel, file: &ModelFile) -> Self {
+        IsolationForestDetector {
+            model: model.clone(),
+            common: Common::new(file),
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &IsolationForestModel {
+        &self.model
+    }
+
+    /// Alerts raised so far.
+    pub fn alerts(&self) -> u64 {
+        self.common.alerts
+    }
+}
+
+impl Detector for IsolationForestDetector {
+    fn name(&self) -> &str {
+        ModelKind::IsolationForest.as_str()
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
+        let row = features.as_array();
+        let path = self.model.mean_path_length(row);
+        let psi = self.model.subsample();
+        let score = (-path / average_path_length(psi)).exp2();
+        if !self.common.thresholds.fires(score) {
+            return;
+        }
+        let top = self.model.explain(row, TOP_FEATURES);
+        let description = format!(
+            "Isolation forest {} {}: anomaly score {score:.2} (threshold {:.2}), isolated in {path:.1} splits on average against {:.1} for normal traffic, for {}{}.",
+            self.common.model_name,
+            self.common.model_version,
+            self.common.thresholds.alert,
+            average_path_length(psi),
+            flow_text(flow),
+            top_text(&top),
+        );
+        let alert = self.common.alert(
+            flow,
+            ANOMALY,
+            score,
+            description,
+            &top,
+            [
+                ("mean_path_length", Value::from(path)),
+                ("subsample", psi.into()),
+            ],
+        );
+        out.push(alert);
+    }
+}
+
+/// The detector for whichever model `file` holds.
+pub fn detector_for(file: &ModelFile) -> Box<dyn Detector> {
+    match &file.model {
+        Model::RandomForest(m) => Box::new(RandomForestDetector::build(m, file)),
+        Model::IsolationForest(m) => Box::new(IsolationForestDetector::build(m, file)),
+    }
+}
+
+/// Loads a model file and builds its detector (what `netsec analyze --model FILE` does).
+///
+/// # Errors
+/// The errors of [`ModelFile::load`].
+pub fn load_detector(path: impl AsRef<Path>) -> Result<Box<dyn Detector>, ModelError> {
+    Ok(detector_for(&ModelFile::load(path)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_core::detect::Severity;
+
+    #[test]
+    fn attack_types_from_class_names() {
+        assert_eq!(attack_type_for("DoS Hulk"), "DoS_Hulk");
+        assert_eq!(
+            attack_type_for("Web Attack – Brute Force"),
+            "Web_Attack_Brute_Force"
+        );
+        assert_eq!(attack_type_for("  PortScan "), "PortScan");
+        assert_eq!(attack_type_for("–"), ML_ATTACK);
+    }
+
+    #[test]
+    fn severity_follows_thresholds() {
+        let t = Thresholds::default_for(ModelKind::RandomForest);
+        assert!(!t.fires(0.49) && t.fires(0.5));
+        assert_eq!(t.severity(0.5), Severity::Medium);
+        assert_eq!(t.severity(0.7), Severity::High);
+        assert_eq!(t.severity(0.95), Severity::Critical);
+        assert_eq!(t.severity(0.1), Severity::Low);
+    }
+}
