@@ -2,7 +2,7 @@
 //! `known_hosts`, `known_services`, `software` and `dhcp` logs.
 //!
 //! An [`Inventory`] is fed packet by packet ([`Inventory::observe`], or as a
-//! [`Detector`](crate::detect::Detector) that never alerts) and reports one [`Host`] per unicast
+//! [`Detector`] that never alerts) and reports one [`Host`] per unicast
 //! IP address seen in traffic or claimed in ARP:
 //!
 //! - **MAC and vendor**: the ARP sender or DHCP-assigned binding when there is one, else the
