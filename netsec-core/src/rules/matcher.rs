@@ -605,6 +605,7 @@ mod tests {
             established,
             new_flow: false,
             closed: false,
+            app_proto: crate::app::AppProto::Unknown,
         }
     }
 

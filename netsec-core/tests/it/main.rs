@@ -3,6 +3,7 @@
 //! Real captures are read from `../shared/data` relative to the repository root; a test skips
 //! with a printed reason when that folder is absent.
 
+mod app;
 mod behaviour;
 mod capture;
 mod cicflowmeter;
