@@ -5,7 +5,7 @@ use crate::decode::IpProtocol;
 use crate::flow::Direction;
 
 use super::record::{AppField, AppRecord};
-use super::{http, ssh, tls, AppProto};
+use super::{dhcp, dns, http, ssh, tls, AppProto};
 
 /// Payload-carrying packets looked at per direction before a flow's inspection stops.
 pub const MAX_INSPECTED_PER_DIRECTION: u8 = 4;
@@ -66,8 +66,10 @@ impl AppInspector {
             AppProto::Tls => self.tls(payload),
             AppProto::Http => self.http(payload),
             AppProto::Ssh => self.ssh(direction, payload),
-            // Recognised; their fields come from the DNS and DHCP parsers.
-            AppProto::Dns | AppProto::Dhcp | AppProto::Quic => true,
+            AppProto::Dns => self.dns(protocol, payload),
+            AppProto::Dhcp => self.dhcp(payload),
+            // Recognised only: the payload is encrypted.
+            AppProto::Quic => true,
         };
     }
 
@@ -143,6 +145,65 @@ impl AppInspector {
     }
 }
 
+impl AppInspector {
+    fn dns(&mut self, protocol: IpProtocol, payload: &[u8]) -> bool {
+        let parsed = if protocol == IpProtocol::TCP {
+            dns::DnsMessage::parse_tcp(payload).map(|(m, _)| m)
+        } else {
+            dns::DnsMessage::parse(payload)
+        };
+        let Ok(msg) = parsed else {
+            return false;
+        };
+        let r = self.rec();
+        if let Some(q) = msg.question() {
+            if !r.has(AppField::DnsQuery) {
+                let mut buf = [0u8; dns::MAX_NAME_WIRE_LEN];
+                r.set_bytes(AppField::DnsQuery, q.name.write_dotted(&mut buf));
+                match q.qtype.name() {
+                    Some(name) => r.set_bytes(AppField::DnsQtype, name.as_bytes()),
+                    None => r.set_fmt(AppField::DnsQtype, format_args!("{}", q.qtype.0)),
+                }
+            }
+        }
+        if msg.flags().is_response() {
+            match rcode_name(msg.flags().rcode()) {
+                Some(name) => r.set_bytes(AppField::DnsRcode, name.as_bytes()),
+                None => r.set_fmt(AppField::DnsRcode, format_args!("{}", msg.flags().rcode())),
+            }
+        }
+        true
+    }
+
+    fn dhcp(&mut self, payload: &[u8]) -> bool {
+        let hostname = dhcp::DhcpMessage::parse(payload)
+            .ok()
+            .and_then(|m| m.hostname());
+        if let Some(name) = hostname {
+            self.rec().set_bytes(AppField::DhcpHostname, name);
+        }
+        hostname.is_some()
+    }
+}
+
+/// The DNS response code mnemonic (RFC 1035 §4.1.1, RFC 2136 §2.2).
+fn rcode_name(rcode: u8) -> Option<&'static str> {
+    Some(match rcode {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        _ => return None,
+    })
+}
+
 fn set_version(r: &mut AppRecord, v: u16) {
     match tls::version_name(v) {
         Some(name) => r.set_bytes(AppField::TlsVersion, name.as_bytes()),
@@ -191,6 +252,24 @@ mod tests {
         assert_eq!(r.get(AppField::SshServer), Some("SSH-2.0-OpenSSH_8.9"));
         assert_eq!(r.get(AppField::SshClient), Some("SSH-2.0-PuTTY_0.78"));
         assert!(!a.wants_more());
+    }
+
+    #[test]
+    fn dns_query_and_rcode() {
+        let query = [
+            0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7, b'e', b'x', b'a', b'm', b'p', b'l',
+            b'e', 3, b'c', b'o', b'm', 0, 0, 28, 0, 1,
+        ];
+        let mut reply = query;
+        reply[2..4].copy_from_slice(&[0x81, 0x83]);
+        let mut a = AppInspector::default();
+        a.inspect(IpProtocol::UDP, FWD, &query);
+        a.inspect(IpProtocol::UDP, BWD, &reply);
+        assert_eq!(a.proto(), AppProto::Dns);
+        let r = a.record().expect("facts");
+        assert_eq!(r.get(AppField::DnsQuery), Some("example.com"));
+        assert_eq!(r.get(AppField::DnsQtype), Some("AAAA"));
+        assert_eq!(r.get(AppField::DnsRcode), Some("NXDOMAIN"));
     }
 
     #[test]
