@@ -36,13 +36,20 @@ fn bench(c: &mut Criterion) {
         "benign/wikipedia.pcap",
     ]);
     let pick = |f: &dyn Fn(&[u8]) -> bool| -> Vec<&[u8]> {
-        all.iter().map(|(_, p)| p.as_slice()).filter(|p| f(p)).collect()
+        all.iter()
+            .map(|(_, p)| p.as_slice())
+            .filter(|p| f(p))
+            .collect()
     };
     let hellos = pick(&|p| matches!(tls::parse(p), Ok(tls::Hello::Client(h)) if h.complete));
     let http_msgs = pick(&|p| http::parse(p).is_ok());
     let banners = pick(&|p| ssh::parse(p).is_ok());
     let mut g = c.benchmark_group("app_parsers");
-    for (name, set) in [("tls_client_hello", &hellos), ("http", &http_msgs), ("ssh", &banners)] {
+    for (name, set) in [
+        ("tls_client_hello", &hellos),
+        ("http", &http_msgs),
+        ("ssh", &banners),
+    ] {
         if set.is_empty() {
             continue;
         }

@@ -45,7 +45,8 @@ pub struct TableArgs {
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
     /// Do not inspect payloads for the application layer (app_proto stays `unknown`, the
-    /// application columns empty, and app-layer rules never match).
+    /// application columns empty, and rules naming an application protocol in their header,
+    /// such as `alert http`, never match; sticky buffers like `http.uri` still work).
     #[arg(long)]
     pub no_app: bool,
 }
