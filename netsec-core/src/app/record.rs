@@ -6,6 +6,9 @@ use std::fmt::Write as _;
 /// Longest text kept per field, in bytes (longer values are cut at a character boundary).
 pub const MAX_FIELD_LEN: usize = 256;
 
+/// Arena bytes reserved when a flow gets its first fact.
+const INITIAL_CAPACITY: usize = 192;
+
 /// One application fact of a flow; the extra flow-output columns, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AppField {
@@ -152,16 +155,35 @@ impl AppRecord {
 
     /// Appends `value` escaped; `false` once the value that began at `start` is full.
     fn push_escaped(&mut self, start: usize, value: &[u8]) -> bool {
+        if self.text.capacity() == 0 {
+            // One allocation per flow with facts: enough for a typical flow's values.
+            self.text.reserve(INITIAL_CAPACITY);
+        }
         for chunk in value.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                let len = if c.is_control() { 4 } else { c.len_utf8() };
-                if self.text.len() - start + len > MAX_FIELD_LEN {
+            let valid = chunk.valid();
+            // Fast path: printable text (no ASCII control, DEL or C1 control, whose UTF-8 lead
+            // byte is 0xc2) is copied whole, cut at a character boundary if too long.
+            if valid.bytes().all(|b| b >= 0x20 && b != 0x7f && b != 0xc2) {
+                let room = MAX_FIELD_LEN.saturating_sub(self.text.len() - start);
+                let mut end = valid.len().min(room);
+                while !valid.is_char_boundary(end) {
+                    end -= 1;
+                }
+                self.text.push_str(valid.get(..end).unwrap_or_default());
+                if end < valid.len() {
                     return false;
                 }
-                if c.is_control() {
-                    let _ = write!(self.text, "\\x{:02x}", u32::from(c) & 0xff);
-                } else {
-                    self.text.push(c);
+            } else {
+                for c in valid.chars() {
+                    let len = if c.is_control() { 4 } else { c.len_utf8() };
+                    if self.text.len() - start + len > MAX_FIELD_LEN {
+                        return false;
+                    }
+                    if c.is_control() {
+                        let _ = write!(self.text, "\\x{:02x}", u32::from(c) & 0xff);
+                    } else {
+                        self.text.push(c);
+                    }
                 }
             }
             for b in chunk.invalid() {
@@ -176,6 +198,9 @@ impl AppRecord {
 
     /// Sets `field` to formatted text (numbers, names), replacing an earlier value.
     pub fn set_fmt(&mut self, field: AppField, value: std::fmt::Arguments<'_>) {
+        if self.text.capacity() == 0 {
+            self.text.reserve(INITIAL_CAPACITY);
+        }
         let start = self.text.len();
         let _ = self.text.write_fmt(value);
         let mut end = self.text.len().min(start + MAX_FIELD_LEN);
