@@ -85,6 +85,20 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    if !hellos.is_empty() {
+        // The same hellos through rusticata's tls-parser: record, ClientHello, then the
+        // extension list, to the SNI (what the hand parser's `tls_client_hello` does).
+        g.throughput(Throughput::Elements(hellos.len() as u64));
+        g.bench_function("tls_client_hello_tls_parser_crate", |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for p in hellos.iter() {
+                    n += tls_parser_sni_len(p);
+                }
+                n
+            })
+        });
+    }
     if !all.is_empty() {
         g.throughput(Throughput::Elements(all.len() as u64));
         g.bench_function("detect_every_payload", |b| {
@@ -96,6 +110,30 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+/// SNI length through tls-parser (0 when it rejects the payload).
+fn tls_parser_sni_len(p: &[u8]) -> usize {
+    use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake};
+    let Ok((_, record)) = tls_parser::parse_tls_plaintext(p) else {
+        return 0;
+    };
+    for msg in &record.msg {
+        if let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = msg {
+            let Some(ext) = ch.ext else {
+                return 0;
+            };
+            let Ok((_, exts)) = tls_parser::parse_tls_client_hello_extensions(ext) else {
+                return 0;
+            };
+            for e in exts {
+                if let TlsExtension::SNI(names) = e {
+                    return names.first().map_or(0, |(_, n)| n.len());
+                }
+            }
+        }
+    }
+    0
 }
 
 criterion_group!(benches, bench);
