@@ -123,7 +123,7 @@ fn detect_tcp(p: &[u8]) -> AppProto {
 fn detect_udp(p: &[u8]) -> AppProto {
     if is_dhcp(p) {
         AppProto::Dhcp
-    } else if is_quic_long_header(p) {
+    } else if is_quic_long_header(p) || is_gquic_with_version(p) {
         AppProto::Quic
     } else if looks_like_dns(p) {
         AppProto::Dns
@@ -156,16 +156,30 @@ fn is_quic_long_header(p: &[u8]) -> bool {
     known && dcid_len <= 20 && scid_len.is_some_and(|n| n <= 20 && 7 + dcid_len + n <= p.len())
 }
 
-/// A plausible DNS message (RFC 1035 §4.1): a known opcode, one to a few questions, and a first
-/// question whose name is well-formed labels (or a compression pointer) followed by a type
-/// and class.
+/// A Google QUIC packet with the legacy public header and the version present (a client's
+/// first packets): public flags with the version bit and an 8-byte connection id, then
+/// `Q0nn` (gQUIC before Q046 used this header; later versions use the long header above).
+fn is_gquic_with_version(p: &[u8]) -> bool {
+    let Some(&flags) = p.first() else {
+        return false;
+    };
+    flags & 0x81 == 0x01
+        && flags & 0x0c == 0x0c
+        && matches!(p.get(9..13), Some([b'Q', b'0', a, b]) if a.is_ascii_digit() && b.is_ascii_digit())
+}
+
+/// A plausible DNS message (RFC 1035 §4.1): a known opcode, one to a few questions (or none and
+/// a few answers, as mDNS announcements), and a first name that is well-formed labels (or a
+/// compression pointer) followed by a type and class.
 fn looks_like_dns(p: &[u8]) -> bool {
-    let Some(&[_, _, flags, _, qd_hi, qd_lo]) = p.get(..6) else {
+    let Some(&[_, _, flags, _, qd_hi, qd_lo, an_hi, an_lo]) = p.get(..8) else {
         return false;
     };
     let opcode = (flags >> 3) & 0x0f;
     let questions = u16::from_be_bytes([qd_hi, qd_lo]);
-    if !matches!(opcode, 0 | 1 | 2 | 4 | 5) || !(1..=8).contains(&questions) || p.len() < 17 {
+    let answers = u16::from_be_bytes([an_hi, an_lo]);
+    let counts_ok = (1..=8).contains(&questions) || (questions == 0 && (1..=64).contains(&answers));
+    if !matches!(opcode, 0 | 1 | 2 | 4 | 5) || !counts_ok || p.len() < 17 {
         return false;
     }
     let mut i = 12;
@@ -268,6 +282,16 @@ mod tests {
         assert_eq!(AppProto::detect(UDP, &quic), AppProto::Quic);
         quic[4] = 9; // unknown version
         assert_eq!(AppProto::detect(UDP, &quic), AppProto::Unknown);
+        // gQUIC Q035 client packet: flags 0x0d, 8-byte connection id, version.
+        let mut gquic = vec![0x0d, 1, 2, 3, 4, 5, 6, 7, 8];
+        gquic.extend(b"Q035\x01rest of packet");
+        assert_eq!(AppProto::detect(UDP, &gquic), AppProto::Quic);
+        gquic[9] = b'X';
+        assert_eq!(AppProto::detect(UDP, &gquic), AppProto::Unknown);
+        // mDNS announcement: no question, one answer.
+        let mut mdns = DNS_QUERY.to_vec();
+        mdns[2..8].copy_from_slice(&[0x84, 0, 0, 0, 0, 1]);
+        assert_eq!(AppProto::detect(UDP, &mdns), AppProto::Dns);
         assert_eq!(AppProto::detect(UDP, &[0u8; 64]), AppProto::Unknown);
     }
 }

@@ -302,3 +302,63 @@ fn ssh_banners_match_tshark() {
         assert!(t.matched > 60, "{t:?}");
     }
 }
+
+/// Flow records through the pipeline: how many flows each capture has per application
+/// protocol, against tshark's stream counts (reassembly off), e.g.
+/// `tshark -r benign/wikipedia.pcap -Y http.request -T fields -e tcp.stream | sort -u | wc -l`.
+#[test]
+fn flow_app_protocols_match_tshark_streams() {
+    use netsec_core::app::{AppField, AppProto};
+    use netsec_core::flow::FlowTableConfig;
+    use netsec_core::pipeline::FlowPipeline;
+
+    // (capture, protocol, flows): tshark filter for the streams counted.
+    let cases: [(&str, AppProto, usize); 7] = [
+        ("benign/wikipedia.pcap", AppProto::Http, 9), // http.request, tcp.stream
+        ("benign/http_bro_org.pcap", AppProto::Http, 8), // http.request, tcp.stream
+        ("benign/sites_22ifaces.pcapng", AppProto::Tls, 55), // tls.handshake.type==1, tcp.stream
+        ("benign/sites_22ifaces.pcapng", AppProto::Quic, 4), // quic, udp.stream
+        ("benign/quic_youtube.pcap", AppProto::Quic, 3), // gquic, udp.stream
+        ("benign/tls_443_curl.pcap", AppProto::Tls, 1), // tls.handshake.type==1, tcp.stream
+        ("benign/dhcp.pcap", AppProto::Dhcp, 4),      // dhcp, udp.stream
+    ];
+    let golden = golden("tls.tsv");
+    for (capture, proto, expected) in cases {
+        let Some(path) = util::pcap(capture) else {
+            return;
+        };
+        let source = PcapReader::open(&path).expect("opens");
+        let mut pipeline = FlowPipeline::new(source, FlowTableConfig::default()).expect("valid");
+        let mut flows = Vec::new();
+        pipeline
+            .run(|f| {
+                flows.push(f.clone());
+                Ok::<(), std::io::Error>(())
+            })
+            .expect("runs");
+        let got = flows.iter().filter(|f| f.app_proto == proto).count();
+        assert_eq!(got, expected, "{capture}: {proto} flows");
+        if proto == AppProto::Tls {
+            // Each TLS flow's SNI is its ClientHello's, as tshark read it (TCP rows).
+            let mut ours: Vec<String> = flows
+                .iter()
+                .filter(|f| f.app_proto == AppProto::Tls)
+                .map(|f| {
+                    let app = f.app.as_deref();
+                    app.and_then(|a| a.get(AppField::TlsSni))
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect();
+            let mut theirs: Vec<String> = golden[capture]
+                .values()
+                // QUIC ClientHellos (tshark decrypts them) are the ones offering only h3.
+                .filter(|r| r["type"].starts_with('1') && r["alpn"] != "h3")
+                .map(|r| r["sni"].clone())
+                .collect();
+            ours.sort();
+            theirs.sort();
+            assert_eq!(ours, theirs, "{capture}: SNIs");
+        }
+    }
+}
