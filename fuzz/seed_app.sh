@@ -1,31 +1,20 @@
 #!/bin/sh
-# Seeds the app-layer fuzz corpora (tls_hello, http_message, ssh_banner, app_inspect) with
-# real TCP/UDP payloads from the captures, extracted by tshark (one file per payload).
-# Usage: fuzz/seed_app.sh [path/to/shared/data/pcaps]   then: cargo +nightly fuzz run tls_hello
+# Seeds the dns_message and dhcp_message corpora with the DNS and DHCP payloads of the real
+# captures, extracted with tshark (UDP payloads as they are; TCP payloads keep their length
+# prefix, which the target's parse_tcp path reads).
+# Usage: fuzz/seed_app.sh [path/to/shared/data/pcaps]   then: cargo fuzz run dns_message
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=${1:-"$here/../../shared/data/pcaps"}
-seed() { # target capture filter field
-    dst="$here/corpus/$1"
-    mkdir -p "$dst"
-    tshark -n -r "$src/$2" -o tcp.desegment_tcp_streams:FALSE -Y "$3" -T fields -e "$4" 2>/dev/null |
-        head -n 40 | while read -r hex; do
-            [ -n "$hex" ] && printf '%s' "$hex" | xxd -r -p > "$dst/$(printf '%s' "$hex" | sha1sum | cut -c1-16)"
-        done
+mkdir -p "$here/corpus/dns_message" "$here/corpus/dhcp_message"
+seed() { # target display-filter
+    find "$src" -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort | while read -r f; do
+        tshark -r "$f" -Y "$2" -T fields -e udp.payload -e tcp.payload 2>/dev/null
+    done | tr -d '\t' | grep . | sort -u | head -2000 | while read -r hex; do
+        h=$(printf '%s' "$hex" | md5sum | cut -c1-16)
+        printf '%s' "$hex" | xxd -r -p >"$here/corpus/$1/seed-$h"
+    done
+    echo "seeded $(ls "$here/corpus/$1" | wc -l) files into corpus/$1"
 }
-for f in benign/tls_443_curl.pcap benign/tls12.pcap benign/sites_22ifaces.pcapng benign/app_netflix.pcap; do
-    seed tls_hello "$f" "tls.handshake.type == 1 || tls.handshake.type == 2" tcp.payload
-    seed app_inspect "$f" "tls.handshake" tcp.payload
-done
-for f in benign/http_bro_org.pcap benign/wikipedia.pcap attacks/http_request_smuggling.pcap; do
-    seed http_message "$f" "http" tcp.payload
-    seed app_inspect "$f" "http" tcp.payload
-done
-for f in benign/ssh_session.pcap attacks/bruteforce_ssh_guess.pcap; do
-    seed ssh_banner "$f" "ssh.protocol" tcp.payload
-    seed app_inspect "$f" "ssh.protocol" tcp.payload
-done
-seed app_inspect benign/wikipedia.pcap "dns" udp.payload
-for t in tls_hello http_message ssh_banner app_inspect; do
-    echo "$t: $(ls "$here/corpus/$t" | wc -l) seeds"
-done
+seed dns_message 'dns && !mdns && !icmp && !icmpv6'
+seed dhcp_message 'dhcp && !icmp'

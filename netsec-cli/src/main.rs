@@ -6,6 +6,7 @@
 
 mod analyze;
 mod behaviour;
+mod devices;
 mod eve;
 mod flows;
 mod input;
@@ -30,6 +31,8 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Assemble bidirectional flows and their 25 features from a capture.
     Flows(flows::FlowsArgs),
+    /// List the hosts of a capture: MAC and vendor, IPs, names, services, OS hints, traffic.
+    Devices(devices::DevicesArgs),
 }
 
 /// How a subcommand ended, beyond success.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
         Command::Flows(args) => flows::run(&args),
+        Command::Devices(args) => devices::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

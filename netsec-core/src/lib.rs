@@ -50,6 +50,7 @@ pub mod decode;
 pub mod detect;
 pub mod features;
 pub mod flow;
+pub mod inventory;
 pub mod output;
 pub mod pipeline;
 pub mod rules;

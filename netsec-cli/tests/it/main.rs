@@ -1,4 +1,5 @@
 //! Integration tests for the `netsec` binary: real runs of the built executable.
 
 mod analyze;
+mod devices;
 mod flows;

@@ -10,6 +10,7 @@
 //! | `ping_sweep` | [`PingSweepDetector`] | `Ping_Sweep` | sweeping source |
 //! | `arp_spoof` | [`ArpSpoofDetector`] | `MITM_ARP_Spoofing` | offending MAC |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
+//! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel` | client address |
 //!
 //! Build them from a [`BehaviourConfig`] (TOML via [`BehaviourConfig::from_toml_str`]) with
 //! [`build_detectors`], and feed them like any other [`Detector`].
@@ -44,7 +45,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 6);
+//! assert_eq!(detectors.len(), 7);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -52,6 +53,7 @@
 mod amplification;
 mod arp_spoof;
 mod brute_force;
+mod dns_tunnel;
 mod icmp;
 mod port_scan;
 mod state;
@@ -65,6 +67,7 @@ use serde_json::{Map, Value};
 pub use amplification::{AmplificationConfig, AmplificationDetector, DEFAULT_AMPLIFIER_PORTS};
 pub use arp_spoof::{ArpSpoofConfig, ArpSpoofDetector};
 pub use brute_force::{BruteForceConfig, BruteForceDetector, LoginService, DEFAULT_LOGIN_SERVICES};
+pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
 pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
@@ -95,6 +98,8 @@ pub struct BehaviourConfig {
     pub arp_spoof: ArpSpoofConfig,
     /// UDP amplification / reflection.
     pub amplification: AmplificationConfig,
+    /// DNS tunnelling.
+    pub dns_tunnel: DnsTunnelConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -138,12 +143,13 @@ impl BehaviourConfig {
         self.brute_force.check()?;
         self.icmp.check()?;
         self.arp_spoof.check()?;
-        self.amplification.check()
+        self.amplification.check()?;
+        self.dns_tunnel.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
-/// sweep, ARP spoofing, amplification.
+/// sweep, ARP spoofing, amplification, DNS tunnelling.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -170,6 +176,9 @@ pub fn build_detectors(
     }
     if config.amplification.enabled {
         out.push(Box::new(AmplificationDetector::new(&config.amplification)?));
+    }
+    if config.dns_tunnel.enabled {
+        out.push(Box::new(DnsTunnelDetector::new(&config.dns_tunnel)?));
     }
     Ok(out)
 }
@@ -284,11 +293,7 @@ pub(crate) fn secs(us: i64) -> String {
     }
 }
 
-/// `aa:bb:cc:dd:ee:ff`.
-pub(crate) fn mac_string(mac: [u8; 6]) -> String {
-    let [a, b, c, d, e, f] = mac;
-    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
-}
+pub(crate) use crate::decode::mac_string;
 
 /// Builds a behavioural [`Alert`]: `status` NEW, `tags` `["behaviour"]`, `meta.detector`,
 /// `meta.observed` (with the episode's `first_seen`, `last_seen` and `events`) and
@@ -482,6 +487,7 @@ mod tests {
         assert_send::<PingSweepDetector>();
         assert_send::<ArpSpoofDetector>();
         assert_send::<AmplificationDetector>();
+        assert_send::<DnsTunnelDetector>();
     }
 
     #[test]
@@ -502,7 +508,8 @@ mod tests {
                 "icmp_flood",
                 "ping_sweep",
                 "arp_spoof",
-                "amplification"
+                "amplification",
+                "dns_tunnel"
             ]
         );
     }
@@ -518,7 +525,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 6);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 7);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, Counts, DistinctWindow, Episodes, Tally, TimedTable};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
-use crate::decode::{IpProtocol, TcpFlags};
+use crate::decode::{is_unicast, IpProtocol, TcpFlags};
 use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
@@ -182,15 +182,6 @@ fn probe_kind(
         IpProtocol::TCP if !flags.ack() && !flags.rst() => Some(!flags.syn() || flags.fin()),
         IpProtocol::UDP if flow.is_some_and(|f| f.new_flow) && is_unicast(dst) => Some(false),
         _ => None,
-    }
-}
-
-/// Not multicast, not the limited broadcast, not unspecified (a subnet broadcast address is
-/// not recognisable without the netmask).
-pub(crate) fn is_unicast(a: IpAddr) -> bool {
-    match a {
-        IpAddr::V4(v4) => !(v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified()),
-        IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
     }
 }
 

@@ -214,6 +214,21 @@ pub struct L2Info {
     pub vlan: Option<u16>,
 }
 
+/// Whether `a` can be one host's address: not multicast, not the limited broadcast, not
+/// unspecified (a subnet broadcast address is not recognisable without the netmask).
+pub fn is_unicast(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => !(v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified()),
+        IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
+    }
+}
+
+/// A MAC address as `aa:bb:cc:dd:ee:ff` (lower-case hex), as alerts and the inventory print it.
+pub fn mac_string(mac: [u8; 6]) -> String {
+    let [a, b, c, d, e, f] = mac;
+    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
+}
+
 /// An ARP packet (Ethernet/IPv4 only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArpInfo {

@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 14] = [
+const POSITIVES: [(&str, &[&str]); 15] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -40,6 +40,7 @@ const POSITIVES: [(&str, &[&str]); 14] = [
         &["DDoS_Amplification"],
     ),
     ("scan_udp.pcap", &["Port_Scan"]),
+    ("dns_tunnel_iodine.pcap", &["DNS_Tunnel"]),
 ];
 
 /// Runs a capture through every detector; returns all alerts in emission order.
@@ -104,7 +105,7 @@ fn sorted_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Attack captures where the default config raises nothing, and why (asserted, so a change
 /// shows up here).
-const KNOWN_GAPS: [(&str, &str); 3] = [
+const KNOWN_GAPS: [(&str, &str); 4] = [
     (
         "portscan_nmap_80_all.pcap",
         "`nmap -p 80 -A`: one port, then service/OS/script probes to it; no port-diversity signal",
@@ -116,6 +117,10 @@ const KNOWN_GAPS: [(&str, &str); 3] = [
     (
         "scan_arp.pcap",
         "ARP host discovery: requests only, no claims conflict (no ARP-scan detector)",
+    ),
+    (
+        "dns_tunnel_dns2tcp.pcap",
+        "no cleartext DNS: one TLS 1.3 connection to 1.1.1.1:443 without SNI (DNS over HTTPS)",
     ),
 ];
 
@@ -178,6 +183,11 @@ fn attack_matrix_positives_and_gaps() {
         assert_eq!(a.len(), 1, "{file}");
         assert_eq!(a[0].src_ip, Some("192.168.56.1".parse().expect("literal")));
     }
+    // iodine from 10.0.2.30 through the resolver, under its tunnel domain: one alert.
+    let dns = &got["dns_tunnel_iodine.pcap"];
+    assert_eq!(dns.len(), 1);
+    assert_eq!(dns[0].src_ip, Some("10.0.2.30".parse().expect("literal")));
+    assert_eq!(dns[0].meta["domain"], "pirate.sea");
     let arp = &got["arp_spoofing.pcap"][0];
     assert_eq!(arp.meta["mac"], "00:e0:4d:3c:25:7b");
     assert_eq!(

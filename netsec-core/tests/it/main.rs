@@ -10,6 +10,7 @@ mod capture;
 mod cicflowmeter;
 mod decode;
 mod flows;
+mod inventory;
 mod pipeline;
 mod rules;
 mod util;
