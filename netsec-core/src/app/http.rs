@@ -6,7 +6,7 @@
 //!
 //! # What is not reassembled
 //! Only the given payload is read: headers that continue in the next segment are not seen
-//! ([`HttpRequest::headers_complete`] says whether the blank line ending the header block was
+//! ([`HttpRequest::headers_complete`] says whether the blank line ending the header block is
 //! in the payload; a header line cut by the segment end is ignored rather than reported
 //! half). Only the first message of a payload is parsed (pipelined requests after it are
 //! not), bodies and chunked encoding are not decoded, and HTTP/2 is not parsed.
@@ -44,8 +44,27 @@ pub struct HttpRequest<'a> {
     pub host: Option<&'a [u8]>,
     /// The first `User-Agent` header value, trimmed.
     pub user_agent: Option<&'a [u8]>,
-    /// The empty line ending the headers was in the payload.
-    pub headers_complete: bool,
+    /// The payload after the last header line read (the scan stops once both headers above
+    /// are found).
+    rest: &'a [u8],
+    /// The scan reached the empty line ending the headers.
+    saw_end: bool,
+}
+
+impl HttpRequest<'_> {
+    /// Whether the empty line ending the header block is in the payload.
+    pub fn headers_complete(&self) -> bool {
+        self.saw_end || {
+            let mut rest = self.rest;
+            loop {
+                match next_line(rest) {
+                    Some((line, _)) if line.is_empty() => break true,
+                    Some((_, tail)) => rest = tail,
+                    None => break false,
+                }
+            }
+        }
+    }
 }
 
 /// An HTTP response status line.
@@ -82,12 +101,18 @@ pub fn parse(payload: &[u8]) -> Result<HttpMessage<'_>, HttpError> {
         version,
         host: None,
         user_agent: None,
-        headers_complete: false,
+        rest,
+        saw_end: false,
     };
-    while let Some((line, tail)) = next_line(rest) {
+    // Stop at the blank line, or as soon as both headers are known (most of a request's
+    // header block is then left unread).
+    while req.host.is_none() || req.user_agent.is_none() {
+        let Some((line, tail)) = next_line(rest) else {
+            break;
+        };
         rest = tail;
         if line.is_empty() {
-            req.headers_complete = true;
+            req.saw_end = true;
             break;
         }
         let Some(colon) = memchr(b':', line) else {
@@ -100,6 +125,7 @@ pub fn parse(payload: &[u8]) -> Result<HttpMessage<'_>, HttpError> {
             req.user_agent = Some(value);
         }
     }
+    req.rest = rest;
     Ok(HttpMessage::Request(req))
 }
 
@@ -192,7 +218,7 @@ mod tests {
         assert_eq!(r.version, "HTTP/1.1");
         assert_eq!(r.host, Some(&b"www.example.com"[..]));
         assert_eq!(r.user_agent, Some(&b"curl/8.5.0"[..]));
-        assert!(r.headers_complete);
+        assert!(r.headers_complete());
     }
 
     #[test]
@@ -202,7 +228,12 @@ mod tests {
         assert_eq!(r.host, Some(&b"a"[..]));
         // The cut last line is not reported half.
         assert_eq!(r.user_agent, None);
-        assert!(!r.headers_complete);
+        assert!(!r.headers_complete());
+        // Both headers found early: the end of the block is still found on demand.
+        let r = request(b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: b\r\nX: y\r\n");
+        assert!(!r.headers_complete());
+        let r = request(b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: b\r\nX: y\r\n\r\nbody");
+        assert!(r.headers_complete());
     }
 
     #[test]

@@ -163,7 +163,7 @@ impl AppRecord {
             let valid = chunk.valid();
             // Fast path: printable text (no ASCII control, DEL or C1 control, whose UTF-8 lead
             // byte is 0xc2) is copied whole, cut at a character boundary if too long.
-            if valid.bytes().all(|b| b >= 0x20 && b != 0x7f && b != 0xc2) {
+            if !valid.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
                 let room = MAX_FIELD_LEN.saturating_sub(self.text.len() - start);
                 let mut end = valid.len().min(room);
                 while !valid.is_char_boundary(end) {

@@ -543,6 +543,10 @@ impl FlowTable {
         self.process_payload(&ip.meta, ip.payload, exported)
     }
 
+    // Inlined into both entry points: with a second caller in the binary (the host inventory
+    // calls `process`), LLVM stopped inlining it into the pipeline's loop, +16M instructions
+    // (+4.7 %) on the 200k-packet capture.
+    #[inline(always)]
     fn process_payload(
         &mut self,
         meta: &PacketMeta,
