@@ -58,7 +58,7 @@ impl HttpRequest<'_> {
             let mut rest = self.rest;
             loop {
                 match next_line(rest) {
-                    Some((line, _)) if line.is_empty() => break true,
+                    Some((&[], _)) => break true,
                     Some((_, tail)) => rest = tail,
                     None => break false,
                 }
