@@ -4,13 +4,15 @@ use std::io::{self, Write};
 
 use netsec_core::features::Feature;
 use netsec_core::flow::FlowRecord;
-use netsec_core::output::FlowWriter;
+use netsec_core::output::{push_json_string, FlowWriter};
 
 /// Writes one EVE `flow` object per finished flow.
 ///
 /// `pkts_*` count packets and `bytes_*` count transport payload bytes per direction (toserver =
 /// the flow's forward side); `reason` is netsec's end reason (`idle`, `fin`, `rst`, `end`, …);
-/// `features` holds the 25 features by name. Keys are written in a fixed order, so the same
+/// `app_proto` is the application protocol recognised from the payload, and the flow's
+/// application facts follow grouped by protocol (`"tls":{"sni":…,"ja4":…}`, `"http":{…}`), as
+/// Suricata's per-protocol objects; `features` holds the 25 features by name. Keys are written in a fixed order, so the same
 /// flows always give the same bytes.
 pub struct EveFlowWriter<W: Write> {
     out: W,
@@ -30,7 +32,7 @@ impl<W: Write> FlowWriter for EveFlowWriter<W> {
         let age = (flow.last_ts.as_micros() - flow.first_ts.as_micros()).max(0) / 1_000_000;
         write!(
             o,
-            "{{\"timestamp\":\"{}\",\"flow_id\":{},\"event_type\":\"flow\",\"src_ip\":\"{}\",\"src_port\":{},\"dest_ip\":\"{}\",\"dest_port\":{},\"proto\":\"{}\",\"flow\":{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},\"bytes_toclient\":{},\"start\":\"{}\",\"end\":\"{}\",\"age\":{},\"reason\":\"{}\"}},\"features\":{{",
+            "{{\"timestamp\":\"{}\",\"flow_id\":{},\"event_type\":\"flow\",\"src_ip\":\"{}\",\"src_port\":{},\"dest_ip\":\"{}\",\"dest_port\":{},\"proto\":\"{}\",\"app_proto\":\"{}\",\"flow\":{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},\"bytes_toclient\":{},\"start\":\"{}\",\"end\":\"{}\",\"age\":{},\"reason\":\"{}\"}},",
             flow.last_ts,
             flow.id,
             flow.src_addr,
@@ -38,6 +40,7 @@ impl<W: Write> FlowWriter for EveFlowWriter<W> {
             flow.dst_addr,
             flow.dst_port,
             flow.protocol.name(),
+            flow.app_proto.as_str(),
             flow.stats.fwd_packets(),
             flow.stats.bwd_packets(),
             features.get(Feature::TotlenFwd) as u64,
@@ -47,6 +50,8 @@ impl<W: Write> FlowWriter for EveFlowWriter<W> {
             age,
             flow.end_reason.as_str(),
         )?;
+        write_app_facts(o, flow)?;
+        o.write_all(b"\"features\":{")?;
         for (i, f) in Feature::ALL.iter().enumerate() {
             if i > 0 {
                 o.write_all(b",")?;
@@ -62,4 +67,32 @@ impl<W: Write> FlowWriter for EveFlowWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Writes `"tls":{"sni":"…",…},` objects, one per protocol with facts (field names are
+/// `<protocol>_<key>`, in protocol order).
+fn write_app_facts(o: &mut impl Write, flow: &FlowRecord) -> io::Result<()> {
+    let mut group: Option<&str> = None;
+    let mut buf = Vec::new();
+    for (field, value) in flow.app.iter().flat_map(|app| app.iter()) {
+        let (proto, key) = field
+            .name()
+            .split_once('_')
+            .unwrap_or(("app", field.name()));
+        if group != Some(proto) {
+            if group.is_some() {
+                buf.extend_from_slice(b"},");
+            }
+            buf.extend_from_slice(format!("\"{proto}\":{{").as_bytes());
+            group = Some(proto);
+        } else {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(format!("\"{key}\":").as_bytes());
+        push_json_string(&mut buf, value);
+    }
+    if group.is_some() {
+        buf.extend_from_slice(b"},");
+    }
+    o.write_all(&buf)
 }

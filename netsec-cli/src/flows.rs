@@ -44,12 +44,19 @@ pub struct TableArgs {
     /// Most flows held at once; the longest-idle flow is evicted when full.
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
+    /// Do not inspect payloads for the application layer (app_proto stays `unknown`, the
+    /// application columns empty, and rules naming an application protocol in their header,
+    /// such as `alert http`, never match; sticky buffers like `http.uri` still work).
+    #[arg(long)]
+    pub no_app: bool,
 }
 
 impl TableArgs {
     /// The flow-table configuration these options describe.
     pub fn config(&self) -> Result<FlowTableConfig, Failure> {
-        table_config(self.idle_timeout, self.active_timeout, self.max_flows)
+        let mut config = table_config(self.idle_timeout, self.active_timeout, self.max_flows)?;
+        config.app_layer = !self.no_app;
+        Ok(config)
     }
 }
 

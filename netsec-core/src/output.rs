@@ -1,13 +1,16 @@
 //! Flow output: CSV and JSON Lines in the column order of `FEATURES.md`.
 //!
 //! Identity columns first (`flow_id, first_ts, last_ts, src_ip, src_port, dst_ip, dst_port,
-//! protocol, end_reason`), then the 25 features by [`Feature::name`]. Numbers are written
+//! protocol, end_reason`), then the 25 features by [`Feature::name`], then the application
+//! columns (not features): `app_proto` and one column per [`AppField`] by [`AppField::name`]
+//! (empty when the flow has no such fact; JSON Lines omits absent facts). Numbers are written
 //! without locale or platform dependence (integers digit by digit, other floats as the shortest
 //! round-trip form via `zmij`, the successor of `ryu` that serde_json uses), so the same capture always gives byte-identical output.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use crate::app::AppField;
 use crate::features::Feature;
 use crate::flow::FlowRecord;
 use crate::time::Timestamp;
@@ -24,6 +27,9 @@ pub const IDENTITY_COLUMNS: [&str; 9] = [
     "protocol",
     "end_reason",
 ];
+
+/// The column naming the flow's application protocol, after the features.
+pub const APP_PROTO_COLUMN: &str = "app_proto";
 
 /// Output format for flow records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -54,6 +60,8 @@ pub trait FlowWriter {
 pub fn csv_header() -> String {
     let mut cols: Vec<&str> = IDENTITY_COLUMNS.to_vec();
     cols.extend(Feature::ALL.iter().map(|f| f.name()));
+    cols.push(APP_PROTO_COLUMN);
+    cols.extend(AppField::ALL.iter().map(|f| f.name()));
     cols.join(",")
 }
 
@@ -119,6 +127,17 @@ impl<W: Write> FlowWriter for CsvFlowWriter<W> {
             o.push(b',');
             write_number(o, *v);
         }
+        o.push(b',');
+        o.extend_from_slice(flow.app_proto.as_str().as_bytes());
+        match flow.app.as_deref() {
+            Some(app) => {
+                for f in AppField::ALL {
+                    o.push(b',');
+                    push_csv_field(o, app.get(f).unwrap_or_default());
+                }
+            }
+            None => o.extend_from_slice(&[b','; AppField::COUNT]),
+        }
         o.push(b'\n');
         self.out.write_all(&self.line)
     }
@@ -156,8 +175,8 @@ impl<W: Write> JsonlFlowWriter<W> {
 
 impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
     fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
-        // Every string we write is an address, an RFC 3339 time or a fixed identifier, none of
-        // which needs JSON escaping, so the object is written directly.
+        // Every string but the application facts is an address, an RFC 3339 time or a fixed
+        // identifier, none of which needs JSON escaping, so the object is written directly.
         let o = &mut self.line;
         o.clear();
         o.extend_from_slice(b"{\"flow_id\":");
@@ -186,6 +205,15 @@ impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
             o.extend_from_slice(b"\":");
             write_number(o, features.get(f));
         }
+        o.extend_from_slice(b",\"app_proto\":\"");
+        o.extend_from_slice(flow.app_proto.as_str().as_bytes());
+        o.push(b'"');
+        for (f, value) in flow.app.iter().flat_map(|app| app.iter()) {
+            o.extend_from_slice(b",\"");
+            o.extend_from_slice(f.name().as_bytes());
+            o.extend_from_slice(b"\":");
+            push_json_string(o, value);
+        }
         o.extend_from_slice(b"}\n");
         self.out.write_all(&self.line)
     }
@@ -201,6 +229,46 @@ pub fn flow_writer<'w, W: Write + 'w>(format: FlowFormat, out: W) -> Box<dyn Flo
         FlowFormat::Csv => Box::new(CsvFlowWriter::new(out)),
         FlowFormat::Jsonl => Box::new(JsonlFlowWriter::new(out)),
     }
+}
+
+/// Appends `s` as a CSV field, quoted per RFC 4180 when it holds a comma, quote or line break.
+fn push_csv_field(o: &mut Vec<u8>, s: &str) {
+    // A plain byte loop: values are short, where memchr's dispatch costs more than it saves.
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        o.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                o.push(b'"');
+            }
+            o.push(b);
+        }
+        o.push(b'"');
+    } else {
+        o.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Appends `s` as a JSON string (RFC 8259 escaping).
+pub fn push_json_string(o: &mut Vec<u8>, s: &str) {
+    o.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => o.extend_from_slice(b"\\\""),
+            '\\' => o.extend_from_slice(b"\\\\"),
+            c if u32::from(c) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let n = u32::from(c) as usize;
+                o.extend_from_slice(b"\\u00");
+                o.push(HEX[n >> 4]);
+                o.push(HEX[n & 15]);
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                o.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    o.push(b'"');
 }
 
 /// The `YYYY-MM-DD` of the day last formatted: a capture's flows mostly share a day, and the
@@ -471,13 +539,62 @@ mod tests {
     }
 
     #[test]
-    fn header_has_identity_then_25_features() {
+    fn header_has_identity_then_25_features_then_app_columns() {
         let h = csv_header();
         let cols: Vec<&str> = h.split(',').collect();
-        assert_eq!(cols.len(), 9 + 25);
+        assert_eq!(cols.len(), 9 + 25 + 1 + AppField::COUNT);
         assert_eq!(cols[0], "flow_id");
         assert_eq!(cols[8], "end_reason");
         assert_eq!(cols[9], "flow_duration");
         assert_eq!(cols[33], "psh_flag_cnt");
+        assert_eq!(cols[34], "app_proto");
+        assert_eq!(cols[35], "dns_query");
+    }
+
+    fn flow_with_app() -> FlowRecord {
+        use crate::decode::IpProtocol;
+        use crate::flow::{EndReason, FlowStats};
+        let mut app = crate::app::AppRecord::default();
+        app.set_bytes(AppField::HttpHost, b"a.example");
+        app.set_bytes(AppField::HttpUserAgent, b"x, \"y\" \\ z\x01");
+        FlowRecord {
+            id: 1,
+            first_ts: Timestamp::from_micros(0),
+            last_ts: Timestamp::from_micros(0),
+            src_addr: [10, 0, 0, 1].into(),
+            src_port: 1,
+            dst_addr: [10, 0, 0, 2].into(),
+            dst_port: 80,
+            protocol: IpProtocol::TCP,
+            end_reason: EndReason::End,
+            stats: FlowStats::default(),
+            app_proto: crate::app::AppProto::Http,
+            app: Some(Box::new(app)),
+        }
+    }
+
+    #[test]
+    fn app_columns_are_quoted_and_escaped() {
+        let flow = flow_with_app();
+        let mut csv = CsvFlowWriter::new(Vec::new());
+        csv.write_flow(&flow).expect("in memory");
+        let text = String::from_utf8(csv.into_inner()).expect("utf-8");
+        let row = text.lines().nth(1).expect("row");
+        let ua = r#""x, ""y"" \ z\x01""#;
+        assert!(
+            row.contains(&format!(",http,,,,,,,,,,,a.example,,{ua},")),
+            "{row}"
+        );
+        let mut jsonl = JsonlFlowWriter::new(Vec::new());
+        jsonl.write_flow(&flow).expect("in memory");
+        let line = String::from_utf8(jsonl.into_inner()).expect("utf-8");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(v["app_proto"], "http");
+        assert_eq!(v["http_host"], "a.example");
+        assert_eq!(v["http_user_agent"], "x, \"y\" \\ z\\x01");
+        assert!(v.get("tls_sni").is_none());
+        let mut b = Vec::new();
+        push_json_string(&mut b, "a\u{1}\u{e9}");
+        assert_eq!(b, "\"a\\u0001\u{e9}\"".as_bytes());
     }
 }

@@ -360,7 +360,7 @@ fn skipped_rules_are_warned_about_with_file_and_line() {
     let rules = dir.join("mixed.rules");
     std::fs::write(
         &rules,
-        "# comment\nalert http any any -> any any (msg:\"x\"; sid:5;)\nalert tcp any any -> any any (content:\"ok\"; sid:6;)\n",
+        "# comment\nalert smb any any -> any any (msg:\"x\"; sid:5;)\nalert tcp any any -> any any (content:\"ok\"; sid:6;)\n",
     )
     .expect("write");
     let out = netsec(&[
@@ -377,7 +377,7 @@ fn skipped_rules_are_warned_about_with_file_and_line() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("rules: 1 rules loaded, 1 skipped (by keyword: protocol:http 1)"),
+        stderr.contains("rules: 1 rules loaded, 1 skipped (by keyword: protocol:smb 1)"),
         "{stderr}"
     );
 }

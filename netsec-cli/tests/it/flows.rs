@@ -27,11 +27,12 @@ fn bundled_sample_gives_csv_with_the_spec_header() {
     let mut lines = text.lines();
     let header = lines.next().expect("header");
     assert!(header.starts_with("flow_id,first_ts,last_ts,src_ip,src_port,dst_ip,dst_port,protocol,end_reason,flow_duration,"));
-    assert!(header.ends_with(",syn_flag_cnt,psh_flag_cnt"));
+    assert!(header.contains(",syn_flag_cnt,psh_flag_cnt,app_proto,dns_query,"));
+    assert!(header.ends_with(",ssh_server,dhcp_hostname"));
     let rows: Vec<&str> = lines.collect();
     // The generator's sidecar says 976 flows were started; every one is exported once.
     assert_eq!(rows.len(), 976);
-    assert!(rows.iter().all(|r| r.split(',').count() == 34));
+    assert!(rows.iter().all(|r| r.split(',').count() == 34 + 1 + 17));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("3000 packets"), "summary: {stderr}");
     assert!(stderr.contains("packets/s"), "summary: {stderr}");
@@ -55,10 +56,64 @@ fn jsonl_lines_parse_and_carry_every_feature() {
     for line in text.lines().take(50) {
         let v: serde_json::Value = serde_json::from_str(line).expect("valid JSON line");
         let obj = v.as_object().expect("object");
-        assert_eq!(obj.len(), 34);
+        // 34 columns and app_proto, then only the application facts the flow has.
+        assert!(obj.len() >= 35);
+        assert!(obj["app_proto"].is_string());
         assert!(obj["flow_duration"].is_number());
         assert!(obj["src_ip"].is_string());
     }
+}
+
+/// `../shared/data/pcaps/<rel>` (relative to the repo root), or `None` after saying why.
+fn corpus(rel: &str) -> Option<String> {
+    let p = repo().join("../shared/data/pcaps").join(rel);
+    if p.is_file() {
+        Some(p.to_string_lossy().into_owned())
+    } else {
+        eprintln!("SKIP: {} not found", p.display());
+        None
+    }
+}
+
+#[test]
+fn application_facts_in_flows_and_no_app_turns_them_off() {
+    let Some(tls) = corpus("benign/tls_443_curl.pcap") else {
+        return;
+    };
+    let out = netsec(&["flows", &tls, "--format", "jsonl"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let flows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    // tshark: SNI www.ntop.org, ALPN h2,http/1.1, JA3 2a26b1a6…; ServerHello cipher 0xc02f.
+    let tls_flow = flows
+        .iter()
+        .find(|f| f["app_proto"] == "tls")
+        .expect("a TLS flow");
+    assert_eq!(tls_flow["tls_sni"], "www.ntop.org");
+    assert_eq!(tls_flow["tls_alpn"], "h2,http/1.1");
+    assert_eq!(tls_flow["tls_ja3"], "2a26b1a62e40d25d4de3babc9d532f30");
+    assert_eq!(tls_flow["tls_cipher"], "0xc02f");
+    assert_eq!(tls_flow["tls_version"], "TLS 1.2");
+    let off = netsec(&["flows", &tls, "--format", "jsonl", "--no-app"]);
+    let text = String::from_utf8(off.stdout).expect("utf-8");
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        assert_eq!(v["app_proto"], "unknown");
+        assert!(v.get("tls_sni").is_none());
+    }
+    let Some(http) = corpus("benign/http_google.pcapng") else {
+        return;
+    };
+    let out = netsec(&["flows", &http]);
+    let csv = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",http,") && l.contains("google")),
+        "{csv}"
+    );
 }
 
 #[test]

@@ -448,6 +448,7 @@ pub(crate) mod tests_util {
             established: false,
             new_flow: true,
             closed: false,
+            app_proto: crate::app::AppProto::Unknown,
         }
     }
 

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::app::AppProto;
+
 /// What to do when a rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -44,7 +46,10 @@ pub enum Protocol {
     Icmp,
     /// ICMPv6 only.
     Icmpv6,
-    /// An application-layer or other protocol we parse but do not support (`http`, `dns` …).
+    /// An application-layer protocol netsec recognises (`dns`, `tls`, `http`, `ssh`, `dhcp`,
+    /// `quic`): the packet's flow must have been recognised as it ([`FlowContext::app_proto`](crate::flow::FlowContext::app_proto)).
+    App(AppProto),
+    /// Another protocol we parse but do not support (`smb`, `http2` …).
     Other(String),
 }
 
@@ -57,6 +62,7 @@ impl Protocol {
             Protocol::Udp => "udp",
             Protocol::Icmp => "icmp",
             Protocol::Icmpv6 => "icmpv6",
+            Protocol::App(p) => p.as_str(),
             Protocol::Other(s) => s,
         }
     }
@@ -602,6 +608,8 @@ pub enum RuleOption {
     AlertFlag,
     /// `noalert` (match, but raise no alert).
     NoAlert,
+    /// A sticky buffer (`http.uri;` …): the `content`/`pcre` after it inspect that buffer.
+    Buffer(StickyBuffer),
     /// Any other keyword: parsed, kept, and the rule is skipped at compile time.
     Unsupported {
         /// Lower-case keyword.
@@ -662,10 +670,68 @@ impl fmt::Display for RuleOption {
             RuleOption::DetectionFilter(t) => write!(f, "detection_filter:{t};"),
             RuleOption::AlertFlag => f.write_str("alert;"),
             RuleOption::NoAlert => f.write_str("noalert;"),
+            RuleOption::Buffer(b) => write!(f, "{};", b.as_str()),
             RuleOption::Unsupported { keyword, value } => match value {
                 Some(v) => write!(f, "{keyword}:{v};"),
                 None => write!(f, "{keyword};"),
             },
+        }
+    }
+}
+
+/// The buffer that the `content` and `pcre` options after a sticky-buffer keyword inspect.
+///
+/// Buffers are read from the packet itself (one TCP segment or UDP datagram), with netsec's
+/// single-packet parsers: a request line, header or hello split over segments is not seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StickyBuffer {
+    /// `pkt_data`: the packet payload (the default; resets an earlier sticky buffer).
+    PktData,
+    /// `dns.query`: the query name of a DNS request, dotted (`www.example.com`).
+    DnsQuery,
+    /// `tls.sni`: the server name of a TLS ClientHello.
+    TlsSni,
+    /// `http.host`: the `Host` header of an HTTP request, lower-cased (as Suricata
+    /// normalises it).
+    HttpHost,
+    /// `http.uri`: the request target of an HTTP request, as sent (not normalised).
+    HttpUri,
+    /// `http.user_agent`: the `User-Agent` header of an HTTP request.
+    HttpUserAgent,
+    /// `http.method`: the method of an HTTP request.
+    HttpMethod,
+}
+
+impl StickyBuffer {
+    /// Every buffer.
+    pub const ALL: [StickyBuffer; 7] = [
+        StickyBuffer::PktData,
+        StickyBuffer::DnsQuery,
+        StickyBuffer::TlsSni,
+        StickyBuffer::HttpHost,
+        StickyBuffer::HttpUri,
+        StickyBuffer::HttpUserAgent,
+        StickyBuffer::HttpMethod,
+    ];
+
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StickyBuffer::PktData => "pkt_data",
+            StickyBuffer::DnsQuery => "dns.query",
+            StickyBuffer::TlsSni => "tls.sni",
+            StickyBuffer::HttpHost => "http.host",
+            StickyBuffer::HttpUri => "http.uri",
+            StickyBuffer::HttpUserAgent => "http.user_agent",
+            StickyBuffer::HttpMethod => "http.method",
+        }
+    }
+
+    /// The buffer named by a keyword (also Suricata's older `dns_query` spelling).
+    pub fn from_keyword(kw: &str) -> Option<StickyBuffer> {
+        match kw {
+            "dns_query" => Some(StickyBuffer::DnsQuery),
+            _ => StickyBuffer::ALL.into_iter().find(|b| b.as_str() == kw),
         }
     }
 }

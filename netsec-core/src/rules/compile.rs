@@ -10,6 +10,7 @@ use memchr::memmem;
 
 use super::ast::*;
 use super::vars::{classtype_priority, RuleVars, CRITICAL_CLASSTYPES};
+use crate::app::AppProto;
 use crate::decode::IpProtocol;
 use crate::detect::Severity;
 
@@ -26,6 +27,8 @@ pub(crate) enum ProtoClass {
     Icmp,
     /// ICMPv6.
     Icmpv6,
+    /// TCP or UDP (DNS).
+    TcpOrUdp,
 }
 
 impl ProtoClass {
@@ -36,6 +39,7 @@ impl ProtoClass {
             ProtoClass::Udp => p == IpProtocol::UDP,
             ProtoClass::Icmp => p == IpProtocol::ICMP || p == IpProtocol::ICMPV6,
             ProtoClass::Icmpv6 => p == IpProtocol::ICMPV6,
+            ProtoClass::TcpOrUdp => p == IpProtocol::TCP || p == IpProtocol::UDP,
         }
     }
 }
@@ -267,6 +271,10 @@ pub(crate) struct CompiledRule {
     pub(crate) dst_ports: PortMatch,
     pub(crate) bidirectional: bool,
     pub(crate) steps: Vec<PayloadStep>,
+    /// The buffer each step inspects (same length as `steps`).
+    pub(crate) buffers: Vec<StickyBuffer>,
+    /// The application protocol the header names (`alert http …`), if any.
+    pub(crate) app: Option<AppProto>,
     /// Index into `steps` of the content given to the prefilter (the rule's fast pattern).
     pub(crate) fast_pattern: Option<usize>,
     pub(crate) dsize: Vec<UintCmp>,
@@ -284,7 +292,7 @@ pub(crate) struct CompiledRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CompileOutcome {
     /// A keyword, protocol or flag we do not support (the name, e.g. `http_uri`,
-    /// `protocol:http`, `pcre`).
+    /// `protocol:smb`, `pcre`).
     Unsupported(String),
     /// The rule is inconsistent (undefined variable …).
     Invalid(String),
@@ -298,6 +306,12 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         Protocol::Udp => ProtoClass::Udp,
         Protocol::Icmp => ProtoClass::Icmp,
         Protocol::Icmpv6 => ProtoClass::Icmpv6,
+        Protocol::App(p) => match p {
+            AppProto::Dns => ProtoClass::TcpOrUdp,
+            AppProto::Dhcp | AppProto::Quic => ProtoClass::Udp,
+            AppProto::Tls | AppProto::Http | AppProto::Ssh => ProtoClass::Tcp,
+            AppProto::Unknown => ProtoClass::Ip,
+        },
         Protocol::Other(p) => return Err(CompileOutcome::Unsupported(format!("protocol:{p}"))),
     };
     let (mut sid, mut gid, mut rev) = (0, 1, 0);
@@ -306,6 +320,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     let mut priority = None;
     let mut raises = rule.action != Action::Pass;
     let mut steps = Vec::new();
+    let mut buffers = Vec::new();
+    let mut buffer = StickyBuffer::PktData;
     let mut fast_marked = None;
     let mut c = CompiledRule {
         rule: rule.clone(),
@@ -325,6 +341,11 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         dst_ports: resolve_port(&rule.dst_ports, vars, 0).map_err(CompileOutcome::Invalid)?,
         bidirectional: rule.direction == RuleDirection::Both,
         steps: Vec::new(),
+        buffers: Vec::new(),
+        app: match &rule.protocol {
+            Protocol::App(p) => Some(*p),
+            _ => None,
+        },
         fast_pattern: None,
         dsize: Vec::new(),
         ttl: Vec::new(),
@@ -346,17 +367,20 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             RuleOption::Priority(n) => priority = Some((*n).clamp(1, 255) as u8),
             RuleOption::Reference(_) | RuleOption::Metadata(_) | RuleOption::Target(_) => {}
             RuleOption::Content(ct) => {
-                if ct.fast_pattern && !ct.negated {
+                if ct.fast_pattern && !ct.negated && in_payload(buffer) {
                     fast_marked = Some(steps.len());
                 }
                 steps.push(PayloadStep::Content(
                     CompiledContent::new(ct.clone()).map_err(CompileOutcome::Invalid)?,
                 ));
+                buffers.push(buffer);
             }
             RuleOption::Pcre(p) => {
                 let cp = translate_pcre(p).map_err(CompileOutcome::Unsupported)?;
                 steps.push(PayloadStep::Pcre(cp));
+                buffers.push(buffer);
             }
+            RuleOption::Buffer(b) => buffer = *b,
             RuleOption::Dsize(x) => c.dsize.push(*x),
             RuleOption::Ttl(x) => c.ttl.push(*x),
             RuleOption::Itype(x) => c.itype.push(*x),
@@ -403,6 +427,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         steps
             .iter()
             .enumerate()
+            .filter(|(i, _)| buffers.get(*i).is_some_and(|b| in_payload(*b)))
             .filter_map(|(i, s)| match s {
                 PayloadStep::Content(ct) if !ct.spec.negated => Some((i, ct.spec.pattern.len())),
                 _ => None,
@@ -429,8 +454,17 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     c.priority = priority;
     c.raises = raises;
     c.steps = steps;
+    c.buffers = buffers;
     c.fast_pattern = fast;
     Ok(c)
+}
+
+/// Whether a match in `buffer` is also an occurrence in the raw payload, so a content of it
+/// can be the rule's fast pattern: true for the payload and the buffers that are slices of it;
+/// `dns.query` is rebuilt from labels, and `http.host` is lower-cased (its fast pattern is
+/// searched case-insensitively, see the prefilter).
+pub(crate) fn in_payload(buffer: StickyBuffer) -> bool {
+    buffer != StickyBuffer::DnsQuery
 }
 
 #[cfg(test)]
@@ -516,8 +550,8 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            name("alert http any any -> any any (sid:1;)"),
-            "protocol:http"
+            name("alert smb any any -> any any (sid:1;)"),
+            "protocol:smb"
         );
         assert_eq!(
             name("alert tcp any any -> any any (content:\"a\"; http_uri; sid:1;)"),

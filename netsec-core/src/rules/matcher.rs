@@ -9,6 +9,7 @@ use foldhash::fast::RandomState;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::ast::{Action, ThresholdType, Track};
+use super::buffers::AppBuffers;
 use super::compile::{CompiledRule, PayloadStep};
 use super::prefilter::LiteralScratch;
 use super::{RuleSet, RuleSetSummary, Threshold};
@@ -123,6 +124,8 @@ pub struct RuleDetector {
     /// Rules of the found fast patterns, sorted.
     hits: Vec<u32>,
     matched: Vec<u32>,
+    /// Text of the rebuilt sticky buffers (DNS query, lower-cased HTTP host), reused.
+    buffer_text: Vec<u8>,
 }
 
 const NAME: &str = "rules";
@@ -145,6 +148,7 @@ impl RuleDetector {
             scratch: LiteralScratch::new(&set.prefilter.literals),
             hits: Vec::with_capacity(n.min(1024)),
             matched: Vec::with_capacity(n.min(1024)),
+            buffer_text: Vec::new(),
             set,
         }
     }
@@ -273,12 +277,18 @@ fn rule_matches(
     r: &CompiledRule,
     ip: &IpPacket<'_>,
     flow: Option<&FlowContext>,
+    buffers: &mut AppBuffers<'_>,
     max_steps: u32,
     limit_hit: &mut bool,
 ) -> bool {
     let m = &ip.meta;
     if !r.proto.admits(m.protocol) {
         return false;
+    }
+    if let Some(app) = r.app {
+        if flow.map(|f| f.app_proto) != Some(app) {
+            return false;
+        }
     }
     let ports = m.protocol.has_ports();
     let fwd = r.src.matches(m.src_addr)
@@ -338,7 +348,23 @@ fn rule_matches(
         return true;
     }
     let mut budget = max_steps;
-    let ok = eval_steps(&r.steps, ip.payload, 0, 0, &mut budget);
+    // Each run of steps on one buffer is evaluated on that buffer (relative matches do not
+    // carry across buffers).
+    let mut start = 0;
+    let mut ok = true;
+    while ok && start < r.steps.len() {
+        let buffer = r.buffers[start];
+        let run = r.buffers[start..]
+            .iter()
+            .take_while(|b| **b == buffer)
+            .count();
+        let steps = &r.steps[start..start + run];
+        ok = match buffers.get(buffer) {
+            Some(hay) => eval_steps(steps, hay, 0, 0, &mut budget),
+            None => false,
+        };
+        start += run;
+    }
     if budget == 0 && !ok {
         *limit_hit = true;
     }
@@ -494,6 +520,8 @@ impl Detector for RuleDetector {
         // protocol's any-port rules, its rules for this port); evaluate them in rule order
         // by merging, so alerts come out in file order without a per-packet sort.
         let mut lists = [self.hits.as_slice(), plain_a, plain_b];
+        let text = std::mem::take(&mut self.buffer_text);
+        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, text);
         while let Some(idx) = pop_min(&mut lists) {
             self.stats.candidates += 1;
             let mut limit_hit = false;
@@ -501,6 +529,7 @@ impl Detector for RuleDetector {
                 &self.set.rules[idx as usize],
                 ip,
                 flow,
+                &mut buffers,
                 max_steps,
                 &mut limit_hit,
             ) {
@@ -510,6 +539,7 @@ impl Detector for RuleDetector {
                 self.stats.step_limit_hits += 1;
             }
         }
+        self.buffer_text = buffers.into_text();
         if self.matched.is_empty() {
             return;
         }
@@ -611,6 +641,7 @@ mod tests {
             established,
             new_flow: false,
             closed: false,
+            app_proto: crate::app::AppProto::Unknown,
         }
     }
 

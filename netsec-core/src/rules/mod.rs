@@ -16,13 +16,21 @@
 //!    occurs in the payload (one filter pass), plus content-less rules of the packet's
 //!    protocol and destination port. Nothing is allocated per packet unless an alert fires.
 //!
+//! Second tier, application layer: `dns`, `tls`, `http`, `ssh`, `dhcp` and `quic` in the
+//! header match packets of flows the flow table recognised as that protocol
+//! ([`FlowContext::app_proto`](crate::flow::FlowContext::app_proto), decided from the
+//! payload); the sticky buffers `dns.query`, `tls.sni`, `http.host`, `http.uri`,
+//! `http.user_agent`, `http.method` (and `pkt_data` to return to the payload) make the
+//! `content`/`pcre` after them inspect that field of the packet ([`StickyBuffer`]), parsed from
+//! that packet only when a candidate rule needs it.
+//!
 //! ```
 //! use netsec_core::rules::{RuleSet, RuleVars};
 //!
 //! let text = r#"
 //! ## a comment
 //! alert tcp any any -> any 80 (msg:"evil"; content:"GET /evil"; nocase; sid:1; rev:1;)
-//! alert http any any -> any any (msg:"app layer"; http.uri; content:"x"; sid:2;)
+//! alert smb any any -> any any (msg:"app layer"; content:"x"; sid:2;)
 //! alert tcp any any -> any any (msg:"broken"; content:"|4|"; sid:3;)
 //! "#;
 //! let set = RuleSet::from_text(text, &RuleVars::default());
@@ -30,12 +38,13 @@
 //! assert_eq!((summary.loaded, summary.skipped), (1, 2));
 //! assert_eq!(
 //!     summary.to_string(),
-//!     "1 rules loaded, 2 skipped (by keyword: protocol:http 1; malformed 1)"
+//!     "1 rules loaded, 2 skipped (by keyword: protocol:smb 1; malformed 1)"
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod ast;
+mod buffers;
 mod compile;
 mod matcher;
 mod parse;
@@ -46,7 +55,8 @@ mod vars;
 
 pub use ast::{
     Action, AddrSpec, Content, FlagsModifier, FlagsSpec, FlowOption, IpNet, Pcre, PortSpec,
-    Protocol, Rule, RuleDirection, RuleOption, Threshold, ThresholdType, Track, UintCmp,
+    Protocol, Rule, RuleDirection, RuleOption, StickyBuffer, Threshold, ThresholdType, Track,
+    UintCmp,
 };
 pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
 pub use parse::{
@@ -66,7 +76,7 @@ use prefilter::Prefilter;
 pub enum SkipReason {
     /// The text does not parse.
     Malformed(ParseError),
-    /// A keyword, protocol or flag we do not support (`http_uri`, `protocol:http`,
+    /// A keyword, protocol or flag we do not support (`http_uri`, `protocol:smb`,
     /// `flow:only_stream`, `pcre flag U`, `pcre (not translatable …)`).
     Unsupported(String),
     /// The rule parses but cannot be compiled (e.g. an undefined variable).
@@ -250,7 +260,7 @@ mod tests {
     fn summary_counts_and_warnings() {
         let text = "alert tcp any any -> any any (content:\"a\"; http_uri; sid:10;)\n\
                     alert tcp any any -> any any (content:\"b\"; http_uri; sid:11;)\n\
-                    alert dns any any -> any any (sid:12;)\n\
+                    alert smb any any -> any any (sid:12;)\n\
                     alert tcp $NOPE any -> any any (sid:13;)\n\
                     alert tcp any any -> any any (content:\"|zz|\"; sid:14;)\n\
                     alert tcp any any -> any any (content:\"ok\"; sid:15;)\n";
@@ -261,7 +271,7 @@ mod tests {
         assert_eq!(s.by_keyword.get("http_uri"), Some(&2));
         assert_eq!(
             s.to_string(),
-            "1 rules loaded, 5 skipped (by keyword: http_uri 2; protocol:dns 1; malformed 1; invalid 1)"
+            "1 rules loaded, 5 skipped (by keyword: http_uri 2; protocol:smb 1; malformed 1; invalid 1)"
         );
         assert_eq!(
             s.warnings[0].to_string(),

@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 
 use super::ast::*;
+use crate::app::AppProto;
 
 /// What is wrong with a rule's text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +189,9 @@ fn parse_inner(text: &str) -> PResult<Rule> {
         "udp" => Protocol::Udp,
         "icmp" => Protocol::Icmp,
         "icmpv6" => Protocol::Icmpv6,
+        other if app_protocol(other).is_some() => {
+            Protocol::App(app_protocol(other).unwrap_or_default())
+        }
         other
             if !other.is_empty()
                 && other
@@ -824,6 +828,11 @@ fn last_content<'a>(opts: &'a mut [RuleOption], kw: &str) -> PResult<&'a mut Con
         .ok_or_else(|| ParseErrorKind::OrphanModifier(kw.to_string()))
 }
 
+/// The application protocol a rule header names (`unknown` is not one).
+fn app_protocol(name: &str) -> Option<AppProto> {
+    AppProto::from_name(name).filter(|p| *p != AppProto::Unknown)
+}
+
 fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
     let mut opts: Vec<RuleOption> = Vec::new();
     for (kw_raw, v) in split_options(s)? {
@@ -938,6 +947,11 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
             "detection_filter" => RuleOption::DetectionFilter(parse_threshold(kw, v, false)?),
             "alert" if v.is_none() => RuleOption::AlertFlag,
             "noalert" if v.is_none() => RuleOption::NoAlert,
+            buffer if v.is_none() && StickyBuffer::from_keyword(buffer).is_some() => {
+                RuleOption::Buffer(
+                    StickyBuffer::from_keyword(buffer).unwrap_or(StickyBuffer::PktData),
+                )
+            }
             _ => RuleOption::Unsupported {
                 keyword: kw.to_string(),
                 value: v.map(str::to_string),
@@ -1090,8 +1104,14 @@ mod tests {
             value: None
         }));
         roundtrip(&r);
-        let app = ok(r#"alert http any any -> any any (content:"x"; sid:1;)"#);
-        assert_eq!(app.protocol, Protocol::Other("http".into()));
+        let app = ok(r#"alert http any any -> any any (http.uri; content:"x"; sid:1;)"#);
+        assert_eq!(app.protocol, Protocol::App(AppProto::Http));
+        assert!(app
+            .options
+            .contains(&RuleOption::Buffer(StickyBuffer::HttpUri)));
+        roundtrip(&app);
+        let other = ok(r#"alert smb any any -> any any (content:"x"; sid:1;)"#);
+        assert_eq!(other.protocol, Protocol::Other("smb".into()));
     }
 
     #[test]

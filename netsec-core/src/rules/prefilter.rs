@@ -48,6 +48,7 @@
 //! literal is reported that does not occur. The property test in this module checks the
 //! result against `aho_corasick`'s overlapping search.
 
+use super::ast::StickyBuffer;
 use super::compile::{CompiledRule, PayloadStep, ProtoClass};
 use crate::decode::IpProtocol;
 
@@ -560,7 +561,11 @@ impl Prefilter {
         for (i, r) in rules.iter().enumerate() {
             let idx = i as u32;
             let fast = r.fast_pattern.and_then(|s| match &r.steps[s] {
-                PayloadStep::Content(c) => Some((c.spec.pattern.as_slice(), c.spec.nocase)),
+                // `http.host` is matched lower-cased; the raw header may be in any case.
+                PayloadStep::Content(c) => Some((
+                    c.spec.pattern.as_slice(),
+                    c.spec.nocase || r.buffers.get(s) == Some(&StickyBuffer::HttpHost),
+                )),
                 PayloadStep::Pcre(_) => None,
             });
             match fast {

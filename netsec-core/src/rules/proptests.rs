@@ -4,6 +4,7 @@ use proptest::prelude::*;
 
 use super::ast::*;
 use super::parse_rule;
+use crate::app::AppProto;
 
 fn ipnet() -> impl Strategy<Value = IpNet> {
     prop_oneof![
@@ -158,6 +159,7 @@ fn option() -> impl Strategy<Value = RuleOption> {
         threshold(false).prop_map(RuleOption::DetectionFilter),
         Just(RuleOption::AlertFlag),
         Just(RuleOption::NoAlert),
+        prop::sample::select(StickyBuffer::ALL.to_vec()).prop_map(RuleOption::Buffer),
         ("[a-z][a-z_.]{0,10}", prop::option::of("[a-z0-9,]{1,8}"))
             .prop_map(|(keyword, value)| { RuleOption::Unsupported { keyword, value } }),
     ]
@@ -176,7 +178,8 @@ fn rule() -> impl Strategy<Value = Rule> {
         Just(Protocol::Udp),
         Just(Protocol::Icmp),
         Just(Protocol::Icmpv6),
-        "(http|dns|tls|smb)".prop_map(Protocol::Other),
+        prop::sample::select(AppProto::ALL[1..].to_vec()).prop_map(Protocol::App),
+        "(smb|ftp|http2)".prop_map(Protocol::Other),
     ];
     (
         action,
@@ -247,7 +250,9 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         "detection_filter",
         "alert",
     ];
-    KNOWN.contains(&kw) || (kw == "noalert" && !has_value)
+    KNOWN.contains(&kw)
+        || (kw == "noalert" && !has_value)
+        || (StickyBuffer::from_keyword(kw).is_some() && !has_value)
 }
 
 proptest! {

@@ -4,6 +4,7 @@
 //! with a printed reason when that folder is absent.
 
 mod app;
+mod app_l7;
 mod behaviour;
 mod capture;
 mod cicflowmeter;

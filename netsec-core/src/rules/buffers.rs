@@ -1,0 +1,140 @@
+//! The sticky buffers of one packet (`http.uri`, `tls.sni`, `dns.query` …), parsed on demand.
+//!
+//! A packet's payload is parsed at most once, and only when a candidate rule inspects an
+//! application buffer; most packets never pay for it. Buffers borrow the payload except the
+//! two that are rebuilt (the dotted DNS query name and the lower-cased HTTP host), which are
+//! written into one text buffer the rule detector owns and reuses, so nothing is allocated per
+//! packet once it has grown.
+
+use std::ops::Range;
+
+use super::ast::StickyBuffer;
+use crate::app::{dns, http, tls};
+use crate::decode::IpProtocol;
+
+/// The buffers of one packet.
+pub(crate) struct AppBuffers<'a> {
+    payload: &'a [u8],
+    protocol: IpProtocol,
+    parsed: bool,
+    request: Option<http::HttpRequest<'a>>,
+    sni: Option<&'a [u8]>,
+    host: Option<Range<usize>>,
+    query: Option<Range<usize>>,
+    text: Vec<u8>,
+}
+
+impl<'a> AppBuffers<'a> {
+    /// The buffers of `payload`, using `text` (cleared) for the rebuilt ones.
+    pub(crate) fn new(payload: &'a [u8], protocol: IpProtocol, text: Vec<u8>) -> Self {
+        AppBuffers {
+            payload,
+            protocol,
+            parsed: false,
+            request: None,
+            sni: None,
+            host: None,
+            query: None,
+            text,
+        }
+    }
+
+    /// Gives back the text buffer for reuse.
+    pub(crate) fn into_text(self) -> Vec<u8> {
+        self.text
+    }
+
+    /// The content of `buffer` in this packet, or `None` when the packet does not carry it
+    /// (a rule inspecting an absent buffer does not match, as in Suricata).
+    pub(crate) fn get(&mut self, buffer: StickyBuffer) -> Option<&[u8]> {
+        if buffer == StickyBuffer::PktData {
+            return Some(self.payload);
+        }
+        self.parse();
+        match buffer {
+            StickyBuffer::PktData => Some(self.payload),
+            StickyBuffer::TlsSni => self.sni,
+            StickyBuffer::HttpUri => self.request.map(|r| r.uri),
+            StickyBuffer::HttpMethod => self.request.map(|r| r.method.as_bytes()),
+            StickyBuffer::HttpUserAgent => self.request.and_then(|r| r.user_agent),
+            StickyBuffer::HttpHost => self.host.clone().and_then(|r| self.text.get(r)),
+            StickyBuffer::DnsQuery => self.query.clone().and_then(|r| self.text.get(r)),
+        }
+    }
+
+    fn parse(&mut self) {
+        if self.parsed {
+            return;
+        }
+        self.parsed = true;
+        self.text.clear();
+        let p = self.payload;
+        let dns = match self.protocol {
+            IpProtocol::TCP => {
+                if let Ok(tls::Hello::Client(hello)) = tls::parse(p) {
+                    self.sni = hello.sni;
+                    return;
+                }
+                if let Ok(http::HttpMessage::Request(req)) = http::parse(p) {
+                    self.request = Some(req);
+                    if let Some(host) = req.host {
+                        self.text.extend(host.iter().map(u8::to_ascii_lowercase));
+                        self.host = Some(0..self.text.len());
+                    }
+                    return;
+                }
+                dns::DnsMessage::parse_tcp(p).map(|(m, _)| m)
+            }
+            IpProtocol::UDP => dns::DnsMessage::parse(p),
+            _ => return,
+        };
+        // dns.query: the question name of a request.
+        let Ok(msg) = dns else {
+            return;
+        };
+        if msg.flags().is_response() {
+            return;
+        }
+        if let Some(q) = msg.question() {
+            let mut buf = [0u8; dns::MAX_NAME_WIRE_LEN];
+            let name = q.name.write_dotted(&mut buf);
+            let start = self.text.len();
+            self.text.extend_from_slice(name);
+            self.query = Some(start..self.text.len());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_buffers() {
+        let req = b"GET /a?b HTTP/1.1\r\nHost: WWW.Example.com\r\nUser-Agent: ua/1\r\n\r\n";
+        let mut b = AppBuffers::new(req, IpProtocol::TCP, Vec::new());
+        assert_eq!(b.get(StickyBuffer::HttpUri), Some(&b"/a?b"[..]));
+        assert_eq!(b.get(StickyBuffer::HttpMethod), Some(&b"GET"[..]));
+        assert_eq!(b.get(StickyBuffer::HttpHost), Some(&b"www.example.com"[..]));
+        assert_eq!(b.get(StickyBuffer::HttpUserAgent), Some(&b"ua/1"[..]));
+        assert_eq!(b.get(StickyBuffer::TlsSni), None);
+        assert_eq!(b.get(StickyBuffer::PktData), Some(&req[..]));
+        // UDP never carries HTTP here.
+        let mut u = AppBuffers::new(req, IpProtocol::UDP, Vec::new());
+        assert_eq!(u.get(StickyBuffer::HttpUri), None);
+    }
+
+    #[test]
+    fn dns_query_of_requests_only() {
+        let query = [
+            0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, b'w', b'w', b'w', 7, b'e', b'x',
+            b'a', b'm', b'p', b'l', b'e', 3, b'c', b'o', b'm', 0, 0, 1, 0, 1,
+        ];
+        let mut b = AppBuffers::new(&query, IpProtocol::UDP, Vec::new());
+        assert_eq!(b.get(StickyBuffer::DnsQuery), Some(&b"www.example.com"[..]));
+        let mut reply = query;
+        reply[2] = 0x81;
+        let mut b = AppBuffers::new(&reply, IpProtocol::UDP, Vec::new());
+        assert_eq!(b.get(StickyBuffer::DnsQuery), None);
+    }
+}
