@@ -42,6 +42,8 @@ fn flow() -> FlowRecord {
         protocol: netsec_core::decode::IpProtocol::TCP,
         end_reason: EndReason::Fin,
         stats: FlowStats::default(),
+        app_proto: netsec_core::app::AppProto::Unknown,
+        app: None,
     }
 }
 
