@@ -18,10 +18,15 @@
 //!   reports the largest shares: the features whose tests separated the classes on the way to
 //!   this verdict. (linfa does not expose node sample counts, so the
 //!   decreases are not weighted by node size as scikit-learn's global MDI is.)
-//! - **Reproducibility.** A seed fixes the bootstraps and feature subsets. linfa-trees keeps
-//!   class counts in `std` hash maps, so a tie between two classes' counts in a leaf, or two
-//!   splits whose scores differ only by float summation order (three or more classes), can be
-//!   broken differently from run to run.
+//! - **Scoring** walks 16 trees in lockstep without branches (see [`crate::tree`]): no
+//!   allocation per row.
+//! - **Reproducibility.** A seed fixes the bootstraps and feature subsets, but linfa-trees
+//!   keeps class counts in `std` hash maps (randomly seeded iteration order): a tie between two
+//!   classes' counts in a leaf is broken differently from run to run (which also changes how
+//!   linfa prunes), and with three or more classes so can two splits whose Gini scores differ
+//!   only by summation order. Two-class data without such ties trains identically (tested);
+//!   multi-class forests on real data can differ slightly between runs (on the CIC sample,
+//!   ~1 % of nodes), so compare saved files, not retrained ones.
 
 use linfa::prelude::Fit;
 use linfa::DatasetBase;
@@ -271,10 +276,9 @@ impl RandomForestModel {
     /// Adds each tree's vote for `row` into `votes` (one counter per class).
     #[inline]
     fn count_votes(&self, row: &[f64; FEATURE_COUNT], votes: &mut [u32; MAX_CLASSES]) {
-        for &root in &self.forest.roots {
-            let class = self.forest.leaf(root, row).child as usize;
-            votes[class % MAX_CLASSES] += 1;
-        }
+        self.forest.for_each_leaf(row, |leaf| {
+            votes[leaf.value as usize % MAX_CLASSES] += 1;
+        });
     }
 
     /// Votes on one row: majority class and attack score. No allocation.
@@ -296,6 +300,18 @@ impl RandomForestModel {
         }
     }
 
+    /// The fraction of trees voting for each class (scikit-learn's `predict_proba` for a
+    /// hard-voting forest), indexed like [`class_names`](Self::class_names).
+    pub fn class_fractions(&self, row: &[f64; FEATURE_COUNT]) -> Vec<f64> {
+        let mut votes = [0u32; MAX_CLASSES];
+        self.count_votes(row, &mut votes);
+        let trees = self.n_trees().max(1) as f64;
+        votes[..self.class_names.len().min(MAX_CLASSES)]
+            .iter()
+            .map(|&v| f64::from(v) / trees)
+            .collect()
+    }
+
     /// Fraction of trees voting for an attack class, 0..=1. No allocation.
     pub fn attack_score(&self, row: &[f64; FEATURE_COUNT]) -> f64 {
         self.vote(row).attack_score
@@ -314,8 +330,8 @@ impl RandomForestModel {
     /// trees that voted for any attack class (what pushed the attack score up); empty when no
     /// tree did.
     pub fn explain(&self, row: &[f64; FEATURE_COUNT], k: usize) -> Vec<FeatureContribution> {
-        let class = self.vote(row).class as u32;
-        let counts = |leaf_class: u32| {
+        let class = self.vote(row).class;
+        let counts = |leaf_class: usize| {
             if class == 0 {
                 leaf_class != 0
             } else {
@@ -327,7 +343,7 @@ impl RandomForestModel {
         for &root in &self.forest.roots {
             path.clear();
             let leaf = self.forest.walk(root, row, |_, i| path.push(i));
-            if !counts(leaf.child) {
+            if !counts(leaf.value as usize) {
                 continue;
             }
             for &i in &path {
@@ -342,7 +358,10 @@ impl RandomForestModel {
     /// The saved trees.
     pub(crate) fn tree_reprs(&self) -> Vec<TreeRepr> {
         (0..self.n_trees())
-            .map(|t| self.forest.tree_repr(t, Some(&self.impurity)))
+            .map(|t| {
+                self.forest
+                    .tree_repr(t, Some(&self.impurity), |class| (0.0, class as u32))
+            })
             .collect()
     }
 
@@ -365,7 +384,7 @@ impl RandomForestModel {
             let nodes = repr
                 .to_nodes(true, |_, class| {
                     if (class as usize) < n_classes {
-                        Ok(())
+                        Ok(f64::from(class))
                     } else {
                         Err(format!("leaf class {class} of {n_classes}"))
                     }
@@ -414,7 +433,7 @@ fn convert_tree(
     n_classes: usize,
 ) -> Result<(Vec<Node>, Vec<f32>), MlError> {
     let bad = |what: String| MlError::Conversion(what);
-    let mut nodes = vec![Node::leaf(0.0, 0)];
+    let mut nodes = vec![Node::leaf(0.0)];
     let mut impurity = vec![0.0f32];
     let mut stack = vec![(root, 0usize)];
     while let Some((n, at)) = stack.pop() {
@@ -422,7 +441,7 @@ fn convert_tree(
             if class >= n_classes {
                 return Err(bad(format!("leaf class {class} of {n_classes}")));
             }
-            nodes[at] = Node::leaf(0.0, class as u32);
+            nodes[at] = Node::leaf(class as f64);
             continue;
         }
         let (local, value, decrease) = n.split();
@@ -434,7 +453,7 @@ fn convert_tree(
             return Err(bad("a split without two children".into()));
         };
         let child = nodes.len();
-        nodes.extend([Node::leaf(0.0, 0); 2]);
+        nodes.extend([Node::leaf(0.0); 2]);
         impurity.extend([0.0; 2]);
         nodes[at] = Node {
             value,
@@ -542,7 +561,7 @@ pub(crate) mod tests {
                 let ours = model
                     .forest
                     .leaf(model.forest.roots[t], &row(test_x.view(), i));
-                assert_eq!(ours.child as usize, theirs[i], "tree {t}, row {i}");
+                assert_eq!(ours.value as usize, theirs[i], "tree {t}, row {i}");
             }
         }
         // The ensemble: linfa's majority class has as many votes as ours (equal unless tied).
@@ -591,6 +610,10 @@ pub(crate) mod tests {
             / 100.0;
         assert!(benign_score < 0.2, "{benign_score}");
         let r = row(fresh.features.view(), 1);
+        let fractions = model.class_fractions(&r);
+        assert_eq!(fractions.len(), 3);
+        assert!((fractions.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((1.0 - fractions[0] - model.attack_score(&r)).abs() < 1e-12);
         let why = model.explain(&r, 3);
         assert!(!why.is_empty() && why.len() <= 3);
         assert!(why.windows(2).all(|w| w[0].share >= w[1].share));
