@@ -69,7 +69,7 @@ impl Node {
     /// stays put.
     #[inline(always)]
     fn step(&self, x: &Padded) -> usize {
-        self.child as usize + usize::from(!(x[(self.feature & 31) as usize] < self.value))
+        self.child as usize + 1 - usize::from(x[(self.feature & 31) as usize] < self.value)
     }
 }
 
