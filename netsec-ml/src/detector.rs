@@ -5,7 +5,7 @@
 //! | detector | `attack_type` | `score` |
 //! |---|---|---|
 //! | `random_forest` ([`RandomForestDetector`]) | the predicted class (`DoS_Hulk`, …; names reduced to `[A-Za-z0-9_]`), or `ML_Attack` when benign has the plurality but attack votes pass the threshold | fraction of trees voting for an attack class |
-//! | `isolation_forest` ([`IsolationForestDetector`]) | `Anomaly` | anomaly score 2^(−E[h]/c(ψ)) |
+//! | `isolation_forest` ([`IsolationForestDetector`]) | `Anomaly` | anomaly score 2^(−E\[h\]/c(ψ)) |
 //!
 //! Every alert carries the flow's addresses, ports, protocol and id, the time of the flow's
 //! last packet, severity from the file's [`Thresholds`], `tags: ["ml"]`, and `meta` with

@@ -2,7 +2,7 @@
 //!
 //! [`RandomForestParams::fit`] trains a `linfa_ensemble::RandomForest` (each tree on a
 //! bootstrap sample of the rows and a random subset of the columns, drawn with replacement as
-//! linfa does), then converts every tree into the layout of [`crate::tree`], mapping the tree's
+//! linfa does), then converts every tree into our flat layout (private module `tree`), mapping the tree's
 //! column indices back through its feature subset. The result, [`RandomForestModel`], predicts
 //! exactly what linfa's trees predict (a unit test checks every tree on held-out rows) but
 //! scores without allocating and can be saved (linfa-ensemble cannot serialise its ensemble).
@@ -18,7 +18,7 @@
 //!   reports the largest shares: the features whose tests separated the classes on the way to
 //!   this verdict. (linfa does not expose node sample counts, so the
 //!   decreases are not weighted by node size as scikit-learn's global MDI is.)
-//! - **Scoring** walks 16 trees in lockstep without branches (see [`crate::tree`]): no
+//! - **Scoring** walks 16 trees in lockstep without branches (private module `tree`): no
 //!   allocation per row.
 //! - **Reproducibility.** A seed fixes the bootstraps and feature subsets, but linfa-trees
 //!   keeps class counts in `std` hash maps (randomly seeded iteration order): a tie between two

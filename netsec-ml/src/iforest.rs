@@ -1,5 +1,5 @@
 //! Isolation forest (Liu, Ting & Zhou, "Isolation Forest", ICDM 2008), in linfa's shape:
-//! [`IsolationForestParams`] → [`ParamGuard::check`](linfa::ParamGuard::check) →
+//! [`IsolationForestParams`] → [`ParamGuard::check`] →
 //! [`Fit::fit`] → [`IsolationForestModel`], which implements linfa's `Predict` (anomaly
 //! scores).
 //!
@@ -11,7 +11,7 @@
 //! - **Scoring**: a row's path length in a tree is the depth of the leaf it reaches plus
 //!   c(n) for the n training rows left in that leaf, where c(n) = 2H(n−1) − 2(n−1)/n is the
 //!   average path length of an unsuccessful binary-search-tree search (c(2) = 1,
-//!   c(n ≤ 1) = 0). The score is s = 2^(−E[h]/c(ψ)): near 1 for anomalies, below 0.5 for rows
+//!   c(n ≤ 1) = 0). The score is s = 2^(−E\[h\]/c(ψ)): near 1 for anomalies, below 0.5 for rows
 //!   like the training data. Leaves store depth + c(n), so scoring is one walk per tree and a
 //!   sum, with no allocation.
 //! - **Reproducible**: a ChaCha8 generator seeded from `seed` draws every sample, feature and
@@ -321,7 +321,7 @@ impl IsolationForestModel {
         sum / self.n_trees().max(1) as f64
     }
 
-    /// The anomaly score s = 2^(−E[h]/c(ψ)), in (0, 1]. No allocation.
+    /// The anomaly score s = 2^(−E\[h\]/c(ψ)), in (0, 1]. No allocation.
     pub fn score(&self, row: &[f64; FEATURE_COUNT]) -> f64 {
         (-self.mean_path_length(row) / average_path_length(self.subsample)).exp2()
     }
