@@ -32,7 +32,7 @@ use linfa::prelude::Fit;
 use linfa::DatasetBase;
 use linfa_ensemble::{EnsembleLearnerParams, RandomForest};
 use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
-use ndarray::{Array1, ArrayBase, ArrayView2, Data, Ix2};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix2};
 use netsec_core::features::FEATURE_COUNT;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -42,6 +42,10 @@ use crate::dataset::Dataset;
 use crate::error::MlError;
 use crate::explain::{top_features, FeatureContribution};
 use crate::tree::{FlatForest, Node, TreeRepr};
+
+/// Trees linfa-ensemble trains per call (one generator stream each; see
+/// [`RandomForestParams::n_jobs`]).
+pub const TREES_PER_CHUNK: usize = 10;
 
 /// Most classes a forest may have (votes are counted in a fixed array).
 pub const MAX_CLASSES: usize = 64;
@@ -70,6 +74,11 @@ pub struct RandomForestParams {
     pub feature_proportion: f64,
     /// Seed of the bootstraps and feature subsets (default 0).
     pub seed: u64,
+    /// Training threads; `None` (default) uses every core. The trees are trained in chunks of
+    /// [`TREES_PER_CHUNK`], chunk `c` with the seed's ChaCha8 stream `c`, so the forest does not
+    /// depend on the number of threads. Not saved in model files.
+    #[serde(skip)]
+    pub n_jobs: Option<usize>,
 }
 
 impl Default for RandomForestParams {
@@ -83,6 +92,7 @@ impl Default for RandomForestParams {
             bootstrap_proportion: 1.0,
             feature_proportion: 0.5,
             seed: 0,
+            n_jobs: None,
         }
     }
 }
@@ -105,6 +115,9 @@ impl RandomForestParams {
                 "n_trees",
                 format!("must be in 1..=10000, got {}", self.n_trees),
             ));
+        }
+        if self.n_jobs == Some(0) {
+            return Err(invalid("n_jobs", "must be >= 1"));
         }
         if self.max_depth == Some(0) {
             return Err(invalid("max_depth", "must be >= 1"));
@@ -139,30 +152,82 @@ impl RandomForestParams {
         Ok(self.fit_with_linfa(data)?.0)
     }
 
-    /// [`fit`](Self::fit), also returning linfa's ensemble (to compare predictions with).
+    /// [`fit`](Self::fit), also returning linfa's ensembles (one per chunk of
+    /// [`TREES_PER_CHUNK`] trees, in order), to compare predictions with.
     pub(crate) fn fit_with_linfa(
         &self,
         data: &Dataset,
-    ) -> Result<(RandomForestModel, RandomForest<f64, usize>), MlError> {
+    ) -> Result<(RandomForestModel, Vec<RandomForest<f64, usize>>), MlError> {
         self.check()?;
         check_rows(data.features.view())?;
         check_labels(data)?;
+        let dataset = DatasetBase::new(data.features.clone(), Array1::from(data.labels.clone()));
+        let chunks: Vec<usize> = (0..self.n_trees).step_by(TREES_PER_CHUNK).collect();
+        let jobs = self
+            .n_jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, chunks.len());
+        // Chunk c goes to job c % jobs; each job trains its chunks in order.
+        let mut results: Vec<(usize, Result<RandomForest<f64, usize>, MlError>)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..jobs)
+                    .map(|job| {
+                        let (dataset, chunks) = (&dataset, &chunks);
+                        scope.spawn(move || {
+                            (job..chunks.len())
+                                .step_by(jobs)
+                                .map(|c| (c, self.fit_chunk(dataset, c, chunks[c])))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            vec![(
+                                0,
+                                Err(MlError::Conversion("a training thread panicked".into())),
+                            )]
+                        })
+                    })
+                    .collect()
+            });
+        results.sort_by_key(|(c, _)| *c);
+        let ensembles = results
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The model keeps what shaped it; the thread count did not.
+        let params = RandomForestParams {
+            n_jobs: None,
+            ..self.clone()
+        };
+        let model = RandomForestModel::from_linfa(&ensembles, data.class_names.clone(), params)?;
+        Ok((model, ensembles))
+    }
+
+    /// Trains chunk `c` (trees `first..first + TREES_PER_CHUNK`) with linfa-ensemble, its
+    /// generator the seed's ChaCha8 stream `c`.
+    fn fit_chunk(
+        &self,
+        dataset: &DatasetBase<Array2<f64>, Array1<usize>>,
+        c: usize,
+        first: usize,
+    ) -> Result<RandomForest<f64, usize>, MlError> {
         let tree_params = DecisionTree::<f64, usize>::params()
             .split_quality(SplitQuality::Gini)
             .max_depth(self.max_depth)
             .min_weight_split(self.min_samples_split as f32)
             .min_weight_leaf(self.min_samples_leaf as f32)
             .min_impurity_decrease(self.min_impurity_decrease);
-        let rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let dataset = DatasetBase::new(data.features.clone(), Array1::from(data.labels.clone()));
-        let ensemble = EnsembleLearnerParams::new_fixed_rng(tree_params, rng)
-            .ensemble_size(self.n_trees)
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(c as u64);
+        Ok(EnsembleLearnerParams::new_fixed_rng(tree_params, rng)
+            .ensemble_size(TREES_PER_CHUNK.min(self.n_trees - first))
             .bootstrap_proportion(self.bootstrap_proportion)
             .feature_proportion(self.feature_proportion)
-            .fit(&dataset)?;
-        let model =
-            RandomForestModel::from_linfa(&ensemble, data.class_names.clone(), self.clone())?;
-        Ok((model, ensemble))
+            .fit(dataset)?)
     }
 }
 
@@ -229,21 +294,23 @@ pub struct RandomForestModel {
 impl RandomForestModel {
     /// Converts linfa's ensemble (see the module docs).
     fn from_linfa(
-        ensemble: &RandomForest<f64, usize>,
+        ensembles: &[RandomForest<f64, usize>],
         class_names: Vec<String>,
         params: RandomForestParams,
     ) -> Result<Self, MlError> {
-        if ensemble.models.len() != ensemble.model_features.len() {
-            return Err(MlError::Conversion(
-                "a tree without its feature subset".into(),
-            ));
-        }
         let mut forest = FlatForest::default();
         let mut impurity = Vec::new();
-        for (tree, subset) in ensemble.models.iter().zip(&ensemble.model_features) {
-            let (nodes, imp) = convert_tree(tree.root_node(), subset, class_names.len())?;
-            forest.push_tree(&nodes);
-            impurity.extend(imp);
+        for ensemble in ensembles {
+            if ensemble.models.len() != ensemble.model_features.len() {
+                return Err(MlError::Conversion(
+                    "a tree without its feature subset".into(),
+                ));
+            }
+            for (tree, subset) in ensemble.models.iter().zip(&ensemble.model_features) {
+                let (nodes, imp) = convert_tree(tree.root_node(), subset, class_names.len())?;
+                forest.push_tree(&nodes);
+                impurity.extend(imp);
+            }
         }
         Ok(RandomForestModel {
             forest,
@@ -546,16 +613,15 @@ pub(crate) mod tests {
             seed: 3,
             ..RandomForestParams::default()
         };
-        let (model, linfa_forest) = params.fit_with_linfa(&train).expect("trains");
+        let (model, linfa_forests) = params.fit_with_linfa(&train).expect("trains");
         assert_eq!(model.n_trees(), 25);
+        assert_eq!(linfa_forests.len(), 3, "chunks of 10, 10 and 5 trees");
         let test_x = test_x.to_owned();
         // Tree by tree: identical leaves on every held-out row.
-        for (t, (tree, subset)) in linfa_forest
-            .models
+        let trees = linfa_forests
             .iter()
-            .zip(&linfa_forest.model_features)
-            .enumerate()
-        {
+            .flat_map(|f| f.models.iter().zip(&f.model_features));
+        for (t, (tree, subset)) in trees.enumerate() {
             let theirs: Array1<usize> = tree.predict(&test_x.select(Axis(1), subset));
             for i in 0..test_x.nrows() {
                 let ours = model
@@ -564,8 +630,15 @@ pub(crate) mod tests {
                 assert_eq!(ours.value as usize, theirs[i], "tree {t}, row {i}");
             }
         }
-        // The ensemble: linfa's majority class has as many votes as ours (equal unless tied).
-        let theirs: Array1<usize> = linfa_forest.predict(&test_x);
+        // One linfa ensemble: its majority class has as many votes as ours (equal unless tied).
+        let first = RandomForestModel::from_linfa(
+            &linfa_forests[..1],
+            train.class_names.clone(),
+            params.clone(),
+        )
+        .expect("converts");
+        let model = first;
+        let theirs: Array1<usize> = linfa_forests[0].predict(&test_x);
         let mut ties = 0;
         for i in 0..test_x.nrows() {
             let r = row(test_x.view(), i);
@@ -635,6 +708,25 @@ pub(crate) mod tests {
         let a = p.fit(&data).expect("trains");
         let b = p.fit(&data).expect("trains");
         assert_eq!(a, b);
+        // The number of threads does not change the forest.
+        let one = RandomForestParams {
+            n_jobs: Some(1),
+            ..p.clone()
+        };
+        let three = RandomForestParams {
+            n_jobs: Some(3),
+            n_trees: 25,
+            ..p.clone()
+        };
+        assert_eq!(one.fit(&data).expect("trains"), a);
+        let a25 = RandomForestParams {
+            n_trees: 25,
+            ..p.clone()
+        };
+        assert_eq!(
+            three.fit(&data).expect("trains"),
+            a25.fit(&data).expect("trains")
+        );
         let c = RandomForestParams { seed: 43, ..p }
             .fit(&data)
             .expect("trains");
