@@ -168,31 +168,30 @@ impl RandomForestParams {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .clamp(1, chunks.len());
         // Chunk c goes to job c % jobs; each job trains its chunks in order.
-        let mut results: Vec<(usize, Result<RandomForest<f64, usize>, MlError>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..jobs)
-                    .map(|job| {
-                        let (dataset, chunks) = (&dataset, &chunks);
-                        scope.spawn(move || {
-                            (job..chunks.len())
-                                .step_by(jobs)
-                                .map(|c| (c, self.fit_chunk(dataset, c, chunks[c])))
-                                .collect::<Vec<_>>()
-                        })
+        let mut results: Vec<(usize, ChunkResult)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs)
+                .map(|job| {
+                    let (dataset, chunks) = (&dataset, &chunks);
+                    scope.spawn(move || {
+                        (job..chunks.len())
+                            .step_by(jobs)
+                            .map(|c| (c, self.fit_chunk(dataset, c, chunks[c])))
+                            .collect::<Vec<_>>()
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            vec![(
-                                0,
-                                Err(MlError::Conversion("a training thread panicked".into())),
-                            )]
-                        })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![(
+                            0,
+                            Err(MlError::Conversion("a training thread panicked".into())),
+                        )]
                     })
-                    .collect()
-            });
+                })
+                .collect()
+        });
         results.sort_by_key(|(c, _)| *c);
         let ensembles = results
             .into_iter()
@@ -214,7 +213,7 @@ impl RandomForestParams {
         dataset: &DatasetBase<Array2<f64>, Array1<usize>>,
         c: usize,
         first: usize,
-    ) -> Result<RandomForest<f64, usize>, MlError> {
+    ) -> ChunkResult {
         let tree_params = DecisionTree::<f64, usize>::params()
             .split_quality(SplitQuality::Gini)
             .max_depth(self.max_depth)
@@ -230,6 +229,9 @@ impl RandomForestParams {
             .fit(dataset)?)
     }
 }
+
+/// One chunk's linfa ensemble.
+type ChunkResult = Result<RandomForest<f64, usize>, MlError>;
 
 /// Rejects empty, wrongly shaped or non-finite training rows.
 pub(crate) fn check_rows(x: ArrayView2<'_, f64>) -> Result<(), MlError> {
