@@ -5,7 +5,7 @@
 //! | detector | `attack_type` | `score` |
 //! |---|---|---|
 //! | `random_forest` ([`RandomForestDetector`]) | the predicted class (`DoS_Hulk`, …; names reduced to `[A-Za-z0-9_]`), or `ML_Attack` when benign has the plurality but attack votes pass the threshold | fraction of trees voting for an attack class |
-//! | `isolation_forest` ([`IsolationForestDetector`]) | `Anomaly` | anomaly score 2^(−E[h]/c(ψ)) |
+//! | `isolation_forest` ([`IsolationForestDetector`]) | `Anomaly` | anomaly score 2^(−E\[h\]/c(ψ)) |
 //!
 //! Every alert carries the flow's addresses, ports, protocol and id, the time of the flow's
 //! last packet, severity from the file's [`Thresholds`], `tags: ["ml"]`, and `meta` with
@@ -356,6 +356,107 @@ pub fn load_detector(path: impl AsRef<Path>) -> Result<Box<dyn Detector>, ModelE
 mod tests {
     use super::*;
     use netsec_core::detect::Severity;
+
+    use crate::forest::tests::three_classes;
+    use crate::{IsolationForestParams, RandomForestParams};
+    use netsec_core::decode::IpProtocol;
+    use netsec_core::flow::{EndReason, FlowStats};
+    use netsec_core::time::Timestamp;
+
+    fn flow(protocol: IpProtocol) -> FlowRecord {
+        FlowRecord {
+            id: 42,
+            first_ts: Timestamp::from_micros(1_000_000),
+            last_ts: Timestamp::from_micros(2_500_000),
+            src_addr: "10.0.0.1".parse().expect("literal"),
+            src_port: 40_000,
+            dst_addr: "10.0.0.2".parse().expect("literal"),
+            dst_port: 80,
+            protocol,
+            end_reason: EndReason::Fin,
+            stats: FlowStats::default(),
+            app_proto: netsec_core::app::AppProto::Unknown,
+            app: None,
+        }
+    }
+
+    fn row_of(data: &crate::dataset::Dataset, i: usize) -> FeatureVector {
+        FeatureVector::from_array(std::array::from_fn(|j| data.features[(i, j)]))
+    }
+
+    #[test]
+    fn forest_detector_alerts_on_attack_rows_only() {
+        let data = three_classes(600, 3);
+        let model = RandomForestParams {
+            n_trees: 21,
+            seed: 4,
+            ..RandomForestParams::default()
+        }
+        .fit(&data)
+        .expect("trains");
+        let file = ModelFile::new("rf", "2.1", Model::RandomForest(model));
+        let mut d = RandomForestDetector::new(&file).expect("a forest");
+        assert_eq!(d.name(), "random_forest");
+        let mut out = Vec::new();
+        // Rows 0, 3, 6… are benign; 1, 4… DoS; 2, 5… PortScan (training rows: confident).
+        d.on_flow_end(&flow(IpProtocol::TCP), &row_of(&data, 0), &mut out);
+        assert!(out.is_empty());
+        d.on_flow_end(&flow(IpProtocol::TCP), &row_of(&data, 1), &mut out);
+        d.on_flow_end(&flow(IpProtocol::ICMP), &row_of(&data, 2), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(d.alerts(), 2);
+        let a = &out[0];
+        assert_eq!(a.attack_type, "DoS");
+        assert_eq!(out[1].attack_type, "PortScan");
+        assert_eq!(a.timestamp, Timestamp::from_micros(2_500_000));
+        assert_eq!((a.src_port, a.dst_port), (Some(40_000), Some(80)));
+        assert_eq!(
+            (out[1].src_port, out[1].protocol.as_deref()),
+            (None, Some("ICMP"))
+        );
+        assert_eq!(a.flow_id, Some(42));
+        assert_eq!(a.detector(), Some("random_forest"));
+        assert_eq!(a.meta["model_name"], "rf");
+        assert_eq!(a.meta["model_version"], "2.1");
+        assert_eq!(a.meta["predicted_class"], "DoS");
+        assert_eq!(a.meta["confidence"], a.score);
+        assert!(a.score >= 0.5);
+        assert_eq!(a.severity, file.thresholds.severity(a.score));
+        assert!(!a.meta["top_features"].as_array().expect("array").is_empty());
+        // Deterministic: the same calls on a fresh detector give the same alerts.
+        let mut again = Vec::new();
+        let mut d2 = RandomForestDetector::new(&file).expect("a forest");
+        d2.on_flow_end(&flow(IpProtocol::TCP), &row_of(&data, 1), &mut again);
+        assert_eq!(again[0], out[0]);
+    }
+
+    #[test]
+    fn isolation_detector_uses_the_file_thresholds() {
+        let data = three_classes(300, 5);
+        let benign: Vec<usize> = (0..300).step_by(3).collect();
+        let model = IsolationForestParams::default()
+            .seed(1)
+            .fit_rows(data.features.select(ndarray::Axis(0), &benign).view())
+            .expect("trains");
+        let far = FeatureVector::from_array([1e9; 25]);
+        let score = model.score(far.as_array());
+        let mut file = ModelFile::new("if", "1", Model::IsolationForest(model));
+        let mut out = Vec::new();
+        file.thresholds.alert = (score + 0.01).min(1.0);
+        IsolationForestDetector::new(&file)
+            .expect("an isolation forest")
+            .on_flow_end(&flow(IpProtocol::UDP), &far, &mut out);
+        assert!(out.is_empty(), "below the file's threshold");
+        file.thresholds.alert = score;
+        let mut d = IsolationForestDetector::new(&file).expect("an isolation forest");
+        d.on_flow_end(&flow(IpProtocol::UDP), &far, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].attack_type, ANOMALY);
+        assert_eq!(out[0].detector(), Some("isolation_forest"));
+        assert!((out[0].score - score).abs() < 1e-12);
+        assert!(RandomForestDetector::new(&file).is_err());
+        assert_eq!(detector_for(&file).name(), "isolation_forest");
+    }
 
     #[test]
     fn attack_types_from_class_names() {

@@ -3,7 +3,7 @@
 //! Each model accumulates a non-negative weight per feature along the decision paths of the
 //! row it explains (the random forest: impurity decrease of the splits; the isolation forest:
 //! how shallow the splits that isolated the row were; see their `explain` methods), and
-//! [`top_features`] turns those weights into the `k` largest shares.
+//! `top_features` turns those weights into the `k` largest shares.
 
 use netsec_core::features::{Feature, FEATURE_COUNT};
 

@@ -2,7 +2,7 @@
 //!
 //! [`RandomForestParams::fit`] trains a `linfa_ensemble::RandomForest` (each tree on a
 //! bootstrap sample of the rows and a random subset of the columns, drawn with replacement as
-//! linfa does), then converts every tree into the layout of [`crate::tree`], mapping the tree's
+//! linfa does), then converts every tree into our flat layout (private module `tree`), mapping the tree's
 //! column indices back through its feature subset. The result, [`RandomForestModel`], predicts
 //! exactly what linfa's trees predict (a unit test checks every tree on held-out rows) but
 //! scores without allocating and can be saved (linfa-ensemble cannot serialise its ensemble).
@@ -18,16 +18,21 @@
 //!   reports the largest shares: the features whose tests separated the classes on the way to
 //!   this verdict. (linfa does not expose node sample counts, so the
 //!   decreases are not weighted by node size as scikit-learn's global MDI is.)
-//! - **Reproducibility.** A seed fixes the bootstraps and feature subsets. linfa-trees keeps
-//!   class counts in `std` hash maps, so a tie between two classes' counts in a leaf, or two
-//!   splits whose scores differ only by float summation order (three or more classes), can be
-//!   broken differently from run to run.
+//! - **Scoring** walks 16 trees in lockstep without branches (private module `tree`): no
+//!   allocation per row.
+//! - **Reproducibility.** A seed fixes the bootstraps and feature subsets, but linfa-trees
+//!   keeps class counts in `std` hash maps (randomly seeded iteration order): a tie between two
+//!   classes' counts in a leaf is broken differently from run to run (which also changes how
+//!   linfa prunes), and with three or more classes so can two splits whose Gini scores differ
+//!   only by summation order. Two-class data without such ties trains identically (tested);
+//!   multi-class forests on real data can differ slightly between runs (on the CIC sample,
+//!   ~1 % of nodes), so compare saved files, not retrained ones.
 
 use linfa::prelude::Fit;
 use linfa::DatasetBase;
 use linfa_ensemble::{EnsembleLearnerParams, RandomForest};
 use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
-use ndarray::{Array1, ArrayBase, ArrayView2, Data, Ix2};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix2};
 use netsec_core::features::FEATURE_COUNT;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -37,6 +42,10 @@ use crate::dataset::Dataset;
 use crate::error::MlError;
 use crate::explain::{top_features, FeatureContribution};
 use crate::tree::{FlatForest, Node, TreeRepr};
+
+/// Trees linfa-ensemble trains per call (one generator stream each; see
+/// [`RandomForestParams::n_jobs`]).
+pub const TREES_PER_CHUNK: usize = 10;
 
 /// Most classes a forest may have (votes are counted in a fixed array).
 pub const MAX_CLASSES: usize = 64;
@@ -65,6 +74,11 @@ pub struct RandomForestParams {
     pub feature_proportion: f64,
     /// Seed of the bootstraps and feature subsets (default 0).
     pub seed: u64,
+    /// Training threads; `None` (default) uses every core. The trees are trained in chunks of
+    /// [`TREES_PER_CHUNK`], chunk `c` with the seed's ChaCha8 stream `c`, so the forest does not
+    /// depend on the number of threads. Not saved in model files.
+    #[serde(skip)]
+    pub n_jobs: Option<usize>,
 }
 
 impl Default for RandomForestParams {
@@ -78,6 +92,7 @@ impl Default for RandomForestParams {
             bootstrap_proportion: 1.0,
             feature_proportion: 0.5,
             seed: 0,
+            n_jobs: None,
         }
     }
 }
@@ -100,6 +115,9 @@ impl RandomForestParams {
                 "n_trees",
                 format!("must be in 1..=10000, got {}", self.n_trees),
             ));
+        }
+        if self.n_jobs == Some(0) {
+            return Err(invalid("n_jobs", "must be >= 1"));
         }
         if self.max_depth == Some(0) {
             return Err(invalid("max_depth", "must be >= 1"));
@@ -134,32 +152,86 @@ impl RandomForestParams {
         Ok(self.fit_with_linfa(data)?.0)
     }
 
-    /// [`fit`](Self::fit), also returning linfa's ensemble (to compare predictions with).
+    /// [`fit`](Self::fit), also returning linfa's ensembles (one per chunk of
+    /// [`TREES_PER_CHUNK`] trees, in order), to compare predictions with.
     pub(crate) fn fit_with_linfa(
         &self,
         data: &Dataset,
-    ) -> Result<(RandomForestModel, RandomForest<f64, usize>), MlError> {
+    ) -> Result<(RandomForestModel, Vec<RandomForest<f64, usize>>), MlError> {
         self.check()?;
         check_rows(data.features.view())?;
         check_labels(data)?;
+        let dataset = DatasetBase::new(data.features.clone(), Array1::from(data.labels.clone()));
+        let chunks: Vec<usize> = (0..self.n_trees).step_by(TREES_PER_CHUNK).collect();
+        let jobs = self
+            .n_jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, chunks.len());
+        // Chunk c goes to job c % jobs; each job trains its chunks in order.
+        let mut results: Vec<(usize, ChunkResult)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs)
+                .map(|job| {
+                    let (dataset, chunks) = (&dataset, &chunks);
+                    scope.spawn(move || {
+                        (job..chunks.len())
+                            .step_by(jobs)
+                            .map(|c| (c, self.fit_chunk(dataset, c, chunks[c])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![(
+                            0,
+                            Err(MlError::Conversion("a training thread panicked".into())),
+                        )]
+                    })
+                })
+                .collect()
+        });
+        results.sort_by_key(|(c, _)| *c);
+        let ensembles = results
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The model keeps what shaped it; the thread count did not.
+        let params = RandomForestParams {
+            n_jobs: None,
+            ..self.clone()
+        };
+        let model = RandomForestModel::from_linfa(&ensembles, data.class_names.clone(), params)?;
+        Ok((model, ensembles))
+    }
+
+    /// Trains chunk `c` (trees `first..first + TREES_PER_CHUNK`) with linfa-ensemble, its
+    /// generator the seed's ChaCha8 stream `c`.
+    fn fit_chunk(
+        &self,
+        dataset: &DatasetBase<Array2<f64>, Array1<usize>>,
+        c: usize,
+        first: usize,
+    ) -> ChunkResult {
         let tree_params = DecisionTree::<f64, usize>::params()
             .split_quality(SplitQuality::Gini)
             .max_depth(self.max_depth)
             .min_weight_split(self.min_samples_split as f32)
             .min_weight_leaf(self.min_samples_leaf as f32)
             .min_impurity_decrease(self.min_impurity_decrease);
-        let rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let dataset = DatasetBase::new(data.features.clone(), Array1::from(data.labels.clone()));
-        let ensemble = EnsembleLearnerParams::new_fixed_rng(tree_params, rng)
-            .ensemble_size(self.n_trees)
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(c as u64);
+        Ok(EnsembleLearnerParams::new_fixed_rng(tree_params, rng)
+            .ensemble_size(TREES_PER_CHUNK.min(self.n_trees - first))
             .bootstrap_proportion(self.bootstrap_proportion)
             .feature_proportion(self.feature_proportion)
-            .fit(&dataset)?;
-        let model =
-            RandomForestModel::from_linfa(&ensemble, data.class_names.clone(), self.clone())?;
-        Ok((model, ensemble))
+            .fit(dataset)?)
     }
 }
+
+/// One chunk's linfa ensemble.
+type ChunkResult = Result<RandomForest<f64, usize>, MlError>;
 
 /// Rejects empty, wrongly shaped or non-finite training rows.
 pub(crate) fn check_rows(x: ArrayView2<'_, f64>) -> Result<(), MlError> {
@@ -224,21 +296,23 @@ pub struct RandomForestModel {
 impl RandomForestModel {
     /// Converts linfa's ensemble (see the module docs).
     fn from_linfa(
-        ensemble: &RandomForest<f64, usize>,
+        ensembles: &[RandomForest<f64, usize>],
         class_names: Vec<String>,
         params: RandomForestParams,
     ) -> Result<Self, MlError> {
-        if ensemble.models.len() != ensemble.model_features.len() {
-            return Err(MlError::Conversion(
-                "a tree without its feature subset".into(),
-            ));
-        }
         let mut forest = FlatForest::default();
         let mut impurity = Vec::new();
-        for (tree, subset) in ensemble.models.iter().zip(&ensemble.model_features) {
-            let (nodes, imp) = convert_tree(tree.root_node(), subset, class_names.len())?;
-            forest.push_tree(&nodes);
-            impurity.extend(imp);
+        for ensemble in ensembles {
+            if ensemble.models.len() != ensemble.model_features.len() {
+                return Err(MlError::Conversion(
+                    "a tree without its feature subset".into(),
+                ));
+            }
+            for (tree, subset) in ensemble.models.iter().zip(&ensemble.model_features) {
+                let (nodes, imp) = convert_tree(tree.root_node(), subset, class_names.len())?;
+                forest.push_tree(&nodes);
+                impurity.extend(imp);
+            }
         }
         Ok(RandomForestModel {
             forest,
@@ -271,10 +345,9 @@ impl RandomForestModel {
     /// Adds each tree's vote for `row` into `votes` (one counter per class).
     #[inline]
     fn count_votes(&self, row: &[f64; FEATURE_COUNT], votes: &mut [u32; MAX_CLASSES]) {
-        for &root in &self.forest.roots {
-            let class = self.forest.leaf(root, row).child as usize;
-            votes[class % MAX_CLASSES] += 1;
-        }
+        self.forest.for_each_leaf(row, |leaf| {
+            votes[leaf.value as usize % MAX_CLASSES] += 1;
+        });
     }
 
     /// Votes on one row: majority class and attack score. No allocation.
@@ -296,6 +369,18 @@ impl RandomForestModel {
         }
     }
 
+    /// The fraction of trees voting for each class (scikit-learn's `predict_proba` for a
+    /// hard-voting forest), indexed like [`class_names`](Self::class_names).
+    pub fn class_fractions(&self, row: &[f64; FEATURE_COUNT]) -> Vec<f64> {
+        let mut votes = [0u32; MAX_CLASSES];
+        self.count_votes(row, &mut votes);
+        let trees = self.n_trees().max(1) as f64;
+        votes[..self.class_names.len().min(MAX_CLASSES)]
+            .iter()
+            .map(|&v| f64::from(v) / trees)
+            .collect()
+    }
+
     /// Fraction of trees voting for an attack class, 0..=1. No allocation.
     pub fn attack_score(&self, row: &[f64; FEATURE_COUNT]) -> f64 {
         self.vote(row).attack_score
@@ -314,8 +399,8 @@ impl RandomForestModel {
     /// trees that voted for any attack class (what pushed the attack score up); empty when no
     /// tree did.
     pub fn explain(&self, row: &[f64; FEATURE_COUNT], k: usize) -> Vec<FeatureContribution> {
-        let class = self.vote(row).class as u32;
-        let counts = |leaf_class: u32| {
+        let class = self.vote(row).class;
+        let counts = |leaf_class: usize| {
             if class == 0 {
                 leaf_class != 0
             } else {
@@ -327,7 +412,7 @@ impl RandomForestModel {
         for &root in &self.forest.roots {
             path.clear();
             let leaf = self.forest.walk(root, row, |_, i| path.push(i));
-            if !counts(leaf.child) {
+            if !counts(leaf.value as usize) {
                 continue;
             }
             for &i in &path {
@@ -342,7 +427,10 @@ impl RandomForestModel {
     /// The saved trees.
     pub(crate) fn tree_reprs(&self) -> Vec<TreeRepr> {
         (0..self.n_trees())
-            .map(|t| self.forest.tree_repr(t, Some(&self.impurity)))
+            .map(|t| {
+                self.forest
+                    .tree_repr(t, Some(&self.impurity), |class| (0.0, class as u32))
+            })
             .collect()
     }
 
@@ -365,7 +453,7 @@ impl RandomForestModel {
             let nodes = repr
                 .to_nodes(true, |_, class| {
                     if (class as usize) < n_classes {
-                        Ok(())
+                        Ok(f64::from(class))
                     } else {
                         Err(format!("leaf class {class} of {n_classes}"))
                     }
@@ -414,7 +502,7 @@ fn convert_tree(
     n_classes: usize,
 ) -> Result<(Vec<Node>, Vec<f32>), MlError> {
     let bad = |what: String| MlError::Conversion(what);
-    let mut nodes = vec![Node::leaf(0.0, 0)];
+    let mut nodes = vec![Node::leaf(0.0)];
     let mut impurity = vec![0.0f32];
     let mut stack = vec![(root, 0usize)];
     while let Some((n, at)) = stack.pop() {
@@ -422,7 +510,7 @@ fn convert_tree(
             if class >= n_classes {
                 return Err(bad(format!("leaf class {class} of {n_classes}")));
             }
-            nodes[at] = Node::leaf(0.0, class as u32);
+            nodes[at] = Node::leaf(class as f64);
             continue;
         }
         let (local, value, decrease) = n.split();
@@ -434,7 +522,7 @@ fn convert_tree(
             return Err(bad("a split without two children".into()));
         };
         let child = nodes.len();
-        nodes.extend([Node::leaf(0.0, 0); 2]);
+        nodes.extend([Node::leaf(0.0); 2]);
         impurity.extend([0.0; 2]);
         nodes[at] = Node {
             value,
@@ -527,26 +615,32 @@ pub(crate) mod tests {
             seed: 3,
             ..RandomForestParams::default()
         };
-        let (model, linfa_forest) = params.fit_with_linfa(&train).expect("trains");
+        let (model, linfa_forests) = params.fit_with_linfa(&train).expect("trains");
         assert_eq!(model.n_trees(), 25);
+        assert_eq!(linfa_forests.len(), 3, "chunks of 10, 10 and 5 trees");
         let test_x = test_x.to_owned();
         // Tree by tree: identical leaves on every held-out row.
-        for (t, (tree, subset)) in linfa_forest
-            .models
+        let trees = linfa_forests
             .iter()
-            .zip(&linfa_forest.model_features)
-            .enumerate()
-        {
+            .flat_map(|f| f.models.iter().zip(&f.model_features));
+        for (t, (tree, subset)) in trees.enumerate() {
             let theirs: Array1<usize> = tree.predict(&test_x.select(Axis(1), subset));
             for i in 0..test_x.nrows() {
                 let ours = model
                     .forest
                     .leaf(model.forest.roots[t], &row(test_x.view(), i));
-                assert_eq!(ours.child as usize, theirs[i], "tree {t}, row {i}");
+                assert_eq!(ours.value as usize, theirs[i], "tree {t}, row {i}");
             }
         }
-        // The ensemble: linfa's majority class has as many votes as ours (equal unless tied).
-        let theirs: Array1<usize> = linfa_forest.predict(&test_x);
+        // One linfa ensemble: its majority class has as many votes as ours (equal unless tied).
+        let first = RandomForestModel::from_linfa(
+            &linfa_forests[..1],
+            train.class_names.clone(),
+            params.clone(),
+        )
+        .expect("converts");
+        let model = first;
+        let theirs: Array1<usize> = linfa_forests[0].predict(&test_x);
         let mut ties = 0;
         for i in 0..test_x.nrows() {
             let r = row(test_x.view(), i);
@@ -591,6 +685,10 @@ pub(crate) mod tests {
             / 100.0;
         assert!(benign_score < 0.2, "{benign_score}");
         let r = row(fresh.features.view(), 1);
+        let fractions = model.class_fractions(&r);
+        assert_eq!(fractions.len(), 3);
+        assert!((fractions.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((1.0 - fractions[0] - model.attack_score(&r)).abs() < 1e-12);
         let why = model.explain(&r, 3);
         assert!(!why.is_empty() && why.len() <= 3);
         assert!(why.windows(2).all(|w| w[0].share >= w[1].share));
@@ -612,6 +710,25 @@ pub(crate) mod tests {
         let a = p.fit(&data).expect("trains");
         let b = p.fit(&data).expect("trains");
         assert_eq!(a, b);
+        // The number of threads does not change the forest.
+        let one = RandomForestParams {
+            n_jobs: Some(1),
+            ..p.clone()
+        };
+        let three = RandomForestParams {
+            n_jobs: Some(3),
+            n_trees: 25,
+            ..p.clone()
+        };
+        assert_eq!(one.fit(&data).expect("trains"), a);
+        let a25 = RandomForestParams {
+            n_trees: 25,
+            ..p.clone()
+        };
+        assert_eq!(
+            three.fit(&data).expect("trains"),
+            a25.fit(&data).expect("trains")
+        );
         let c = RandomForestParams { seed: 43, ..p }
             .fit(&data)
             .expect("trains");

@@ -1,5 +1,10 @@
 //! netsec-ml: random-forest and isolation-forest detectors over the 25 flow features.
 //!
+//! Training data is a [`Dataset`](dataset::Dataset) (rows × 25 features in
+//! [`Feature`](netsec_core::features::Feature) order, class 0 = `BENIGN`); models score a row
+//! given as `&[f64; 25]` (what [`FeatureVector::as_array`](netsec_core::features::FeatureVector::as_array)
+//! returns), or whole `ArrayView2`s.
+//!
 //! - [`dataset::Dataset`]: labelled rows (class 0 = `BENIGN`), the shape loaders produce:
 //!   from CICFlowMeter CSVs ([`cic`]) or from captures plus a label file ([`labels`],
 //!   [`captures`]); [`split`] makes seeded stratified train/test splits and folds, and
@@ -13,6 +18,11 @@
 //! - [`detector`]: [`RandomForestDetector`] and [`IsolationForestDetector`] score finished
 //!   flows as `netsec_core` [`Detector`](netsec_core::detect::Detector)s; [`load_detector`]
 //!   builds the right one from a file.
+//!
+//! Both models score through one flat, branch-free tree layout (private module `tree`):
+//! 16-byte nodes in one array, 16 trees walked in lockstep, no allocation per row.
+//! `benches/benches/ml.rs` measures scoring; `cargo run --release -p netsec-benches --example
+//! ml_figures` prints training time and file sizes.
 //!
 //! ```
 //! use linfa::traits::Predict;

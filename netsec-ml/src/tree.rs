@@ -2,9 +2,14 @@
 //!
 //! Every tree of a forest lives in one `Vec<Node>`: a node is 16 bytes (split value, feature,
 //! child index), the two children of a split sit next to each other (`child`, `child + 1`), and
-//! a child always comes after its parent. Scoring a row is then a loop over one array with no
-//! allocation and no pointer chasing through boxes, and a loaded file whose children all point
-//! forward and in range cannot make the walk loop or leave the array.
+//! a child always comes after its parent, so a loaded file whose children all point forward and
+//! in range cannot make a walk loop or leave the array.
+//!
+//! Scoring is branch-free: a leaf tests the sentinel column [`SENTINEL`] (always −∞ in the
+//! padded row) against its payload (≥ 0), which sends the walk to `child`, and a leaf's `child`
+//! is itself. Every step is then `i = child + !(x[feature] < value)`, for splits and leaves
+//! alike, and [`FlatForest::for_each_leaf`] advances [`LANES`] trees in lockstep until none
+//! moves: independent walks whose memory loads overlap, with no mispredicted branches.
 //!
 //! On disk (see [`crate::model`]) each tree is a [`TreeRepr`]: parallel arrays indexed by node,
 //! with indices local to the tree.
@@ -12,51 +17,59 @@
 use netsec_core::features::FEATURE_COUNT;
 use serde::{Deserialize, Serialize};
 
-/// `feature` of a leaf in memory.
-pub(crate) const LEAF: u32 = u32::MAX;
+/// `feature` of a leaf in memory: the padded row's always −∞ column.
+pub(crate) const SENTINEL: u32 = FEATURE_COUNT as u32;
+
+/// Trees walked in lockstep by [`FlatForest::for_each_leaf`].
+pub(crate) const LANES: usize = 16;
 
 /// Most nodes one tree may hold (2^24): far above what training produces, low enough that a
 /// hostile file cannot make indices overflow.
 pub(crate) const MAX_TREE_NODES: usize = 1 << 24;
 
+/// A row padded to 32 columns, the extra ones −∞ (so `feature & 31` never needs a bounds
+/// check and [`SENTINEL`] reads −∞).
+type Padded = [f64; 32];
+
+fn pad(row: &[f64; FEATURE_COUNT]) -> Padded {
+    let mut x = [f64::NEG_INFINITY; 32];
+    x[..FEATURE_COUNT].copy_from_slice(row);
+    x
+}
+
 /// One node of a flat tree.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Node {
-    /// Split: go left when `row[feature] < value` (NaN goes right). Leaf: the model's payload
-    /// (the isolation forest's path length; unused by the random forest).
+    /// Split: go left when `row[feature] < value` (NaN goes right). Leaf: the model's payload,
+    /// finite and ≥ 0 (random forest: the class; isolation forest: the path length).
     pub value: f64,
-    /// Column tested by a split, or [`LEAF`].
+    /// Column tested by a split, or [`SENTINEL`] at a leaf.
     pub feature: u32,
-    /// Split: index (in the forest's node array) of the left child; the right child is
-    /// `child + 1`. Leaf: the model's payload (the random forest's class).
+    /// Split: index of the left child (the right child is `child + 1`). Leaf: its own index.
     pub child: u32,
 }
 
 impl Node {
-    /// A leaf carrying `value` and `child` as payload.
-    pub(crate) fn leaf(value: f64, child: u32) -> Node {
+    /// A leaf with `payload` (its `child` is set when the tree is placed).
+    pub(crate) fn leaf(payload: f64) -> Node {
         Node {
-            value,
-            feature: LEAF,
-            child,
-        }
-    }
-
-    /// The child a split sends `row` to: `child` when `row[feature] < value`, else
-    /// `child + 1` (so NaN goes right, as in linfa-trees).
-    #[inline]
-    pub(crate) fn next(&self, row: &[f64; FEATURE_COUNT]) -> usize {
-        if row[self.feature as usize] < self.value {
-            self.child as usize
-        } else {
-            self.child as usize + 1
+            value: payload,
+            feature: SENTINEL,
+            child: 0,
         }
     }
 
     /// Whether this node is a leaf.
     #[inline]
     pub(crate) fn is_leaf(&self) -> bool {
-        self.feature == LEAF
+        self.feature == SENTINEL
+    }
+
+    /// The next node of a walk: `child` when `x[feature] < value`, else `child + 1`; a leaf
+    /// stays put.
+    #[inline(always)]
+    fn step(&self, x: &Padded) -> usize {
+        self.child as usize + 1 - usize::from(x[(self.feature & 31) as usize] < self.value)
     }
 }
 
@@ -85,33 +98,56 @@ impl FlatForest {
         start..end
     }
 
-    /// Appends a tree given with local indices (children already validated or built forward).
+    /// Appends a tree given with local indices, children after parents (built by training or
+    /// checked by [`TreeRepr::to_nodes`]).
     pub(crate) fn push_tree(&mut self, local: &[Node]) {
-        let base = self.nodes.len() as u32;
-        self.roots.push(base);
-        self.nodes.extend(local.iter().map(|n| {
-            if n.is_leaf() {
-                *n
-            } else {
-                Node {
-                    child: n.child + base,
-                    ..*n
-                }
-            }
-        }));
+        let base = self.nodes.len();
+        self.roots.push(base as u32);
+        self.nodes
+            .extend(local.iter().enumerate().map(|(i, n)| Node {
+                child: if n.is_leaf() {
+                    (base + i) as u32
+                } else {
+                    n.child + base as u32
+                },
+                ..*n
+            }));
     }
 
-    /// The leaf `row` reaches from `root`.
+    /// Calls `f` with the leaf `row` reaches in every tree, in tree order. No allocation, no
+    /// data-dependent branches but the end of each group of [`LANES`] trees.
     ///
-    /// Relies on the layout invariants (children forward and in range, features below
-    /// [`FEATURE_COUNT`]), which [`TreeRepr::to_nodes`] checks on every loaded tree.
+    /// Relies on the layout invariants (children forward and in range, leaves pointing at
+    /// themselves, leaf payloads ≥ 0), which [`TreeRepr::to_nodes`] checks on loaded trees.
     #[inline]
-    pub(crate) fn leaf(&self, root: u32, row: &[f64; FEATURE_COUNT]) -> &Node {
-        let mut node = &self.nodes[root as usize];
-        while !node.is_leaf() {
-            node = &self.nodes[node.next(row)];
+    pub(crate) fn for_each_leaf(&self, row: &[f64; FEATURE_COUNT], mut f: impl FnMut(&Node)) {
+        let x = pad(row);
+        for group in self.roots.chunks(LANES) {
+            let mut at = [group[0] as usize; LANES];
+            for (a, &r) in at.iter_mut().zip(group) {
+                *a = r as usize;
+            }
+            loop {
+                let mut moved = false;
+                for a in at.iter_mut() {
+                    let next = self.nodes[*a].step(&x);
+                    moved |= next != *a;
+                    *a = next;
+                }
+                if !moved {
+                    break;
+                }
+            }
+            for &a in &at[..group.len()] {
+                f(&self.nodes[a]);
+            }
         }
-        node
+    }
+
+    /// The leaf `row` reaches from `root` (one walk, for tests against the lockstep walk).
+    #[cfg(test)]
+    pub(crate) fn leaf(&self, root: u32, row: &[f64; FEATURE_COUNT]) -> &Node {
+        self.walk(root, row, |_, _| {})
     }
 
     /// Walks `row` from `root` to its leaf, calling `visit(depth, node_index)` for every split
@@ -122,6 +158,7 @@ impl FlatForest {
         row: &[f64; FEATURE_COUNT],
         mut visit: impl FnMut(usize, usize),
     ) -> &Node {
+        let x = pad(row);
         let mut i = root as usize;
         let mut depth = 0;
         loop {
@@ -130,28 +167,40 @@ impl FlatForest {
                 return node;
             }
             visit(depth, i);
-            i = node.next(row);
+            i = node.step(&x);
             depth += 1;
         }
     }
 
-    /// Tree `t` as it is saved (local indices), with `extra(node_index)` per node when given.
-    pub(crate) fn tree_repr(&self, t: usize, extra: Option<&[f32]>) -> TreeRepr {
+    /// Tree `t` as it is saved (local indices): leaves through `leaf_repr(payload)` →
+    /// `(value, child)`, with `extra(node_index)` per node when given.
+    pub(crate) fn tree_repr(
+        &self,
+        t: usize,
+        extra: Option<&[f32]>,
+        leaf_repr: impl Fn(f64) -> (f64, u32),
+    ) -> TreeRepr {
         let span = self.span(t);
         let base = span.start as u32;
         let nodes = &self.nodes[span.clone()];
-        TreeRepr {
-            feature: nodes
-                .iter()
-                .map(|n| if n.is_leaf() { -1 } else { n.feature as i32 })
-                .collect(),
-            value: nodes.iter().map(|n| n.value).collect(),
-            child: nodes
-                .iter()
-                .map(|n| if n.is_leaf() { n.child } else { n.child - base })
-                .collect(),
+        let mut repr = TreeRepr {
+            feature: Vec::with_capacity(nodes.len()),
+            value: Vec::with_capacity(nodes.len()),
+            child: Vec::with_capacity(nodes.len()),
             impurity: extra.map_or_else(Vec::new, |e| e[span].to_vec()),
+        };
+        for n in nodes {
+            let (feature, value, child) = if n.is_leaf() {
+                let (v, c) = leaf_repr(n.value);
+                (-1, v, c)
+            } else {
+                (n.feature as i32, n.value, n.child - base)
+            };
+            repr.feature.push(feature);
+            repr.value.push(value);
+            repr.child.push(child);
         }
+        repr
     }
 }
 
@@ -173,8 +222,8 @@ pub(crate) struct TreeRepr {
 }
 
 impl TreeRepr {
-    /// Checks the tree and returns its nodes (local indices). `leaf_ok(value, child)` validates
-    /// each leaf's payload.
+    /// Checks the tree and returns its nodes (local indices). `leaf_payload(value, child)`
+    /// validates a leaf and returns its payload, which must be finite and ≥ 0.
     ///
     /// # Errors
     /// A sentence naming the first problem: arrays of different lengths, an empty or oversized
@@ -183,7 +232,7 @@ impl TreeRepr {
     pub(crate) fn to_nodes(
         &self,
         want_impurity: bool,
-        leaf_ok: impl Fn(f64, u32) -> Result<(), String>,
+        leaf_payload: impl Fn(f64, u32) -> Result<f64, String>,
     ) -> Result<Vec<Node>, String> {
         let n = self.feature.len();
         if n == 0 {
@@ -221,8 +270,11 @@ impl TreeRepr {
             .enumerate()
         {
             if f == -1 {
-                leaf_ok(value, child).map_err(|e| format!("node {i}: {e}"))?;
-                nodes.push(Node::leaf(value, child));
+                let payload = leaf_payload(value, child).map_err(|e| format!("node {i}: {e}"))?;
+                if !(payload.is_finite() && payload >= 0.0) {
+                    return Err(format!("node {i}: leaf payload {payload} out of range"));
+                }
+                nodes.push(Node::leaf(payload));
                 continue;
             }
             let feature = usize::try_from(f)
@@ -261,29 +313,72 @@ mod tests {
         }
     }
 
+    /// Leaf payload = the saved `child` (as the random forest saves classes).
+    fn class_payload(_: f64, child: u32) -> Result<f64, String> {
+        Ok(f64::from(child))
+    }
+
     #[test]
     fn stump_routes_below_left_and_nan_right() {
-        let nodes = stump().to_nodes(false, |_, _| Ok(())).expect("valid");
+        let nodes = stump().to_nodes(false, class_payload).expect("valid");
         let mut f = FlatForest::default();
-        f.push_tree(&[Node::leaf(0.0, 7)]);
+        f.push_tree(&[Node::leaf(7.0)]);
         f.push_tree(&nodes);
         let mut row = [0.0; FEATURE_COUNT];
-        assert_eq!(f.leaf(f.roots[0], &row).child, 7);
-        row[3] = 9.99;
-        assert_eq!(f.leaf(f.roots[1], &row).child, 0);
-        row[3] = 10.0;
-        assert_eq!(f.leaf(f.roots[1], &row).child, 1);
-        row[3] = f64::NAN;
-        assert_eq!(f.leaf(f.roots[1], &row).child, 1);
-        assert_eq!(f.tree_repr(1, None), stump());
+        assert_eq!(f.leaf(f.roots[0], &row).value, 7.0);
+        for (x, class) in [
+            (9.99, 0.0),
+            (10.0, 1.0),
+            (f64::NAN, 1.0),
+            (f64::INFINITY, 1.0),
+        ] {
+            row[3] = x;
+            assert_eq!(f.leaf(f.roots[1], &row).value, class, "{x}");
+            let mut leaves = Vec::new();
+            f.for_each_leaf(&row, |n| leaves.push(n.value));
+            assert_eq!(leaves, vec![7.0, class], "{x}");
+        }
+        row[3] = f64::NEG_INFINITY;
+        assert_eq!(f.leaf(f.roots[1], &row).value, 0.0);
+        assert_eq!(f.tree_repr(1, None, |v| (0.0, v as u32)), stump());
         let mut seen = Vec::new();
         f.walk(f.roots[1], &row, |d, i| seen.push((d, i)));
         assert_eq!(seen, vec![(0, 1)]);
     }
 
     #[test]
+    fn lockstep_walk_matches_single_walks_over_many_trees() {
+        // 19 trees (two full groups and a partial one) of different depths on feature t % 25.
+        let mut f = FlatForest::default();
+        for t in 0..19u32 {
+            let depth = 1 + t % 5;
+            // A chain: split k sends x < k to the leaf after it (payload k), the rest on.
+            let mut nodes = Vec::new();
+            for k in 0..depth {
+                let at = nodes.len() as u32;
+                nodes.push(Node {
+                    value: f64::from(k),
+                    feature: t % 25,
+                    child: at + 1,
+                });
+                nodes.push(Node::leaf(f64::from(k)));
+            }
+            nodes.push(Node::leaf(99.0));
+            f.push_tree(&nodes);
+        }
+        for x in [-1.0, 0.5, 1.5, 2.5, 3.5, 10.0, f64::NAN] {
+            let row = [x; FEATURE_COUNT];
+            let mut lock = Vec::new();
+            f.for_each_leaf(&row, |n| lock.push(n.value));
+            let single: Vec<f64> = f.roots.iter().map(|&r| f.leaf(r, &row).value).collect();
+            assert_eq!(lock.len(), 19);
+            assert_eq!(lock, single, "{x}");
+        }
+    }
+
+    #[test]
     fn hostile_trees_are_rejected() {
-        let ok = |_: f64, _: u32| Ok(());
+        let ok = class_payload;
         let mut t = stump();
         t.child[0] = 0; // self loop
         assert!(t.to_nodes(false, ok).is_err());
@@ -310,7 +405,17 @@ mod tests {
             impurity: vec![],
         };
         assert!(empty.to_nodes(false, ok).is_err());
-        let picky = |_: f64, c: u32| if c > 0 { Err("class".into()) } else { Ok(()) };
+        let picky = |_: f64, c: u32| {
+            if c > 0 {
+                Err("class".into())
+            } else {
+                Ok(0.0)
+            }
+        };
         assert!(stump().to_nodes(false, picky).is_err());
+        let negative = |_: f64, _: u32| Ok(-1.0);
+        assert!(stump().to_nodes(false, negative).is_err());
+        let nan = |_: f64, _: u32| Ok(f64::NAN);
+        assert!(stump().to_nodes(false, nan).is_err());
     }
 }

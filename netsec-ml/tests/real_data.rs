@@ -70,6 +70,34 @@ fn roc_auc(scores: &[f64], positive: &[bool]) -> f64 {
     wins / (pos.len() * neg.len()) as f64
 }
 
+/// Spearman's rank correlation (average ranks for ties).
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&x, &y| v[x].total_cmp(&v[y]));
+        let mut r = vec![0.0; v.len()];
+        let mut i = 0;
+        while i < idx.len() {
+            let mut j = i;
+            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+                j += 1;
+            }
+            for &k in &idx[i..=j] {
+                r[k] = (i + j) as f64 / 2.0;
+            }
+            i = j + 1;
+        }
+        r
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
 fn as_rows(x: &Array2<f64>) -> Vec<[f64; FEATURE_COUNT]> {
     x.rows()
         .into_iter()
@@ -234,6 +262,27 @@ fn cic_sample_both_models_separate_attacks_and_survive_save_load() {
     eprintln!("CIC: forest ROC-AUC {auc_rf:.3}, isolation forest ROC-AUC {auc_if:.3}");
     assert!(auc_rf > 0.95, "{auc_rf}");
     assert!(auc_if > 0.75, "{auc_if}");
+
+    // Cross-check on real rows: the extended-isolation-forest crate at extension level 0 (the
+    // original algorithm), same training rows and sizes (ψ = 256 or the rows there are),
+    // ranks the test rows alike.
+    let theirs = extended_isolation_forest::Forest::from_slice(
+        &as_rows(&benign_train),
+        &extended_isolation_forest::ForestOptions {
+            n_trees: 100,
+            sample_size: benign_train.nrows().min(256),
+            max_tree_depth: None,
+            extension_level: 0,
+        },
+    )
+    .expect("trains");
+    let their_scores: Vec<f64> = as_rows(&test.features)
+        .iter()
+        .map(|r| theirs.score(r))
+        .collect();
+    let rho = spearman(&scores, &their_scores);
+    eprintln!("CIC: Spearman rank correlation with extended-isolation-forest {rho:.3}");
+    assert!(rho >= 0.9, "{rho}");
 
     // Save, load, score again: identical.
     let dir = temp_dir("cic");
