@@ -379,7 +379,9 @@ struct Ctx {
 /// # Errors
 /// [`DecodeError`] naming the layer where the frame stopped making sense;
 /// [`DecodeError::UnsupportedLinkType`] for link types outside [`LinkType::is_supported`].
-#[inline]
+// Always inlined: with a second caller (the host inventory) LLVM kept it out of the pipeline's
+// loop, returning the decoded packet through memory.
+#[inline(always)]
 pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
     let data = pkt.data;
     let ctx = Ctx {

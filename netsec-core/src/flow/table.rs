@@ -535,6 +535,7 @@ impl FlowTable {
 
     /// Adds one decoded IP packet with its payload: as [`process`](Self::process), and, with
     /// [`FlowTableConfig::app_layer`] on, the payload is inspected for the application layer.
+    #[inline(always)]
     pub fn process_ip(
         &mut self,
         ip: &IpPacket<'_>,
@@ -684,11 +685,18 @@ impl FlowTable {
     }
 
     /// Exports list fronts whose deadline `self.now` has passed, earliest deadline first.
+    #[inline(always)]
     fn expire(&mut self, exported: &mut Vec<FlowRecord>) {
-        let now = self.now.as_micros();
-        if now <= self.next_expiry {
-            return;
+        // The per-packet check inline; the export loop out of line.
+        if self.now.as_micros() > self.next_expiry {
+            self.expire_due(exported);
         }
+    }
+
+    /// [`expire`](Self::expire)'s slow path: something is due.
+    #[inline(never)]
+    fn expire_due(&mut self, exported: &mut Vec<FlowRecord>) {
+        let now = self.now.as_micros();
         loop {
             let mut best: Option<(i64, EndReason, u32)> = None;
             for head in [self.open.head, self.closed.head] {
