@@ -137,9 +137,10 @@ pub const DEFAULT_DOH_RESOLVERS: [IpAddr; 46] = [
 /// In the benign corpus only `dns_doh.pcap` (above) and `dns_over_quic.pcapng` (DoQ on the
 /// draft port 784 to `::1`) carry encrypted DNS; the one packet to port 853 is a masscan SYN.
 ///
-/// Cost per packet: a port comparison for every packet; for port 443 a binary search of the
-/// sorted resolver addresses (as 128-bit words, no allocation); for a match two bytes of
-/// payload; one table lookup per application-data packet to a resolver.
+/// Cost per packet: a port comparison for every packet; for a client packet to port 443 or 853
+/// a peek at its first bytes (bare ACKs and handshakes stop here), then for 443 a binary
+/// search of the sorted resolver addresses (46 by default, as 128-bit words, no
+/// allocation); one table lookup per application-data packet to a resolver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EncryptedDnsConfig {
@@ -261,26 +262,27 @@ impl EncryptedChannels {
     /// The channel a client packet with application data belongs to, if any.
     #[inline]
     pub(crate) fn channel(&self, m: &PacketMeta, payload: &[u8]) -> Option<Channel> {
-        if !self.enabled {
+        if !self.enabled || !matches!(m.dst_port, DOT_PORT | DOH_PORT) {
             return None;
         }
-        let ch = match (m.dst_port, m.protocol) {
-            (DOT_PORT, IpProtocol::TCP) => Channel::Dot,
-            (DOT_PORT, IpProtocol::UDP) => Channel::Doq,
-            (DOH_PORT, IpProtocol::TCP | IpProtocol::UDP)
+        // The payload peek before the address lookup: most client packets of a download are
+        // bare ACKs.
+        if !carries_data(m.protocol, payload) || m.dst_addr.is_loopback() {
+            return None;
+        }
+        match (m.dst_port, m.protocol) {
+            (DOT_PORT, IpProtocol::TCP) => Some(Channel::Dot),
+            (DOT_PORT, IpProtocol::UDP) => Some(Channel::Doq),
+            (DOH_PORT, _)
                 if self
                     .resolvers
                     .binary_search(&Addr(m.dst_addr).bits())
                     .is_ok() =>
             {
-                Channel::Doh
+                Some(Channel::Doh)
             }
-            _ => return None,
-        };
-        if m.dst_addr.is_loopback() || !carries_data(m.protocol, payload) {
-            return None;
+            _ => None,
         }
-        Some(ch)
     }
 
     /// Records a data packet of channel `ch` at `now`; the alert when this crosses the
