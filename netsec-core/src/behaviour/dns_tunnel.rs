@@ -16,13 +16,17 @@
 //! top level under a label of at most 3 bytes); there is no public-suffix list. Names are
 //! compared ASCII-case-insensitively, as 64-bit hashes of their labels (no name is stored).
 //!
-//! DNS over HTTPS/TLS/QUIC is encrypted and invisible to this detector.
+//! DNS over HTTPS/TLS/QUIC is encrypted: the names are invisible to these checks. The detector
+//! instead reports the **encrypted channel** itself, to a public resolver or on the DoT/DoQ
+//! port, as a separate LOW alert `DNS_Encrypted_Channel` (see
+//! [`EncryptedDnsConfig`] for the rule and why it is a type of its own).
 
 use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 
+use super::encrypted_dns::{EncryptedChannels, EncryptedDnsConfig};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::app::dns::{DnsMessage, Name, RecordType};
@@ -63,9 +67,11 @@ pub struct DnsTunnelConfig {
     pub entropy_bits: f64,
     /// Distinct TXT or NULL query names from one client within the window (default 30).
     pub txt_null_queries: u64,
-    /// Cap of each table (clients, (client, domain, name) and (client, name) pairs), default
-    /// 65536.
+    /// Cap of each table (clients, (client, domain, name), (client, name) and (client,
+    /// resolver) pairs), default 65536.
     pub max_tracked: usize,
+    /// Encrypted DNS channels (DoT, DoQ, DoH to a public resolver): `[dns_tunnel.encrypted]`.
+    pub encrypted: EncryptedDnsConfig,
 }
 
 impl Default for DnsTunnelConfig {
@@ -81,6 +87,7 @@ impl Default for DnsTunnelConfig {
             entropy_bits: 4.0,
             txt_null_queries: 30,
             max_tracked: 1 << 16,
+            encrypted: EncryptedDnsConfig::default(),
         }
     }
 }
@@ -106,7 +113,8 @@ impl DnsTunnelConfig {
             });
         }
         c.at_least_one("txt_null_queries", self.txt_null_queries)?;
-        c.cap(self.max_tracked)
+        c.cap(self.max_tracked)?;
+        self.encrypted.check(NAME)
     }
 }
 
@@ -215,6 +223,8 @@ pub struct DnsTunnelDetector {
     /// client → distinct TXT/NULL query names.
     txt_null: DistinctWindow<Addr, u64>,
     clients: Episodes<Addr, Tunnel>,
+    /// (client, resolver) episodes of encrypted DNS.
+    encrypted: EncryptedChannels,
     tally: Tally,
 }
 
@@ -234,6 +244,7 @@ impl DnsTunnelDetector {
             suspicious: DistinctWindow::new(cap, w),
             txt_null: DistinctWindow::new(cap, w),
             clients: Episodes::new(cap, config.quiet_us, w),
+            encrypted: EncryptedChannels::new(&config.encrypted, cap, config.quiet_us),
             tally: Tally::default(),
         })
     }
@@ -244,11 +255,13 @@ impl DnsTunnelDetector {
             tracked: self.unique.len()
                 + self.suspicious.len()
                 + self.txt_null.len()
-                + self.clients.len(),
+                + self.clients.len()
+                + self.encrypted.len(),
             evicted: self.unique.evicted()
                 + self.suspicious.evicted()
                 + self.txt_null.evicted()
-                + self.clients.evicted(),
+                + self.clients.evicted()
+                + self.encrypted.evicted(),
             alerts: self.tally.alerts,
             suppressed: self.tally.suppressed,
         }
@@ -281,7 +294,15 @@ impl Detector for DnsTunnelDetector {
             return;
         };
         let m = &ip.meta;
-        if m.dst_port != 53 || m.fragment.is_some_and(|f| !f.is_first()) {
+        if m.fragment.is_some_and(|f| !f.is_first()) {
+            return;
+        }
+        if m.dst_port != 53 {
+            if let Some(ch) = self.encrypted.channel(m, ip.payload) {
+                let now = self.clock.advance(m.ts);
+                let ctx = (NAME, &mut self.ids, &mut self.tally);
+                out.extend(self.encrypted.observe(ch, m, flow, now, ctx));
+            }
             return;
         }
         let Some(msg) = query(m.protocol, ip.payload) else {

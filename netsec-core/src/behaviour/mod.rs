@@ -10,7 +10,7 @@
 //! | `ping_sweep` | [`PingSweepDetector`] | `Ping_Sweep` | sweeping source |
 //! | `arp_spoof` | [`ArpSpoofDetector`] | `MITM_ARP_Spoofing` | offending MAC |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
-//! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel` | client address |
+//! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
 //!
 //! Build them from a [`BehaviourConfig`] (TOML via [`BehaviourConfig::from_toml_str`]) with
 //! [`build_detectors`], and feed them like any other [`Detector`].
@@ -54,6 +54,7 @@ mod amplification;
 mod arp_spoof;
 mod brute_force;
 mod dns_tunnel;
+mod encrypted_dns;
 mod icmp;
 mod port_scan;
 mod state;
@@ -68,6 +69,7 @@ pub use amplification::{AmplificationConfig, AmplificationDetector, DEFAULT_AMPL
 pub use arp_spoof::{ArpSpoofConfig, ArpSpoofDetector};
 pub use brute_force::{BruteForceConfig, BruteForceDetector, LoginService, DEFAULT_LOGIN_SERVICES};
 pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
+pub use encrypted_dns::{EncryptedDnsConfig, DEFAULT_DOH_RESOLVERS, ENCRYPTED_CHANNEL_ATTACK_TYPE};
 pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
@@ -98,7 +100,7 @@ pub struct BehaviourConfig {
     pub arp_spoof: ArpSpoofConfig,
     /// UDP amplification / reflection.
     pub amplification: AmplificationConfig,
-    /// DNS tunnelling.
+    /// DNS tunnelling and encrypted DNS channels.
     pub dns_tunnel: DnsTunnelConfig,
 }
 

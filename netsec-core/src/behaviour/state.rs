@@ -40,7 +40,7 @@ pub(crate) struct Addr(pub IpAddr);
 impl Addr {
     /// The address as 128 bits (IPv4 mapped into IPv6).
     #[inline]
-    fn bits(self) -> u128 {
+    pub(crate) fn bits(self) -> u128 {
         match self.0 {
             IpAddr::V4(v4) => u128::from(v4.to_bits()) | 0xffff_0000_0000,
             IpAddr::V6(v6) => v6.to_bits(),
