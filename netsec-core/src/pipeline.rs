@@ -423,7 +423,7 @@ impl<S: PacketSource> FlowPipeline<S> {
                         }
                     }
                     let before = out.len();
-                    let ctx = self.table.process_ip(&ip, out);
+                    let ctx = self.table.process_ip(ip, out);
                     if ctx.is_none() {
                         self.stats.orphan_fragments += 1;
                     }
