@@ -318,6 +318,15 @@ impl<R: Read> PcapReader<R> {
     fn advance_general(&mut self) -> Result<Option<Found>, CaptureError> {
         loop {
             let it = self.inner.it();
+            if matches!(self.inner, Inner::Ng(_)) {
+                if let Some(reason) = bad_block_length(self.inner.it().data(), &self.state) {
+                    return Err(CaptureError::Corrupt {
+                        offset: self.consumed,
+                        reason,
+                    });
+                }
+            }
+            let it = self.inner.it();
             // `next` never moves the buffer, so packet slices can be located relative to it.
             let base = it.data().as_ptr() as usize;
             let err = match it.next() {
@@ -432,6 +441,29 @@ impl<R: Read> PcapReader<R> {
             source: take_io_error(&self.io_error),
         }
     }
+}
+
+/// The pcapng block at the start of `data` declares a total length below the 12 bytes of its
+/// own framing (type, length, trailing length).
+///
+/// pcap-parser 0.17 subtracts 12 from that length unchecked for blocks whose fixed header is
+/// shorter (the process-information block, type `0x80000001`): an overflow panic in debug
+/// builds, a bogus huge length in release. Checked here first, so either way the caller gets
+/// [`CaptureError::Corrupt`].
+fn bad_block_length(data: &[u8], state: &State) -> Option<&'static str> {
+    let header: &[u8; 8] = data.first_chunk()?;
+    let [t0, t1, t2, t3, l0, l1, l2, l3] = *header;
+    // A section header's length is in the byte order it declares itself; pcap-parser checks
+    // it against its larger fixed header. Its type reads the same in both byte orders.
+    if [t0, t1, t2, t3] == [0x0a, 0x0d, 0x0d, 0x0a] {
+        return None;
+    }
+    let len = if state.big_endian {
+        u32::from_be_bytes([l0, l1, l2, l3])
+    } else {
+        u32::from_le_bytes([l0, l1, l2, l3])
+    };
+    (len < 12).then_some("pcapng block length below 12")
 }
 
 impl<R: Read> PacketSource for PcapReader<R> {
@@ -1048,6 +1080,30 @@ mod tests {
             p(7_250_000, 0, &[5; 4], 4),
         ];
         (ng.buf, expected)
+    }
+
+    /// pcap-parser 0.17 underflows on a process-information block shorter than 12 bytes
+    /// (found by `mutated_captures_never_panic`): reported as corrupt, packets before it kept.
+    #[test]
+    fn pcapng_block_shorter_than_its_framing_is_corrupt() {
+        for be in [false, true] {
+            let mut ng = Ng::new(be);
+            ng.idb(101, None, None).epb(0, 1, &[0x45; 20], 20);
+            let good = ng.buf.len() as u64;
+            let (t, l) = (ng.u32(0x8000_0001), ng.u32(8));
+            ng.buf.extend(t);
+            ng.buf.extend(l);
+            ng.buf.extend([0u8; 8]);
+            let s = drain_bytes(&ng.buf);
+            assert_eq!(s.packets, 1, "packets before the damage are kept");
+            match s.error {
+                Some(CaptureError::Corrupt { offset, reason }) => {
+                    assert_eq!(offset, good);
+                    assert!(reason.contains("block length"), "{reason}");
+                }
+                other => panic!("expected Corrupt, got {other:?}"),
+            }
+        }
     }
 
     #[test]
