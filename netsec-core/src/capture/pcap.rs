@@ -317,7 +317,6 @@ impl<R: Read> PcapReader<R> {
     #[inline(never)]
     fn advance_general(&mut self) -> Result<Option<Found>, CaptureError> {
         loop {
-            let it = self.inner.it();
             if matches!(self.inner, Inner::Ng(_)) {
                 if let Some(reason) = bad_block_length(self.inner.it().data(), &self.state) {
                     return Err(CaptureError::Corrupt {
