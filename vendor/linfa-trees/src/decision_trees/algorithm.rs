@@ -1,7 +1,9 @@
 //! Linear decision trees
 //!
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet, VecDeque};
+// netsec patch: class frequencies live in `BTreeMap`s (label order) instead of `HashMap`s
+// (random iteration order per instance), see PATCHED.md.
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use linfa::dataset::AsSingleTargets;
@@ -206,7 +208,11 @@ impl<F: Float, L: Label + std::fmt::Debug> TreeNode<F, L> {
         depth: usize,
     ) -> Result<Self> {
         // compute weighted frequencies for target classes
-        let parent_class_freq = data.label_frequencies_with_mask(&mask.mask);
+        // netsec patch: linfa returns a `HashMap`; put it in label order before anything iterates it.
+        let parent_class_freq: BTreeMap<L, f32> = data
+            .label_frequencies_with_mask(&mask.mask)
+            .into_iter()
+            .collect();
         // set our prediction for this subset to the modal class
         let prediction = find_modal_class(&parent_class_freq);
         // get targets from dataset
@@ -228,7 +234,7 @@ impl<F: Float, L: Label + std::fmt::Debug> TreeNode<F, L> {
         // Iterate over all features
         for (feature_idx, sorted_index) in sorted_indices.iter().enumerate() {
             let mut right_class_freq = parent_class_freq.clone();
-            let mut left_class_freq = HashMap::new();
+            let mut left_class_freq = BTreeMap::new();
 
             // We keep a running total of the aggregate weight in the right split
             // to avoid having to sum over the hash map
@@ -559,7 +565,7 @@ impl<F: Float, L: Label> DecisionTree<F, L> {
     /// Return features_idx of this tree (BFT)
     pub fn features(&self) -> Vec<usize> {
         // vector of feature indexes to return
-        let mut fitted_features = HashSet::new();
+        let mut fitted_features = BTreeSet::new(); // netsec patch: ascending, not hash order
 
         for node in self.iter_nodes().filter(|node| !node.is_leaf()) {
             if !fitted_features.contains(&node.feature_idx) {
@@ -646,10 +652,10 @@ fn make_prediction<F: Float, L: Label>(
     }
 }
 
-/// Finds the most frequent class for a hash map of frequencies. If two
-/// classes have the same weight then the first class found with that
-/// frequency is returned.
-fn find_modal_class<L: Label>(class_freq: &HashMap<L, f32>) -> L {
+/// Finds the most frequent class for a map of frequencies. If two
+/// classes have the same weight then the smallest label is returned
+/// (netsec patch: upstream returned the last one in hash-map order).
+fn find_modal_class<L: Label>(class_freq: &BTreeMap<L, f32>) -> L {
     // TODO: Refactor this with fold_first
 
     let val = class_freq
@@ -657,10 +663,10 @@ fn find_modal_class<L: Label>(class_freq: &HashMap<L, f32>) -> L {
         .fold(None, |acc, (idx, freq)| match acc {
             None => Some((idx, freq)),
             Some((_best_idx, best_freq)) => {
-                if best_freq > freq {
-                    acc
-                } else {
+                if freq > best_freq {
                     Some((idx, freq))
+                } else {
+                    acc
                 }
             }
         })
@@ -671,7 +677,8 @@ fn find_modal_class<L: Label>(class_freq: &HashMap<L, f32>) -> L {
 }
 
 /// Given the class frequencies calculates the gini impurity of the subset.
-fn gini_impurity<L: Label>(class_freq: &HashMap<L, f32>) -> f32 {
+/// (netsec patch: sums in label order, so the f32 result does not vary between runs.)
+fn gini_impurity<L: Label>(class_freq: &BTreeMap<L, f32>) -> f32 {
     let n_samples = class_freq.values().sum::<f32>();
     assert!(n_samples > 0.0);
 
@@ -685,7 +692,8 @@ fn gini_impurity<L: Label>(class_freq: &HashMap<L, f32>) -> f32 {
 }
 
 /// Given the class frequencies calculates the entropy of the subset.
-fn entropy<L: Label>(class_freq: &HashMap<L, f32>) -> f32 {
+/// (netsec patch: sums in label order, so the f32 result does not vary between runs.)
+fn entropy<L: Label>(class_freq: &BTreeMap<L, f32>) -> f32 {
     let n_samples = class_freq.values().sum::<f32>();
     assert!(n_samples > 0.0);
 
@@ -725,9 +733,15 @@ mod tests {
         let row_mask = RowMask::all(labels.len());
 
         let dataset: DatasetBase<(), Array1<usize>> = DatasetBase::new((), labels);
-        let class_freq = dataset.label_frequencies_with_mask(&row_mask.mask);
+        let class_freq = dataset
+            .label_frequencies_with_mask(&row_mask.mask)
+            .into_iter()
+            .collect();
 
         assert_eq!(find_modal_class(&class_freq), 0);
+        // netsec patch: ties go to the smallest label.
+        let tied = vec![(2, 3.0), (0, 1.0), (1, 3.0)].into_iter().collect();
+        assert_eq!(find_modal_class(&tied), 1);
     }
 
     #[test]
