@@ -7,10 +7,9 @@
 #   CIC_DATA=/path/to/csvs models/train.sh
 #
 # Seeds, split, hyperparameters and the recorded date are fixed, and the data path is
-# recorded as given below, so a rerun gives the same isolation-forest bytes. The random
-# forest is reproducible up to linfa-trees' tie-breaking (class counts in std HashMaps with
-# per-process random seeds; see netsec-ml/src/forest.rs): a rerun gives the same figures to
-# within a row or two, not always the same bytes.
+# recorded as given below, so a rerun gives the same bytes for both models and reports
+# (the random forest through the patched linfa-trees in vendor/linfa-trees, which iterates
+# class counts in label order rather than in std HashMap order; see its PATCHED.md).
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${CIC_DATA:-../shared/data/flows/cicids2017_improved_rnd2500}

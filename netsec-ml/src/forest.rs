@@ -8,9 +8,9 @@
 //! scores without allocating and can be saved (linfa-ensemble cannot serialise its ensemble).
 //!
 //! - **Votes.** Each tree votes for the class of the leaf the row reaches. The predicted class
-//!   is the majority vote (ties: lowest class index; linfa breaks ties by hash-map order, which
-//!   is random), and the **attack score** is the fraction of trees voting for any class but
-//!   [`BENIGN`](crate::dataset::BENIGN) (class 0).
+//!   is the majority vote (ties: lowest class index; linfa-ensemble breaks ties by hash-map
+//!   order, which is random), and the **attack score** is the fraction of trees voting for
+//!   any class but [`BENIGN`](crate::dataset::BENIGN) (class 0).
 //! - **Explanations.** Every split keeps linfa's impurity decrease (Gini of the node minus the
 //!   weighted Gini of its children). [`RandomForestModel::explain`] sums, per feature, the
 //!   impurity decrease of the splits on the decision paths of the trees that voted for the
@@ -20,13 +20,12 @@
 //!   decreases are not weighted by node size as scikit-learn's global MDI is.)
 //! - **Scoring** walks 16 trees in lockstep without branches (private module `tree`): no
 //!   allocation per row.
-//! - **Reproducibility.** A seed fixes the bootstraps and feature subsets, but linfa-trees
-//!   keeps class counts in `std` hash maps (randomly seeded iteration order): a tie between two
-//!   classes' counts in a leaf is broken differently from run to run (which also changes how
-//!   linfa prunes), and with three or more classes so can two splits whose Gini scores differ
-//!   only by summation order. Two-class data without such ties trains identically (tested);
-//!   multi-class forests on real data can differ slightly between runs (on the CIC sample,
-//!   ~1 % of nodes), so compare saved files, not retrained ones.
+//! - **Reproducibility.** A seed fixes the bootstraps and feature subsets, and the same seed
+//!   and data give the same forest, byte for byte, whatever the thread count (tested, also on
+//!   multi-class data full of tied class counts). This needs the patched linfa-trees in
+//!   `vendor/linfa-trees`: upstream 0.8.1 keeps class counts in randomly seeded `std` hash
+//!   maps and breaks modal-class ties and sums Gini terms in their iteration order, so its
+//!   multi-class forests differed from run to run (~1 % of nodes on the CIC sample).
 
 use linfa::prelude::Fit;
 use linfa::DatasetBase;

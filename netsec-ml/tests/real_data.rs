@@ -3,7 +3,6 @@
 //! the pipeline with the detectors loaded from saved model files. Each test skips, saying why,
 //! when its data is absent.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
@@ -12,6 +11,7 @@ use netsec_core::detect::Alert;
 use netsec_core::features::{Feature, FEATURE_COUNT};
 use netsec_core::flow::{FlowRecord, FlowTableConfig};
 use netsec_core::pipeline::FlowPipeline;
+use netsec_ml::cic::{load_cic, CicOptions};
 use netsec_ml::dataset::{Dataset, BENIGN};
 use netsec_ml::{
     load_detector, IsolationForestModel, IsolationForestParams, Model, ModelFile,
@@ -108,98 +108,23 @@ fn as_rows(x: &Array2<f64>) -> Vec<[f64; FEATURE_COUNT]> {
 // ---------------------------------------------------------------------------------------------
 // CIC-IDS2017 sample
 
-/// Column of each of our features in the improved CIC-IDS2017 CSVs (their header names, which
-/// differ from the original CICFlowMeter names in `Feature::cic_name`). Ad hoc for this test;
-/// −1 "not available" values become 0 as in our schema.
-const CIC_COLUMNS: [&str; FEATURE_COUNT] = [
-    "Flow Duration",
-    "Total Fwd Packet",
-    "Total Bwd packets",
-    "Total Length of Fwd Packet",
-    "Total Length of Bwd Packet",
-    "Fwd Packet Length Max",
-    "Fwd Packet Length Mean",
-    "Bwd Packet Length Max",
-    "Bwd Packet Length Mean",
-    "Bwd Packet Length Std",
-    "Packet Length Mean",
-    "Packet Length Std",
-    "Flow Bytes/s",
-    "Flow Packets/s",
-    "Bwd Packets/s",
-    "Flow IAT Mean",
-    "Flow IAT Std",
-    "Flow IAT Max",
-    "Fwd IAT Min",
-    "Bwd IAT Mean",
-    "FWD Init Win Bytes",
-    "Bwd Init Win Bytes",
-    "Fwd Act Data Pkts",
-    "SYN Flag Count",
-    "PSH Flag Count",
-];
-
-/// Up to `per_class` rows of every class file, in file order, with their class names.
-fn cic_rows(dir: &Path, per_class: usize) -> Vec<(String, [f64; FEATURE_COUNT])> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("readable dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "csv")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("data_"))
-        })
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).expect("readable csv");
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-        let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
-        let cols: Vec<usize> = CIC_COLUMNS.iter().map(|n| col(n)).collect();
-        let label = col("Label");
-        for line in lines.take(per_class) {
-            let fields: Vec<&str> = line.split(',').collect();
-            let row = std::array::from_fn(|j| {
-                let v: f64 = fields[cols[j]].parse().unwrap_or(0.0);
-                if v.is_finite() {
-                    v.max(0.0)
-                } else {
-                    0.0
-                }
-            });
-            out.push((fields[label].to_string(), row));
+/// The sample read by `netsec_ml::cic::load_cic` (the CLI's reader), cut to stratified halves
+/// of the first `per_class` rows of every class in file order: even rows train, odd rows test.
+fn cic_halves(dir: &Path, per_class: usize) -> (Dataset, Dataset) {
+    let (data, _) = load_cic(&[dir.to_path_buf()], CicOptions::default()).expect("reads");
+    let mut seen = vec![0usize; data.class_names.len()];
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (i, &class) in data.labels.iter().enumerate() {
+        let k = seen[class];
+        seen[class] += 1;
+        if k < per_class {
+            let half = if k % 2 == 0 { &mut train } else { &mut test };
+            half.push(i);
         }
     }
-    out
-}
-
-/// Stratified halves: within each class, even rows train and odd rows test.
-fn cic_split(rows: &[(String, [f64; FEATURE_COUNT])]) -> (Dataset, Dataset) {
-    let mut names = vec![BENIGN.to_string()];
-    for (n, _) in rows {
-        if !names.contains(n) {
-            names.push(n.clone());
-        }
-    }
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    let (mut train, mut test) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
-    for (n, r) in rows {
-        let k = seen.entry(n).or_default();
-        let class = names.iter().position(|c| c == n).expect("named");
-        let half = if *k % 2 == 0 { &mut train } else { &mut test };
-        half.0.extend_from_slice(r);
-        half.1.push(class);
-        *k += 1;
-    }
-    let make = |(x, y): (Vec<f64>, Vec<usize>)| Dataset {
-        features: Array2::from_shape_vec((y.len(), FEATURE_COUNT), x).expect("shape"),
-        labels: y,
-        class_names: names.clone(),
-    };
-    (make(train), make(test))
+    let train = data.select(&train).expect("rows in range");
+    let test = data.select(&test).expect("rows in range");
+    (train, test)
 }
 
 #[test]
@@ -207,8 +132,7 @@ fn cic_sample_both_models_separate_attacks_and_survive_save_load() {
     let Some(dir) = data_dir("flows/cicids2017_improved_rnd2500") else {
         return;
     };
-    let rows = cic_rows(&dir, 160);
-    let (train, test) = cic_split(&rows);
+    let (train, test) = cic_halves(&dir, 160);
     assert!(train.class_names.len() >= 10, "{:?}", train.class_names);
 
     let forest = RandomForestParams {
