@@ -1,31 +1,12 @@
 //! `netsec analyze` end to end: alerts from the bundled rules on real attack captures, EVE
 //! shape, byte-identical output across runs and `--jobs`, damaged captures, the summary.
 
+use crate::support::{self, netsec, path_str, repo};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn netsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run netsec")
-}
 
 /// A fresh scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("analyze-{test}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
+    support::scratch("analyze", test)
 }
 
 /// A rule that fires on the bundled sample's HTTP requests.

@@ -1,19 +1,6 @@
 //! `netsec devices` end to end: table and JSON on a real DHCP capture, output file, exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn netsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run netsec")
-}
+use crate::support::{netsec, repo};
 
 const DHCP: &str = "../shared/data/pcaps/benign/dhcp.pcap";
 

@@ -1,19 +1,7 @@
 //! `netsec flows` end to end: output shape, determinism, damaged captures, exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn netsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run netsec")
-}
+use crate::support::{netsec, repo};
+use std::process::Command;
 
 #[test]
 fn bundled_sample_gives_csv_with_the_spec_header() {

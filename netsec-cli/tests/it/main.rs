@@ -4,3 +4,4 @@ mod analyze;
 mod devices;
 mod flows;
 mod ml;
+mod support;

@@ -2,29 +2,12 @@
 //! sample, real captures and the shipped models.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn netsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run netsec")
-}
+use crate::support::{self, netsec, path_str as s, repo};
 
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ml-{test}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
+    support::scratch("ml", test)
 }
 
 /// `../shared/data/<rel>` (relative to the repo, as the CLI sees it), or `None` after printing
