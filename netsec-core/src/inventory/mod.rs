@@ -60,6 +60,7 @@
 
 pub mod oui;
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use foldhash::fast::RandomState;
@@ -781,7 +782,8 @@ fn printable(b: &[u8]) -> String {
         if (0x20..0x7f).contains(&c) {
             s.push(c as char);
         } else {
-            s.push_str(&format!("\\x{c:02x}"));
+            // Written in place: no temporary `String` per escaped byte.
+            let _ = write!(s, "\\x{c:02x}");
         }
     }
     s
