@@ -76,8 +76,16 @@ impl Talkers {
     pub fn top(&self, n: usize) -> Vec<(IpAddr, u64, u64)> {
         let mut rows: Vec<(IpAddr, u64, u64)> =
             self.map.iter().map(|(ip, (b, f))| (*ip, *b, *f)).collect();
-        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+        let order = |a: &(IpAddr, u64, u64), b: &(IpAddr, u64, u64)| {
+            b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0))
+        };
+        // Partition around the n-th first (linear), then sort only the top n: a flood of
+        // spoofed sources leaves hundreds of thousands of hosts here.
+        if n > 0 && rows.len() > n {
+            rows.select_nth_unstable_by(n - 1, order);
+        }
         rows.truncate(n);
+        rows.sort_unstable_by(order);
         rows
     }
 
