@@ -277,6 +277,10 @@ pub(crate) struct CompiledRule {
     pub(crate) app: Option<AppProto>,
     /// Index into `steps` of the content given to the prefilter (the rule's fast pattern).
     pub(crate) fast_pattern: Option<usize>,
+    /// Where a matching occurrence of the fast pattern must end in the payload at the latest
+    /// (from `offset`/`depth` and `distance`/`within` chains), if anywhere; see
+    /// [`payload_end_bound`].
+    pub(crate) fast_pattern_end: Option<u32>,
     pub(crate) dsize: Vec<UintCmp>,
     pub(crate) ttl: Vec<UintCmp>,
     pub(crate) itype: Vec<UintCmp>,
@@ -347,6 +351,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             _ => None,
         },
         fast_pattern: None,
+        fast_pattern_end: None,
         dsize: Vec::new(),
         ttl: Vec::new(),
         itype: Vec::new(),
@@ -456,7 +461,57 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     c.steps = steps;
     c.buffers = buffers;
     c.fast_pattern = fast;
+    c.fast_pattern_end = fast.and_then(|f| payload_end_bound(&c.steps, &c.buffers, f));
     Ok(c)
+}
+
+/// The latest payload position at which an occurrence of step `at` (a content of the raw
+/// payload) can end in any match of the rule, or `None` if it may end anywhere.
+///
+/// An absolute content ends by `offset + depth`; a relative one by the bound of the previous
+/// match plus `distance + within`. A run of steps on one buffer starts at 0 (relative
+/// matches do not carry across buffers); negated contents do not move the previous match; a
+/// pcre does, to an unknown place. Contents of other buffers than the payload get no bound,
+/// because their positions are not payload positions.
+pub(crate) fn payload_end_bound(
+    steps: &[PayloadStep],
+    buffers: &[StickyBuffer],
+    at: usize,
+) -> Option<u32> {
+    if buffers.get(at) != Some(&StickyBuffer::PktData) {
+        return None;
+    }
+    let run_start = buffers[..at]
+        .iter()
+        .rposition(|b| *b != StickyBuffer::PktData)
+        .map_or(0, |i| i + 1);
+    // Latest end of the previous (non-negated) match; `None` = unknown.
+    let mut prev: Option<i64> = Some(0);
+    for step in &steps[run_start..=at] {
+        let end = match step {
+            PayloadStep::Content(c) => {
+                let s = &c.spec;
+                if s.is_relative() {
+                    match (prev, s.within) {
+                        (Some(p), Some(w)) => {
+                            Some(p + i64::from(s.distance.unwrap_or(0)) + i64::from(w))
+                        }
+                        _ => None,
+                    }
+                } else {
+                    s.depth
+                        .map(|d| i64::from(s.offset.unwrap_or(0)) + i64::from(d))
+                }
+                .map(|e| e.max(0))
+            }
+            PayloadStep::Pcre(_) => None,
+        };
+        let negated = matches!(step, PayloadStep::Content(c) if c.spec.negated);
+        if !negated {
+            prev = end;
+        }
+    }
+    prev.and_then(|e| u32::try_from(e).ok())
 }
 
 /// Whether a match in `buffer` is also an occurrence in the raw payload, so a content of it
@@ -584,6 +639,45 @@ mod tests {
         let n =
             compile("alert tcp any any -> any any (content:!\"ab\"; sid:1;)").expect("compiles");
         assert_eq!(n.fast_pattern, None);
+    }
+
+    #[test]
+    fn fast_pattern_end_bounds() {
+        let end = |opts: &str| {
+            compile(&format!("alert tcp any any -> any any ({opts} sid:1;)"))
+                .expect("compiles")
+                .fast_pattern_end
+        };
+        assert_eq!(end("content:\"GET \"; depth:4;"), Some(4));
+        assert_eq!(end("content:\"abcd\"; offset:10; depth:6;"), Some(16));
+        assert_eq!(end("content:\"abcd\";"), None);
+        // Heartbleed shape: |18 03| in the first 2 bytes, then 3 bytes 1 byte later.
+        assert_eq!(
+            end("content:\"|18 03|\"; depth:2; content:\"|00 03 01|\"; distance:1; within:3;"),
+            Some(6)
+        );
+        // Relative without `within`, or after a pcre: unbounded.
+        assert_eq!(
+            end("content:\"ab\"; depth:2; content:\"cdef\"; distance:0;"),
+            None
+        );
+        assert_eq!(
+            end("pcre:\"/x/\"; content:\"cdef\"; distance:0; within:4;"),
+            None
+        );
+        // A negated content does not move the previous match.
+        assert_eq!(
+            end(
+                "content:\"ab\"; depth:2; content:!\"zz\"; content:\"cdef\"; distance:0; within:8;"
+            ),
+            Some(10)
+        );
+        // Sticky buffers: positions are not payload positions, and a run starts at 0.
+        assert_eq!(end("http.uri; content:\"/admin\"; depth:6;"), None);
+        assert_eq!(
+            end("http.uri; content:\"/a\"; pkt_data; content:\"abcd\"; distance:2; within:4;"),
+            Some(6)
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::ast::{Action, ThresholdType, Track};
 use super::buffers::AppBuffers;
 use super::compile::{CompiledRule, PayloadStep};
-use super::prefilter::LiteralScratch;
+use super::literals::LiteralScratch;
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::decode::{IpPacket, IpProtocol};
 use crate::detect::{Alert, AlertIdGen, AlertStatus, Detector, PacketView};
@@ -145,7 +145,14 @@ impl RuleDetector {
             stats: RuleStats::default(),
             rate: HashMap::default(),
             passed: HashSet::default(),
-            scratch: LiteralScratch::new(&set.prefilter.literals),
+            scratch: LiteralScratch::with_capacity(
+                set.prefilter
+                    .groups()
+                    .iter()
+                    .flat_map(|g| [g.anywhere.literals.len(), g.prefix.literals.len()])
+                    .max()
+                    .unwrap_or(0),
+            ),
             hits: Vec::with_capacity(n.min(1024)),
             matched: Vec::with_capacity(n.min(1024)),
             buffer_text: Vec::new(),
@@ -168,21 +175,28 @@ impl RuleDetector {
         self.stats
     }
 
-    /// Fills `self.hits` (sorted, distinct) with the rules whose fast pattern occurs in the
-    /// payload.
-    fn gather_hits(&mut self, payload: &[u8]) {
+    /// Fills `self.hits` (sorted, distinct) with the rules of the packet's content group
+    /// whose fast pattern occurs in the payload.
+    fn gather_hits(&mut self, ip: &IpPacket<'_>, flow: Option<&FlowContext>) {
         self.hits.clear();
-        let pf = &self.set.prefilter;
-        if payload.is_empty() || pf.literals.len() == 0 {
+        let group = self.set.prefilter.group(ip.meta.protocol, flow);
+        if ip.payload.is_empty() || group.is_empty() {
             return;
         }
-        pf.literals.find_all(payload, &mut self.scratch);
-        for &lit in &self.scratch.found {
-            self.hits.extend_from_slice(pf.literal_rules(lit));
+        let mut found = 0;
+        for (index, hay) in group.searches(ip.payload) {
+            if index.literals.len() == 0 || hay.is_empty() {
+                continue;
+            }
+            index.literals.find_all(hay, &mut self.scratch);
+            for &lit in &self.scratch.found {
+                self.hits.extend_from_slice(index.literal_rules(lit));
+            }
+            found += self.scratch.found.len();
         }
         // Literals' rule lists are disjoint, so only the order needs fixing (and usually
         // there is at most one literal).
-        if self.scratch.found.len() > 1 {
+        if found > 1 {
             self.hits.sort_unstable();
         }
     }
@@ -290,18 +304,6 @@ fn rule_matches(
             return false;
         }
     }
-    let ports = m.protocol.has_ports();
-    let fwd = r.src.matches(m.src_addr)
-        && r.dst.matches(m.dst_addr)
-        && (!ports || (r.src_ports.matches(m.src_port) && r.dst_ports.matches(m.dst_port)));
-    let header = fwd
-        || (r.bidirectional
-            && r.src.matches(m.dst_addr)
-            && r.dst.matches(m.src_addr)
-            && (!ports || (r.src_ports.matches(m.dst_port) && r.dst_ports.matches(m.src_port))));
-    if !header {
-        return false;
-    }
     if let Some(want) = r.flow.to_server {
         match flow {
             Some(f) if f.direction.is_forward() == want => {}
@@ -343,6 +345,19 @@ fn rule_matches(
         {
             return false;
         }
+    }
+    // Addresses and ports last: the integer checks above reject most candidates cheaply.
+    let ports = m.protocol.has_ports();
+    let fwd = r.src.matches(m.src_addr)
+        && r.dst.matches(m.dst_addr)
+        && (!ports || (r.src_ports.matches(m.src_port) && r.dst_ports.matches(m.dst_port)));
+    let header = fwd
+        || (r.bidirectional
+            && r.src.matches(m.dst_addr)
+            && r.dst.matches(m.src_addr)
+            && (!ports || (r.src_ports.matches(m.dst_port) && r.dst_ports.matches(m.src_port))));
+    if !header {
+        return false;
     }
     if r.steps.is_empty() {
         return true;
@@ -509,7 +524,7 @@ impl Detector for RuleDetector {
                 return;
             }
         }
-        self.gather_hits(ip.payload);
+        self.gather_hits(ip, flow);
         self.matched.clear();
         let max_steps = self.config.max_match_steps;
         let [plain_a, plain_b] = self
@@ -597,6 +612,7 @@ impl Detector for RuleDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::AppProto;
     use crate::decode::{L2Info, PacketMeta, TcpFlags};
     use crate::flow::Direction;
     use crate::rules::RuleVars;
@@ -951,6 +967,94 @@ mod tests {
         icmp.meta.protocol = IpProtocol::ICMP;
         // Without ports, port-grouped `ip` rules are candidates too.
         assert_eq!(sids(&mut d, &icmp, None), vec![3]);
+    }
+
+    #[test]
+    fn content_groups_by_direction_and_app_protocol() {
+        let mut d = detector(
+            "alert tcp any any -> any any (flow:to_server; content:\"%27\"; sid:1;)\n\
+             alert http any any -> any any (content:\"union\"; sid:2;)\n\
+             alert tcp any any -> any any (flow:to_client; content:\"ELF!\"; sid:3;)\n\
+             alert tcp any any -> any any (content:\"GET \"; depth:4; sid:4;)\n\
+             alert udp any any -> any any (content:\"union\"; sid:5;)",
+        );
+        let p = tcp(b"GET /?id=%27union ELF!");
+        let mut http = ctx(Direction::Forward, true);
+        http.app_proto = AppProto::Http;
+        assert_eq!(sids(&mut d, &p, Some(&http)), vec![1, 2, 4]);
+        assert_eq!(d.stats().candidates, 3, "sid 3 and 5 are in no group here");
+        let back = ctx(Direction::Backward, true);
+        assert_eq!(sids(&mut d, &p, Some(&back)), vec![3, 4]);
+        assert_eq!(d.stats().candidates, 5);
+        assert_eq!(sids(&mut d, &p, None), vec![4]);
+        assert_eq!(d.stats().candidates, 6);
+        // `GET ` bounded to the first 4 bytes is searched only there.
+        assert!(sids(&mut d, &tcp(b"x GET /"), None).is_empty());
+        assert_eq!(d.stats().candidates, 6);
+        let pf = &d.rule_set().prefilter;
+        let g = pf.group(IpProtocol::TCP, None);
+        assert_eq!(
+            (
+                g.anywhere.literals.len(),
+                g.prefix.literals.len(),
+                g.prefix_len
+            ),
+            (0, 1, 4)
+        );
+    }
+
+    fn evaluate_all(set: &RuleSet, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Vec<u64> {
+        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, Vec::new());
+        let mut limit = false;
+        set.rules
+            .iter()
+            .filter(|r| rule_matches(r, ip, flow, &mut buffers, u32::MAX, &mut limit))
+            .map(|r| r.sid)
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// The prefilter (content groups, prefix literals, port groups) never changes which
+        /// rules match: the detector raises exactly the rules that match when all are
+        /// evaluated.
+        #[test]
+        fn prefilter_is_exact(
+            rules in proptest::collection::vec(
+                (0usize..5, 0usize..3, "[ab]{1,5}", proptest::option::of(0u32..4),
+                 proptest::option::of(1u32..8), proptest::bool::ANY, proptest::option::of(0usize..3)),
+                1..12),
+            payload in "[abAB]{0,24}",
+            proto in 0usize..3,
+            dir in 0usize..3,
+            app in 0usize..AppProto::ALL.len(),
+        ) {
+            let mut text = String::new();
+            for (i, (hdr, flow, pat, offset, depth, nocase, second)) in rules.iter().enumerate() {
+                let hdr = ["tcp", "udp", "ip", "http", "tls"][*hdr];
+                let flow = ["", "flow:to_server; ", "flow:to_client; "][*flow];
+                let mut opts = format!("content:\"{pat}\"; ");
+                if let Some(o) = offset { opts += &format!("offset:{o}; "); }
+                if let Some(d) = depth { opts += &format!("depth:{}; ", d + pat.len() as u32); }
+                if *nocase { opts += "nocase; "; }
+                match second {
+                    Some(0) => opts += "content:\"ab\"; distance:0; within:3; ",
+                    Some(1) => opts += "content:\"bab\"; distance:1; ",
+                    Some(_) => opts += "content:!\"aaa\"; ",
+                    None => {}
+                }
+                text += &format!("alert {hdr} any any -> any any ({flow}{opts}sid:{};)\n", i + 1);
+            }
+            let set = RuleSet::from_text(&text, &RuleVars::default());
+            proptest::prop_assert_eq!(set.summary().skipped, 0, "{}", text);
+            let mut ip = tcp(payload.as_bytes());
+            ip.meta.protocol = [IpProtocol::TCP, IpProtocol::UDP, IpProtocol::ICMP][proto];
+            let mut c = ctx([Direction::Forward, Direction::Backward, Direction::Forward][dir], true);
+            c.app_proto = AppProto::ALL[app];
+            let flow = (dir < 2).then_some(&c);
+            let want = evaluate_all(&set, &ip, flow);
+            let mut d = RuleDetector::new(set);
+            proptest::prop_assert_eq!(sids(&mut d, &ip, flow), want, "{}", text);
+        }
     }
 
     #[test]

@@ -6,15 +6,20 @@
 //!    continuations are handled; a malformed rule becomes a [`ParseError`] naming its line.
 //!    `Display` on a [`Rule`] prints rule text that parses back to the same value.
 //! 2. [`RuleSet::from_text`]: variables ([`RuleVars`]) resolved, contents, `pcre` and typed
-//!    comparisons compiled once, and one multi-literal filter built over every rule's fast
-//!    pattern (sampled 4-byte anchors in a cache-resident bitset, verified exactly; see
-//!    `prefilter.rs` for the design and why it replaced an Aho-Corasick pass). Loading never fails as a whole: malformed rules and rules using unsupported
-//!    keywords or protocols are skipped, each with a [`RuleWarning`] naming its line, `sid` and
-//!    keyword, counted in the [`RuleSetSummary`].
+//!    comparisons compiled once, and the rules grouped as Suricata groups signatures: content
+//!    rules by transport, flow direction and application protocol, each group with one
+//!    multi-literal filter over its rules' fast patterns (sampled 4-byte anchors in a
+//!    cache-resident bitset, verified exactly; see `literals.rs` for the design and why it
+//!    replaced an Aho-Corasick pass, and `prefilter.rs` for the groups). Loading never fails
+//!    as a whole: malformed rules and rules using unsupported keywords or protocols are
+//!    skipped, each with a [`RuleWarning`] naming its line, `sid` and keyword, counted in the
+//!    [`RuleSetSummary`].
 //! 3. [`RuleDetector`]: a [`Detector`](crate::detect::Detector) that runs the set on every
-//!    packet. Per packet only the candidate rules are evaluated: those whose fast pattern
-//!    occurs in the payload (one filter pass), plus content-less rules of the packet's
-//!    protocol and destination port. Nothing is allocated per packet unless an alert fires.
+//!    packet. Per packet only the candidate rules are evaluated: those of the packet's group
+//!    whose fast pattern occurs in the payload (one filter pass; a fast pattern bounded by
+//!    `depth` to the first bytes is looked for only there), plus content-less rules of the
+//!    packet's protocol and destination port. Nothing is allocated per packet unless an
+//!    alert fires.
 //!
 //! Second tier, application layer: `dns`, `tls`, `http`, `ssh`, `dhcp` and `quic` in the
 //! header match packets of flows the flow table recognised as that protocol
@@ -46,6 +51,7 @@
 mod ast;
 mod buffers;
 mod compile;
+mod literals;
 mod matcher;
 mod parse;
 mod prefilter;
