@@ -65,6 +65,11 @@ impl Talkers {
     /// Adds another capture's table (in input order).
     pub fn merge(&mut self, other: Talkers) {
         self.pruned_hosts += other.pruned_hosts;
+        if self.map.is_empty() {
+            // The first capture's table: nothing to add to, so no order to fix either.
+            self.map = other.map;
+            return;
+        }
         let mut rows: Vec<(IpAddr, (u64, u64))> = other.map.into_iter().collect();
         rows.sort_unstable_by_key(|(ip, _)| *ip);
         for (ip, (b, f)) in rows {

@@ -207,6 +207,27 @@ impl AnchorTable {
                 // Sharing 8-byte loads here measured slower (a runtime-length inner loop).
                 // A 3-byte window is read as 4 bytes and masked (one load), except the last.
                 const LOAD: usize = if $width == 3 { 4 } else { $width };
+                const KEY_MASK: u32 = FOLD & (u32::MAX >> (32 - 8 * $width));
+                // Four windows per iteration while all four fit: one bounds check and one
+                // (rarely taken) branch on the OR of the four bits.
+                let span = 3 * stride + LOAD;
+                while let Some(c) = hay.get(q..q + span) {
+                    let k = |j: usize| {
+                        let w = c[j * stride..][..LOAD].try_into().unwrap_or([0; LOAD]);
+                        u32::from_le_bytes(key_bytes::<LOAD>(&w)) & KEY_MASK
+                    };
+                    let ks = [k(0), k(1), k(2), k(3)];
+                    let slots = ks.map(|k| Self::slot($width, shift, k));
+                    let any = slots.iter().fold(0, |acc, &slot| {
+                        acc | words[(slot as usize >> 6) & (BITSET_WORDS - 1)] >> (slot & 63)
+                    });
+                    if any & 1 != 0 {
+                        for (j, k) in ks.into_iter().enumerate() {
+                            test!($width, k, q + j * stride);
+                        }
+                    }
+                    q += 4 * stride;
+                }
                 while let Some(w) = hay.get(q..).and_then(<[u8]>::first_chunk::<LOAD>) {
                     let k =
                         u32::from_le_bytes(key_bytes(w)) & FOLD & (u32::MAX >> (32 - 8 * $width));
