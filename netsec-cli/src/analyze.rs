@@ -21,8 +21,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use netsec_core::detect::{AlertSink, CsvAlertSink, Detector, EveAlertSink, JsonlAlertSink};
 use netsec_core::flow::FlowTableConfig;
-use netsec_core::output::{flow_writer, FlowFormat, FlowWriter};
-use netsec_core::pipeline::FlowPipeline;
+use netsec_core::output::{CsvFlowWriter, FlowWriter, JsonlFlowWriter};
+use netsec_core::pipeline::{FlowPipeline, PipelineError};
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 use netsec_ml::detector::detector_for;
 use netsec_ml::ModelFile;
@@ -36,8 +36,6 @@ use crate::Failure;
 /// The bundled rule file, compiled into the binary.
 pub const DEFAULT_RULES: &str = include_str!("../../config/default.rules");
 
-/// Packets per batch between progress updates and alert draining.
-const BATCH: usize = 16 * 1024;
 /// A worker hands its output to the writer in chunks of about this many bytes.
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks buffered per capture before its worker waits for the writer.
@@ -389,6 +387,23 @@ fn worker(plan: &Plan<'_>, next: &AtomicUsize, senders: &[Mutex<Option<SyncSende
     }
 }
 
+/// Why a capture's run stopped before its end without a capture error.
+enum Stop {
+    /// An output channel closed (the main thread reports why).
+    Write,
+    /// Another capture failed fatally, or the run was interrupted.
+    Abort,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stop::Write => "output closed",
+            Stop::Abort => "aborted",
+        })
+    }
+}
+
 /// Runs one capture through its own pipeline, streaming its output through `tx`.
 fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileReport {
     let path = &plan.captures[index];
@@ -425,61 +440,53 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
     };
     let csv_tail = index > 0 && plan.format == AnalyzeFormat::Csv;
     let alert_out = ChunkWriter::new(tx.clone(), false, csv_tail);
-    let mut sink: Box<dyn AlertSink> = match plan.format {
+    let mut sink: Box<dyn AlertSink + Send> = match plan.format {
         AnalyzeFormat::Eve => Box::new(EveAlertSink::new(alert_out)),
         AnalyzeFormat::Jsonl => Box::new(JsonlAlertSink::new(alert_out)),
         AnalyzeFormat::Csv => Box::new(CsvAlertSink::new(alert_out)),
     };
-    let mut flow_out: Option<Box<dyn FlowWriter>> = plan.write_flows.then(|| {
+    let mut flow_out: Option<Box<dyn FlowWriter + Send>> = plan.write_flows.then(|| {
         let w = ChunkWriter::new(tx.clone(), true, csv_tail);
         match plan.format {
-            AnalyzeFormat::Eve => Box::new(EveFlowWriter::new(w)) as Box<dyn FlowWriter>,
-            AnalyzeFormat::Jsonl => flow_writer(FlowFormat::Jsonl, w),
-            AnalyzeFormat::Csv => flow_writer(FlowFormat::Csv, w),
+            AnalyzeFormat::Eve => Box::new(EveFlowWriter::new(w)) as Box<dyn FlowWriter + Send>,
+            AnalyzeFormat::Jsonl => Box::new(JsonlFlowWriter::new(w)),
+            AnalyzeFormat::Csv => Box::new(CsvFlowWriter::new(w)),
         }
     });
 
     let mut talkers = Talkers::default();
     let mut tally = AlertTally::default();
-    let mut flows = Vec::with_capacity(BATCH);
+    // Reading and flow tracking here, detection and output on a second thread (see
+    // `FlowPipeline::run_staged`): the output is the same as one thread's.
     let mut consumed = 0u64;
-    let outcome: Result<(), String> = loop {
-        flows.clear();
-        let step = pipeline.process_batch(BATCH, &mut flows);
-        if !matches!(step, Ok(true)) {
-            // End of input, or damage: every flow assembled so far is still analyzed and written.
-            pipeline.finish(&mut flows);
-        }
-        let written: io::Result<()> = (|| {
-            for flow in &flows {
-                talkers.add_flow(flow);
-                if let Some(w) = flow_out.as_mut() {
-                    w.write_flow(flow)?;
-                }
+    let result = pipeline.run_staged(
+        |flow| {
+            talkers.add_flow(flow);
+            match flow_out.as_mut() {
+                Some(w) => w.write_flow(flow).map_err(|_| Stop::Write),
+                None => Ok(()),
             }
-            Ok(())
-        })();
-        if written.is_err() {
-            // The writer went away; the main thread reports why.
-            return report;
-        }
-        for alert in pipeline.drain_alerts() {
-            tally.add(&alert);
-            if sink.emit(&alert).is_err() {
-                return report;
+        },
+        |alert| {
+            tally.add(alert);
+            sink.emit(alert).map_err(|_| Stop::Write)
+        },
+        |now| {
+            plan.progress.inc(now.saturating_sub(consumed));
+            consumed = now;
+            if plan.abort.load(Ordering::Relaxed) {
+                Err(Stop::Abort)
+            } else {
+                Ok(())
             }
-        }
-        let now = pipeline.bytes_consumed();
-        plan.progress.inc(now.saturating_sub(consumed));
-        consumed = now;
-        if plan.abort.load(Ordering::Relaxed) {
-            return report;
-        }
-        match step {
-            Ok(true) => {}
-            Ok(false) => break Ok(()),
-            Err(e) => break Err(format!("{e}")),
-        }
+        },
+    );
+    let outcome: Result<(), String> = match result {
+        Ok(()) => Ok(()),
+        // The writer went away (the main thread reports why), or the run was aborted.
+        Err(PipelineError::Consumer(_)) => return report,
+        Err(PipelineError::Capture(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
     };
     if sink.flush().is_err() {
         return report;

@@ -24,9 +24,15 @@
 //! takes them with [`drain_alerts`](FlowPipeline::drain_alerts) after each batch, or receives
 //! them through [`run_with_alerts`](FlowPipeline::run_with_alerts). The order of both flows and
 //! alerts depends only on the input, so the same capture gives the same output every run.
+//!
+//! [`run_staged`](FlowPipeline::run_staged) gives the same flows and alerts in the same order
+//! with the detectors on a second thread, so reading and flow tracking overlap detection
+//! (`netsec analyze` runs this way).
 
-use crate::capture::{CaptureError, LinkType, PacketSource};
-use crate::decode::{decode, DecodeError, Decoded, IpProtocol, Layer};
+mod staged;
+
+use crate::capture::{CaptureError, LinkType, PacketSource, RawPacket};
+use crate::decode::{decode, DecodeError, Decoded, IpPacket, IpProtocol, Layer};
 use crate::detect::{Alert, Detector, PacketView};
 use crate::flow::{
     FlowConfigError, FlowContext, FlowRecord, FlowTable, FlowTableConfig, FlowTableStats,
@@ -85,6 +91,45 @@ pub struct PipelineStats {
 }
 
 impl PipelineStats {
+    /// Counts a frame read from the source.
+    #[inline(always)]
+    fn count_frame(&mut self, raw: &RawPacket<'_>) {
+        self.packets += 1;
+        self.captured_bytes += raw.data.len() as u64;
+        self.wire_bytes += u64::from(raw.orig_len);
+        self.count_time(raw.ts);
+    }
+
+    /// Counts a decoded IP packet and gives it to `table`, which appends the flows it exports
+    /// to `out`; returns the packet's flow context (`None` for an orphan fragment).
+    #[inline(always)]
+    fn count_ip(
+        &mut self,
+        table: &mut FlowTable,
+        ip: &IpPacket<'_>,
+        out: &mut Vec<FlowRecord>,
+    ) -> Option<FlowContext> {
+        self.ip_packets += 1;
+        self.count_protocol(ip.meta.protocol);
+        if ip.transport_error.is_some() {
+            self.transport_errors += 1;
+        }
+        if let Some(t) = ip.meta.tunnel {
+            if t.decapsulated {
+                self.tunnels_decapsulated += 1;
+            } else {
+                self.tunnels_not_decapsulated += 1;
+            }
+        }
+        let before = out.len();
+        let ctx = table.process_ip(ip, out);
+        if ctx.is_none() {
+            self.orphan_fragments += 1;
+        }
+        self.flows += (out.len() - before) as u64;
+        ctx
+    }
+
     fn count_decode_error(&mut self, err: &DecodeError) {
         match err {
             DecodeError::UnsupportedLinkType(_) => self.unsupported_link_type += 1,
@@ -401,33 +446,14 @@ impl<S: PacketSource> FlowPipeline<S> {
             let Some(raw) = self.source.next_packet()? else {
                 return Ok(false);
             };
-            self.stats.packets += 1;
-            self.stats.captured_bytes += raw.data.len() as u64;
-            self.stats.wire_bytes += u64::from(raw.orig_len);
-            self.stats.count_time(raw.ts);
+            self.stats.count_frame(&raw);
             self.last_link_type = Some(raw.link_type);
             // Matched by reference: moving the decoded packet out of the result would copy it.
             let decoded = decode(&raw);
             match &decoded {
                 Ok(Decoded::Ip(ip)) => {
-                    self.stats.ip_packets += 1;
-                    self.stats.count_protocol(ip.meta.protocol);
-                    if ip.transport_error.is_some() {
-                        self.stats.transport_errors += 1;
-                    }
-                    if let Some(t) = ip.meta.tunnel {
-                        if t.decapsulated {
-                            self.stats.tunnels_decapsulated += 1;
-                        } else {
-                            self.stats.tunnels_not_decapsulated += 1;
-                        }
-                    }
                     let before = out.len();
-                    let ctx = self.table.process_ip(ip, out);
-                    if ctx.is_none() {
-                        self.stats.orphan_fragments += 1;
-                    }
-                    self.stats.flows += (out.len() - before) as u64;
+                    let ctx = self.stats.count_ip(&mut self.table, ip, out);
                     if !self.detectors.is_empty() {
                         flows_to_detectors(
                             &mut self.detectors,
