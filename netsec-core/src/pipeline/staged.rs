@@ -83,7 +83,14 @@ type Stage2<E> = (Vec<Box<dyn Detector>>, PipelineStats, Result<(), E>);
 
 impl<S: PacketSource> FlowPipeline<S> {
     /// Runs to the end of the source like [`run_with_alerts`](Self::run_with_alerts), with the
-    /// detectors and both callbacks on a second thread (see the [module docs](self)).
+    /// detectors and both callbacks on a second thread.
+    ///
+    /// The calling thread reads, decodes and tracks flows (application layer included); each
+    /// batch of up to 4,096 decoded packets (their `Copy` summaries, a copy of their payload
+    /// bytes, their [`FlowContext`]s and the flows exported while processing them) goes over a
+    /// bounded channel to a scoped thread that calls the detectors exactly as
+    /// [`process_batch`](Self::process_batch) does, then the callbacks. Batches are reused, and
+    /// at most three exist at once, so memory stays bounded whatever the input length.
     ///
     /// `on_progress` is called on the calling thread after each batch is read, with
     /// [`bytes_consumed`](Self::bytes_consumed); an error from it stops reading (what was read
