@@ -34,6 +34,7 @@ mod staged;
 use crate::capture::{CaptureError, LinkType, PacketSource, RawPacket};
 use crate::decode::{decode, DecodeError, Decoded, IpPacket, IpProtocol, Layer};
 use crate::detect::{Alert, Detector, PacketView};
+use crate::features::FeatureVector;
 use crate::flow::{
     FlowConfigError, FlowContext, FlowRecord, FlowTable, FlowTableConfig, FlowTableStats,
 };
@@ -314,12 +315,22 @@ fn flows_to_detectors(
         return;
     }
     for flow in flows {
-        let features = flow.features();
-        for (i, d) in detectors.iter_mut().enumerate() {
-            let before = alerts.len();
-            d.on_flow_end(flow, &features, alerts);
-            count_alerts(stats, i, alerts.len() - before);
-        }
+        flow_to_detectors(detectors, stats, flow, &flow.features(), alerts);
+    }
+}
+
+/// Gives one finished flow with its features to every detector's `on_flow_end`, in order.
+fn flow_to_detectors(
+    detectors: &mut [Box<dyn Detector>],
+    stats: &mut PipelineStats,
+    flow: &FlowRecord,
+    features: &FeatureVector,
+    alerts: &mut Vec<Alert>,
+) {
+    for (i, d) in detectors.iter_mut().enumerate() {
+        let before = alerts.len();
+        d.on_flow_end(flow, features, alerts);
+        count_alerts(stats, i, alerts.len() - before);
     }
 }
 

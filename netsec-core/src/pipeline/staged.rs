@@ -19,10 +19,11 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use super::{flows_to_detectors, packet_to_detectors, FlowPipeline, PipelineError, PipelineStats};
+use super::{flow_to_detectors, packet_to_detectors, FlowPipeline, PipelineError, PipelineStats};
 use crate::capture::{CaptureError, PacketSource};
 use crate::decode::{decode, ArpInfo, DecodeError, Decoded, IpPacket, L2Info, PacketMeta};
 use crate::detect::{Alert, Detector, PacketView};
+use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
 use crate::time::Timestamp;
 
@@ -67,6 +68,8 @@ struct Batch {
     /// Exported flows in export order; those after the last frame's `flows_end` came from
     /// [`FlowTable::flush`](crate::flow::FlowTable::flush) at the end of input.
     flows: Vec<FlowRecord>,
+    /// The features of each of `flows` (computed by stage 1, which has less to do).
+    features: Vec<FeatureVector>,
 }
 
 impl Batch {
@@ -74,6 +77,7 @@ impl Batch {
         self.bytes.clear();
         self.frames.clear();
         self.flows.clear();
+        self.features.clear();
     }
 }
 
@@ -153,6 +157,7 @@ impl<S: PacketSource> FlowPipeline<S> {
             let _ = empty_tx.send(Batch::default());
         }
         let detectors = std::mem::take(&mut self.detectors);
+        let with_features = !detectors.is_empty();
         let counters = PipelineStats {
             alerts_by_detector: self.stats.alerts_by_detector.clone(),
             ..PipelineStats::default()
@@ -161,7 +166,7 @@ impl<S: PacketSource> FlowPipeline<S> {
             let worker = scope.spawn(move || {
                 detect_stage(detectors, counters, full_rx, empty_tx, on_flow, on_alert)
             });
-            let read = self.read_stage(&full_tx, &empty_rx, &mut on_progress);
+            let read = self.read_stage(&full_tx, &empty_rx, &mut on_progress, with_features);
             // Closing the channel ends stage 2 once it has drained the batches sent.
             drop(full_tx);
             match worker.join() {
@@ -195,6 +200,7 @@ impl<S: PacketSource> FlowPipeline<S> {
         full: &SyncSender<Batch>,
         empty: &Receiver<Batch>,
         on_progress: &mut P,
+        with_features: bool,
     ) -> Result<(), Stop<E>>
     where
         P: FnMut(u64) -> Result<(), E>,
@@ -212,6 +218,11 @@ impl<S: PacketSource> FlowPipeline<S> {
                 let before = batch.flows.len();
                 self.table.flush(&mut batch.flows);
                 self.stats.flows += (batch.flows.len() - before) as u64;
+            }
+            if with_features {
+                batch
+                    .features
+                    .extend(batch.flows.iter().map(FlowRecord::features));
             }
             if full.send(batch).is_err() {
                 return Err(Stop::Detached);
@@ -322,12 +333,7 @@ fn detect_batch(
 ) {
     let (mut start, mut flows_done) = (0, 0);
     for f in &batch.frames {
-        flows_to_detectors(
-            detectors,
-            counters,
-            &batch.flows[flows_done..f.flows_end],
-            alerts,
-        );
+        batch_flows_to_detectors(detectors, counters, batch, flows_done..f.flows_end, alerts);
         flows_done = f.flows_end;
         let payload = &batch.bytes[start..f.end];
         start = f.end;
@@ -362,5 +368,20 @@ fn detect_batch(
             }
         }
     }
-    flows_to_detectors(detectors, counters, &batch.flows[flows_done..], alerts);
+    let all = batch.flows.len();
+    batch_flows_to_detectors(detectors, counters, batch, flows_done..all, alerts);
+}
+
+/// Gives the batch's flows in `range`, with their precomputed features, to the detectors.
+fn batch_flows_to_detectors(
+    detectors: &mut [Box<dyn Detector>],
+    counters: &mut PipelineStats,
+    batch: &Batch,
+    range: std::ops::Range<usize>,
+    alerts: &mut Vec<Alert>,
+) {
+    let features = &batch.features[range.clone()];
+    for (flow, features) in batch.flows[range].iter().zip(features) {
+        flow_to_detectors(detectors, counters, flow, features, alerts);
+    }
 }
