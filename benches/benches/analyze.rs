@@ -1,6 +1,7 @@
 //! End to end as `netsec analyze` runs it: pcap bytes in memory → reader → decode → flow table
 //! → detectors (behavioural defaults, bundled rules plus 1,000 generated content rules) → EVE alerts and EVE flows
-//! into a sink; compared with the same pipeline without detectors.
+//! into a sink; compared with the same pipeline without detectors, and run on one thread
+//! (`run_with_alerts`) and staged over two (`run_staged`, as the CLI runs it).
 //!
 //! The generated rules have the shape of `benches/gen_rules.py` (random 8–16 byte patterns,
 //! mixed protocols and ports, some `nocase`, half with a second relative content), built here
@@ -62,16 +63,18 @@ fn bench(c: &mut Criterion) {
         let text = format!("{DEFAULT_RULES}\n{}", generated_rules(n));
         let set = RuleSet::from_text(&text, &RuleVars::default());
         assert_eq!(set.summary().skipped, 0, "{}", set.summary());
+        let pipeline = |set: &RuleSet| {
+            let mut detectors: Vec<Box<dyn Detector>> =
+                vec![Box::new(RuleDetector::new(set.clone()))];
+            detectors.extend(build_detectors(&BehaviourConfig::default()).expect("default config"));
+            let reader = PcapReader::new(bytes.as_slice()).expect("header");
+            FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
+                .expect("config")
+        };
+        // One thread, as an embedder calling `run_with_alerts` gets it.
         g.bench_with_input(BenchmarkId::new("rules_eve", set.len()), &set, |b, set| {
             b.iter(|| {
-                let mut detectors: Vec<Box<dyn Detector>> =
-                    vec![Box::new(RuleDetector::new(set.clone()))];
-                detectors
-                    .extend(build_detectors(&BehaviourConfig::default()).expect("default config"));
-                let reader = PcapReader::new(bytes.as_slice()).expect("header");
-                let mut p =
-                    FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
-                        .expect("config");
+                let mut p = pipeline(set);
                 let mut w = CsvFlowWriter::new(std::io::sink());
                 let mut sink = EveAlertSink::new(std::io::sink());
                 p.run_with_alerts(
@@ -82,6 +85,25 @@ fn bench(c: &mut Criterion) {
                 p.stats().alerts
             })
         });
+        // Detection on a second thread, as `netsec analyze` runs.
+        g.bench_with_input(
+            BenchmarkId::new("rules_eve_staged", set.len()),
+            &set,
+            |b, set| {
+                b.iter(|| {
+                    let mut p = pipeline(set);
+                    let mut w = CsvFlowWriter::new(std::io::sink());
+                    let mut sink = EveAlertSink::new(std::io::sink());
+                    p.run_staged(
+                        |f| w.write_flow(f),
+                        |a| sink.emit(a).map_err(std::io::Error::other),
+                        |_| Ok(()),
+                    )
+                    .expect("readable");
+                    p.stats().alerts
+                })
+            },
+        );
     }
     g.finish();
 }
