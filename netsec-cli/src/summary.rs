@@ -52,13 +52,15 @@ impl Talkers {
     }
 
     fn prune(&mut self) {
-        let mut values: Vec<u64> = self.map.values().map(|v| v.0).collect();
+        // Ranked by (bytes, flows): a flood victim with no payload bytes but millions of flows
+        // must outrank its single-flow spoofed sources.
+        let mut values: Vec<(u64, u64)> = self.map.values().copied().collect();
         let mid = values.len() / 2;
         let (_, median, _) = values.select_nth_unstable(mid);
         let median = *median;
         let before = self.map.len();
         // Only a value threshold decides, so the surviving set does not depend on hash order.
-        self.map.retain(|_, v| v.0 > median);
+        self.map.retain(|_, v| *v > median);
         self.pruned_hosts += (before - self.map.len()) as u64;
     }
 
@@ -374,5 +376,19 @@ mod tests {
         assert!(t.hosts() <= TALKER_TABLE_CAP);
         assert!(t.pruned_hosts > 0);
         assert_eq!(t.top(1)[0].0, big);
+    }
+
+    #[test]
+    fn a_flood_victim_without_payload_survives_pruning() {
+        // A SYN flood: every flow has 0 payload bytes, one host is in all of them.
+        let mut t = Talkers::default();
+        let victim: IpAddr = "198.18.0.1".parse().expect("literal");
+        for i in 0..(TALKER_TABLE_CAP as u32 * 3) {
+            t.add(IpAddr::from((0x0b00_0000 + i).to_be_bytes()), 0, 1);
+            t.add(victim, 0, 1);
+        }
+        assert!(t.hosts() <= TALKER_TABLE_CAP);
+        assert_eq!(t.top(1)[0].0, victim);
+        assert_eq!(t.top(1)[0].2, TALKER_TABLE_CAP as u64 * 3);
     }
 }
