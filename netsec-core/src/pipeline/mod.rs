@@ -14,7 +14,7 @@
 //! 1. the frame is decoded; an IP packet goes to [`FlowTable::process`];
 //! 2. every flow that call exported (expired, evicted, or ended by this packet) is given to
 //!    each detector's [`on_flow_end`](Detector::on_flow_end), flow by flow in export order,
-//!    detector by detector in list order, with the flow's [`FeatureVector`](crate::features::FeatureVector);
+//!    detector by detector in list order, with the flow's [`FeatureVector`];
 //! 3. the packet is given to each detector's [`on_packet`](Detector::on_packet) in list order,
 //!    with its [`FlowContext`] (`None` for ARP frames and orphan fragments).
 //!
