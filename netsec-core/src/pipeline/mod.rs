@@ -508,15 +508,21 @@ impl<S: PacketSource> FlowPipeline<S> {
     /// Ends the run: exports every flow still in the table (end reason `end`) into `out`, and
     /// gives each to the detectors.
     pub fn finish(&mut self, out: &mut Vec<FlowRecord>) {
-        let before = out.len();
-        self.table.flush(out);
-        self.stats.flows += (out.len() - before) as u64;
+        let before = self.flush_table(out);
         flows_to_detectors(
             &mut self.detectors,
             &mut self.stats,
             &out[before..],
             &mut self.alerts,
         );
+    }
+
+    /// Exports every flow still in the table into `out`, counted; returns where they start.
+    fn flush_table(&mut self, out: &mut Vec<FlowRecord>) -> usize {
+        let before = out.len();
+        self.table.flush(out);
+        self.stats.flows += (out.len() - before) as u64;
+        before
     }
 
     /// Live-mode clock tick: exports into `out` the flows whose timeouts passed by `now` and

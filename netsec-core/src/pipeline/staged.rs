@@ -215,9 +215,7 @@ impl<S: PacketSource> FlowPipeline<S> {
             if !matches!(step, Ok(true)) || progress.is_err() {
                 // Last batch (end of input, damage, or told to stop): the flows still open
                 // are exported too, so what was read is detected and delivered.
-                let before = batch.flows.len();
-                self.table.flush(&mut batch.flows);
-                self.stats.flows += (batch.flows.len() - before) as u64;
+                self.flush_table(&mut batch.flows);
             }
             if with_features {
                 batch
