@@ -158,8 +158,14 @@ impl<S: PacketSource> FlowPipeline<S> {
         }
         let detectors = std::mem::take(&mut self.detectors);
         let with_features = !detectors.is_empty();
+        // Stage 2 counts from zero; its counts are added to the pipeline's at the end.
         let counters = PipelineStats {
-            alerts_by_detector: self.stats.alerts_by_detector.clone(),
+            alerts_by_detector: self
+                .stats
+                .alerts_by_detector
+                .iter()
+                .map(|(name, _)| (name.clone(), 0))
+                .collect(),
             ..PipelineStats::default()
         };
         let (stage1, (detectors, counters, stage2)) = std::thread::scope(|scope| {

@@ -376,6 +376,22 @@ fn staged_run_gives_what_the_one_thread_run_gives() {
     assert_eq!(two.0, one.0, "flows");
     assert_eq!(two.1, one.1, "alerts");
     assert_eq!(two.2, one.2, "stats");
+    // A pipeline that already counted alerts (a first batch by hand) adds to its counts.
+    let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
+    let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), recorder())
+        .expect("config");
+    let mut flows = Vec::new();
+    p.process_batch(1000, &mut flows).expect("readable");
+    let early: Vec<Alert> = p.drain_alerts().collect();
+    let (mut n_flows, mut n_alerts) = (flows.len(), early.len());
+    p.run_staged(
+        |_| Ok::<(), ()>(n_flows += 1),
+        |_| Ok(n_alerts += 1),
+        |_| Ok(()),
+    )
+    .expect("readable");
+    assert_eq!((n_flows, n_alerts), (one.0.len(), one.1.len()));
+    assert_eq!(p.stats(), &one.2, "counts continue, not restart or double");
     // A capture cut mid-record: the same flows and alerts before the error, in both modes.
     let cut = &bytes[..bytes.len() * 2 / 3 + 3];
     let one = run_mode(cut, recorder(), false);
