@@ -130,8 +130,14 @@ impl<S: PacketSource> FlowPipeline<S> {
     /// let mut pipeline = FlowPipeline::with_detectors(source, FlowTableConfig::default(), detectors)?;
     /// let (mut flows, mut alerts) = (0, 0);
     /// pipeline.run_staged(
-    ///     |_flow| Ok::<(), std::io::Error>(flows += 1),
-    ///     |_alert| Ok(alerts += 1),
+    ///     |_flow| {
+    ///         flows += 1;
+    ///         Ok::<(), std::io::Error>(())
+    ///     },
+    ///     |_alert| {
+    ///         alerts += 1;
+    ///         Ok(())
+    ///     },
     ///     |_bytes_read| Ok(()),
     /// )?;
     /// assert_eq!((flows, alerts), (1, 1));

@@ -385,8 +385,14 @@ fn staged_run_gives_what_the_one_thread_run_gives() {
     let early: Vec<Alert> = p.drain_alerts().collect();
     let (mut n_flows, mut n_alerts) = (flows.len(), early.len());
     p.run_staged(
-        |_| Ok::<(), ()>(n_flows += 1),
-        |_| Ok(n_alerts += 1),
+        |_| {
+            n_flows += 1;
+            Ok::<(), ()>(())
+        },
+        |_| {
+            n_alerts += 1;
+            Ok(())
+        },
         |_| Ok(()),
     )
     .expect("readable");
