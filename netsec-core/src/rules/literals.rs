@@ -15,8 +15,8 @@
 //!    of each byte cleared, also for case-sensitive literals, so one fold of the payload
 //!    serves both). A 4-byte window of the payload is loaded as a `u32`, folded with one
 //!    `and`, hashed by one multiply-shift and tested against a bitset of 2^12–2^20 bits sized
-//!    to 32–128 bits per anchor (a 1–3 % false hit rate; at most 128 KiB, for ~10,000
-//!    literals, and 4–32 KiB for hundreds to a thousand).
+//!    to 64–256 bits per anchor (a 0.5–1.5 % false hit rate; at most 128 KiB, for ~10,000
+//!    literals, and 8–64 KiB for hundreds to a thousand).
 //! 2. **Sampling (stride).** If every long literal has length ≥ `s + 3`, any occurrence
 //!    covers a window starting at a multiple of `s`; so only every `s`-th window is tested
 //!    and each literal inserts the `s` anchors at its offsets `0..s` (verifying at
@@ -48,11 +48,13 @@ const HASH_MUL: u32 = 0x9E37_79B1;
 /// Largest sampling stride: entry offsets are packed in 3 bits.
 const MAX_STRIDE: usize = 8;
 /// Bitset bits per anchor and window tested per byte: a false hit costs a mispredicted
-/// branch plus verification (~100 instructions), so a dense scan (stride 1) gets ~128 bits
-/// per anchor (< 1 % of windows hit) and a sampled one `128 / stride`, at least 32 (< 3 %
-/// of the fewer windows): about one false hit per 100–150 payload bytes either way.
-const BITS_PER_ANCHOR_BYTE: usize = 128;
-const MIN_BITS_PER_ANCHOR: usize = 32;
+/// branch plus verification (~100 instructions), so a dense scan (stride 1) gets ~256 bits
+/// per anchor (< 0.5 % of windows hit) and a sampled one `256 / stride`, at least 64
+/// (< 1.5 % of the fewer windows): about one false hit per 200–300 payload bytes either way.
+/// Halving these (a bitset half the size) measured 4–6 % slower on 1,000 and 10,000 rules
+/// (criterion `rules/small`) and ran ~3 % more instructions in `netsec analyze`.
+const BITS_PER_ANCHOR_BYTE: usize = 256;
+const MIN_BITS_PER_ANCHOR: usize = 64;
 const MIN_HASH_BITS: u32 = 12;
 /// 2^20 bits = 128 KiB: beyond that the bitset would leave L2 and cost more than false hits.
 const MAX_HASH_BITS: u32 = 20;
