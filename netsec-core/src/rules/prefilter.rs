@@ -10,7 +10,8 @@
 //!   (`%27`, `bin`, `union`) never slow down the scan of a server's response or of a TLS
 //!   stream, and the stride of the scan (set by the group's shortest pattern, see
 //!   [`literals`](super::literals)) stays long for most traffic. Groups with the same rules
-//!   share one set.
+//!   share one set. Within a group, fast patterns that `depth`/`within` bound to the first
+//!   [`MAX_PREFIX`] bytes form a second set, searched only in that prefix.
 //! - **Content-less rules** by protocol and destination port, merged at build time so a
 //!   packet costs one table lookup.
 //!
