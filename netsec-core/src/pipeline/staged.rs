@@ -29,6 +29,9 @@ use crate::time::Timestamp;
 
 /// Frames per batch (as [`FlowPipeline::run_with_alerts`]).
 const BATCH: usize = 4096;
+/// Payload bytes after which a batch is sent early: 4,096 segmentation-offload frames of
+/// 64 KiB would otherwise hold 256 MiB per batch.
+const BATCH_BYTES: usize = 4 << 20;
 /// Batches in existence at once: one being filled, one being detected, one queued.
 const IN_FLIGHT: usize = 3;
 
@@ -93,8 +96,9 @@ impl<S: PacketSource> FlowPipeline<S> {
     /// batch of up to 4,096 decoded packets (their `Copy` summaries, a copy of their payload
     /// bytes, their [`FlowContext`]s and the flows exported while processing them) goes over a
     /// bounded channel to a scoped thread that calls the detectors exactly as
-    /// [`process_batch`](Self::process_batch) does, then the callbacks. Batches are reused, and
-    /// at most three exist at once, so memory stays bounded whatever the input length.
+    /// [`process_batch`](Self::process_batch) does, then the callbacks. Batches are reused, at
+    /// most three exist at once, and each holds at most ~4 MiB of payload (it is sent early
+    /// when full), so memory stays bounded whatever the input length or frame size.
     ///
     /// `on_progress` is called on the calling thread after each batch is read, with
     /// [`bytes_consumed`](Self::bytes_consumed); an error from it stops reading (what was read
@@ -246,9 +250,13 @@ impl<S: PacketSource> FlowPipeline<S> {
         }
     }
 
-    /// Reads up to [`BATCH`] frames into `batch`; `Ok(false)` at the clean end of input.
+    /// Reads up to [`BATCH`] frames, or [`BATCH_BYTES`] payload bytes, into `batch`;
+    /// `Ok(false)` at the clean end of input.
     fn fill(&mut self, batch: &mut Batch) -> Result<bool, CaptureError> {
         for _ in 0..BATCH {
+            if batch.bytes.len() >= BATCH_BYTES {
+                break;
+            }
             let Some(raw) = self.source.next_packet()? else {
                 return Ok(false);
             };

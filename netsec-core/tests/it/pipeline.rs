@@ -474,3 +474,51 @@ fn staged_run_stops_on_a_consumer_error() {
     ));
     assert!(delivered > 0 && delivered == p.stats().flows);
 }
+
+#[test]
+fn staged_batches_of_large_frames_are_cut_by_size() {
+    use netsec_core::capture::{LinkType, PcapWriter};
+    use netsec_core::time::Timestamp;
+    // 200 IPv4/UDP datagrams of 60,000 payload bytes (12 MB): one batch by frame count, at
+    // least three when a batch is capped at ~4 MiB of payload.
+    let mut w = PcapWriter::new(Vec::new(), LinkType::RAW, 65535).expect("writer");
+    let payload = 60_000usize;
+    for i in 0..200u32 {
+        let total = (20 + 8 + payload) as u16;
+        let mut frame = vec![0x45, 0];
+        frame.extend_from_slice(&total.to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        frame.extend_from_slice(&[0x13, 0x88, 0x13, 0x89]);
+        frame.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend(std::iter::repeat_n(b'x', payload));
+        w.write_packet(
+            Timestamp::from_micros(1_000_000 + i64::from(i)),
+            &frame,
+            frame.len() as u32,
+        )
+        .expect("write");
+    }
+    let bytes = w.into_inner().expect("capture");
+    let one = run_mode(&bytes, all_detectors(), false);
+    let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
+    let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), all_detectors())
+        .expect("config");
+    let (mut flows, mut batches) = (Vec::new(), 0);
+    p.run_staged(
+        |f| {
+            flows.push(f.clone());
+            Ok::<(), ()>(())
+        },
+        |_| Ok(()),
+        |_| {
+            batches += 1;
+            Ok(())
+        },
+    )
+    .expect("readable");
+    assert_eq!(p.stats().ip_packets, 200);
+    assert!(batches >= 3, "{batches} batches for 12 MB of payload");
+    assert_eq!(flows, one.0);
+    assert_eq!(p.stats(), &one.2);
+}
