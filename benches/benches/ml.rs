@@ -19,20 +19,14 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ndarray::Array2;
 use netsec_core::features::FeatureVector;
 use netsec_core::flow::{EndReason, FlowRecord, FlowStats};
 use netsec_core::time::Timestamp;
-use netsec_ml::dataset::Dataset;
 use netsec_ml::{
     detector_for, IsolationForestParams, Model, ModelFile, RandomForestParams, Thresholds,
 };
 
 const SCORED: usize = 10_000;
-
-fn matrix(rows: &[[f64; 25]]) -> Array2<f64> {
-    Array2::from_shape_fn((rows.len(), 25), |(i, j)| rows[i][j])
-}
 
 fn flow() -> FlowRecord {
     FlowRecord {
@@ -61,42 +55,24 @@ fn never() -> Thresholds {
 }
 
 fn bench(c: &mut Criterion) {
-    let (train, labels) = netsec_benches::ml_rows(5_000, 8, 3.0, 42);
-    let data = Dataset {
-        features: matrix(&train),
-        labels,
-        class_names: (0..8)
-            .map(|c| {
-                if c == 0 {
-                    "BENIGN".into()
-                } else {
-                    format!("class_{c}")
-                }
-            })
-            .collect(),
-    };
+    let data = netsec_benches::ml_dataset(5_000, 8, 3.0, 42);
     let rf = RandomForestParams {
         seed: 1,
         ..RandomForestParams::default()
     }
     .fit(&data)
     .expect("trains");
-    let (train_sep, labels_sep) = netsec_benches::ml_rows(5_000, 8, 8.0, 42);
     let rf_sep = RandomForestParams {
         seed: 1,
         ..RandomForestParams::default()
     }
-    .fit(&Dataset {
-        features: matrix(&train_sep),
-        labels: labels_sep,
-        class_names: data.class_names.clone(),
-    })
+    .fit(&netsec_benches::ml_dataset(5_000, 8, 8.0, 42))
     .expect("trains");
     let (rows_sep, _) = netsec_benches::ml_rows(SCORED, 8, 8.0, 7);
     let (benign, _) = netsec_benches::ml_rows(20_000, 1, 3.0, 43);
     let iso = IsolationForestParams::default()
         .seed(1)
-        .fit_rows(matrix(&benign).view())
+        .fit_rows(netsec_benches::ml_matrix(&benign).view())
         .expect("trains");
     let (rows, _) = netsec_benches::ml_rows(SCORED, 8, 3.0, 7);
     let vectors: Vec<FeatureVector> = rows.iter().map(|r| FeatureVector::from_array(*r)).collect();

@@ -17,13 +17,7 @@
 //! `/proc/self/stat`, Linux only), which stays meaningful on a machine busy with other work.
 use std::time::Instant;
 
-use ndarray::Array2;
-use netsec_ml::dataset::Dataset;
 use netsec_ml::{IsolationForestParams, Model, ModelFile, RandomForestParams};
-
-fn matrix(rows: &[[f64; 25]]) -> Array2<f64> {
-    Array2::from_shape_fn((rows.len(), 25), |(i, j)| rows[i][j])
-}
 
 /// User plus system CPU time of this process, in seconds (`/proc/self/stat`, 100 ticks/s).
 fn cpu_seconds() -> Option<f64> {
@@ -67,20 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(a) => a.parse()?,
         None => 8.0,
     };
-    let (rows, labels) = netsec_benches::ml_rows(n, 8, range, 42);
-    let data = Dataset {
-        features: matrix(&rows),
-        labels,
-        class_names: (0..8)
-            .map(|c| {
-                if c == 0 {
-                    "BENIGN".into()
-                } else {
-                    format!("class_{c}")
-                }
-            })
-            .collect(),
-    };
+    let data = netsec_benches::ml_dataset(n, 8, range, 42);
     let t = Instant::now();
     let rf = RandomForestParams {
         seed: 1,
@@ -101,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let (benign, _) = netsec_benches::ml_rows(n, 1, range, 43);
-    let benign = matrix(&benign);
+    let benign = netsec_benches::ml_matrix(&benign);
     let t = Instant::now();
     let iso = IsolationForestParams::default()
         .seed(1)

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use netsec_core::capture::{LinkType, PacketSource, PcapReader};
 use netsec_core::time::Timestamp;
+use netsec_ml::dataset::Dataset;
+
+use ndarray::Array2;
 
 /// One captured frame, owned.
 #[derive(Debug, Clone)]
@@ -120,4 +123,27 @@ pub fn ml_rows(
         labels.push(class);
     }
     (rows, labels)
+}
+
+/// Rows of [`ml_rows`] as an `n × 25` feature matrix.
+pub fn ml_matrix(rows: &[[f64; 25]]) -> Array2<f64> {
+    Array2::from_shape_fn((rows.len(), 25), |(i, j)| rows[i][j])
+}
+
+/// [`ml_rows`] as a training [`Dataset`]; class 0 is named `BENIGN`, class `c` `class_c`.
+pub fn ml_dataset(n: usize, classes: usize, centre_range: f64, seed: u64) -> Dataset {
+    let (rows, labels) = ml_rows(n, classes, centre_range, seed);
+    Dataset {
+        features: ml_matrix(&rows),
+        labels,
+        class_names: (0..classes)
+            .map(|c| {
+                if c == 0 {
+                    "BENIGN".into()
+                } else {
+                    format!("class_{c}")
+                }
+            })
+            .collect(),
+    }
 }
