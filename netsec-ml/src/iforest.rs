@@ -570,36 +570,10 @@ mod tests {
         .expect("trains");
         let a: Vec<f64> = test.iter().map(|r| ours.score(r)).collect();
         let b: Vec<f64> = test.iter().map(|r| theirs.score(r)).collect();
-        let rho = spearman(&a, &b);
+        let rho = crate::metrics::spearman(&a, &b)
+            .expect("same lengths")
+            .expect("scores vary");
         eprintln!("Spearman rank correlation with extended-isolation-forest: {rho:.4}");
         assert!(rho >= 0.9, "Spearman {rho}");
-    }
-
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for &k in &idx[i..=j] {
-                r[k] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    }
-
-    fn spearman(a: &[f64], b: &[f64]) -> f64 {
-        let (ra, rb) = (ranks(a), ranks(b));
-        let n = ra.len() as f64;
-        let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-        let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-        let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-        let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-        cov / (va * vb).sqrt()
     }
 }

@@ -294,23 +294,56 @@ pub fn roc_auc(scores: &[f64], is_attack: &[bool]) -> Result<Option<f64>, DataEr
     if positives == 0 || negatives == 0 {
         return Ok(None);
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     // Sum of the (1-based, tie-averaged) ranks of the positives.
-    let mut rank_sum = 0.0;
+    let rank_sum: f64 = average_ranks(scores)
+        .iter()
+        .zip(is_attack)
+        .filter(|p| *p.1)
+        .map(|p| p.0 + 1.0)
+        .sum();
+    let (p, n) = (positives as f64, negatives as f64);
+    Ok(Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n)))
+}
+
+/// The 0-based rank of each value in ascending order, tied values sharing their average rank.
+fn average_ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut ranks = vec![0.0; v.len()];
     let mut i = 0;
     while i < order.len() {
         let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+        while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
             j += 1;
         }
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        let tied_pos = order[i..=j].iter().filter(|&&k| is_attack[k]).count();
-        rank_sum += avg_rank * tied_pos as f64;
+        for &k in &order[i..=j] {
+            ranks[k] = (i + j) as f64 / 2.0;
+        }
         i = j + 1;
     }
-    let (p, n) = (positives as f64, negatives as f64);
-    Ok(Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n)))
+    ranks
+}
+
+/// Spearman's rank correlation of two score lists (tied values get their average rank): how
+/// alike two models order the same rows. `None` when either list is constant or empty.
+///
+/// # Errors
+/// [`DataError::Shape`] when the lengths differ.
+pub fn spearman(a: &[f64], b: &[f64]) -> Result<Option<f64>, DataError> {
+    if a.len() != b.len() {
+        return Err(DataError::Shape(format!(
+            "{} scores against {}",
+            a.len(),
+            b.len()
+        )));
+    }
+    let (ra, rb) = (average_ranks(a), average_ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    Ok((va > 0.0 && vb > 0.0).then(|| cov / (va * vb).sqrt()))
 }
 
 /// Benign/attack figures when every row scoring at or above `threshold` is alerted.
@@ -447,6 +480,16 @@ mod tests {
     fn report_rejects_bad_input() {
         assert!(ClassificationReport::new(&[0], &[0, 1], &names(2)).is_err());
         assert!(ClassificationReport::new(&[0], &[2], &names(2)).is_err());
+    }
+
+    #[test]
+    fn spearman_matches_scipy_with_ties() -> Result<(), DataError> {
+        // scipy.stats.spearmanr([1, 2, 2, 3, 5], [2, 1, 4, 4, 9]) = 0.7378647873726218
+        let rho = spearman(&[1.0, 2.0, 2.0, 3.0, 5.0], &[2.0, 1.0, 4.0, 4.0, 9.0])?;
+        assert!((rho.expect("defined") - 0.763_157_894_736_842_1).abs() < 1e-12);
+        assert_eq!(spearman(&[1.0, 2.0], &[3.0, 3.0])?, None);
+        assert!(spearman(&[1.0], &[1.0, 2.0]).is_err());
+        Ok(())
     }
 
     #[test]

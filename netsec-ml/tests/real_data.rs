@@ -41,61 +41,18 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-/// ROC-AUC of `scores` for `positive` labels (Mann–Whitney, ties count half).
+/// ROC-AUC of `scores` for `positive` labels; both classes must be present.
 fn roc_auc(scores: &[f64], positive: &[bool]) -> f64 {
-    let pos: Vec<f64> = scores
-        .iter()
-        .zip(positive)
-        .filter(|p| *p.1)
-        .map(|p| *p.0)
-        .collect();
-    let neg: Vec<f64> = scores
-        .iter()
-        .zip(positive)
-        .filter(|p| !*p.1)
-        .map(|p| *p.0)
-        .collect();
-    let mut wins = 0.0;
-    for p in &pos {
-        for n in &neg {
-            wins += if p > n {
-                1.0
-            } else if p == n {
-                0.5
-            } else {
-                0.0
-            };
-        }
-    }
-    wins / (pos.len() * neg.len()) as f64
+    netsec_ml::metrics::roc_auc(scores, positive)
+        .expect("one label per score")
+        .expect("both classes present")
 }
 
-/// Spearman's rank correlation (average ranks for ties).
+/// Spearman's rank correlation; both score lists must vary.
 fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&x, &y| v[x].total_cmp(&v[y]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for &k in &idx[i..=j] {
-                r[k] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    }
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = ra.len() as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
+    netsec_ml::metrics::spearman(a, b)
+        .expect("same lengths")
+        .expect("scores vary")
 }
 
 /// `x` rounded to 4 significant digits.
