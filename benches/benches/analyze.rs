@@ -12,7 +12,7 @@ use netsec_core::behaviour::{build_detectors, BehaviourConfig};
 use netsec_core::capture::PcapReader;
 use netsec_core::detect::{AlertSink, Detector, EveAlertSink};
 use netsec_core::flow::FlowTableConfig;
-use netsec_core::output::{CsvFlowWriter, FlowWriter};
+use netsec_core::output::{CsvFlowWriter, FlowSink};
 use netsec_core::pipeline::FlowPipeline;
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 
@@ -55,7 +55,7 @@ fn bench(c: &mut Criterion) {
             let reader = PcapReader::new(bytes.as_slice()).expect("header");
             let mut p = FlowPipeline::new(reader, FlowTableConfig::default()).expect("config");
             let mut w = CsvFlowWriter::new(std::io::sink());
-            p.run(|f| w.write_flow(f)).expect("readable");
+            p.run(|f| w.emit(f)).expect("readable");
             p.stats().flows
         })
     });
@@ -77,11 +77,8 @@ fn bench(c: &mut Criterion) {
                 let mut p = pipeline(set);
                 let mut w = CsvFlowWriter::new(std::io::sink());
                 let mut sink = EveAlertSink::new(std::io::sink());
-                p.run_with_alerts(
-                    |f| w.write_flow(f),
-                    |a| sink.emit(a).map_err(std::io::Error::other),
-                )
-                .expect("readable");
+                p.run_with_alerts(|f| w.emit(f), |a| sink.emit(a))
+                    .expect("readable");
                 p.stats().alerts
             })
         });
@@ -94,12 +91,8 @@ fn bench(c: &mut Criterion) {
                     let mut p = pipeline(set);
                     let mut w = CsvFlowWriter::new(std::io::sink());
                     let mut sink = EveAlertSink::new(std::io::sink());
-                    p.run_staged(
-                        |f| w.write_flow(f),
-                        |a| sink.emit(a).map_err(std::io::Error::other),
-                        |_| Ok(()),
-                    )
-                    .expect("readable");
+                    p.run_staged(|f| w.emit(f), |a| sink.emit(a), |_| Ok(()))
+                        .expect("readable");
                     p.stats().alerts
                 })
             },

@@ -2,7 +2,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netsec_core::capture::PcapReader;
 use netsec_core::flow::FlowTableConfig;
-use netsec_core::output::{CsvFlowWriter, FlowWriter};
+use netsec_core::output::{CsvFlowWriter, FlowSink};
 use netsec_core::pipeline::FlowPipeline;
 
 fn bench(c: &mut Criterion) {
@@ -15,7 +15,7 @@ fn bench(c: &mut Criterion) {
             let reader = PcapReader::new(bytes.as_slice()).expect("header");
             let mut p = FlowPipeline::new(reader, FlowTableConfig::default()).expect("config");
             let mut w = CsvFlowWriter::new(std::io::sink());
-            p.run(|f| w.write_flow(f)).expect("readable");
+            p.run(|f| w.emit(f)).expect("readable");
             p.stats().flows
         })
     });

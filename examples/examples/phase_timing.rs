@@ -7,7 +7,7 @@ use std::time::Instant;
 use netsec_core::capture::{PacketSource, PcapReader};
 use netsec_core::decode::{decode, Decoded};
 use netsec_core::flow::{FlowTable, FlowTableConfig};
-use netsec_core::output::{CsvFlowWriter, FlowWriter};
+use netsec_core::output::{CsvFlowWriter, FlowSink};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: phase_timing FILE")?;
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             table.process(&ip.meta, &mut out);
             if stage == 3 {
                 for f in &out {
-                    csv.write_flow(f)?;
+                    csv.emit(f)?;
                 }
             }
             out.clear();
@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         table.flush(&mut out);
         if stage == 3 {
             for f in &out {
-                csv.write_flow(f)?;
+                csv.emit(f)?;
             }
         }
         let secs = started.elapsed().as_secs_f64();

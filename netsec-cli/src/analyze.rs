@@ -21,13 +21,12 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use netsec_core::detect::{AlertSink, CsvAlertSink, Detector, EveAlertSink, JsonlAlertSink};
 use netsec_core::flow::FlowTableConfig;
-use netsec_core::output::{CsvFlowWriter, FlowWriter, JsonlFlowWriter};
+use netsec_core::output::{CsvFlowWriter, EveFlowWriter, FlowSink, JsonlFlowWriter};
 use netsec_core::pipeline::{FlowPipeline, PipelineError};
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 use netsec_ml::detector::detector_for;
 use netsec_ml::ModelFile;
 
-use crate::eve::EveFlowWriter;
 use crate::flows::TableArgs;
 use crate::progress::Progress;
 use crate::summary::{AlertTally, FileReport, Talkers, Totals};
@@ -445,10 +444,10 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
         AnalyzeFormat::Jsonl => Box::new(JsonlAlertSink::new(alert_out)),
         AnalyzeFormat::Csv => Box::new(CsvAlertSink::new(alert_out)),
     };
-    let mut flow_out: Option<Box<dyn FlowWriter + Send>> = plan.write_flows.then(|| {
+    let mut flow_out: Option<Box<dyn FlowSink + Send>> = plan.write_flows.then(|| {
         let w = ChunkWriter::new(tx.clone(), true, csv_tail);
         match plan.format {
-            AnalyzeFormat::Eve => Box::new(EveFlowWriter::new(w)) as Box<dyn FlowWriter + Send>,
+            AnalyzeFormat::Eve => Box::new(EveFlowWriter::new(w)) as Box<dyn FlowSink + Send>,
             AnalyzeFormat::Jsonl => Box::new(JsonlFlowWriter::new(w)),
             AnalyzeFormat::Csv => Box::new(CsvFlowWriter::new(w)),
         }
@@ -463,7 +462,7 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
         |flow| {
             talkers.add_flow(flow);
             match flow_out.as_mut() {
-                Some(w) => w.write_flow(flow).map_err(|_| Stop::Write),
+                Some(w) => w.emit(flow).map_err(|_| Stop::Write),
                 None => Ok(()),
             }
         },

@@ -130,9 +130,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
             pipeline.finish(&mut flows);
         }
         for flow in &flows {
-            writer
-                .write_flow(flow)
-                .context("cannot write flow output")?;
+            writer.emit(flow).context("cannot write flow output")?;
         }
         progress.set(pipeline.bytes_consumed());
         match step {

@@ -8,7 +8,6 @@ mod analyze;
 mod behaviour;
 mod devices;
 mod eval;
-mod eve;
 mod flows;
 mod input;
 mod mldata;

@@ -167,6 +167,12 @@ pub trait Detector: Send {
         _out: &mut Vec<Alert>,
     ) {
     }
+
+    /// Called when the sensor's clock advances to `now` without a packet (a live sensor's
+    /// wall-clock tick, after the flows that `now` expired were given to
+    /// [`on_flow_end`](Detector::on_flow_end)). Detectors with time windows close or prune
+    /// them here; `now` never goes back. The default does nothing.
+    fn on_tick(&mut self, _now: Timestamp, _out: &mut Vec<Alert>) {}
 }
 
 #[cfg(test)]

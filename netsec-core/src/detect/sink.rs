@@ -1,4 +1,5 @@
-//! Where alerts go: the [`AlertSink`] trait and the sinks the CLI and embedders use.
+//! Where alerts go: the [`AlertSink`] trait and the sinks the CLI and embedders use; the
+//! [`SinkError`] is shared with the flow sinks ([`FlowSink`](crate::output::FlowSink)).
 
 use std::io::{self, Write};
 use std::sync::mpsc::Sender;
@@ -10,16 +11,16 @@ use super::alert::Alert;
 #[non_exhaustive]
 pub enum SinkError {
     /// Writing failed.
-    #[error("alert output failed: {0}")]
+    #[error("output failed: {0}")]
     Io(#[from] io::Error),
     /// Serializing the alert failed.
-    #[error("alert serialization failed: {0}")]
+    #[error("serialization failed: {0}")]
     Json(#[from] serde_json::Error),
     /// The receiving end of a channel sink was dropped.
-    #[error("alert channel receiver was dropped")]
+    #[error("channel receiver was dropped")]
     Disconnected,
     /// A callback sink reported a failure.
-    #[error("alert callback failed: {0}")]
+    #[error("callback failed: {0}")]
     Callback(String),
 }
 

@@ -70,9 +70,10 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::app::dhcp::{DhcpMessage, MessageType};
 use crate::app::dns::{DnsMessage, Name, RData, MAX_NAME_WIRE_LEN};
 use crate::capture::{CaptureError, PacketSource};
-use crate::decode::{decode, is_unicast, mac_string, Decoded, IpPacket, IpProtocol};
+use crate::decode::{is_unicast, mac_string, IpPacket, IpProtocol};
 use crate::detect::{Alert, Detector, PacketView};
-use crate::flow::{Direction, FlowConfigError, FlowContext, FlowTable, FlowTableConfig};
+use crate::flow::{Direction, FlowConfigError, FlowContext, FlowTableConfig};
+use crate::pipeline::Tracker;
 use crate::time::Timestamp;
 
 /// Names kept per host.
@@ -367,29 +368,16 @@ impl Inventory {
     /// [`InventoryError::Capture`] when the source fails; everything read before stays in the
     /// inventory.
     pub fn read_capture<S: PacketSource>(&mut self, mut source: S) -> Result<u64, InventoryError> {
-        let mut table = FlowTable::new(FlowTableConfig::default())?;
+        // The pipeline's one packet step (decode, count, flow table), observing each packet.
+        let mut tracker = Tracker::new(FlowTableConfig::default())?;
         let mut exported = Vec::new();
-        let mut frames = 0u64;
         while let Some(raw) = source.next_packet()? {
-            frames += 1;
-            match decode(&raw) {
-                Ok(Decoded::Ip(ip)) => {
-                    let ctx = table.process(&ip.meta, &mut exported);
-                    exported.clear();
-                    self.observe(&PacketView::Ip(&ip), ctx.as_ref());
-                }
-                Ok(Decoded::Arp(arp, l2)) => {
-                    let view = PacketView::Arp {
-                        ts: raw.ts,
-                        arp: &arp,
-                        l2: &l2,
-                    };
-                    self.observe(&view, None);
-                }
-                Ok(Decoded::Other { .. }) | Err(_) => {}
-            }
+            tracker.track(&raw, &mut exported, |_, _, view, ctx| {
+                self.observe(view, ctx)
+            });
+            exported.clear();
         }
-        Ok(frames)
+        Ok(tracker.stats.packets)
     }
 
     /// Counters and table sizes.

@@ -1,16 +1,16 @@
 //! Two-stage running: reading and flow tracking on the caller's thread, detection on another.
 //!
-//! [`FlowPipeline::run_staged`] splits the work of
-//! [`run_with_alerts`](FlowPipeline::run_with_alerts) across two threads connected by bounded
-//! channels of batches, the way IDS engines pipeline capture and detection:
+//! [`FlowPipeline::run_staged`] (pull) and [`StagedSensor`] (push) split the work of a
+//! [`Sensor`] across two threads connected by bounded channels of batches, the way IDS engines
+//! pipeline capture and detection:
 //!
-//! - **stage 1** (the calling thread): reads frames, decodes them, runs the flow table and the
+//! - **stage 1** (the calling thread): reads or is pushed frames, decodes them, runs the flow table and the
 //!   application layer, and puts each decoded IP or ARP packet (its `Copy` summary plus a copy
 //!   of its payload bytes), its [`FlowContext`] and the flows its processing exported into a
 //!   batch of up to 4,096 frames;
 //! - **stage 2** (a scoped thread): gives the exported flows and each packet to the detectors
-//!   exactly as [`process_batch`](FlowPipeline::process_batch) does, then hands the batch's
-//!   flows and alerts to the caller's callbacks.
+//!   exactly as [`Sensor::push`] does, then hands the batch's flows and alerts to the caller's
+//!   callbacks or sinks.
 //!
 //! Detectors see the same calls in the same order, so flows and alerts are identical to the
 //! one-thread run (a test checks it on real captures). Batches are recycled through a return
@@ -18,13 +18,17 @@
 //! exist, which bounds memory whatever the input length.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
-use super::{flow_to_detectors, packet_to_detectors, FlowPipeline, PipelineError, PipelineStats};
-use crate::capture::{CaptureError, PacketSource};
-use crate::decode::{decode, ArpInfo, DecodeError, Decoded, IpPacket, L2Info, PacketMeta};
-use crate::detect::{Alert, Detector, PacketView};
+use super::sensor::Sensor;
+use super::step::{flow_to_detectors, packet_to_detectors, tick_to_detectors, Tracker};
+use super::{FlowPipeline, PipelineError, PipelineStats};
+use crate::capture::{CaptureError, PacketSource, RawPacket};
+use crate::decode::{ArpInfo, DecodeError, IpPacket, L2Info, PacketMeta};
+use crate::detect::{Alert, AlertSink, Detector, PacketView, SinkError};
 use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
+use crate::output::FlowSink;
 use crate::time::Timestamp;
 
 /// Frames per batch (as [`FlowPipeline::run_with_alerts`]).
@@ -35,8 +39,8 @@ const BATCH_BYTES: usize = 4 << 20;
 /// Batches in existence at once: one being filled, one being detected, one queued.
 const IN_FLIGHT: usize = 3;
 
-/// A decoded packet handed to stage 2: everything but the payload bytes, which are in
-/// [`Batch::bytes`] (IP packets are `Copy` apart from that slice).
+/// A decoded packet (or a clock tick) handed to stage 2: everything but the payload bytes,
+/// which are in [`Batch::bytes`] (IP packets are `Copy` apart from that slice).
 #[derive(Debug, Clone, Copy)]
 enum StagedPacket {
     Ip {
@@ -51,6 +55,8 @@ enum StagedPacket {
         arp: ArpInfo,
         l2: L2Info,
     },
+    /// [`Sensor::tick`]: the flows it expired precede it; then the detectors' `on_tick`.
+    Tick(Timestamp),
 }
 
 /// One packet of a batch.
@@ -82,11 +88,155 @@ impl Batch {
         self.flows.clear();
         self.features.clear();
     }
+
+    fn is_full(&self) -> bool {
+        self.frames.len() >= BATCH || self.bytes.len() >= BATCH_BYTES
+    }
 }
 
-/// Stage 2's result: the detectors (given back to the pipeline), its alert counters, and the
+/// Stage 2 is gone: it stopped on a consumer error, which its join reports.
+#[derive(Debug)]
+struct Detached;
+
+/// Stage 1's end of the two channels and the batch being filled.
+struct Stage1 {
+    full: SyncSender<Batch>,
+    empty: Receiver<Batch>,
+    batch: Option<Batch>,
+    /// Compute flow features for stage 2 (only when there are detectors to give them to).
+    with_features: bool,
+}
+
+/// Stage 2's ends of the channels.
+struct Stage2Ends {
+    full: Receiver<Batch>,
+    empty: SyncSender<Batch>,
+}
+
+/// Stage 2's result: the detectors (given back to the sensor), its alert counters, and the
 /// first consumer error.
 type Stage2<E> = (Vec<Box<dyn Detector>>, PipelineStats, Result<(), E>);
+
+/// The connected ends of a fresh two-stage run.
+fn stages(with_features: bool) -> (Stage1, Stage2Ends) {
+    let (full_tx, full_rx) = sync_channel::<Batch>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = sync_channel::<Batch>(IN_FLIGHT);
+    for _ in 0..IN_FLIGHT {
+        // Cannot fail: the receiver is alive and the channel has room for all of them.
+        let _ = empty_tx.send(Batch::default());
+    }
+    let stage1 = Stage1 {
+        full: full_tx,
+        empty: empty_rx,
+        batch: None,
+        with_features,
+    };
+    let ends = Stage2Ends {
+        full: full_rx,
+        empty: empty_tx,
+    };
+    (stage1, ends)
+}
+
+impl Stage1 {
+    /// The batch being filled, taking an empty one from stage 2 first if needed.
+    fn batch(&mut self) -> Result<&mut Batch, Detached> {
+        if self.batch.is_none() {
+            let mut batch = self.empty.recv().map_err(|_| Detached)?;
+            batch.clear();
+            self.batch = Some(batch);
+        }
+        self.batch.as_mut().ok_or(Detached)
+    }
+
+    /// Tracks one frame into the current batch and sends the batch when it is full.
+    fn push(&mut self, tracker: &mut Tracker, raw: &RawPacket<'_>) -> Result<(), Detached> {
+        self.batch()?;
+        self.push_unsent(tracker, raw);
+        if self.batch.as_ref().is_some_and(Batch::is_full) {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Tracks one frame into the current batch (the one packet step, without detection); the
+    /// caller has made sure a batch is there.
+    #[inline(always)]
+    fn push_unsent(&mut self, tracker: &mut Tracker, raw: &RawPacket<'_>) {
+        let Some(batch) = self.batch.as_mut() else {
+            return;
+        };
+        let Batch {
+            bytes,
+            frames,
+            flows,
+            ..
+        } = batch;
+        let packet = tracker.track(raw, flows, |_, _, view, ctx| {
+            let (packet, payload) = match *view {
+                PacketView::Ip(ip) => {
+                    let packet = StagedPacket::Ip {
+                        meta: ip.meta,
+                        l2: ip.l2,
+                        transport_error: ip.transport_error,
+                        ctx: ctx.copied(),
+                    };
+                    (packet, ip.payload)
+                }
+                PacketView::Arp { ts, arp, l2 } => {
+                    let packet = StagedPacket::Arp {
+                        ts,
+                        arp: *arp,
+                        l2: *l2,
+                    };
+                    (packet, &[][..])
+                }
+            };
+            bytes.extend_from_slice(payload);
+            packet
+        });
+        if let Some(packet) = packet {
+            frames.push(StagedFrame {
+                packet,
+                end: bytes.len(),
+                flows_end: flows.len(),
+            });
+        }
+    }
+
+    /// Advances the clock into the current batch: the flows `now` expires, then a tick.
+    fn tick(&mut self, tracker: &mut Tracker, now: Timestamp) -> Result<(), Detached> {
+        let batch = self.batch()?;
+        tracker.advance_time(now, &mut batch.flows);
+        batch.frames.push(StagedFrame {
+            packet: StagedPacket::Tick(now),
+            end: batch.bytes.len(),
+            flows_end: batch.flows.len(),
+        });
+        Ok(())
+    }
+
+    /// Exports every open flow into the current batch (end of input).
+    fn flush_table(&mut self, tracker: &mut Tracker) -> Result<(), Detached> {
+        let batch = self.batch()?;
+        tracker.flush(&mut batch.flows);
+        Ok(())
+    }
+
+    /// Sends the current batch (if any) to stage 2, with its flows' features.
+    fn send(&mut self) -> Result<(), Detached> {
+        let Some(mut batch) = self.batch.take() else {
+            return Ok(());
+        };
+        if self.with_features {
+            let Batch {
+                flows, features, ..
+            } = &mut batch;
+            features.extend(flows.iter().map(FlowRecord::features));
+        }
+        self.full.send(batch).map_err(|_| Detached)
+    }
+}
 
 impl<S: PacketSource> FlowPipeline<S> {
     /// Runs to the end of the source like [`run_with_alerts`](Self::run_with_alerts), with the
@@ -160,46 +310,26 @@ impl<S: PacketSource> FlowPipeline<S> {
         A: FnMut(&Alert) -> Result<(), E> + Send,
         P: FnMut(u64) -> Result<(), E>,
     {
-        let (full_tx, full_rx) = sync_channel::<Batch>(IN_FLIGHT);
-        let (empty_tx, empty_rx) = sync_channel::<Batch>(IN_FLIGHT);
-        for _ in 0..IN_FLIGHT {
-            // Cannot fail: the receiver is alive and the channel has room for all of them.
-            let _ = empty_tx.send(Batch::default());
-        }
-        let detectors = std::mem::take(&mut self.detectors);
-        let with_features = !detectors.is_empty();
-        // Stage 2 counts from zero; its counts are added to the pipeline's at the end.
-        let counters = PipelineStats {
-            alerts_by_detector: self
-                .stats
-                .alerts_by_detector
-                .iter()
-                .map(|(name, _)| (name.clone(), 0))
-                .collect(),
-            ..PipelineStats::default()
-        };
+        let (tracker, detectors) = self.sensor.parts();
+        let detectors = std::mem::take(detectors);
+        let (mut stage1, ends) = stages(!detectors.is_empty());
+        // Stage 2 counts from zero; its counts are added to the sensor's at the end.
+        let counters = zero_alert_counts(&tracker.stats);
+        let source = &mut self.source;
         let (stage1, (detectors, counters, stage2)) = std::thread::scope(|scope| {
-            let worker = scope.spawn(move || {
-                detect_stage(detectors, counters, full_rx, empty_tx, on_flow, on_alert)
-            });
-            let read = self.read_stage(&full_tx, &empty_rx, &mut on_progress, with_features);
+            let worker =
+                scope.spawn(move || detect_stage(detectors, counters, ends, on_flow, on_alert));
+            let read = read_stage(source, tracker, &mut stage1, &mut on_progress);
             // Closing the channel ends stage 2 once it has drained the batches sent.
-            drop(full_tx);
+            drop(stage1);
             match worker.join() {
                 Ok(done) => (read, done),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         });
-        self.detectors = detectors;
-        self.stats.alerts += counters.alerts;
-        for (mine, theirs) in self
-            .stats
-            .alerts_by_detector
-            .iter_mut()
-            .zip(counters.alerts_by_detector)
-        {
-            mine.1 += theirs.1;
-        }
+        let (tracker, mine) = self.sensor.parts();
+        *mine = detectors;
+        tracker.stats.add_alert_counts(&counters);
         stage2.map_err(PipelineError::Consumer)?;
         match stage1 {
             Ok(()) => Ok(()),
@@ -209,97 +339,67 @@ impl<S: PacketSource> FlowPipeline<S> {
             Err(Stop::Detached) => Ok(()),
         }
     }
+}
 
-    /// Stage 1: fills batches until the source ends, fails or `on_progress` says stop.
-    fn read_stage<E, P>(
-        &mut self,
-        full: &SyncSender<Batch>,
-        empty: &Receiver<Batch>,
-        on_progress: &mut P,
-        with_features: bool,
-    ) -> Result<(), Stop<E>>
-    where
-        P: FnMut(u64) -> Result<(), E>,
-    {
-        loop {
-            let Ok(mut batch) = empty.recv() else {
-                return Err(Stop::Detached);
-            };
-            batch.clear();
-            let step = self.fill(&mut batch);
-            let progress = on_progress(self.source.bytes_consumed());
-            if !matches!(step, Ok(true)) || progress.is_err() {
-                // Last batch (end of input, damage, or told to stop): the flows still open
-                // are exported too, so what was read is detected and delivered.
-                self.flush_table(&mut batch.flows);
-            }
-            if with_features {
-                batch
-                    .features
-                    .extend(batch.flows.iter().map(FlowRecord::features));
-            }
-            if full.send(batch).is_err() {
-                return Err(Stop::Detached);
-            }
-            progress.map_err(Stop::Progress)?;
-            match step {
-                Ok(true) => {}
-                Ok(false) => return Ok(()),
-                Err(e) => return Err(Stop::Capture(e)),
-            }
+/// Counters for a detection thread: the same detectors, every count zero.
+fn zero_alert_counts(stats: &PipelineStats) -> PipelineStats {
+    PipelineStats::for_detectors(stats.alerts_by_detector.iter().map(|(n, _)| n.as_str()))
+}
+
+/// Stage 1 of a pull run: fills batches until the source ends, fails or `on_progress` says
+/// stop.
+fn read_stage<S, E, P>(
+    source: &mut S,
+    tracker: &mut Tracker,
+    stage1: &mut Stage1,
+    on_progress: &mut P,
+) -> Result<(), Stop<E>>
+where
+    S: PacketSource,
+    P: FnMut(u64) -> Result<(), E>,
+{
+    loop {
+        let step = fill(source, tracker, stage1);
+        let progress = on_progress(source.bytes_consumed());
+        if !matches!(step, Ok(true)) || progress.is_err() {
+            // Last batch (end of input, damage, or told to stop): the flows still open
+            // are exported too, so what was read is detected and delivered.
+            stage1.flush_table(tracker).map_err(|_| Stop::Detached)?;
+        }
+        stage1.send().map_err(|_| Stop::Detached)?;
+        progress.map_err(Stop::Progress)?;
+        match step {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(Fill::Capture(e)) => return Err(Stop::Capture(e)),
+            Err(Fill::Detached) => return Err(Stop::Detached),
         }
     }
+}
 
-    /// Reads up to [`BATCH`] frames, or [`BATCH_BYTES`] payload bytes, into `batch`;
-    /// `Ok(false)` at the clean end of input.
-    fn fill(&mut self, batch: &mut Batch) -> Result<bool, CaptureError> {
-        for _ in 0..BATCH {
-            if batch.bytes.len() >= BATCH_BYTES {
-                break;
-            }
-            let Some(raw) = self.source.next_packet()? else {
-                return Ok(false);
-            };
-            self.stats.count_frame(&raw);
-            self.last_link_type = Some(raw.link_type);
-            let decoded = decode(&raw);
-            let (packet, payload) = match &decoded {
-                Ok(Decoded::Ip(ip)) => {
-                    let ctx = self.stats.count_ip(&mut self.table, ip, &mut batch.flows);
-                    let packet = StagedPacket::Ip {
-                        meta: ip.meta,
-                        l2: ip.l2,
-                        transport_error: ip.transport_error,
-                        ctx,
-                    };
-                    (packet, ip.payload)
-                }
-                Ok(Decoded::Arp(arp, l2)) => {
-                    self.stats.arp_packets += 1;
-                    let packet = StagedPacket::Arp {
-                        ts: raw.ts,
-                        arp: *arp,
-                        l2: *l2,
-                    };
-                    (packet, &[][..])
-                }
-                Ok(Decoded::Other { .. }) => {
-                    self.stats.non_ip_packets += 1;
-                    continue;
-                }
-                Err(e) => {
-                    self.stats.count_decode_error(e);
-                    continue;
-                }
-            };
-            batch.bytes.extend_from_slice(payload);
-            batch.frames.push(StagedFrame {
-                packet,
-                end: batch.bytes.len(),
-                flows_end: batch.flows.len(),
-            });
+/// Why filling a batch stopped early.
+enum Fill {
+    Capture(CaptureError),
+    Detached,
+}
+
+/// Reads frames into the current batch until it is full; `Ok(false)` at the clean end of
+/// input. The batch is left for the caller to send.
+fn fill<S: PacketSource>(
+    source: &mut S,
+    tracker: &mut Tracker,
+    stage1: &mut Stage1,
+) -> Result<bool, Fill> {
+    loop {
+        let batch = stage1.batch().map_err(|_| Fill::Detached)?;
+        if batch.is_full() {
+            return Ok(true);
         }
-        Ok(true)
+        let Some(raw) = source.next_packet().map_err(Fill::Capture)? else {
+            return Ok(false);
+        };
+        // Never sends: the batch had room for this frame; it is sent by the caller.
+        stage1.push_unsent(tracker, &raw);
     }
 }
 
@@ -315,8 +415,7 @@ enum Stop<E> {
 fn detect_stage<E, F, A>(
     mut detectors: Vec<Box<dyn Detector>>,
     mut counters: PipelineStats,
-    full: Receiver<Batch>,
-    empty: SyncSender<Batch>,
+    ends: Stage2Ends,
     mut on_flow: F,
     mut on_alert: A,
 ) -> Stage2<E>
@@ -326,7 +425,7 @@ where
 {
     let mut alerts: Vec<Alert> = Vec::with_capacity(64);
     let result = (|| {
-        for batch in full.iter() {
+        for batch in ends.full.iter() {
             detect_batch(&mut detectors, &mut counters, &batch, &mut alerts);
             for flow in &batch.flows {
                 on_flow(flow)?;
@@ -335,7 +434,7 @@ where
                 on_alert(&alert)?;
             }
             // Stage 1 may have stopped; the batch is then simply dropped.
-            let _ = empty.send(batch);
+            let _ = ends.empty.send(batch);
         }
         Ok(())
     })();
@@ -384,6 +483,7 @@ fn detect_batch(
                 };
                 packet_to_detectors(detectors, counters, &view, None, alerts)
             }
+            StagedPacket::Tick(now) => tick_to_detectors(detectors, counters, now, alerts),
         }
     }
     let all = batch.flows.len();
@@ -398,8 +498,181 @@ fn batch_flows_to_detectors(
     range: std::ops::Range<usize>,
     alerts: &mut Vec<Alert>,
 ) {
+    // Without detectors stage 1 computes no features, and there is nobody to give flows to.
+    if detectors.is_empty() {
+        return;
+    }
     let features = &batch.features[range.clone()];
     for (flow, features) in batch.flows[range].iter().zip(features) {
         flow_to_detectors(detectors, counters, flow, features, alerts);
+    }
+}
+
+/// A [`Sensor`] split over two threads, for push: frames are tracked on the caller's thread
+/// and detected on a second one, which hands flows and alerts to the sinks given at start.
+///
+/// This is the push counterpart of [`FlowPipeline::run_staged`]: the same batches, the same
+/// detector calls, so the flows and alerts (and their order) are those of a one-thread
+/// [`Sensor`] fed the same frames and ticks. A batch goes to the detection thread when it is
+/// full (4,096 frames or ~4 MiB of payload) and on every [`tick`](Self::tick), so a live sensor
+/// that ticks once a second delivers its alerts within a second. At most three batches exist.
+/// Dropping it without [`finish`](Self::finish) lets the detection thread deliver what was
+/// sent and end on its own.
+///
+/// ```
+/// use std::sync::mpsc::channel;
+/// use netsec_core::capture::{LinkType, RawPacket};
+/// use netsec_core::detect::{ChannelSink, Detector};
+/// use netsec_core::flow::FlowTableConfig;
+/// use netsec_core::output::NoFlows;
+/// use netsec_core::pipeline::{Sensor, StagedSensor};
+/// use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
+/// use netsec_core::time::Timestamp;
+///
+/// let rules = RuleSet::from_text(
+///     r#"alert udp any any -> any 53 (msg:"bytes 1-4"; content:"|01 02 03 04|"; sid:1;)"#,
+///     &RuleVars::default(),
+/// );
+/// let detectors: Vec<Box<dyn Detector>> = vec![Box::new(RuleDetector::new(rules))];
+/// let sensor = Sensor::new(FlowTableConfig::default(), detectors)?;
+/// let (tx, rx) = channel();
+/// let mut staged = StagedSensor::start(sensor, Box::new(NoFlows), Box::new(ChannelSink::new(tx)));
+/// let frame = [0x45,0,0,32, 0,0,0,0, 64,17,0,0, 10,0,0,1, 10,0,0,2,
+///              0x03,0xe8,0,53, 0,12,0,0, 1,2,3,4];
+/// staged.push(&RawPacket {
+///     ts: Timestamp::from_micros(1_000_000),
+///     link_type: LinkType::RAW,
+///     data: &frame,
+///     orig_len: frame.len() as u32,
+/// })?;
+/// staged.tick(Timestamp::from_micros(2_000_000))?; // ships the batch to the detection thread
+/// let alert = rx.recv()?;
+/// assert_eq!(alert.meta_u64("sid"), Some(1));
+/// let sensor = staged.finish()?;
+/// assert_eq!(sensor.stats().alerts, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct StagedSensor {
+    sensor: Sensor,
+    stage1: Stage1,
+    worker: Option<JoinHandle<Stage2<SinkError>>>,
+}
+
+impl std::fmt::Debug for StagedSensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedSensor")
+            .field("sensor", &self.sensor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StagedSensor {
+    /// Starts the detection thread with `sensor`'s detectors, which deliver every flow to
+    /// `flows` and every alert to `alerts`, and flush both at the end.
+    pub fn start(
+        mut sensor: Sensor,
+        mut flows: Box<dyn FlowSink + Send>,
+        mut alerts: Box<dyn AlertSink + Send>,
+    ) -> StagedSensor {
+        let (tracker, detectors) = sensor.parts();
+        let detectors = std::mem::take(detectors);
+        let counters = zero_alert_counts(&tracker.stats);
+        let (stage1, ends) = stages(!detectors.is_empty());
+        let worker = std::thread::spawn(move || {
+            let (detectors, counters, result) = detect_stage(
+                detectors,
+                counters,
+                ends,
+                |f| flows.emit(f),
+                |a| alerts.emit(a),
+            );
+            let result = result
+                .and_then(|()| flows.flush())
+                .and_then(|()| alerts.flush());
+            (detectors, counters, result)
+        });
+        StagedSensor {
+            sensor,
+            stage1,
+            worker: Some(worker),
+        }
+    }
+
+    /// Tracks one captured frame; detection follows on the other thread.
+    ///
+    /// # Errors
+    /// The sink error that stopped the detection thread (the run is over: call
+    /// [`finish`](Self::finish) to get the sensor back).
+    pub fn push(&mut self, frame: &RawPacket<'_>) -> Result<(), SinkError> {
+        let (tracker, _) = self.sensor.parts();
+        match self.stage1.push(tracker, frame) {
+            Ok(()) => Ok(()),
+            Err(Detached) => Err(self.stopped()),
+        }
+    }
+
+    /// Advances the clock to `now` (as [`Sensor::tick`]) and ships the batch, so what was
+    /// pushed so far reaches the sinks without waiting for a full batch.
+    ///
+    /// # Errors
+    /// As [`push`](Self::push).
+    pub fn tick(&mut self, now: Timestamp) -> Result<(), SinkError> {
+        let (tracker, _) = self.sensor.parts();
+        let sent = self
+            .stage1
+            .tick(tracker, now)
+            .and_then(|()| self.stage1.send());
+        sent.map_err(|Detached| self.stopped())
+    }
+
+    /// Counters of the tracking side so far (frames, flows, skips; alert counts arrive at
+    /// [`finish`](Self::finish)).
+    pub fn stats(&self) -> &PipelineStats {
+        self.sensor.stats()
+    }
+
+    /// Ends the input: exports every open flow, waits for the detection thread to deliver
+    /// everything and flush the sinks, and gives back the sensor with its detectors and alert
+    /// counts.
+    ///
+    /// # Errors
+    /// The first sink error of the detection thread.
+    pub fn finish(mut self) -> Result<Sensor, SinkError> {
+        let (tracker, _) = self.sensor.parts();
+        // A detached stage 2 has its error in the join below.
+        let _ = self
+            .stage1
+            .flush_table(tracker)
+            .and_then(|()| self.stage1.send());
+        let (detectors, counters, result) = self.join();
+        let (tracker, mine) = self.sensor.parts();
+        *mine = detectors;
+        tracker.stats.add_alert_counts(&counters);
+        result.map(|()| self.sensor)
+    }
+
+    /// The error that stopped the detection thread, once it has stopped.
+    fn stopped(&mut self) -> SinkError {
+        let (detectors, counters, result) = self.join();
+        let (tracker, mine) = self.sensor.parts();
+        *mine = detectors;
+        tracker.stats.add_alert_counts(&counters);
+        result.err().unwrap_or(SinkError::Disconnected)
+    }
+
+    /// Closes the channel to the detection thread and waits for it.
+    fn join(&mut self) -> Stage2<SinkError> {
+        // Replacing the sender closes the channel, which ends stage 2 after the batches sent.
+        let (closed, _) = stages(false);
+        drop(std::mem::replace(&mut self.stage1, closed));
+        match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(done)) => done,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => (
+                Vec::new(),
+                PipelineStats::default(),
+                Err(SinkError::Disconnected),
+            ),
+        }
     }
 }

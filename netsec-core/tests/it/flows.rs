@@ -5,7 +5,7 @@ use std::path::Path;
 
 use netsec_core::capture::PcapReader;
 use netsec_core::flow::{FlowRecord, FlowTableConfig};
-use netsec_core::output::{CsvFlowWriter, FlowWriter};
+use netsec_core::output::{CsvFlowWriter, FlowSink};
 use netsec_core::pipeline::{FlowPipeline, PipelineStats};
 
 use crate::util;
@@ -82,7 +82,7 @@ fn same_input_gives_byte_identical_csv() {
         let (flows, _, _) = flows_of(&path);
         let mut w = CsvFlowWriter::new(Vec::new());
         for f in &flows {
-            w.write_flow(f).expect("write to Vec");
+            w.emit(f).expect("write to Vec");
         }
         w.flush().expect("flush Vec");
         w.into_inner()

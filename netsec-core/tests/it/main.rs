@@ -13,4 +13,5 @@ mod flows;
 mod inventory;
 mod pipeline;
 mod rules;
+mod sensor;
 mod util;

@@ -1,4 +1,5 @@
-//! Flow output: CSV and JSON Lines in the column order of `FEATURES.md`.
+//! Flow output: the [`FlowSink`] trait and its writers: CSV and JSON Lines in the column order
+//! of `FEATURES.md`, and Suricata EVE `flow` events ([`EveFlowWriter`]).
 //!
 //! Identity columns first (`flow_id, first_ts, last_ts, src_ip, src_port, dst_ip, dst_port,
 //! protocol, end_reason`), then the 25 features by [`Feature::name`], then the application
@@ -7,10 +8,15 @@
 //! without locale or platform dependence (integers digit by digit, other floats as the shortest
 //! round-trip form via `zmij`, the successor of `ryu` that serde_json uses), so the same capture always gives byte-identical output.
 
+mod eve;
+
+pub use eve::EveFlowWriter;
+
 use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::app::AppField;
+use crate::detect::SinkError;
 use crate::features::Feature;
 use crate::flow::FlowRecord;
 use crate::time::Timestamp;
@@ -41,19 +47,53 @@ pub enum FlowFormat {
     Jsonl,
 }
 
-/// Writes flow records in one format.
-pub trait FlowWriter {
-    /// Writes one flow.
+/// Receives finished flows, one at a time, in export order: the flow counterpart of
+/// [`AlertSink`](crate::detect::AlertSink). The CSV and JSON Lines writers here implement it;
+/// every driver ([`Sensor::deliver`](crate::pipeline::Sensor::deliver),
+/// [`FlowPipeline::run_into`](crate::pipeline::FlowPipeline::run_into), the staged sensor)
+/// accepts one.
+pub trait FlowSink {
+    /// Takes one flow.
     ///
     /// # Errors
-    /// The underlying writer's I/O error.
-    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()>;
+    /// [`SinkError`] when the flow cannot be written or delivered.
+    fn emit(&mut self, flow: &FlowRecord) -> Result<(), SinkError>;
 
-    /// Flushes buffered output.
+    /// Pushes buffered output out; called at the end of a run. Default: nothing to do.
     ///
     /// # Errors
-    /// The underlying writer's I/O error.
-    fn flush(&mut self) -> io::Result<()>;
+    /// [`SinkError`] when buffered output cannot be written.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+impl<S: FlowSink + ?Sized> FlowSink for &mut S {
+    fn emit(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
+        (**self).emit(flow)
+    }
+    fn flush(&mut self) -> Result<(), SinkError> {
+        (**self).flush()
+    }
+}
+
+impl<S: FlowSink + ?Sized> FlowSink for Box<S> {
+    fn emit(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
+        (**self).emit(flow)
+    }
+    fn flush(&mut self) -> Result<(), SinkError> {
+        (**self).flush()
+    }
+}
+
+/// Discards every flow (for runs that want alerts only).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoFlows;
+
+impl FlowSink for NoFlows {
+    fn emit(&mut self, _flow: &FlowRecord) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// The CSV header line (without the newline).
@@ -101,8 +141,8 @@ impl<W: Write> CsvFlowWriter<W> {
     }
 }
 
-impl<W: Write> FlowWriter for CsvFlowWriter<W> {
-    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
+impl<W: Write> FlowSink for CsvFlowWriter<W> {
+    fn emit(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
         self.ensure_header()?;
         let o = &mut self.line;
         o.clear();
@@ -139,12 +179,12 @@ impl<W: Write> FlowWriter for CsvFlowWriter<W> {
             None => o.extend_from_slice(&[b','; AppField::COUNT]),
         }
         o.push(b'\n');
-        self.out.write_all(&self.line)
+        Ok(self.out.write_all(&self.line)?)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> Result<(), SinkError> {
         self.ensure_header()?;
-        self.out.flush()
+        Ok(self.out.flush()?)
     }
 }
 
@@ -173,8 +213,8 @@ impl<W: Write> JsonlFlowWriter<W> {
     }
 }
 
-impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
-    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
+impl<W: Write> FlowSink for JsonlFlowWriter<W> {
+    fn emit(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
         // Every string but the application facts is an address, an RFC 3339 time or a fixed
         // identifier, none of which needs JSON escaping, so the object is written directly.
         let o = &mut self.line;
@@ -215,16 +255,16 @@ impl<W: Write> FlowWriter for JsonlFlowWriter<W> {
             push_json_string(o, value);
         }
         o.extend_from_slice(b"}\n");
-        self.out.write_all(&self.line)
+        Ok(self.out.write_all(&self.line)?)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(self.out.flush()?)
     }
 }
 
 /// A boxed writer for `format` over `out`.
-pub fn flow_writer<'w, W: Write + 'w>(format: FlowFormat, out: W) -> Box<dyn FlowWriter + 'w> {
+pub fn flow_writer<'w, W: Write + 'w>(format: FlowFormat, out: W) -> Box<dyn FlowSink + 'w> {
     match format {
         FlowFormat::Csv => Box::new(CsvFlowWriter::new(out)),
         FlowFormat::Jsonl => Box::new(JsonlFlowWriter::new(out)),
@@ -577,7 +617,7 @@ mod tests {
     fn app_columns_are_quoted_and_escaped() {
         let flow = flow_with_app();
         let mut csv = CsvFlowWriter::new(Vec::new());
-        csv.write_flow(&flow).expect("in memory");
+        csv.emit(&flow).expect("in memory");
         let text = String::from_utf8(csv.into_inner()).expect("utf-8");
         let row = text.lines().nth(1).expect("row");
         let ua = r#""x, ""y"" \ z\x01""#;
@@ -586,7 +626,7 @@ mod tests {
             "{row}"
         );
         let mut jsonl = JsonlFlowWriter::new(Vec::new());
-        jsonl.write_flow(&flow).expect("in memory");
+        jsonl.emit(&flow).expect("in memory");
         let line = String::from_utf8(jsonl.into_inner()).expect("utf-8");
         let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
         assert_eq!(v["app_proto"], "http");

@@ -2,9 +2,10 @@
 
 use std::io::{self, Write};
 
-use netsec_core::features::Feature;
-use netsec_core::flow::FlowRecord;
-use netsec_core::output::{push_json_string, FlowWriter};
+use super::{push_json_string, FlowSink};
+use crate::detect::SinkError;
+use crate::features::Feature;
+use crate::flow::FlowRecord;
 
 /// Writes one EVE `flow` object per finished flow.
 ///
@@ -14,6 +15,7 @@ use netsec_core::output::{push_json_string, FlowWriter};
 /// application facts follow grouped by protocol (`"tls":{"sni":…,"ja4":…}`, `"http":{…}`), as
 /// Suricata's per-protocol objects; `features` holds the 25 features by name. Keys are written in a fixed order, so the same
 /// flows always give the same bytes.
+#[derive(Debug)]
 pub struct EveFlowWriter<W: Write> {
     out: W,
 }
@@ -23,10 +25,15 @@ impl<W: Write> EveFlowWriter<W> {
     pub fn new(out: W) -> Self {
         EveFlowWriter { out }
     }
+
+    /// The inner writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
 }
 
-impl<W: Write> FlowWriter for EveFlowWriter<W> {
-    fn write_flow(&mut self, flow: &FlowRecord) -> io::Result<()> {
+impl<W: Write> FlowSink for EveFlowWriter<W> {
+    fn emit(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
         let features = flow.features();
         let o = &mut self.out;
         let age = (flow.last_ts.as_micros() - flow.first_ts.as_micros()).max(0) / 1_000_000;
@@ -61,11 +68,11 @@ impl<W: Write> FlowWriter for EveFlowWriter<W> {
             write!(o, "\"{}\":", f.name())?;
             serde_json::to_writer(&mut *o, &v)?;
         }
-        o.write_all(b"}}\n")
+        Ok(o.write_all(b"}}\n")?)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(self.out.flush()?)
     }
 }
 

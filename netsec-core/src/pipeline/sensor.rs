@@ -1,0 +1,244 @@
+//! [`Sensor`]: the push-driven core that every driver (pull, staged, live) runs.
+
+use crate::capture::{LinkType, RawPacket};
+use crate::detect::{Alert, AlertSink, Detector, SinkError};
+use crate::flow::{FlowConfigError, FlowRecord, FlowTableConfig, FlowTableStats};
+use crate::output::FlowSink;
+use crate::time::Timestamp;
+
+use super::step::{flows_to_detectors, packet_to_detectors, stats_for, tick_to_detectors, Tracker};
+use super::PipelineStats;
+
+/// A sensor you push captured frames into: decode → flow table → detectors, with the clock
+/// driven by packet time and, when the network is quiet, by [`tick`](Sensor::tick).
+///
+/// - [`push`](Sensor::push) one captured frame;
+/// - [`tick`](Sensor::tick) to advance the clock without a packet: flows whose idle or active
+///   timeout passed are exported and given to the detectors, then each detector's
+///   [`on_tick`](Detector::on_tick) runs;
+/// - [`finish`](Sensor::finish) at the end of input: every open flow is exported.
+///
+/// Exported flows and raised alerts wait in the sensor until taken, with
+/// [`drain_flows`](Sensor::drain_flows) and [`drain_alerts`](Sensor::drain_alerts) or
+/// [`deliver`](Sensor::deliver) into an [`AlertSink`] and a [`FlowSink`]. Both buffers are
+/// reused, so a sensor drained after every push or batch allocates nothing per packet in
+/// steady state. Memory is bounded by the flow table's `max_flows` and the detectors' own caps,
+/// whatever the length of the stream.
+///
+/// Call order, for every frame in push order: the flows the frame's processing exported go to
+/// each detector's [`on_flow_end`](Detector::on_flow_end) (flow by flow, detectors in list
+/// order), then the packet goes to each detector's [`on_packet`](Detector::on_packet). The
+/// output depends only on the frames and ticks pushed, never on the wall clock.
+///
+/// ```
+/// use netsec_core::capture::{LinkType, RawPacket};
+/// use netsec_core::flow::FlowTableConfig;
+/// use netsec_core::pipeline::Sensor;
+/// use netsec_core::time::Timestamp;
+///
+/// let mut sensor = Sensor::new(FlowTableConfig::default(), Vec::new())?;
+/// // One IPv4/UDP datagram 10.0.0.1:1000 -> 10.0.0.2:53, as a capture thread would hand it over.
+/// let frame = [0x45,0,0,32, 0,0,0,0, 64,17,0,0, 10,0,0,1, 10,0,0,2,
+///              0x03,0xe8,0,53, 0,12,0,0, 1,2,3,4];
+/// sensor.push(&RawPacket {
+///     ts: Timestamp::from_micros(1_000_000),
+///     link_type: LinkType::RAW,
+///     data: &frame,
+///     orig_len: frame.len() as u32,
+/// });
+/// assert_eq!(sensor.drain_flows().count(), 0); // the flow is still open
+/// // Three quiet minutes later the clock alone ends it (idle timeout 120 s).
+/// sensor.tick(Timestamp::from_micros(181_000_000));
+/// let flows: Vec<_> = sensor.drain_flows().collect();
+/// assert_eq!((flows[0].dst_port, flows[0].packets()), (53, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Sensor {
+    tracker: Tracker,
+    detectors: Vec<Box<dyn Detector>>,
+    /// Alerts raised and not yet taken, in the order raised.
+    alerts: Vec<Alert>,
+    /// Flows exported and not yet taken, in export order.
+    flows: Vec<FlowRecord>,
+}
+
+impl std::fmt::Debug for Sensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.detectors.iter().map(|d| d.name()).collect();
+        f.debug_struct("Sensor")
+            .field("tracker", &self.tracker)
+            .field("detectors", &names)
+            .field("pending_alerts", &self.alerts.len())
+            .field("pending_flows", &self.flows.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sensor {
+    /// A sensor with a flow table built from `config` that runs `detectors` (in this order).
+    ///
+    /// # Errors
+    /// [`FlowConfigError`] when `config` is invalid (e.g. a zero timeout or table size).
+    pub fn new(
+        config: FlowTableConfig,
+        detectors: Vec<Box<dyn Detector>>,
+    ) -> Result<Self, FlowConfigError> {
+        let mut tracker = Tracker::new(config)?;
+        tracker.stats = stats_for(&detectors);
+        Ok(Sensor {
+            tracker,
+            detectors,
+            alerts: Vec::with_capacity(64),
+            flows: Vec::with_capacity(64),
+        })
+    }
+
+    /// Processes one captured frame. A malformed frame is counted in
+    /// [`stats`](Self::stats) and skipped; nothing a frame holds can make this fail or panic.
+    #[inline]
+    pub fn push(&mut self, frame: &RawPacket<'_>) {
+        let mut flows = std::mem::take(&mut self.flows);
+        self.push_into(frame, &mut flows);
+        self.flows = flows;
+    }
+
+    /// [`push`](Self::push), appending the exported flows to `flows` instead of the sensor's
+    /// own buffer (the pull driver's batch buffer).
+    #[inline(always)]
+    pub(crate) fn push_into(&mut self, frame: &RawPacket<'_>, flows: &mut Vec<FlowRecord>) {
+        let Sensor {
+            tracker,
+            detectors,
+            alerts,
+            ..
+        } = self;
+        tracker.track(frame, flows, |stats, exported, view, ctx| {
+            if !detectors.is_empty() {
+                flows_to_detectors(detectors, stats, exported, alerts);
+                packet_to_detectors(detectors, stats, view, ctx, alerts);
+            }
+        });
+    }
+
+    /// Advances the clock to `now` without a packet: exports the flows whose idle or active
+    /// timeout passed by `now` (see [`FlowTable::advance_time`](crate::flow::FlowTable::advance_time))
+    /// and gives each to the detectors, then gives the tick to every detector's
+    /// [`on_tick`](Detector::on_tick). A live sensor calls this on a wall-clock timer, with the
+    /// capture clock's notion of now, so idle flows end while the network is quiet.
+    pub fn tick(&mut self, now: Timestamp) {
+        let mut flows = std::mem::take(&mut self.flows);
+        self.tick_into(now, &mut flows);
+        self.flows = flows;
+    }
+
+    /// [`tick`](Self::tick), appending the exported flows to `flows`.
+    pub(crate) fn tick_into(&mut self, now: Timestamp, flows: &mut Vec<FlowRecord>) {
+        let start = self.tracker.advance_time(now, flows);
+        let stats = &mut self.tracker.stats;
+        flows_to_detectors(
+            &mut self.detectors,
+            stats,
+            &flows[start..],
+            &mut self.alerts,
+        );
+        tick_to_detectors(&mut self.detectors, stats, now, &mut self.alerts);
+    }
+
+    /// Ends the input: exports every flow still open (end reason `end`) and gives each to the
+    /// detectors. The sensor stays usable: frames pushed afterwards start new flows.
+    pub fn finish(&mut self) {
+        let mut flows = std::mem::take(&mut self.flows);
+        self.finish_into(&mut flows);
+        self.flows = flows;
+    }
+
+    /// [`finish`](Self::finish), appending the exported flows to `flows`.
+    pub(crate) fn finish_into(&mut self, flows: &mut Vec<FlowRecord>) {
+        let start = self.tracker.flush(flows);
+        let stats = &mut self.tracker.stats;
+        flows_to_detectors(
+            &mut self.detectors,
+            stats,
+            &flows[start..],
+            &mut self.alerts,
+        );
+    }
+
+    /// Flows exported and not yet taken, in export order.
+    pub fn flows(&self) -> &[FlowRecord] {
+        &self.flows
+    }
+
+    /// Takes the exported flows, in export order; the buffer keeps its capacity.
+    pub fn drain_flows(&mut self) -> std::vec::Drain<'_, FlowRecord> {
+        self.flows.drain(..)
+    }
+
+    /// Alerts raised and not yet taken, in the order they were raised.
+    pub fn alerts(&self) -> &[Alert] {
+        &self.alerts
+    }
+
+    /// Takes the pending alerts, in the order raised; the buffer keeps its capacity, so
+    /// draining after every batch allocates nothing in steady state.
+    pub fn drain_alerts(&mut self) -> std::vec::Drain<'_, Alert> {
+        self.alerts.drain(..)
+    }
+
+    /// Hands the pending flows to `flows` (in export order), then the pending alerts to
+    /// `alerts` (in the order raised), and empties both buffers.
+    ///
+    /// # Errors
+    /// The first [`SinkError`]; what was not delivered yet is dropped.
+    pub fn deliver(
+        &mut self,
+        flows: &mut dyn FlowSink,
+        alerts: &mut dyn AlertSink,
+    ) -> Result<(), SinkError> {
+        let result = deliver(&self.flows, &self.alerts, flows, alerts);
+        self.flows.clear();
+        self.alerts.clear();
+        result
+    }
+
+    /// Counters so far (frames, flows, skips by reason, alerts per detector).
+    pub fn stats(&self) -> &PipelineStats {
+        &self.tracker.stats
+    }
+
+    /// The flow table's own counters (peak size, evictions, exports by reason, fragments).
+    pub fn table_stats(&self) -> FlowTableStats {
+        self.tracker.table.stats()
+    }
+
+    /// Link type of the most recent frame, if any was pushed.
+    pub fn last_link_type(&self) -> Option<LinkType> {
+        self.tracker.last_link_type
+    }
+
+    /// The detectors, in call order.
+    pub fn detectors(&self) -> &[Box<dyn Detector>] {
+        &self.detectors
+    }
+
+    /// Parts for the staged driver, which runs the detectors on another thread.
+    pub(crate) fn parts(&mut self) -> (&mut Tracker, &mut Vec<Box<dyn Detector>>) {
+        (&mut self.tracker, &mut self.detectors)
+    }
+}
+
+/// Gives `flows` to one sink and `alerts` to the other, stopping at the first error.
+pub(crate) fn deliver(
+    flows: &[FlowRecord],
+    alerts: &[Alert],
+    flow_sink: &mut dyn FlowSink,
+    alert_sink: &mut dyn AlertSink,
+) -> Result<(), SinkError> {
+    for flow in flows {
+        flow_sink.emit(flow)?;
+    }
+    for alert in alerts {
+        alert_sink.emit(alert)?;
+    }
+    Ok(())
+}
