@@ -17,7 +17,7 @@ use netsec_core::pipeline::FlowPipeline;
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 
 /// The bundled rule file (the same text the CLI embeds).
-const DEFAULT_RULES: &str = include_str!("../../config/default.rules");
+use netsec_core::config::BUNDLED_RULES as DEFAULT_RULES;
 
 fn generated_rules(n: usize) -> String {
     const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_-.";

@@ -17,23 +17,18 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::Context;
-use clap::{Args, ValueEnum};
-use netsec_core::detect::{AlertSink, CsvAlertSink, Detector, EveAlertSink, JsonlAlertSink};
-use netsec_core::flow::FlowTableConfig;
-use netsec_core::output::{CsvFlowWriter, EveFlowWriter, FlowSink, JsonlFlowWriter};
-use netsec_core::pipeline::{FlowPipeline, PipelineError};
-use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
-use netsec_ml::detector::detector_for;
-use netsec_ml::ModelFile;
-
 use crate::flows::TableArgs;
 use crate::progress::Progress;
-use crate::summary::{AlertTally, FileReport, Talkers, Totals};
+use crate::summary::{FileReport, Totals};
 use crate::Failure;
-
-/// The bundled rule file, compiled into the binary.
-pub const DEFAULT_RULES: &str = include_str!("../../config/default.rules");
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use netsec_core::config::{
+    CheckedSensorConfig, ConfigError, OutputFormat, OutputsConfig, RulesConfig, SensorConfig,
+};
+use netsec_core::pipeline::{FlowPipeline, PipelineError};
+use netsec_core::summary::{AlertTally, Talkers};
+use netsec_ml::ModelFileLoader;
 
 /// A worker hands its output to the writer in chunks of about this many bytes.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -87,15 +82,22 @@ pub enum AnalyzeFormat {
     Csv,
 }
 
+impl From<AnalyzeFormat> for OutputFormat {
+    fn from(f: AnalyzeFormat) -> Self {
+        match f {
+            AnalyzeFormat::Eve => OutputFormat::Eve,
+            AnalyzeFormat::Jsonl => OutputFormat::Jsonl,
+            AnalyzeFormat::Csv => OutputFormat::Csv,
+        }
+    }
+}
+
 /// Everything a worker needs, shared read-only by all workers.
 struct Plan<'a> {
     captures: &'a [PathBuf],
-    rules: &'a RuleSet,
-    behaviour: &'a netsec_core::behaviour::BehaviourConfig,
-    /// ML models; each worker builds its own detectors from them.
-    models: &'a [ModelFile],
-    table: FlowTableConfig,
-    format: AnalyzeFormat,
+    /// Rules, behaviour and models, checked; each worker builds its own sensor from it.
+    sensor: &'a CheckedSensorConfig,
+    format: OutputFormat,
     write_flows: bool,
     progress: &'a Progress,
     /// Set when the writer failed: workers stop early.
@@ -169,74 +171,53 @@ impl Write for ChunkWriter {
     }
 }
 
-/// Loads the bundled rules (unless disabled) and every `--rules` file into one set; prints one
-/// warning per skipped rule, naming its file and line.
-fn load_rules(args: &AnalyzeArgs) -> Result<RuleSet, Failure> {
-    let mut text = String::new();
-    // (first line in `text`, source name)
-    let mut origins: Vec<(usize, String)> = Vec::new();
-    let mut add = |name: String, body: &str, text: &mut String| {
-        origins.push((text.lines().count() + 1, name));
-        text.push_str(body);
-        // A blank line keeps a trailing `\` continuation from joining the next file.
-        text.push_str("\n\n");
-    };
-    if !args.no_default_rules {
-        add("<bundled default.rules>".into(), DEFAULT_RULES, &mut text);
-    }
-    for path in &args.rules {
-        let body = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read rule file {}", path.display()))
-            .map_err(Failure::BadInput)?;
-        add(path.display().to_string(), &body, &mut text);
-    }
-    let set = RuleSet::from_text(&text, &RuleVars::default());
-    let mut err = io::stderr().lock();
-    for w in &set.summary().warnings {
-        let (start, name) = origins
-            .iter()
-            .rev()
-            .find(|(start, _)| *start <= w.line)
-            .map(|(s, n)| (*s, n.as_str()))
-            .unwrap_or((1, "<rules>"));
-        let mut local = w.clone();
-        local.line = w.line + 1 - start;
-        let _ = writeln!(err, "netsec: warning: {name}: {local}");
-    }
-    Ok(set)
+/// The sensor configuration the flags describe: `--no-default-rules` and `--rules`, `--config`
+/// (behaviour), `--model`, the flow-table flags and the outputs.
+fn sensor_config(args: &AnalyzeArgs) -> Result<SensorConfig, Failure> {
+    Ok(SensorConfig {
+        flow: args.table.config()?,
+        rules: RulesConfig {
+            bundled: !args.no_default_rules,
+            files: args.rules.clone(),
+            ..RulesConfig::default()
+        },
+        behaviour: crate::behaviour::load_config(args.config.as_deref())?,
+        models: args.model.clone(),
+        outputs: OutputsConfig {
+            format: args.format.into(),
+            alerts: args.alerts.clone(),
+            flows: args.flows.clone(),
+        },
+    })
 }
 
-/// Loads every `--model` file (checked before any output is created) and names each on
-/// stderr.
-fn load_models(paths: &[PathBuf]) -> Result<Vec<ModelFile>, Failure> {
-    let mut models = Vec::with_capacity(paths.len());
-    for path in paths {
-        let file = ModelFile::load(path)
-            .with_context(|| format!("cannot load model {}", path.display()))
-            .map_err(Failure::BadInput)?;
-        eprintln!(
-            "netsec: model {} {} ({}, alert at score >= {}) from {}",
-            file.name,
-            file.version,
-            file.kind().as_str(),
-            file.thresholds.alert,
-            path.display()
-        );
-        models.push(file);
+/// Checks the configuration (rules read and compiled, models loaded) before any output is
+/// created; names each model and every skipped rule on stderr.
+fn check(config: &SensorConfig) -> Result<CheckedSensorConfig, Failure> {
+    let checked = config
+        .check_with(Some(&ModelFileLoader))
+        .map_err(|e| match e {
+            ConfigError::Model { path, source } => anyhow::Error::from_boxed(source)
+                .context(format!("cannot load model {}", path.display())),
+            ConfigError::Flow(e) => anyhow::Error::new(e).context("invalid flow options"),
+            other => anyhow::Error::new(other),
+        })
+        .map_err(Failure::BadInput)?;
+    for (path, model) in checked.models() {
+        eprintln!("netsec: model {model} from {}", path.display());
     }
-    Ok(models)
+    let mut err = io::stderr().lock();
+    for w in checked.rule_warnings() {
+        let _ = writeln!(err, "netsec: warning: {w}");
+    }
+    Ok(checked)
 }
 
 /// Runs `netsec analyze`.
 pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
-    let models = load_models(&args.model)?;
-    let table = args.table.config()?;
-    FlowTableConfig::check(table)
-        .map_err(|e| Failure::BadInput(anyhow::Error::new(e).context("invalid flow options")))?;
-    let rules = load_rules(args)?;
     // Checked once, before any output is created.
-    let behaviour = crate::behaviour::load_config(args.config.as_deref())?;
-    let behaviour_line = crate::behaviour::describe(&behaviour)?;
+    let checked = check(&sensor_config(args)?)?;
+    let behaviour_line = crate::behaviour::describe(&checked.config().behaviour)?;
 
     let mut alerts_out: Box<dyn Write> = match &args.alerts {
         Some(path) => Box::new(BufWriter::with_capacity(
@@ -263,11 +244,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     let abort = AtomicBool::new(false);
     let plan = Plan {
         captures: &args.captures,
-        rules: &rules,
-        behaviour: &behaviour,
-        models: &models,
-        table,
-        format: args.format,
+        sensor: &checked,
+        format: args.format.into(),
         write_flows: flows_out.is_some(),
         progress: &progress,
         abort: &abort,
@@ -321,8 +299,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     }
     progress.finish();
     let secs = started.elapsed().as_secs_f64();
-    let summary =
-        |o: &mut dyn Write| totals.write(o, &rules.summary().to_string(), &behaviour_line, secs);
+    let summary = |o: &mut dyn Write| {
+        totals.write(
+            o,
+            &checked.rules().summary().to_string(),
+            &behaviour_line,
+            secs,
+        )
+    };
     if args.alerts.is_some() {
         summary(&mut io::stdout().lock()).context("cannot write the summary")?;
     } else {
@@ -418,39 +402,21 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
         }
     };
     report.name = input.name.clone();
-    let mut detectors: Vec<Box<dyn Detector>> = Vec::new();
-    if !plan.rules.is_empty() {
-        detectors.push(Box::new(RuleDetector::new(plan.rules.clone())));
-    }
-    match crate::behaviour::detectors(plan.behaviour) {
-        Ok(d) => detectors.extend(d),
-        Err(Failure::BadInput(e) | Failure::Runtime(e)) => {
-            report.error = Some(format!("{e:#}"));
-            return report;
-        }
-    }
-    detectors.extend(plan.models.iter().map(detector_for));
-    let mut pipeline = match FlowPipeline::with_detectors(input.reader, plan.table, detectors) {
-        Ok(p) => p,
+    let sensor = match plan.sensor.build() {
+        Ok(s) => s,
         Err(e) => {
             report.error = Some(e.to_string());
             return report;
         }
     };
-    let csv_tail = index > 0 && plan.format == AnalyzeFormat::Csv;
-    let alert_out = ChunkWriter::new(tx.clone(), false, csv_tail);
-    let mut sink: Box<dyn AlertSink + Send> = match plan.format {
-        AnalyzeFormat::Eve => Box::new(EveAlertSink::new(alert_out)),
-        AnalyzeFormat::Jsonl => Box::new(JsonlAlertSink::new(alert_out)),
-        AnalyzeFormat::Csv => Box::new(CsvAlertSink::new(alert_out)),
-    };
-    let mut flow_out: Option<Box<dyn FlowSink + Send>> = plan.write_flows.then(|| {
-        let w = ChunkWriter::new(tx.clone(), true, csv_tail);
-        match plan.format {
-            AnalyzeFormat::Eve => Box::new(EveFlowWriter::new(w)) as Box<dyn FlowSink + Send>,
-            AnalyzeFormat::Jsonl => Box::new(JsonlFlowWriter::new(w)),
-            AnalyzeFormat::Csv => Box::new(CsvFlowWriter::new(w)),
-        }
+    let mut pipeline = FlowPipeline::with_sensor(input.reader, sensor);
+    let csv_tail = index > 0 && plan.format == OutputFormat::Csv;
+    let mut sink = plan
+        .format
+        .alert_sink(ChunkWriter::new(tx.clone(), false, csv_tail));
+    let mut flow_out = plan.write_flows.then(|| {
+        plan.format
+            .flow_sink(ChunkWriter::new(tx.clone(), true, csv_tail))
     });
 
     let mut talkers = Talkers::default();
@@ -506,24 +472,6 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bundled_rules_all_load_with_complete_metadata() {
-        let set = RuleSet::from_text(DEFAULT_RULES, &RuleVars::default());
-        let summary = set.summary();
-        assert_eq!(summary.skipped, 0, "{summary}: {:?}", summary.warnings);
-        assert!((10..=30).contains(&set.len()), "{} rules", set.len());
-        let mut sids = std::collections::BTreeSet::new();
-        for rule in set.rules() {
-            let text = rule.to_string();
-            let sid = rule.sid().expect("every bundled rule has a sid");
-            assert!((9_100_000..9_200_000).contains(&sid), "{text}");
-            assert!(sids.insert(sid), "duplicate sid {sid}");
-            for key in ["msg:", "rev:", "classtype:"] {
-                assert!(text.contains(key), "sid {sid} lacks {key}");
-            }
-        }
-    }
 
     #[test]
     fn chunk_writer_drops_only_the_first_line_when_asked() {

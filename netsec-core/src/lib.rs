@@ -46,6 +46,7 @@
 pub mod app;
 pub mod behaviour;
 pub mod capture;
+pub mod config;
 pub mod decode;
 pub mod detect;
 pub mod features;
@@ -54,6 +55,7 @@ pub mod inventory;
 pub mod output;
 pub mod pipeline;
 pub mod rules;
+pub mod summary;
 pub mod synth;
 pub mod time;
 pub mod wire;

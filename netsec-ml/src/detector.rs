@@ -17,6 +17,9 @@
 //! A flow that does not fire costs one scoring pass over the trees and allocates nothing.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use netsec_core::config::{DetectorFactory, ModelLoader};
 
 use netsec_core::detect::{Alert, AlertIdGen, AlertStatus, Detector};
 use netsec_core::features::FeatureVector;
@@ -350,6 +353,48 @@ pub fn detector_for(file: &ModelFile) -> Box<dyn Detector> {
 /// The errors of [`ModelFile::load`].
 pub fn load_detector(path: impl AsRef<Path>) -> Result<Box<dyn Detector>, ModelError> {
     Ok(detector_for(&ModelFile::load(path)?))
+}
+
+/// netsec-ml's [`ModelLoader`]: pass it to
+/// [`SensorConfig::check_with`](netsec_core::config::SensorConfig::check_with) so the
+/// config's `models` files become detectors.
+///
+/// ```no_run
+/// use netsec_core::config::SensorConfig;
+/// use netsec_ml::ModelFileLoader;
+///
+/// let mut config = SensorConfig::default();
+/// config.models.push("models/rf-default.json".into());
+/// let checked = config.check_with(Some(&ModelFileLoader))?;
+/// let sensor = checked.build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ModelFileLoader;
+
+impl ModelLoader for ModelFileLoader {
+    fn load(
+        &self,
+        path: &Path,
+    ) -> Result<Arc<dyn DetectorFactory>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Arc::new(ModelFile::load(path)?))
+    }
+}
+
+impl DetectorFactory for ModelFile {
+    fn describe(&self) -> String {
+        format!(
+            "{} {} ({}, alert at score >= {})",
+            self.name,
+            self.version,
+            self.kind().as_str(),
+            self.thresholds.alert
+        )
+    }
+
+    fn build(&self) -> Box<dyn Detector> {
+        detector_for(self)
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,9 @@ pub mod split;
 pub mod train;
 mod tree;
 
-pub use detector::{detector_for, load_detector, IsolationForestDetector, RandomForestDetector};
+pub use detector::{
+    detector_for, load_detector, IsolationForestDetector, ModelFileLoader, RandomForestDetector,
+};
 pub use error::MlError;
 pub use explain::FeatureContribution;
 pub use forest::{ForestVote, RandomForestModel, RandomForestParams, MAX_CLASSES};
