@@ -26,6 +26,7 @@ use clap::{Args, ValueEnum};
 use netsec_core::config::{
     CheckedSensorConfig, ConfigError, OutputFormat, OutputsConfig, RulesConfig, SensorConfig,
 };
+use netsec_core::detect::RunId;
 use netsec_core::pipeline::{FlowPipeline, PipelineError};
 use netsec_core::summary::{AlertTally, Talkers};
 use netsec_ml::ModelFileLoader;
@@ -402,13 +403,18 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
         }
     };
     report.name = input.name.clone();
-    let sensor = match plan.sensor.build() {
+    let mut sensor = match plan.sensor.build() {
         Ok(s) => s,
         Err(e) => {
             report.error = Some(e.to_string());
             return report;
         }
     };
+    // Alert ids from the capture's own digest: the same capture gives the same ids every run,
+    // different captures different ones.
+    sensor.set_run_id(
+        RunId::of_capture_file(path).unwrap_or_else(|_| RunId::from_digest(report.name.as_bytes())),
+    );
     let mut pipeline = FlowPipeline::with_sensor(input.reader, sensor);
     let csv_tail = index > 0 && plan.format == OutputFormat::Csv;
     let mut sink = plan

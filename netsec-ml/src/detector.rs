@@ -21,10 +21,10 @@ use std::sync::Arc;
 
 use netsec_core::config::{DetectorFactory, ModelLoader};
 
-use netsec_core::detect::{Alert, AlertIdGen, AlertStatus, Detector};
+use netsec_core::detect::{Alert, Detector};
 use netsec_core::features::FeatureVector;
 use netsec_core::flow::FlowRecord;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::explain::FeatureContribution;
 use crate::forest::RandomForestModel;
@@ -40,14 +40,13 @@ pub const ML_ATTACK: &str = "ML_Attack";
 /// The `attack_type` of isolation-forest alerts.
 pub const ANOMALY: &str = "Anomaly";
 
-/// Name, version and thresholds from the model file, and the alert id generator.
+/// Name, version and thresholds from the model file, and the alert count.
 #[derive(Debug)]
 struct Common {
     kind: ModelKind,
     model_name: String,
     model_version: String,
     thresholds: Thresholds,
-    ids: AlertIdGen,
     alerts: u64,
 }
 
@@ -58,7 +57,6 @@ impl Common {
             model_name: file.name.clone(),
             model_version: file.version.clone(),
             thresholds: file.thresholds,
-            ids: AlertIdGen::new(file.kind().as_str()),
             alerts: 0,
         }
     }
@@ -74,42 +72,28 @@ impl Common {
         extra: impl IntoIterator<Item = (&'static str, Value)>,
     ) -> Alert {
         self.alerts += 1;
-        let mut meta = Map::new();
-        meta.insert("detector".into(), self.kind.as_str().into());
-        meta.insert("model_name".into(), self.model_name.clone().into());
-        meta.insert("model_version".into(), self.model_version.clone().into());
-        meta.insert("confidence".into(), score.into());
-        meta.insert("threshold".into(), self.thresholds.alert.into());
         let top: Vec<Value> = top
             .iter()
             .map(|c| json!({"feature": c.feature.name(), "share": c.share, "value": c.value}))
             .collect();
-        meta.insert("top_features".into(), Value::Array(top));
+        let mut b = Alert::builder(
+            self.kind.as_str(),
+            flow.last_ts,
+            attack_type,
+            self.thresholds.severity(score),
+        )
+        .flow_record(flow)
+        .score(score)
+        .tag("ml")
+        .meta("model_name", self.model_name.clone())
+        .meta("model_version", self.model_version.clone())
+        .meta("confidence", score)
+        .meta("threshold", self.thresholds.alert)
+        .meta("top_features", Value::Array(top));
         for (k, v) in extra {
-            meta.insert(k.into(), v);
+            b = b.meta(k, v);
         }
-        let ports = flow.protocol.has_ports();
-        Alert {
-            id: self.ids.next_id(flow.last_ts),
-            timestamp: flow.last_ts,
-            attack_type: attack_type.into(),
-            severity: self.thresholds.severity(score),
-            status: AlertStatus::New,
-            src_ip: Some(flow.src_addr),
-            dst_ip: Some(flow.dst_addr),
-            src_port: ports.then_some(flow.src_port),
-            dst_port: ports.then_some(flow.dst_port),
-            protocol: Some(flow.protocol.name().into_owned()),
-            score: if score.is_finite() {
-                score.clamp(0.0, 1.0)
-            } else {
-                0.0
-            },
-            description,
-            tags: vec!["ml".into()],
-            flow_id: Some(flow.id),
-            meta,
-        }
+        b.description(description).build()
     }
 }
 

@@ -121,10 +121,16 @@ fn eve_alerts_parse_and_carry_the_alerts_md_fields() {
     for a in &alerts {
         assert_eq!(a["event_type"], "alert");
         if a["alert"]["gid"] != 1 {
-            // Behavioural detectors: gid 9000 and a stable signature id per kind.
+            // Behavioural detectors: gid 9000, the documented id and stable name of the
+            // (detector, attack type), and the per-alert sentence only in `netsec`.
             assert_eq!(a["alert"]["gid"], 9000, "{a}");
-            assert!(a["alert"]["signature_id"].is_u64());
-            assert!(a["alert"]["category"].is_string());
+            let detector = a["netsec"]["detector"].as_str().expect("detector");
+            let category = a["alert"]["category"].as_str().expect("category");
+            let sig = netsec_core::detect::signature::non_rule(detector, category);
+            assert_eq!(a["alert"]["signature_id"], sig.sid, "{a}");
+            assert_eq!(a["alert"]["signature"], sig.name.as_ref(), "{a}");
+            assert!(a["netsec"]["description"].is_string());
+            assert!(a["netsec"]["score"].is_f64());
             continue;
         }
         for key in [
@@ -170,6 +176,7 @@ fn jsonl_and_csv_alerts_have_their_shapes() {
         let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
         for key in [
             "id",
+            "detector",
             "timestamp",
             "attack_type",
             "severity",
@@ -183,6 +190,7 @@ fn jsonl_and_csv_alerts_have_their_shapes() {
         }
         assert_eq!(v["status"], "NEW");
         assert!(v["meta"]["detector"].is_string());
+        assert_eq!(v["detector"], v["meta"]["detector"]);
     }
     let csv = netsec(&[
         "analyze",
@@ -194,7 +202,7 @@ fn jsonl_and_csv_alerts_have_their_shapes() {
     ]);
     assert!(csv.status.success());
     let text = String::from_utf8(csv.stdout).expect("utf-8");
-    assert!(text.starts_with("id,timestamp,attack_type,severity,"));
+    assert!(text.starts_with("id,detector,timestamp,attack_type,severity,"));
 }
 
 #[test]

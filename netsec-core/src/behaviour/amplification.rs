@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "amplification";
@@ -96,7 +96,6 @@ pub struct AmplificationDetector {
     config: AmplificationConfig,
     /// Sorted, deduplicated amplifier ports.
     ports: Vec<u16>,
-    ids: AlertIdGen,
     clock: Clock,
     reflectors: DistinctWindow<Addr, Addr>,
     victims: Episodes<Addr, Victim>,
@@ -120,7 +119,6 @@ impl AmplificationDetector {
         Ok(AmplificationDetector {
             config: config.clone(),
             ports,
-            ids: AlertIdGen::new(NAME),
             clock: Clock::default(),
             reflectors: DistinctWindow::new(config.max_tracked, config.window_us),
             victims: Episodes::new(config.max_tracked, config.quiet_us, config.window_us),
@@ -195,32 +193,25 @@ impl Detector for AmplificationDetector {
             v.bytes,
             ep.first
         );
-        let alert = AlertBuilder::new(
-            &mut self.ids,
-            NAME,
-            now,
-            "DDoS_Amplification",
-            Severity::High,
-            &ep,
-        )
-        .addrs(None, Some(dst))
-        .ports(v.port, None)
-        .protocol(IpProtocol::UDP)
-        .score(intensity_score(
-            count,
-            c.min_packets,
-            now.micros_since(ep.first),
-            c.window_us,
-        ))
-        .observed("replies", ep.events)
-        .observed("reflectors", reflectors)
-        .observed("bytes", v.bytes)
-        .observed("in_window", count)
-        .threshold("window_us", c.window_us)
-        .threshold("min_packets", c.min_packets)
-        .threshold("min_reflectors", c.min_reflectors)
-        .threshold("min_payload", c.min_payload)
-        .build(description);
+        let alert = AlertBuilder::new(NAME, now, "DDoS_Amplification", Severity::High, &ep)
+            .addrs(None, Some(dst))
+            .ports(v.port, None)
+            .protocol(IpProtocol::UDP)
+            .score(intensity_score(
+                count,
+                c.min_packets,
+                now.micros_since(ep.first),
+                c.window_us,
+            ))
+            .observed("replies", ep.events)
+            .observed("reflectors", reflectors)
+            .observed("bytes", v.bytes)
+            .observed("in_window", count)
+            .threshold("window_us", c.window_us)
+            .threshold("min_packets", c.min_packets)
+            .threshold("min_reflectors", c.min_reflectors)
+            .threshold("min_payload", c.min_payload)
+            .build(description);
         out.push(alert);
     }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Clock, DistinctWindow, Episodes, RateWindow, Tally, TimedTable};
 use super::{mac_string, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::ArpInfo;
-use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -114,7 +114,6 @@ struct MacState {
 #[derive(Debug)]
 pub struct ArpSpoofDetector {
     config: ArpSpoofConfig,
-    ids: AlertIdGen,
     clock: Clock,
     bindings: TimedTable<Ipv4Addr, Binding>,
     /// Requested IP → time of the latest request for it.
@@ -138,7 +137,6 @@ impl ArpSpoofDetector {
         let cap = config.max_tracked;
         Ok(ArpSpoofDetector {
             config: config.clone(),
-            ids: AlertIdGen::new(NAME),
             clock: Clock::default(),
             bindings: TimedTable::new(cap, config.rebind_grace_us),
             requests: TimedTable::new(cap, config.reply_timeout_us),
@@ -252,31 +250,24 @@ impl ArpSpoofDetector {
                 "{m} sent {in_window} unsolicited or gratuitous ARP replies within {window}, claiming {ip}."
             ),
         };
-        let mut b = AlertBuilder::new(
-            &mut self.ids,
-            NAME,
-            now,
-            "MITM_ARP_Spoofing",
-            Severity::High,
-            &ep,
-        )
-        .protocol_name("ARP")
-        .score(match kind {
-            "ip_conflict" => 0.9,
-            "multiple_ips" => 0.8,
-            _ => 0.7,
-        })
-        .meta("mac", m)
-        .meta("ip", ip.to_string())
-        .meta("arp_kind", kind)
-        .observed("arp_frames", ep.events)
-        .observed("claimed_ips", claimed)
-        .observed("unsolicited_replies", st.unsolicited_total)
-        .observed("conflicts", st.conflicts)
-        .threshold("rebind_grace_us", c.rebind_grace_us)
-        .threshold("window_us", c.window_us)
-        .threshold("claimed_ips", c.claimed_ips)
-        .threshold("unsolicited_replies", c.unsolicited_replies);
+        let mut b = AlertBuilder::new(NAME, now, "MITM_ARP_Spoofing", Severity::High, &ep)
+            .protocol_name("ARP")
+            .score(match kind {
+                "ip_conflict" => 0.9,
+                "multiple_ips" => 0.8,
+                _ => 0.7,
+            })
+            .meta("mac", m)
+            .meta("ip", ip.to_string())
+            .meta("arp_kind", kind)
+            .observed("arp_frames", ep.events)
+            .observed("claimed_ips", claimed)
+            .observed("unsolicited_replies", st.unsolicited_total)
+            .observed("conflicts", st.conflicts)
+            .threshold("rebind_grace_us", c.rebind_grace_us)
+            .threshold("window_us", c.window_us)
+            .threshold("claimed_ips", c.claimed_ips)
+            .threshold("unsolicited_replies", c.unsolicited_replies);
         if let Some((prev, _)) = conflict {
             b = b.meta("previous_mac", mac_string(prev));
         }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, AlertIdGen, Detector, Severity};
+use crate::detect::{Alert, Detector, Severity};
 use crate::features::FeatureVector;
 use crate::flow::FlowRecord;
 
@@ -111,7 +111,6 @@ pub struct BruteForceDetector {
     config: BruteForceConfig,
     /// (port, `Brute_Force_<name>`), at most a few dozen: a linear scan beats hashing.
     services: Vec<(u16, String)>,
-    ids: AlertIdGen,
     clock: Clock,
     pairs: Episodes<(Addr, Addr, u16), Attempts>,
     tally: Tally,
@@ -137,7 +136,6 @@ impl BruteForceDetector {
         Ok(BruteForceDetector {
             config: config.clone(),
             services,
-            ids: AlertIdGen::new(NAME),
             clock: Clock::default(),
             pairs: Episodes::new(config.max_tracked, config.quiet_us, config.window_us),
             tally: Tally::default(),
@@ -194,32 +192,25 @@ impl Detector for BruteForceDetector {
             ep.events,
             ep.first
         );
-        let alert = AlertBuilder::new(
-            &mut self.ids,
-            NAME,
-            now,
-            attack.as_str(),
-            Severity::High,
-            &ep,
-        )
-        .addrs(Some(src), Some(dst))
-        .ports(None, Some(port))
-        .protocol(IpProtocol::TCP)
-        .flow(Some(flow.id))
-        .score(intensity_score(
-            count,
-            c.attempts,
-            now.micros_since(ep.first),
-            c.window_us,
-        ))
-        .meta("service", service)
-        .observed("attempts", ep.events)
-        .observed("in_window", count)
-        .threshold("window_us", c.window_us)
-        .threshold("attempts", c.attempts)
-        .threshold("max_attempt_duration_us", c.max_attempt_duration_us)
-        .threshold("max_attempt_packets", c.max_attempt_packets)
-        .build(description);
+        let alert = AlertBuilder::new(NAME, now, attack.as_str(), Severity::High, &ep)
+            .addrs(Some(src), Some(dst))
+            .ports(None, Some(port))
+            .protocol(IpProtocol::TCP)
+            .flow(Some(flow.id))
+            .score(intensity_score(
+                count,
+                c.attempts,
+                now.micros_since(ep.first),
+                c.window_us,
+            ))
+            .meta("service", service)
+            .observed("attempts", ep.events)
+            .observed("in_window", count)
+            .threshold("window_us", c.window_us)
+            .threshold("attempts", c.attempts)
+            .threshold("max_attempt_duration_us", c.max_attempt_duration_us)
+            .threshold("max_attempt_packets", c.max_attempt_packets)
+            .build(description);
         out.push(alert);
     }
 }

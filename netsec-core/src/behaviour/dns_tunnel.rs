@@ -31,7 +31,7 @@ use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::app::dns::{DnsMessage, Name, RecordType};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "dns_tunnel";
@@ -214,7 +214,6 @@ struct Tunnel {
 #[derive(Debug)]
 pub struct DnsTunnelDetector {
     config: DnsTunnelConfig,
-    ids: AlertIdGen,
     clock: Clock,
     /// (client, parent) → distinct names.
     unique: DistinctWindow<(Addr, u64), u64>,
@@ -238,7 +237,6 @@ impl DnsTunnelDetector {
         let (cap, w) = (config.max_tracked, config.window_us);
         Ok(DnsTunnelDetector {
             config: config.clone(),
-            ids: AlertIdGen::new(NAME),
             clock: Clock::default(),
             unique: DistinctWindow::new(cap, w),
             suspicious: DistinctWindow::new(cap, w),
@@ -300,7 +298,7 @@ impl Detector for DnsTunnelDetector {
         if m.dst_port != 53 {
             if let Some(ch) = self.encrypted.channel(m, ip.payload) {
                 let now = self.clock.advance(m.ts);
-                let ctx = (NAME, &mut self.ids, &mut self.tally);
+                let ctx = (NAME, &mut self.tally);
                 out.extend(self.encrypted.observe(ch, m, flow, now, ctx));
             }
             return;
@@ -366,7 +364,7 @@ impl Detector for DnsTunnelDetector {
             ep.events,
             ep.first
         );
-        let alert = AlertBuilder::new(&mut self.ids, NAME, now, "DNS_Tunnel", Severity::High, &ep)
+        let alert = AlertBuilder::new(NAME, now, "DNS_Tunnel", Severity::High, &ep)
             .addrs(Some(m.src_addr), Some(m.dst_addr))
             .ports(None, Some(53))
             .protocol(m.protocol)

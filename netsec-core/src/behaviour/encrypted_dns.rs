@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Episodes, Tally};
 use super::{AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{IpProtocol, PacketMeta};
-use crate::detect::{Alert, AlertIdGen, Severity};
+use crate::detect::{Alert, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -293,7 +293,7 @@ impl EncryptedChannels {
         m: &PacketMeta,
         flow: Option<&FlowContext>,
         now: Timestamp,
-        (detector, ids, tally): (&str, &mut AlertIdGen, &mut Tally),
+        (detector, tally): (&str, &mut Tally),
     ) -> Option<Alert> {
         let (ep, ()) = self
             .episodes
@@ -315,7 +315,6 @@ impl EncryptedChannels {
         );
         Some(
             AlertBuilder::new(
-                ids,
                 detector,
                 now,
                 ENCRYPTED_CHANNEL_ATTACK_TYPE,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::{IpProtocol, PacketMeta};
-use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const FLOOD: &str = "icmp_flood";
@@ -93,7 +93,6 @@ struct Flood {
 #[derive(Debug)]
 pub struct IcmpFloodDetector {
     config: IcmpConfig,
-    ids: AlertIdGen,
     clock: Clock,
     victims: Episodes<Addr, Flood>,
     tally: Tally,
@@ -108,7 +107,6 @@ impl IcmpFloodDetector {
         config.check()?;
         Ok(IcmpFloodDetector {
             config: config.clone(),
-            ids: AlertIdGen::new(FLOOD),
             clock: Clock::default(),
             victims: Episodes::new(config.max_tracked, config.quiet_us, config.flood_window_us),
             tally: Tally::default(),
@@ -167,30 +165,23 @@ impl Detector for IcmpFloodDetector {
             v.bytes,
             ep.first
         );
-        let alert = AlertBuilder::new(
-            &mut self.ids,
-            FLOOD,
-            now,
-            "ICMP_Flood",
-            Severity::Medium,
-            &ep,
-        )
-        .addrs(None, Some(dst))
-        .protocol(m.protocol)
-        .score(intensity_score(
-            count,
-            c.flood_packets,
-            now.micros_since(ep.first),
-            c.flood_window_us,
-        ))
-        .meta("last_source", m.src_addr.to_string())
-        .observed("echo_requests", v.requests)
-        .observed("echo_replies", v.replies)
-        .observed("bytes", v.bytes)
-        .observed("in_window", count)
-        .threshold("flood_window_us", c.flood_window_us)
-        .threshold("flood_packets", c.flood_packets)
-        .build(description);
+        let alert = AlertBuilder::new(FLOOD, now, "ICMP_Flood", Severity::Medium, &ep)
+            .addrs(None, Some(dst))
+            .protocol(m.protocol)
+            .score(intensity_score(
+                count,
+                c.flood_packets,
+                now.micros_since(ep.first),
+                c.flood_window_us,
+            ))
+            .meta("last_source", m.src_addr.to_string())
+            .observed("echo_requests", v.requests)
+            .observed("echo_replies", v.replies)
+            .observed("bytes", v.bytes)
+            .observed("in_window", count)
+            .threshold("flood_window_us", c.flood_window_us)
+            .threshold("flood_packets", c.flood_packets)
+            .build(description);
         out.push(alert);
     }
 }
@@ -199,7 +190,6 @@ impl Detector for IcmpFloodDetector {
 #[derive(Debug)]
 pub struct PingSweepDetector {
     config: IcmpConfig,
-    ids: AlertIdGen,
     clock: Clock,
     hosts: DistinctWindow<Addr, Addr>,
     sources: Episodes<Addr, ()>,
@@ -215,7 +205,6 @@ impl PingSweepDetector {
         config.check()?;
         Ok(PingSweepDetector {
             config: config.clone(),
-            ids: AlertIdGen::new(SWEEP),
             clock: Clock::default(),
             hosts: DistinctWindow::new(config.max_tracked, config.sweep_window_us),
             sources: Episodes::new(config.max_tracked, config.quiet_us, config.sweep_window_us),
@@ -267,7 +256,7 @@ impl Detector for PingSweepDetector {
             ep.events,
             ep.first
         );
-        let alert = AlertBuilder::new(&mut self.ids, SWEEP, now, "Ping_Sweep", Severity::Low, &ep)
+        let alert = AlertBuilder::new(SWEEP, now, "Ping_Sweep", Severity::Low, &ep)
             .addrs(Some(src), None)
             .protocol(m.protocol)
             .score(intensity_score(

@@ -75,7 +75,7 @@ pub use port_scan::{PortScanConfig, PortScanDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
 
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, AlertIdGen, AlertStatus, Detector, Severity};
+use crate::detect::{Alert, Detector, Severity};
 use crate::time::Timestamp;
 use state::Episode;
 
@@ -297,11 +297,11 @@ pub(crate) fn secs(us: i64) -> String {
 
 pub(crate) use crate::decode::mac_string;
 
-/// Builds a behavioural [`Alert`]: `status` NEW, `tags` `["behaviour"]`, `meta.detector`,
+/// Builds a behavioural [`Alert`] on [`Alert::builder`]: `tags` `["behaviour"]`,
 /// `meta.observed` (with the episode's `first_seen`, `last_seen` and `events`) and
 /// `meta.thresholds`.
 pub(crate) struct AlertBuilder {
-    alert: Alert,
+    inner: crate::detect::AlertBuilder,
     observed: Map<String, Value>,
     thresholds: Map<String, Value>,
 }
@@ -309,37 +309,18 @@ pub(crate) struct AlertBuilder {
 impl AlertBuilder {
     /// An alert raised at `ts` by `detector` for the episode `ep`.
     pub(crate) fn new(
-        ids: &mut AlertIdGen,
         detector: &str,
         ts: Timestamp,
         attack_type: impl Into<String>,
         severity: Severity,
         ep: &Episode,
     ) -> AlertBuilder {
-        let mut meta = Map::new();
-        meta.insert("detector".into(), detector.into());
         let mut observed = Map::new();
         observed.insert("first_seen".into(), ep.first.to_string().into());
         observed.insert("last_seen".into(), ep.last.to_string().into());
         observed.insert("events".into(), ep.events.into());
         AlertBuilder {
-            alert: Alert {
-                id: ids.next_id(ts),
-                timestamp: ts,
-                attack_type: attack_type.into(),
-                severity,
-                status: AlertStatus::New,
-                src_ip: None,
-                dst_ip: None,
-                src_port: None,
-                dst_port: None,
-                protocol: None,
-                score: 0.5,
-                description: String::new(),
-                tags: vec!["behaviour".into()],
-                flow_id: None,
-                meta,
-            },
+            inner: Alert::builder(detector, ts, attack_type, severity).tag("behaviour"),
             observed,
             thresholds: Map::new(),
         }
@@ -347,43 +328,39 @@ impl AlertBuilder {
 
     /// Source and destination addresses.
     pub(crate) fn addrs(mut self, src: Option<IpAddr>, dst: Option<IpAddr>) -> Self {
-        self.alert.src_ip = src;
-        self.alert.dst_ip = dst;
+        self.inner = self.inner.addrs(src, dst);
         self
     }
 
     /// Source and destination ports.
     pub(crate) fn ports(mut self, src: Option<u16>, dst: Option<u16>) -> Self {
-        self.alert.src_port = src;
-        self.alert.dst_port = dst;
+        self.inner = self.inner.ports(src, dst);
         self
     }
 
     /// The IP protocol (its upper-case name).
     pub(crate) fn protocol(mut self, p: IpProtocol) -> Self {
-        self.alert.protocol = Some(p.name().into_owned());
+        self.inner = self.inner.protocol(p);
         self
     }
 
     /// A protocol name that is not an IP protocol (`ARP`).
     pub(crate) fn protocol_name(mut self, p: &str) -> Self {
-        self.alert.protocol = Some(p.into());
+        self.inner = self.inner.protocol_name(p);
         self
     }
 
     /// The flow the alert belongs to.
     pub(crate) fn flow(mut self, flow_id: Option<u64>) -> Self {
-        self.alert.flow_id = flow_id;
+        self.inner = self.inner.flow(flow_id);
         self
     }
 
-    /// The score (clamped to 0..=1).
+    /// The score (clamped to 0..=1; a non-finite value keeps 0.5).
     pub(crate) fn score(mut self, s: f64) -> Self {
-        self.alert.score = if s.is_finite() {
-            s.clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
+        if s.is_finite() {
+            self.inner = self.inner.score(s);
+        }
         self
     }
 
@@ -401,20 +378,17 @@ impl AlertBuilder {
 
     /// Another top-level `meta` entry (`mac`, `service`, …).
     pub(crate) fn meta(mut self, key: &str, v: impl Into<Value>) -> Self {
-        self.alert.meta.insert(key.into(), v.into());
+        self.inner = self.inner.meta(key, v);
         self
     }
 
     /// Finishes with the one-sentence description.
-    pub(crate) fn build(mut self, description: String) -> Alert {
-        self.alert.description = description;
-        self.alert
-            .meta
-            .insert("observed".into(), Value::Object(self.observed));
-        self.alert
-            .meta
-            .insert("thresholds".into(), Value::Object(self.thresholds));
-        self.alert
+    pub(crate) fn build(self, description: String) -> Alert {
+        self.inner
+            .meta("observed", Value::Object(self.observed))
+            .meta("thresholds", Value::Object(self.thresholds))
+            .description(description)
+            .build()
     }
 }
 

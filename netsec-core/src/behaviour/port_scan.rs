@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, Counts, DistinctWindow, Episodes, Tally, TimedTable};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::{is_unicast, IpProtocol, TcpFlags};
-use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -85,7 +85,6 @@ struct Scan {
 #[derive(Debug)]
 pub struct PortScanDetector {
     config: PortScanConfig,
-    ids: AlertIdGen,
     clock: Clock,
     /// Distinct (source, host, port and protocol) probes first seen within the window. The
     /// vertical count of (source, host) is its number of distinct (port, protocol), the
@@ -113,7 +112,6 @@ impl PortScanDetector {
         let (cap, w) = (config.max_tracked, config.window_us);
         Ok(PortScanDetector {
             config: config.clone(),
-            ids: AlertIdGen::new(NAME),
             clock: Clock::default(),
             probes: TimedTable::new(cap, w),
             per_host: Counts::new(cap),
@@ -264,7 +262,7 @@ impl Detector for PortScanDetector {
                 ),
             ),
         };
-        let alert = AlertBuilder::new(&mut self.ids, NAME, now, "Port_Scan", severity, &ep)
+        let alert = AlertBuilder::new(NAME, now, "Port_Scan", severity, &ep)
             .addrs(Some(src), dst_ip)
             .ports(None, dst_port)
             .protocol(m.protocol)

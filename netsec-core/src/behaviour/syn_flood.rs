@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, Episodes, RateWindow, Tally, TimedTable};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, AlertIdGen, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "syn_flood";
@@ -102,7 +102,6 @@ impl Victim {
 #[derive(Debug)]
 pub struct SynFloodDetector {
     config: SynFloodConfig,
-    ids: AlertIdGen,
     clock: Clock,
     /// (victim, port, false) for SYNs; (victim, 0, true) for backscatter.
     victims: Episodes<(Addr, u16, bool), Victim>,
@@ -120,7 +119,6 @@ impl SynFloodDetector {
         config.check()?;
         Ok(SynFloodDetector {
             config: config.clone(),
-            ids: AlertIdGen::new(NAME),
             clock: Clock::default(),
             victims: Episodes::new(config.max_tracked, config.quiet_us, config.window_us),
             unsolicited: TimedTable::new(config.max_tracked, config.window_us),
@@ -226,32 +224,25 @@ impl Detector for SynFloodDetector {
                 v.total_syns, v.completed, ep.first
             )
         };
-        let alert = AlertBuilder::new(
-            &mut self.ids,
-            NAME,
-            now,
-            "DDoS_SYN_Flood",
-            Severity::High,
-            &ep,
-        )
-        .addrs(None, Some(dst))
-        .ports(None, v.port)
-        .protocol(IpProtocol::TCP)
-        .score(intensity_score(
-            count,
-            threshold,
-            now.micros_since(ep.first),
-            w,
-        ))
-        .meta("flood_kind", kind)
-        .observed("syns", v.total_syns)
-        .observed("synacks", v.total_synacks)
-        .observed("handshakes_completed", v.completed)
-        .observed("in_window", count)
-        .threshold("window_us", w)
-        .threshold("half_open_syns", self.config.half_open_syns)
-        .threshold("synack_backscatter", self.config.synack_backscatter)
-        .build(description);
+        let alert = AlertBuilder::new(NAME, now, "DDoS_SYN_Flood", Severity::High, &ep)
+            .addrs(None, Some(dst))
+            .ports(None, v.port)
+            .protocol(IpProtocol::TCP)
+            .score(intensity_score(
+                count,
+                threshold,
+                now.micros_since(ep.first),
+                w,
+            ))
+            .meta("flood_kind", kind)
+            .observed("syns", v.total_syns)
+            .observed("synacks", v.total_synacks)
+            .observed("handshakes_completed", v.completed)
+            .observed("in_window", count)
+            .threshold("window_us", w)
+            .threshold("half_open_syns", self.config.half_open_syns)
+            .threshold("synack_backscatter", self.config.synack_backscatter)
+            .build(description);
         out.push(alert);
     }
 }

@@ -1,4 +1,4 @@
-//! The [`Alert`] record of `ALERTS.md`, its enums, and deterministic, sortable alert ids.
+//! The [`Alert`] record of `ALERTS.md` and its enums.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -78,8 +78,13 @@ impl AlertStatus {
 /// The one record every detector produces (field names are the `ALERTS.md` wire contract).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    /// Unique id, sortable by time (26-character Crockford base32, ULID layout).
+    /// Unique id, sortable by time (26-character Crockford base32, ULID layout); assigned by
+    /// the sensor from its run's [`AlertIds`](super::AlertIds).
     pub id: String,
+    /// The detector that raised it (`rules`, `port_scan`, …, `random_forest`); also in
+    /// `meta.detector` for older readers.
+    #[serde(default)]
+    pub detector: String,
     /// The packet time that triggered the alert (RFC 3339 UTC, microseconds).
     #[serde(with = "ts_serde")]
     pub timestamp: Timestamp,
@@ -120,9 +125,14 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// The `meta.detector` value, if set.
+    /// The detector that raised it: the `detector` field, or `meta.detector` in alerts from
+    /// older writers.
     pub fn detector(&self) -> Option<&str> {
-        self.meta.get("detector").and_then(|v| v.as_str())
+        if self.detector.is_empty() {
+            self.meta.get("detector").and_then(|v| v.as_str())
+        } else {
+            Some(&self.detector)
+        }
     }
 
     /// A numeric `meta` field (`sid`, `gid`, `rev`, …), if present.
@@ -200,58 +210,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Deterministic, sortable alert ids: 26 characters of Crockford base32 in ULID layout.
-///
-/// The 128 bits are: 48 bits of packet time in milliseconds, 10 bits of the sub-millisecond
-/// microseconds, 22 bits derived from the detector name, and a 48-bit per-generator counter.
-/// Ids therefore sort by packet time (to the microsecond), then detector, then emission order;
-/// they are unique per detector instance, and the same capture gives the same ids. Times before
-/// the epoch are clamped to 0.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertIdGen {
-    tag: u32,
-    counter: u64,
-}
-
-impl AlertIdGen {
-    /// A generator for the detector named `detector`.
-    pub fn new(detector: &str) -> AlertIdGen {
-        // FNV-1a: stable across runs and platforms, unlike std's RandomState.
-        let mut h: u32 = 0x811c_9dc5;
-        for b in detector.bytes() {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-        AlertIdGen {
-            tag: h & 0x3f_ffff,
-            counter: 0,
-        }
-    }
-
-    /// The next id for an alert raised at packet time `ts`.
-    pub fn next_id(&mut self, ts: Timestamp) -> String {
-        let us = ts.as_micros().max(0) as u64;
-        let ms = (us / 1000) & ((1 << 48) - 1);
-        let sub = us % 1000;
-        self.counter = self.counter.wrapping_add(1);
-        let value: u128 = (u128::from(ms) << 80)
-            | (u128::from(sub) << 70)
-            | (u128::from(self.tag) << 48)
-            | u128::from(self.counter & ((1 << 48) - 1));
-        encode_crockford(value)
-    }
-}
-
-fn encode_crockford(mut v: u128) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut buf = [b'0'; 26];
-    for slot in buf.iter_mut().rev() {
-        *slot = ALPHABET[(v & 31) as usize];
-        v >>= 5;
-    }
-    buf.iter().map(|&c| c as char).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,7 +219,8 @@ mod tests {
         meta.insert("detector".into(), "rules".into());
         meta.insert("sid".into(), 1.into());
         Alert {
-            id: AlertIdGen::new("rules").next_id(Timestamp::from_micros(1_234_567_890_123_456)),
+            id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+            detector: "rules".into(),
             timestamp: Timestamp::from_micros(1_234_567_890_123_456),
             attack_type: "bad-unknown".into(),
             severity: Severity::Medium,
@@ -319,23 +278,5 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn ids_sort_by_time_then_counter_and_are_deterministic() {
-        let mut g = AlertIdGen::new("rules");
-        let a = g.next_id(Timestamp::from_micros(1_000));
-        let b = g.next_id(Timestamp::from_micros(1_000));
-        let c = g.next_id(Timestamp::from_micros(999_999_000_001));
-        assert_eq!(a.len(), 26);
-        assert!(a < b && b < c);
-        let mut g2 = AlertIdGen::new("rules");
-        assert_eq!(g2.next_id(Timestamp::from_micros(1_000)), a);
-        assert_ne!(
-            AlertIdGen::new("ml").next_id(Timestamp::from_micros(1_000)),
-            a
-        );
-        // Before the epoch: clamped, no panic.
-        assert_eq!(g.next_id(Timestamp::from_micros(-5)).len(), 26);
     }
 }

@@ -7,17 +7,24 @@
 //! [`Detector::on_flow_end`]. Detectors push [`Alert`]s into a `Vec` that the pipeline owns and
 //! reuses, then the pipeline hands them to an [`AlertSink`].
 //!
-//! Guarantees: alert ids are deterministic (built from the packet time and a per-detector
-//! counter by [`AlertIdGen`]), so the same capture through the same detectors yields the same
-//! alerts, with the same ids, in the same order.
+//! Detectors build alerts with [`Alert::builder`] and leave the id empty; the sensor gives each
+//! alert its id from its run's [`AlertIds`] (packet time, [`RunId`], sequence). Ids are unique
+//! across runs and sensors, and deterministic when the run id is: the same capture with the
+//! same run id through the same detectors yields the same alerts, with the same ids, in the
+//! same order.
 
 mod alert;
+mod builder;
+mod ids;
+pub mod signature;
 mod sink;
 
-pub use alert::{Alert, AlertIdGen, AlertStatus, Severity};
+pub use alert::{Alert, AlertStatus, Severity};
+pub use builder::AlertBuilder;
+pub use ids::{AlertIds, RunId};
 pub use sink::{
     AlertSink, ChannelSink, CsvAlertSink, EveAlertSink, FnSink, JsonlAlertSink, SinkError,
-    ALERT_CSV_COLUMNS, EVE_NON_RULE_GID,
+    ALERT_CSV_COLUMNS,
 };
 
 use crate::decode::{ArpInfo, Decoded, IpPacket, L2Info};
@@ -109,7 +116,7 @@ impl<'a> PacketView<'a> {
 ///   yourself: other detectors may have pushed into it first.
 /// - **Deterministic.** The same sequence of calls yields the same alerts in the same order.
 ///   Use packet time ([`PacketView::ts`], [`FlowRecord::last_ts`]), never the wall clock, and
-///   derive alert ids from an [`AlertIdGen`].
+///   build alerts with [`Alert::builder`] (the sensor assigns their ids).
 /// - **Bounded.** Any per-host or per-flow state must live in a table with a fixed cap,
 ///   dropping (and counting) entries when full; a capture must not be able to grow a detector
 ///   without bound.

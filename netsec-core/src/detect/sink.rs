@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::sync::mpsc::Sender;
 
 use super::alert::Alert;
+use super::signature::EveSignature;
 
 /// Why a sink could not take an alert. Sink errors end a run (unlike malformed packets).
 #[derive(Debug, thiserror::Error)]
@@ -116,14 +117,13 @@ impl<W: Write> AlertSink for JsonlAlertSink<W> {
     }
 }
 
-/// Gid used for alerts of non-rule detectors in EVE output.
-pub const EVE_NON_RULE_GID: u64 = 9000;
-
 /// Suricata EVE JSON `event_type: "alert"` lines (`ALERTS.md`, "EVE-compatible output").
 ///
-/// Rule alerts carry their `gid`/`sid`/`rev` from `meta`. Alerts from other detectors get
-/// gid [`EVE_NON_RULE_GID`] and a signature id that is a stable hash of the detector name and
-/// attack type (1–999,999), so the same kind of finding always has the same id.
+/// Rule alerts carry their `gid`/`sid`/`rev` and `msg`. Alerts from other detectors get the
+/// stable signature of their (detector, attack type) from
+/// [`signature`](crate::detect::signature) (gid 9000+), never a per-alert sentence; the
+/// sentence, score, detector and `meta` go in a top-level `netsec` object, which EVE readers
+/// ignore.
 #[derive(Debug)]
 pub struct EveAlertSink<W: Write> {
     out: W,
@@ -142,23 +142,7 @@ impl<W: Write> EveAlertSink<W> {
     /// The EVE object for one alert.
     pub fn to_eve(alert: &Alert) -> serde_json::Value {
         use serde_json::{json, Map, Value};
-        let detector = alert.detector().unwrap_or("unknown");
-        let (gid, sid) = match alert.meta_u64("sid") {
-            Some(sid) => (alert.meta_u64("gid").unwrap_or(1), sid),
-            None => {
-                let mut h: u32 = 0x811c_9dc5;
-                for b in detector.bytes().chain([0]).chain(alert.attack_type.bytes()) {
-                    h ^= u32::from(b);
-                    h = h.wrapping_mul(0x0100_0193);
-                }
-                (EVE_NON_RULE_GID, u64::from(h % 999_999) + 1)
-            }
-        };
-        let signature = alert
-            .meta
-            .get("msg")
-            .and_then(Value::as_str)
-            .unwrap_or(&alert.description);
+        let sig = EveSignature::of(alert);
         let mut obj = Map::new();
         obj.insert("timestamp".into(), alert.timestamp.to_string().into());
         if let Some(f) = alert.flow_id {
@@ -184,12 +168,22 @@ impl<W: Write> EveAlertSink<W> {
             "alert".into(),
             json!({
                 "action": "allowed",
-                "gid": gid,
-                "signature_id": sid,
-                "rev": alert.meta_u64("rev").unwrap_or(0),
-                "signature": signature,
+                "gid": sig.gid,
+                "signature_id": sig.sid,
+                "rev": sig.rev,
+                "signature": sig.name,
                 "category": alert.attack_type,
                 "severity": alert.severity.eve_severity(),
+            }),
+        );
+        obj.insert(
+            "netsec".into(),
+            json!({
+                "id": alert.id,
+                "description": alert.description,
+                "score": alert.score,
+                "detector": alert.detector().unwrap_or("unknown"),
+                "meta": alert.meta,
             }),
         );
         Value::Object(obj)
@@ -208,8 +202,9 @@ impl<W: Write> AlertSink for EveAlertSink<W> {
 }
 
 /// The CSV columns, in order.
-pub const ALERT_CSV_COLUMNS: [&str; 15] = [
+pub const ALERT_CSV_COLUMNS: [&str; 16] = [
     "id",
+    "detector",
     "timestamp",
     "attack_type",
     "severity",
@@ -272,6 +267,7 @@ impl<W: Write> AlertSink for CsvAlertSink<W> {
         let opt = |v: Option<String>| v.unwrap_or_default();
         let fields = [
             a.id.clone(),
+            a.detector().unwrap_or_default().to_string(),
             a.timestamp.to_string(),
             a.attack_type.clone(),
             a.severity.as_str().to_string(),
@@ -365,7 +361,7 @@ impl AlertSink for ChannelSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{AlertIdGen, AlertStatus, Severity};
+    use crate::detect::{AlertStatus, Severity};
     use crate::time::Timestamp;
 
     fn alert(rule: bool) -> Alert {
@@ -381,7 +377,8 @@ mod tests {
             meta.insert("msg".into(), "TEST msg".into());
         }
         Alert {
-            id: AlertIdGen::new("t").next_id(Timestamp::from_micros(0)),
+            id: "00000000000000000000000000".into(),
+            detector: if rule { "rules" } else { "port_scan" }.into(),
             timestamp: Timestamp::from_micros(0),
             attack_type: "Port_Scan".into(),
             severity: Severity::High,

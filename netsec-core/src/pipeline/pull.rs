@@ -117,7 +117,7 @@ impl<S: PacketSource> FlowPipeline<S> {
     }
 
     /// A pipeline that also runs `detectors` (in this order) on every packet and finished flow;
-    /// see the [module docs](self) for the exact call order.
+    /// see the [module docs](crate::pipeline) for the exact call order.
     ///
     /// # Errors
     /// [`FlowConfigError`] when `config` is invalid (e.g. a zero timeout or table size).

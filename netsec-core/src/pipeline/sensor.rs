@@ -1,12 +1,12 @@
 //! [`Sensor`]: the push-driven core that every driver (pull, staged, live) runs.
 
 use crate::capture::{LinkType, RawPacket};
-use crate::detect::{Alert, AlertSink, Detector, SinkError};
+use crate::detect::{Alert, AlertSink, Detector, RunId, SinkError};
 use crate::flow::{FlowConfigError, FlowRecord, FlowTableConfig, FlowTableStats};
 use crate::output::FlowSink;
 use crate::time::Timestamp;
 
-use super::step::{flows_to_detectors, packet_to_detectors, stats_for, tick_to_detectors, Tracker};
+use super::step::{Detection, Tracker};
 use super::PipelineStats;
 
 /// A sensor you push captured frames into: decode → flow table → detectors, with the clock
@@ -55,7 +55,7 @@ use super::PipelineStats;
 /// ```
 pub struct Sensor {
     tracker: Tracker,
-    detectors: Vec<Box<dyn Detector>>,
+    detection: Detection,
     /// Alerts raised and not yet taken, in the order raised.
     alerts: Vec<Alert>,
     /// Flows exported and not yet taken, in export order.
@@ -64,10 +64,9 @@ pub struct Sensor {
 
 impl std::fmt::Debug for Sensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.detectors.iter().map(|d| d.name()).collect();
         f.debug_struct("Sensor")
             .field("tracker", &self.tracker)
-            .field("detectors", &names)
+            .field("detection", &self.detection)
             .field("pending_alerts", &self.alerts.len())
             .field("pending_flows", &self.flows.len())
             .finish_non_exhaustive()
@@ -77,6 +76,10 @@ impl std::fmt::Debug for Sensor {
 impl Sensor {
     /// A sensor with a flow table built from `config` that runs `detectors` (in this order).
     ///
+    /// Its alerts get ids of a [`RunId::random`] run, unique across sensors and restarts; an
+    /// offline run that wants the same ids every time sets its own with
+    /// [`set_run_id`](Self::set_run_id).
+    ///
     /// # Errors
     /// [`FlowConfigError`] when `config` is invalid (e.g. a zero timeout or table size).
     pub fn new(
@@ -84,10 +87,11 @@ impl Sensor {
         detectors: Vec<Box<dyn Detector>>,
     ) -> Result<Self, FlowConfigError> {
         let mut tracker = Tracker::new(config)?;
-        tracker.stats = stats_for(&detectors);
+        let detection = Detection::new(detectors, RunId::random());
+        tracker.stats = detection.stats();
         Ok(Sensor {
             tracker,
-            detectors,
+            detection,
             alerts: Vec::with_capacity(64),
             flows: Vec::with_capacity(64),
         })
@@ -108,14 +112,14 @@ impl Sensor {
     pub(crate) fn push_into(&mut self, frame: &RawPacket<'_>, flows: &mut Vec<FlowRecord>) {
         let Sensor {
             tracker,
-            detectors,
+            detection,
             alerts,
             ..
         } = self;
         tracker.track(frame, flows, |stats, exported, view, ctx| {
-            if !detectors.is_empty() {
-                flows_to_detectors(detectors, stats, exported, alerts);
-                packet_to_detectors(detectors, stats, view, ctx, alerts);
+            if !detection.is_empty() {
+                detection.flows(stats, exported, alerts);
+                detection.packet(stats, view, ctx, alerts);
             }
         });
     }
@@ -135,13 +139,9 @@ impl Sensor {
     pub(crate) fn tick_into(&mut self, now: Timestamp, flows: &mut Vec<FlowRecord>) {
         let start = self.tracker.advance_time(now, flows);
         let stats = &mut self.tracker.stats;
-        flows_to_detectors(
-            &mut self.detectors,
-            stats,
-            &flows[start..],
-            &mut self.alerts,
-        );
-        tick_to_detectors(&mut self.detectors, stats, now, &mut self.alerts);
+        self.detection
+            .flows(stats, &flows[start..], &mut self.alerts);
+        self.detection.tick(stats, now, &mut self.alerts);
     }
 
     /// Ends the input: exports every flow still open (end reason `end`) and gives each to the
@@ -156,12 +156,8 @@ impl Sensor {
     pub(crate) fn finish_into(&mut self, flows: &mut Vec<FlowRecord>) {
         let start = self.tracker.flush(flows);
         let stats = &mut self.tracker.stats;
-        flows_to_detectors(
-            &mut self.detectors,
-            stats,
-            &flows[start..],
-            &mut self.alerts,
-        );
+        self.detection
+            .flows(stats, &flows[start..], &mut self.alerts);
     }
 
     /// Flows exported and not yet taken, in export order.
@@ -218,12 +214,24 @@ impl Sensor {
 
     /// The detectors, in call order.
     pub fn detectors(&self) -> &[Box<dyn Detector>] {
-        &self.detectors
+        &self.detection.detectors
     }
 
-    /// Parts for the staged driver, which runs the detectors on another thread.
-    pub(crate) fn parts(&mut self) -> (&mut Tracker, &mut Vec<Box<dyn Detector>>) {
-        (&mut self.tracker, &mut self.detectors)
+    /// The run whose ids this sensor's alerts get.
+    pub fn run_id(&self) -> RunId {
+        self.detection.run_id()
+    }
+
+    /// Gives alerts raised from now on ids of `run`, counting from 1: an offline run sets one
+    /// derived from its input ([`RunId::of_capture_file`]) so the same capture gives the same
+    /// ids every time.
+    pub fn set_run_id(&mut self, run: RunId) {
+        self.detection.set_run_id(run);
+    }
+
+    /// Parts for the staged driver, which runs the detection on another thread.
+    pub(crate) fn parts(&mut self) -> (&mut Tracker, &mut Detection) {
+        (&mut self.tracker, &mut self.detection)
     }
 }
 

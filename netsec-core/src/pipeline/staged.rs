@@ -21,11 +21,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use super::sensor::Sensor;
-use super::step::{flow_to_detectors, packet_to_detectors, tick_to_detectors, Tracker};
+use super::step::{Detection, Tracker};
 use super::{FlowPipeline, PipelineError, PipelineStats};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
 use crate::decode::{ArpInfo, DecodeError, IpPacket, L2Info, PacketMeta};
-use crate::detect::{Alert, AlertSink, Detector, PacketView, SinkError};
+use crate::detect::{Alert, AlertSink, PacketView, SinkError};
 use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
 use crate::output::FlowSink;
@@ -113,9 +113,9 @@ struct Stage2Ends {
     empty: SyncSender<Batch>,
 }
 
-/// Stage 2's result: the detectors (given back to the sensor), its alert counters, and the
+/// Stage 2's result: the detection (given back to the sensor), its alert counters, and the
 /// first consumer error.
-type Stage2<E> = (Vec<Box<dyn Detector>>, PipelineStats, Result<(), E>);
+type Stage2<E> = (Detection, PipelineStats, Result<(), E>);
 
 /// The connected ends of a fresh two-stage run.
 fn stages(with_features: bool) -> (Stage1, Stage2Ends) {
@@ -310,15 +310,15 @@ impl<S: PacketSource> FlowPipeline<S> {
         A: FnMut(&Alert) -> Result<(), E> + Send,
         P: FnMut(u64) -> Result<(), E>,
     {
-        let (tracker, detectors) = self.sensor.parts();
-        let detectors = std::mem::take(detectors);
-        let (mut stage1, ends) = stages(!detectors.is_empty());
+        let (tracker, detection) = self.sensor.parts();
+        let detection = detection.take();
+        let (mut stage1, ends) = stages(!detection.is_empty());
         // Stage 2 counts from zero; its counts are added to the sensor's at the end.
         let counters = zero_alert_counts(&tracker.stats);
         let source = &mut self.source;
-        let (stage1, (detectors, counters, stage2)) = std::thread::scope(|scope| {
+        let (stage1, (detection, counters, stage2)) = std::thread::scope(|scope| {
             let worker =
-                scope.spawn(move || detect_stage(detectors, counters, ends, on_flow, on_alert));
+                scope.spawn(move || detect_stage(detection, counters, ends, on_flow, on_alert));
             let read = read_stage(source, tracker, &mut stage1, &mut on_progress);
             // Closing the channel ends stage 2 once it has drained the batches sent.
             drop(stage1);
@@ -328,7 +328,7 @@ impl<S: PacketSource> FlowPipeline<S> {
             }
         });
         let (tracker, mine) = self.sensor.parts();
-        *mine = detectors;
+        *mine = detection;
         tracker.stats.add_alert_counts(&counters);
         stage2.map_err(PipelineError::Consumer)?;
         match stage1 {
@@ -413,7 +413,7 @@ enum Stop<E> {
 
 /// Stage 2: runs the detectors over each batch, then delivers its flows and alerts.
 fn detect_stage<E, F, A>(
-    mut detectors: Vec<Box<dyn Detector>>,
+    mut detection: Detection,
     mut counters: PipelineStats,
     ends: Stage2Ends,
     mut on_flow: F,
@@ -426,7 +426,7 @@ where
     let mut alerts: Vec<Alert> = Vec::with_capacity(64);
     let result = (|| {
         for batch in ends.full.iter() {
-            detect_batch(&mut detectors, &mut counters, &batch, &mut alerts);
+            detect_batch(&mut detection, &mut counters, &batch, &mut alerts);
             for flow in &batch.flows {
                 on_flow(flow)?;
             }
@@ -438,19 +438,19 @@ where
         }
         Ok(())
     })();
-    (detectors, counters, result)
+    (detection, counters, result)
 }
 
 /// Gives a batch's flows and packets to the detectors in the one-thread order.
 fn detect_batch(
-    detectors: &mut [Box<dyn Detector>],
+    detection: &mut Detection,
     counters: &mut PipelineStats,
     batch: &Batch,
     alerts: &mut Vec<Alert>,
 ) {
     let (mut start, mut flows_done) = (0, 0);
     for f in &batch.frames {
-        batch_flows_to_detectors(detectors, counters, batch, flows_done..f.flows_end, alerts);
+        batch_flows(detection, counters, batch, flows_done..f.flows_end, alerts);
         flows_done = f.flows_end;
         let payload = &batch.bytes[start..f.end];
         start = f.end;
@@ -467,13 +467,7 @@ fn detect_batch(
                     l2,
                     transport_error,
                 };
-                packet_to_detectors(
-                    detectors,
-                    counters,
-                    &PacketView::Ip(&ip),
-                    ctx.as_ref(),
-                    alerts,
-                )
+                detection.packet(counters, &PacketView::Ip(&ip), ctx.as_ref(), alerts)
             }
             StagedPacket::Arp { ts, arp, l2 } => {
                 let view = PacketView::Arp {
@@ -481,30 +475,30 @@ fn detect_batch(
                     arp: &arp,
                     l2: &l2,
                 };
-                packet_to_detectors(detectors, counters, &view, None, alerts)
+                detection.packet(counters, &view, None, alerts)
             }
-            StagedPacket::Tick(now) => tick_to_detectors(detectors, counters, now, alerts),
+            StagedPacket::Tick(now) => detection.tick(counters, now, alerts),
         }
     }
     let all = batch.flows.len();
-    batch_flows_to_detectors(detectors, counters, batch, flows_done..all, alerts);
+    batch_flows(detection, counters, batch, flows_done..all, alerts);
 }
 
 /// Gives the batch's flows in `range`, with their precomputed features, to the detectors.
-fn batch_flows_to_detectors(
-    detectors: &mut [Box<dyn Detector>],
+fn batch_flows(
+    detection: &mut Detection,
     counters: &mut PipelineStats,
     batch: &Batch,
     range: std::ops::Range<usize>,
     alerts: &mut Vec<Alert>,
 ) {
     // Without detectors stage 1 computes no features, and there is nobody to give flows to.
-    if detectors.is_empty() {
+    if detection.is_empty() {
         return;
     }
     let features = &batch.features[range.clone()];
     for (flow, features) in batch.flows[range].iter().zip(features) {
-        flow_to_detectors(detectors, counters, flow, features, alerts);
+        detection.flow(counters, flow, features, alerts);
     }
 }
 
@@ -574,13 +568,13 @@ impl StagedSensor {
         mut flows: Box<dyn FlowSink + Send>,
         mut alerts: Box<dyn AlertSink + Send>,
     ) -> StagedSensor {
-        let (tracker, detectors) = sensor.parts();
-        let detectors = std::mem::take(detectors);
+        let (tracker, detection) = sensor.parts();
+        let detection = detection.take();
         let counters = zero_alert_counts(&tracker.stats);
-        let (stage1, ends) = stages(!detectors.is_empty());
+        let (stage1, ends) = stages(!detection.is_empty());
         let worker = std::thread::spawn(move || {
-            let (detectors, counters, result) = detect_stage(
-                detectors,
+            let (detection, counters, result) = detect_stage(
+                detection,
                 counters,
                 ends,
                 |f| flows.emit(f),
@@ -589,7 +583,7 @@ impl StagedSensor {
             let result = result
                 .and_then(|()| flows.flush())
                 .and_then(|()| alerts.flush());
-            (detectors, counters, result)
+            (detection, counters, result)
         });
         StagedSensor {
             sensor,
@@ -644,35 +638,40 @@ impl StagedSensor {
             .stage1
             .flush_table(tracker)
             .and_then(|()| self.stage1.send());
-        let (detectors, counters, result) = self.join();
+        let Some((detection, counters, result)) = self.join() else {
+            // The thread stopped on an error already reported by `push` or `tick`.
+            return Err(SinkError::Disconnected);
+        };
         let (tracker, mine) = self.sensor.parts();
-        *mine = detectors;
+        *mine = detection;
         tracker.stats.add_alert_counts(&counters);
         result.map(|()| self.sensor)
     }
 
-    /// The error that stopped the detection thread, once it has stopped.
+    /// The error that stopped the detection thread, once it has stopped (the detectors and
+    /// their counts go back to the sensor); [`SinkError::Disconnected`] when asked again.
     fn stopped(&mut self) -> SinkError {
-        let (detectors, counters, result) = self.join();
-        let (tracker, mine) = self.sensor.parts();
-        *mine = detectors;
-        tracker.stats.add_alert_counts(&counters);
-        result.err().unwrap_or(SinkError::Disconnected)
+        match self.join() {
+            Some((detection, counters, result)) => {
+                let (tracker, mine) = self.sensor.parts();
+                *mine = detection;
+                tracker.stats.add_alert_counts(&counters);
+                result.err().unwrap_or(SinkError::Disconnected)
+            }
+            None => SinkError::Disconnected,
+        }
     }
 
-    /// Closes the channel to the detection thread and waits for it.
-    fn join(&mut self) -> Stage2<SinkError> {
+    /// Closes the channel to the detection thread and waits for it; `None` when that was done
+    /// before.
+    fn join(&mut self) -> Option<Stage2<SinkError>> {
         // Replacing the sender closes the channel, which ends stage 2 after the batches sent.
         let (closed, _) = stages(false);
         drop(std::mem::replace(&mut self.stage1, closed));
         match self.worker.take().map(JoinHandle::join) {
-            Some(Ok(done)) => done,
+            Some(Ok(done)) => Some(done),
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => (
-                Vec::new(),
-                PipelineStats::default(),
-                Err(SinkError::Disconnected),
-            ),
+            None => None,
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::capture::{LinkType, RawPacket};
 use crate::decode::{decode, Decoded};
-use crate::detect::{Alert, Detector, PacketView};
+use crate::detect::{Alert, AlertIds, Detector, PacketView, RunId};
 use crate::features::FeatureVector;
 use crate::flow::{FlowConfigError, FlowContext, FlowRecord, FlowTable, FlowTableConfig};
 use crate::time::Timestamp;
@@ -104,67 +104,132 @@ impl Tracker {
     }
 }
 
-/// Gives every flow in `flows` to every detector's `on_flow_end`, flow by flow, detectors in
-/// order, counting alerts per detector.
-pub(crate) fn flows_to_detectors(
-    detectors: &mut [Box<dyn Detector>],
-    stats: &mut PipelineStats,
-    flows: &[FlowRecord],
-    alerts: &mut Vec<Alert>,
-) {
-    if detectors.is_empty() {
-        return;
-    }
-    for flow in flows {
-        flow_to_detectors(detectors, stats, flow, &flow.features(), alerts);
+/// The detectors of one sensor and what every alert they raise goes through: its id from the
+/// run's [`AlertIds`], its `detector` field, and the per-detector count.
+pub(crate) struct Detection {
+    pub(crate) detectors: Vec<Box<dyn Detector>>,
+    ids: AlertIds,
+}
+
+impl std::fmt::Debug for Detection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.detectors.iter().map(|d| d.name()).collect();
+        f.debug_struct("Detection")
+            .field("detectors", &names)
+            .field("ids", &self.ids)
+            .finish()
     }
 }
 
-/// Gives one finished flow with its features to every detector's `on_flow_end`, in order.
-pub(crate) fn flow_to_detectors(
-    detectors: &mut [Box<dyn Detector>],
-    stats: &mut PipelineStats,
-    flow: &FlowRecord,
-    features: &FeatureVector,
-    alerts: &mut Vec<Alert>,
-) {
-    for (i, d) in detectors.iter_mut().enumerate() {
-        let before = alerts.len();
-        d.on_flow_end(flow, features, alerts);
-        stats.count_alerts(i, alerts.len() - before);
+impl Detection {
+    pub(crate) fn new(detectors: Vec<Box<dyn Detector>>, run: RunId) -> Self {
+        Detection {
+            detectors,
+            ids: AlertIds::new(run),
+        }
     }
-}
 
-/// Gives one packet to every detector's `on_packet`, in order, counting alerts per detector.
-pub(crate) fn packet_to_detectors(
-    detectors: &mut [Box<dyn Detector>],
-    stats: &mut PipelineStats,
-    view: &PacketView<'_>,
-    ctx: Option<&FlowContext>,
-    alerts: &mut Vec<Alert>,
-) {
-    for (i, d) in detectors.iter_mut().enumerate() {
-        let before = alerts.len();
-        d.on_packet(view, ctx, alerts);
-        stats.count_alerts(i, alerts.len() - before);
+    /// Moves the detectors and ids out, leaving none (the staged driver's detection thread
+    /// takes them and gives them back at the end).
+    pub(crate) fn take(&mut self) -> Detection {
+        let run = self.ids.run();
+        std::mem::replace(self, Detection::new(Vec::new(), run))
     }
-}
 
-/// Gives a clock tick to every detector's `on_tick`, in order, counting alerts per detector.
-pub(crate) fn tick_to_detectors(
-    detectors: &mut [Box<dyn Detector>],
-    stats: &mut PipelineStats,
-    now: Timestamp,
-    alerts: &mut Vec<Alert>,
-) {
-    for (i, d) in detectors.iter_mut().enumerate() {
-        let before = alerts.len();
-        d.on_tick(now, alerts);
-        stats.count_alerts(i, alerts.len() - before);
+    pub(crate) fn is_empty(&self) -> bool {
+        self.detectors.is_empty()
     }
-}
 
-/// Empty counters with one zero alert count per detector, in order.
-pub(crate) fn stats_for(detectors: &[Box<dyn Detector>]) -> PipelineStats {
-    PipelineStats::for_detectors(detectors.iter().map(|d| d.name()))
+    /// The run whose ids alerts get.
+    pub(crate) fn run_id(&self) -> RunId {
+        self.ids.run()
+    }
+
+    /// Starts a new run: ids from `run`, counting from 1.
+    pub(crate) fn set_run_id(&mut self, run: RunId) {
+        self.ids = AlertIds::new(run);
+    }
+
+    /// Gives every flow in `flows` to every detector's `on_flow_end`, flow by flow, detectors
+    /// in order.
+    pub(crate) fn flows(
+        &mut self,
+        stats: &mut PipelineStats,
+        flows: &[FlowRecord],
+        alerts: &mut Vec<Alert>,
+    ) {
+        if self.detectors.is_empty() {
+            return;
+        }
+        for flow in flows {
+            self.flow(stats, flow, &flow.features(), alerts);
+        }
+    }
+
+    /// Gives one finished flow with its features to every detector's `on_flow_end`, in order.
+    pub(crate) fn flow(
+        &mut self,
+        stats: &mut PipelineStats,
+        flow: &FlowRecord,
+        features: &FeatureVector,
+        alerts: &mut Vec<Alert>,
+    ) {
+        for i in 0..self.detectors.len() {
+            let before = alerts.len();
+            self.detectors[i].on_flow_end(flow, features, alerts);
+            self.settle(stats, i, alerts, before);
+        }
+    }
+
+    /// Gives one packet to every detector's `on_packet`, in order.
+    #[inline]
+    pub(crate) fn packet(
+        &mut self,
+        stats: &mut PipelineStats,
+        view: &PacketView<'_>,
+        ctx: Option<&FlowContext>,
+        alerts: &mut Vec<Alert>,
+    ) {
+        for i in 0..self.detectors.len() {
+            let before = alerts.len();
+            self.detectors[i].on_packet(view, ctx, alerts);
+            self.settle(stats, i, alerts, before);
+        }
+    }
+
+    /// Gives a clock tick to every detector's `on_tick`, in order.
+    pub(crate) fn tick(
+        &mut self,
+        stats: &mut PipelineStats,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) {
+        for i in 0..self.detectors.len() {
+            let before = alerts.len();
+            self.detectors[i].on_tick(now, alerts);
+            self.settle(stats, i, alerts, before);
+        }
+    }
+
+    /// Gives the alerts detector `i` just raised (`alerts[before..]`) their ids and detector
+    /// name, and counts them.
+    #[inline]
+    fn settle(&mut self, stats: &mut PipelineStats, i: usize, alerts: &mut [Alert], before: usize) {
+        let Some(new) = alerts.get_mut(before..).filter(|n| !n.is_empty()) else {
+            return;
+        };
+        let name = self.detectors[i].name();
+        for a in new.iter_mut() {
+            a.id = self.ids.next_id(a.timestamp);
+            if a.detector.is_empty() {
+                a.detector = name.to_string();
+            }
+        }
+        stats.count_alerts(i, new.len());
+    }
+
+    /// Empty counters with one zero alert count per detector, in order.
+    pub(crate) fn stats(&self) -> PipelineStats {
+        PipelineStats::for_detectors(self.detectors.iter().map(|d| d.name()))
+    }
 }

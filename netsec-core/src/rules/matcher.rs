@@ -14,7 +14,7 @@ use super::compile::{CompiledRule, PayloadStep};
 use super::literals::LiteralScratch;
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::decode::{IpPacket, IpProtocol};
-use crate::detect::{Alert, AlertIdGen, AlertStatus, Detector, PacketView};
+use crate::detect::{Alert, Detector, PacketView};
 use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
 
@@ -113,7 +113,6 @@ type RateKey = (u32, u8, IpAddr, IpAddr);
 pub struct RuleDetector {
     set: RuleSet,
     config: RuleDetectorConfig,
-    ids: AlertIdGen,
     stats: RuleStats,
     /// Keyed partly by packet addresses: foldhash with a random per-table seed (as the
     /// behavioural tables), which is also far cheaper than std's SipHash per packet.
@@ -141,7 +140,6 @@ impl RuleDetector {
         let n = set.rules.len();
         RuleDetector {
             config,
-            ids: AlertIdGen::new(NAME),
             stats: RuleStats::default(),
             rate: HashMap::default(),
             passed: HashSet::default(),
@@ -238,51 +236,32 @@ impl RuleDetector {
         }
     }
 
-    fn make_alert(
-        ids: &mut AlertIdGen,
-        r: &CompiledRule,
-        ip: &IpPacket<'_>,
-        flow: Option<&FlowContext>,
-    ) -> Alert {
-        let m = &ip.meta;
-        let mut meta = serde_json::Map::new();
-        meta.insert("detector".into(), NAME.into());
-        meta.insert("sid".into(), r.sid.into());
-        meta.insert("rev".into(), r.rev.into());
-        meta.insert("gid".into(), r.gid.into());
-        meta.insert("msg".into(), r.msg.clone().into());
-        meta.insert("priority".into(), r.priority.into());
-        meta.insert("action".into(), r.action.as_str().into());
-        if let Some(ct) = &r.classtype {
-            meta.insert("classtype".into(), ct.clone().into());
-        }
-        let has_ports = m.protocol.has_ports();
+    fn make_alert(r: &CompiledRule, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Alert {
         let description = if r.msg.is_empty() {
             format!("rule {}:{}:{} matched", r.gid, r.sid, r.rev)
         } else {
             format!("{} [{}:{}:{}]", r.msg, r.gid, r.sid, r.rev)
         };
-        Alert {
-            id: ids.next_id(m.ts),
-            timestamp: m.ts,
-            attack_type: r.classtype.clone().unwrap_or_else(|| "Rule_Match".into()),
-            severity: r.severity,
-            status: AlertStatus::New,
-            src_ip: Some(m.src_addr),
-            dst_ip: Some(m.dst_addr),
-            src_port: has_ports.then_some(m.src_port),
-            dst_port: has_ports.then_some(m.dst_port),
-            protocol: Some(m.protocol.name().into_owned()),
-            score: match r.priority {
+        let attack_type = r.classtype.clone().unwrap_or_else(|| "Rule_Match".into());
+        let mut b = Alert::builder(NAME, ip.meta.ts, attack_type, r.severity)
+            .packet(&ip.meta)
+            .flow(flow.map(|f| f.flow_id))
+            .score(match r.priority {
                 1 => 1.0,
                 2 => 0.75,
                 _ => 0.5,
-            },
-            description,
-            tags: vec!["rule".into()],
-            flow_id: flow.map(|f| f.flow_id),
-            meta,
+            })
+            .tag("rule")
+            .meta("sid", r.sid)
+            .meta("rev", r.rev)
+            .meta("gid", r.gid)
+            .meta("msg", r.msg.clone())
+            .meta("priority", r.priority)
+            .meta("action", r.action.as_str());
+        if let Some(ct) = &r.classtype {
+            b = b.meta("classtype", ct.clone());
         }
+        b.description(description).build()
     }
 }
 
@@ -590,7 +569,7 @@ impl Detector for RuleDetector {
                 }
             }
             let r = &self.set.rules[idx as usize];
-            out.push(Self::make_alert(&mut self.ids, r, ip, flow));
+            out.push(Self::make_alert(r, ip, flow));
             self.stats.alerts += 1;
         }
         if let (true, Some(f)) = (any_pass, flow) {

@@ -6,11 +6,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use netsec_core::capture::PcapReader;
-use netsec_core::detect::{Alert, AlertIdGen, AlertStatus, Detector, PacketView, Severity};
+use netsec_core::detect::{Alert, Detector, PacketView, RunId, Severity};
 use netsec_core::features::FeatureVector;
 use netsec_core::flow::{FlowContext, FlowRecord, FlowTableConfig};
 use netsec_core::pipeline::FlowPipeline;
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
+
+/// One run id for every run compared, so their alert ids can be compared too.
+const RUN: RunId = RunId::from_tag(0x5e_5500);
 
 fn sample() -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/synthetic.pcap");
@@ -34,7 +37,6 @@ struct Seen {
 /// Records every call; raises one alert per finished flow with more than 10 packets.
 struct Recorder {
     seen: Arc<Mutex<Seen>>,
-    ids: AlertIdGen,
 }
 
 impl Detector for Recorder {
@@ -66,25 +68,14 @@ impl Detector for Recorder {
         s.flow_order.push(flow.id);
         s.events.push(format!("f{}", flow.id));
         if flow.packets() > 10 {
-            let mut meta = serde_json::Map::new();
-            meta.insert("detector".into(), "recorder".into());
-            out.push(Alert {
-                id: self.ids.next_id(flow.last_ts),
-                timestamp: flow.last_ts,
-                attack_type: "Big_Flow".into(),
-                severity: Severity::Low,
-                status: AlertStatus::New,
-                src_ip: Some(flow.src_addr),
-                dst_ip: Some(flow.dst_addr),
-                src_port: Some(flow.src_port),
-                dst_port: Some(flow.dst_port),
-                protocol: Some(flow.protocol.name().into_owned()),
-                score: 0.1,
-                description: format!("flow with {} packets", flow.packets()),
-                tags: vec!["test".into()],
-                flow_id: Some(flow.id),
-                meta,
-            });
+            out.push(
+                Alert::builder("recorder", flow.last_ts, "Big_Flow", Severity::Low)
+                    .flow_record(flow)
+                    .score(0.1)
+                    .tag("test")
+                    .description(format!("flow with {} packets", flow.packets()))
+                    .build(),
+            );
         }
     }
 }
@@ -110,12 +101,12 @@ fn run(bytes: &[u8], batch: usize) -> Run {
         ))),
         Box::new(Recorder {
             seen: Arc::clone(&seen),
-            ids: AlertIdGen::new("recorder"),
         }),
     ];
     let reader = PcapReader::new(bytes).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
         .expect("default config");
+    p.sensor_mut().set_run_id(RUN);
     let mut flows = Vec::new();
     let mut alerts = Vec::new();
     loop {
@@ -243,12 +234,12 @@ fn run_with_alerts_delivers_the_same_as_batches() {
         ))),
         Box::new(Recorder {
             seen: Arc::default(),
-            ids: AlertIdGen::new("recorder"),
         }),
     ];
     let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let (mut flows, mut alerts) = (Vec::new(), Vec::new());
     p.run_with_alerts(
         |f| {
@@ -274,11 +265,11 @@ fn damaged_capture_still_delivers_flows_and_alerts_read_before_the_damage() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let detectors: Vec<Box<dyn Detector>> = vec![Box::new(Recorder {
         seen: Arc::clone(&seen),
-        ids: AlertIdGen::new("recorder"),
     })];
     let reader = PcapReader::new(cut).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let (mut flows, mut alerts) = (0u64, 0u64);
     let result = p.run_with_alerts(
         |_| {
@@ -325,6 +316,7 @@ fn run_mode(
     let reader = PcapReader::new(bytes).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let (mut flows, mut alerts) = (Vec::new(), Vec::new());
     let on_flow = |f: &FlowRecord| {
         flows.push(f.clone());
@@ -365,7 +357,6 @@ fn staged_run_gives_what_the_one_thread_run_gives() {
         let mut d = all_detectors();
         d.push(Box::new(Recorder {
             seen: Arc::default(),
-            ids: AlertIdGen::new("recorder"),
         }));
         d
     };
@@ -380,6 +371,7 @@ fn staged_run_gives_what_the_one_thread_run_gives() {
     let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), recorder())
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let mut flows = Vec::new();
     p.process_batch(1000, &mut flows).expect("readable");
     let early: Vec<Alert> = p.drain_alerts().collect();
@@ -435,6 +427,7 @@ fn staged_run_stops_on_a_consumer_error() {
     let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), all_detectors())
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let mut flows = 0;
     let r = p.run_staged(
         |_| {
@@ -459,6 +452,7 @@ fn staged_run_stops_on_a_consumer_error() {
     let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), all_detectors())
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let mut delivered = 0;
     let r = p.run_staged(
         |_| {
@@ -504,6 +498,7 @@ fn staged_batches_of_large_frames_are_cut_by_size() {
     let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), all_detectors())
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let (mut flows, mut batches) = (Vec::new(), 0);
     p.run_staged(
         |f| {

@@ -6,7 +6,7 @@ use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 
 use netsec_core::capture::{LinkType, PacketSource, PcapReader, RawPacket};
-use netsec_core::detect::{Alert, ChannelSink, Detector, SinkError};
+use netsec_core::detect::{Alert, ChannelSink, Detector, RunId, SinkError};
 use netsec_core::flow::{EndReason, FlowRecord, FlowTableConfig};
 use netsec_core::output::FlowSink;
 use netsec_core::pipeline::{FlowPipeline, PipelineStats, Sensor, StagedSensor};
@@ -14,6 +14,9 @@ use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
 use netsec_core::time::Timestamp;
 
 use crate::util::pcaps_dir_or_skip;
+
+/// One run id for every run compared, so their alert ids can be compared too.
+const RUN: RunId = RunId::from_tag(0x5e_5500);
 
 /// The bundled rules and the default behavioural detectors.
 fn detectors() -> Vec<Box<dyn Detector>> {
@@ -41,6 +44,7 @@ fn pull(bytes: &[u8]) -> Output {
     let reader = PcapReader::new(bytes).expect("header");
     let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors())
         .expect("config");
+    p.sensor_mut().set_run_id(RUN);
     let (mut flows, mut alerts) = (Vec::new(), Vec::new());
     // A damaged capture ends the run with an error after delivering what was read.
     let _ = p.run_with_alerts(
@@ -71,6 +75,7 @@ fn each_frame(bytes: &[u8], mut push: impl FnMut(&RawPacket<'_>)) {
 
 fn push(bytes: &[u8]) -> Output {
     let mut sensor = Sensor::new(FlowTableConfig::default(), detectors()).expect("config");
+    sensor.set_run_id(RUN);
     let (mut flows, mut alerts) = (Vec::new(), Vec::new());
     let mut n = 0u64;
     each_frame(bytes, |raw| {
@@ -107,7 +112,8 @@ impl FlowSink for Collect {
 }
 
 fn staged_push(bytes: &[u8]) -> Output {
-    let sensor = Sensor::new(FlowTableConfig::default(), detectors()).expect("config");
+    let mut sensor = Sensor::new(FlowTableConfig::default(), detectors()).expect("config");
+    sensor.set_run_id(RUN);
     let flows = Collect::default();
     let (tx, rx) = channel();
     let mut staged = StagedSensor::start(
@@ -289,5 +295,55 @@ struct NoSink;
 impl netsec_core::detect::AlertSink for NoSink {
     fn emit(&mut self, _alert: &Alert) -> Result<(), SinkError> {
         Ok(())
+    }
+}
+
+/// Alerts of one capture through a sensor with `run` (random when `None`) and `detectors`.
+fn alerts_of(bytes: &[u8], run: Option<RunId>, detectors: Vec<Box<dyn Detector>>) -> Vec<Alert> {
+    let mut sensor = Sensor::new(FlowTableConfig::default(), detectors).expect("config");
+    if let Some(run) = run {
+        sensor.set_run_id(run);
+    }
+    each_frame(bytes, |raw| sensor.push(raw));
+    sensor.finish();
+    sensor.drain_alerts().collect()
+}
+
+#[test]
+fn alert_ids_are_unique_across_sensors_and_runs_and_deterministic_per_run_id() {
+    let Some(path) = crate::util::pcap("attacks/portscan_nmap_80_all.pcap") else {
+        return;
+    };
+    let bytes = std::fs::read(&path).expect("read");
+    // The same detectors twice in one sensor (two "models of the same kind").
+    let doubled = || {
+        let mut d = detectors();
+        d.extend(detectors());
+        d
+    };
+    let a = alerts_of(&bytes, None, doubled());
+    let b = alerts_of(&bytes, None, doubled());
+    assert!(a.len() >= 20, "{} alerts", a.len());
+    let mut ids: Vec<&str> = a.iter().chain(&b).map(|x| x.id.as_str()).collect();
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "ids repeat across two sensors or within one");
+    assert!(a.iter().all(|x| x.id.len() == 26 && !x.detector.is_empty()));
+    // Offline: the run id of the capture file gives the same ids every run, in time order.
+    let run = RunId::of_capture_file(&path).expect("read");
+    let one = alerts_of(&bytes, Some(run), detectors());
+    let two = alerts_of(&bytes, Some(run), detectors());
+    assert_eq!(one, two);
+    let other = alerts_of(
+        &bytes,
+        Some(RunId::from_digest(b"another capture")),
+        detectors(),
+    );
+    assert!(one.iter().zip(&other).all(|(x, y)| x.id != y.id));
+    for pair in one.windows(2) {
+        if pair[0].timestamp.as_micros() / 1000 < pair[1].timestamp.as_micros() / 1000 {
+            assert!(pair[0].id < pair[1].id, "ids sort by time");
+        }
     }
 }
