@@ -48,6 +48,10 @@ pub struct AnalyzeArgs {
     /// Do not load the bundled rules (config/default.rules).
     #[arg(long)]
     pub no_default_rules: bool,
+    /// Suricata threshold.config (suppress, threshold, event_filter, rate_filter), applied to
+    /// the alerts of every detector; non-rule detectors by their EVE gid:sid or `detector NAME`.
+    #[arg(long = "threshold", value_name = "FILE")]
+    pub threshold: Option<PathBuf>,
     /// Behavioural detector configuration (TOML); replaces the bundled config/default.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -180,6 +184,7 @@ fn sensor_config(args: &AnalyzeArgs) -> Result<SensorConfig, Failure> {
         rules: RulesConfig {
             bundled: !args.no_default_rules,
             files: args.rules.clone(),
+            threshold_file: args.threshold.clone(),
             ..RulesConfig::default()
         },
         behaviour: crate::behaviour::load_config(args.config.as_deref())?,

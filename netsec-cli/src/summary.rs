@@ -51,6 +51,8 @@ pub struct Totals {
     peak_flows: u64,
     evicted: u64,
     detectors: Vec<(String, u64)>,
+    /// Alerts held back by the threshold.config filter.
+    filtered: u64,
     talkers: Talkers,
     alerts: AlertTally,
 }
@@ -83,6 +85,7 @@ impl Totals {
         }
         self.peak_flows = self.peak_flows.max(r.table.peak_flows as u64);
         self.evicted += r.table.evicted;
+        self.filtered += s.alerts_filtered;
         for (name, n) in s.alerts_by_detector {
             match self.detectors.iter_mut().find(|(d, _)| *d == name) {
                 Some(slot) => slot.1 += n,
@@ -200,6 +203,9 @@ impl Totals {
             sev(Severity::Medium),
             sev(Severity::Low)
         )?;
+        if self.filtered > 0 {
+            writeln!(o, "  held back by threshold.config: {}", self.filtered)?;
+        }
         if !self.detectors.is_empty() {
             let parts: Vec<String> = self
                 .detectors

@@ -52,7 +52,10 @@ use crate::detect::{AlertSink, CsvAlertSink, Detector, EveAlertSink, JsonlAlertS
 use crate::flow::{FlowConfigError, FlowTableConfig};
 use crate::output::{CsvFlowWriter, EveFlowWriter, FlowSink, JsonlFlowWriter};
 use crate::pipeline::Sensor;
-use crate::rules::{RuleDetector, RuleSet, RuleVars, RuleWarning};
+use crate::rules::{
+    AlertFilter, RuleDetector, RuleSet, RuleVars, RuleWarning, ThresholdConfig,
+    ThresholdConfigError,
+};
 
 /// The bundled rule file (`config/default.rules`), compiled into the library.
 pub const BUNDLED_RULES: &str = include_str!("../../../config/default.rules");
@@ -92,6 +95,9 @@ pub struct RulesConfig {
     pub address_groups: BTreeMap<String, String>,
     /// Port variables (`HTTP_PORTS = "[80,8080]"`), over Suricata's defaults.
     pub port_groups: BTreeMap<String, String>,
+    /// A Suricata `threshold.config` (`suppress`, `threshold`, `event_filter`,
+    /// `rate_filter`), applied to the alerts of every detector.
+    pub threshold_file: Option<PathBuf>,
 }
 
 impl Default for RulesConfig {
@@ -102,6 +108,7 @@ impl Default for RulesConfig {
             inline: Vec::new(),
             address_groups: BTreeMap::new(),
             port_groups: BTreeMap::new(),
+            threshold_file: None,
         }
     }
 }
@@ -206,6 +213,22 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// The threshold file could not be read.
+    #[error("cannot read threshold file {path}: {source}")]
+    ThresholdFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line of the threshold file is not a valid entry.
+    #[error("invalid threshold file {path}: {source}")]
+    Threshold {
+        /// The file.
+        path: PathBuf,
+        /// The line and why.
+        source: ThresholdConfigError,
+    },
     /// Model files were configured but no [`ModelLoader`] was given.
     #[error("models: {0} needs a model loader (netsec-ml's), none was given")]
     NoModelLoader(PathBuf),
@@ -241,6 +264,7 @@ impl fmt::Display for SourcedRuleWarning {
 pub struct CheckedSensorConfig {
     config: SensorConfig,
     rules: RuleSet,
+    thresholds: Option<Arc<ThresholdConfig>>,
     rule_warnings: Vec<SourcedRuleWarning>,
     models: Vec<(PathBuf, Arc<dyn DetectorFactory>)>,
 }
@@ -288,7 +312,25 @@ impl SensorConfig {
         FlowTableConfig::check(self.flow)?;
         self.behaviour.check()?;
         let vars = self.rules.vars()?;
-        let (rules, rule_warnings) = self.rules.load(&vars)?;
+        let (mut rules, rule_warnings) = self.rules.load(&vars)?;
+        let thresholds = match &self.rules.threshold_file {
+            None => None,
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::ThresholdFile {
+                        path: path.clone(),
+                        source,
+                    })?;
+                let parsed = ThresholdConfig::parse(&text, &vars).map_err(|source| {
+                    ConfigError::Threshold {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                rules.apply_threshold_config(&parsed);
+                Some(Arc::new(parsed))
+            }
+        };
         let mut loaded = Vec::with_capacity(self.models.len());
         for path in &self.models {
             let loader = models.ok_or_else(|| ConfigError::NoModelLoader(path.clone()))?;
@@ -301,6 +343,7 @@ impl SensorConfig {
         Ok(CheckedSensorConfig {
             config: self.clone(),
             rules,
+            thresholds,
             rule_warnings,
             models: loaded,
         })
@@ -421,7 +464,16 @@ impl CheckedSensorConfig {
     /// None in practice: the flow settings were checked; the type stays honest should a
     /// future setting only be checkable at build time.
     pub fn build(&self) -> Result<Sensor, FlowConfigError> {
-        Sensor::new(self.config.flow, self.detectors())
+        let mut sensor = Sensor::new(self.config.flow, self.detectors())?;
+        if let Some(t) = &self.thresholds {
+            sensor.set_alert_filter(AlertFilter::new(Arc::clone(t)));
+        }
+        Ok(sensor)
+    }
+
+    /// The parsed threshold file, if one was configured.
+    pub fn thresholds(&self) -> Option<&ThresholdConfig> {
+        self.thresholds.as_deref()
     }
 }
 

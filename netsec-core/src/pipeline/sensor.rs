@@ -4,6 +4,7 @@ use crate::capture::{LinkType, RawPacket};
 use crate::detect::{Alert, AlertSink, Detector, RunId, SinkError};
 use crate::flow::{FlowConfigError, FlowRecord, FlowTableConfig, FlowTableStats};
 use crate::output::FlowSink;
+use crate::rules::{AlertFilter, FilterStats};
 use crate::time::Timestamp;
 
 use super::step::{Detection, Tracker};
@@ -227,6 +228,16 @@ impl Sensor {
     /// ids every time.
     pub fn set_run_id(&mut self, run: RunId) {
         self.detection.set_run_id(run);
+    }
+
+    /// Applies `filter` (a `threshold.config`) to every detector's alerts from now on.
+    pub fn set_alert_filter(&mut self, filter: AlertFilter) {
+        self.detection.filter = Some(filter);
+    }
+
+    /// What the alert filter held back so far, by reason (`None` without a filter).
+    pub fn filter_stats(&self) -> Option<FilterStats> {
+        self.detection.filter.as_ref().map(AlertFilter::stats)
     }
 
     /// Parts for the staged driver, which runs the detection on another thread.

@@ -50,8 +50,11 @@ pub struct PipelineStats {
     pub icmp_packets: u64,
     /// IP packets carrying any other protocol (GRE, SCTP, ESP, non-first fragments …).
     pub other_ip_packets: u64,
-    /// Alerts raised by all detectors.
+    /// Alerts raised by all detectors (after the alert filter).
     pub alerts: u64,
+    /// Alerts the `threshold.config` filter held back (by reason in
+    /// [`Sensor::filter_stats`](super::Sensor::filter_stats)).
+    pub alerts_filtered: u64,
     /// Alerts raised per detector, in the pipeline's detector order (zero counts included).
     pub alerts_by_detector: Vec<(String, u64)>,
 }
@@ -175,6 +178,7 @@ impl PipelineStats {
     /// Adds the alert counts of `other` (a staged run's detection thread) to these.
     pub(crate) fn add_alert_counts(&mut self, other: &PipelineStats) {
         self.alerts += other.alerts;
+        self.alerts_filtered += other.alerts_filtered;
         for (mine, theirs) in self
             .alerts_by_detector
             .iter_mut()

@@ -13,6 +13,7 @@ use crate::decode::{decode, Decoded};
 use crate::detect::{Alert, AlertIds, Detector, PacketView, RunId};
 use crate::features::FeatureVector;
 use crate::flow::{FlowConfigError, FlowContext, FlowRecord, FlowTable, FlowTableConfig};
+use crate::rules::AlertFilter;
 use crate::time::Timestamp;
 
 use super::PipelineStats;
@@ -109,6 +110,8 @@ impl Tracker {
 pub(crate) struct Detection {
     pub(crate) detectors: Vec<Box<dyn Detector>>,
     ids: AlertIds,
+    /// `threshold.config` entries applied to every detector's alerts.
+    pub(crate) filter: Option<AlertFilter>,
 }
 
 impl std::fmt::Debug for Detection {
@@ -117,6 +120,7 @@ impl std::fmt::Debug for Detection {
         f.debug_struct("Detection")
             .field("detectors", &names)
             .field("ids", &self.ids)
+            .field("filter", &self.filter.as_ref().map(AlertFilter::stats))
             .finish()
     }
 }
@@ -126,6 +130,7 @@ impl Detection {
         Detection {
             detectors,
             ids: AlertIds::new(run),
+            filter: None,
         }
     }
 
@@ -179,6 +184,9 @@ impl Detection {
             self.detectors[i].on_flow_end(flow, features, alerts);
             self.settle(stats, i, alerts, before);
         }
+        if let Some(f) = self.filter.as_mut() {
+            f.flow_ended(flow.id);
+        }
     }
 
     /// Gives one packet to every detector's `on_packet`, in order.
@@ -211,21 +219,38 @@ impl Detection {
         }
     }
 
-    /// Gives the alerts detector `i` just raised (`alerts[before..]`) their ids and detector
-    /// name, and counts them.
+    /// Passes the alerts detector `i` just raised (`alerts[before..]`) through the filter,
+    /// gives those kept their ids and detector name, and counts both.
     #[inline]
-    fn settle(&mut self, stats: &mut PipelineStats, i: usize, alerts: &mut [Alert], before: usize) {
-        let Some(new) = alerts.get_mut(before..).filter(|n| !n.is_empty()) else {
+    fn settle(
+        &mut self,
+        stats: &mut PipelineStats,
+        i: usize,
+        alerts: &mut Vec<Alert>,
+        before: usize,
+    ) {
+        if alerts.len() == before {
             return;
-        };
+        }
         let name = self.detectors[i].name();
-        for a in new.iter_mut() {
+        let mut kept = before;
+        for j in before..alerts.len() {
+            if let Some(f) = self.filter.as_mut() {
+                if !f.admit(&mut alerts[j]) {
+                    stats.alerts_filtered += 1;
+                    continue;
+                }
+            }
+            let a = &mut alerts[j];
             a.id = self.ids.next_id(a.timestamp);
             if a.detector.is_empty() {
                 a.detector = name.to_string();
             }
+            alerts.swap(kept, j);
+            kept += 1;
         }
-        stats.count_alerts(i, new.len());
+        alerts.truncate(kept);
+        stats.count_alerts(i, kept - before);
     }
 
     /// Empty counters with one zero alert count per detector, in order.

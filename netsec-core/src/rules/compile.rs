@@ -106,7 +106,11 @@ impl PortMatch {
 
 const MAX_VAR_DEPTH: usize = 16;
 
-fn resolve_addr(spec: &AddrSpec, vars: &RuleVars, depth: usize) -> Result<AddrMatch, String> {
+pub(crate) fn resolve_addr(
+    spec: &AddrSpec,
+    vars: &RuleVars,
+    depth: usize,
+) -> Result<AddrMatch, String> {
     if depth > MAX_VAR_DEPTH {
         return Err("variable nesting too deep (cycle?)".into());
     }

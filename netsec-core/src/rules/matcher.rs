@@ -6,12 +6,13 @@
 use std::collections::{HashMap, HashSet};
 
 use foldhash::fast::RandomState;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
-use super::ast::{Action, ThresholdType, Track};
+use super::ast::{Action, Track};
 use super::buffers::AppBuffers;
 use super::compile::{CompiledRule, PayloadStep};
 use super::literals::LiteralScratch;
+use super::rate::{track_addrs, RateWindow};
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::decode::{IpPacket, IpProtocol};
 use crate::detect::{Alert, Detector, PacketView};
@@ -64,13 +65,6 @@ pub struct RuleStats {
     pub step_limit_hits: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct RateEntry {
-    start_us: i64,
-    window_us: i64,
-    count: u32,
-}
-
 /// (rule index, 0 = threshold / 1 = detection_filter, tracked addresses).
 type RateKey = (u32, u8, IpAddr, IpAddr);
 
@@ -116,7 +110,7 @@ pub struct RuleDetector {
     stats: RuleStats,
     /// Keyed partly by packet addresses: foldhash with a random per-table seed (as the
     /// behavioural tables), which is also far cheaper than std's SipHash per packet.
-    rate: HashMap<RateKey, RateEntry, RandomState>,
+    rate: HashMap<RateKey, RateWindow, RandomState>,
     passed: HashSet<u64, RandomState>,
     /// Literal search state (found fast patterns) of the current packet.
     scratch: LiteralScratch,
@@ -201,39 +195,17 @@ impl RuleDetector {
 
     /// Whether a rate-limited rule may alert now.
     fn rate_allows(&mut self, key: RateKey, t: &Threshold, now_us: i64) -> bool {
-        let window_us = i64::from(t.seconds).saturating_mul(1_000_000);
         if !self.rate.contains_key(&key) && self.rate.len() >= self.config.max_rate_entries {
-            self.rate
-                .retain(|_, e| now_us.saturating_sub(e.start_us) <= e.window_us);
+            self.rate.retain(|_, w| !w.expired(now_us));
             if self.rate.len() >= self.config.max_rate_entries {
                 self.stats.rate_table_drops += 1;
                 return false;
             }
         }
-        let e = self.rate.entry(key).or_insert(RateEntry {
-            start_us: now_us,
-            window_us,
-            count: 0,
-        });
-        if now_us.saturating_sub(e.start_us) > e.window_us || now_us < e.start_us {
-            e.start_us = now_us;
-            e.count = 0;
-        }
-        e.count = e.count.saturating_add(1);
-        match t.kind {
-            Some(ThresholdType::Limit) => e.count <= t.count,
-            Some(ThresholdType::Threshold) => {
-                if e.count >= t.count {
-                    e.count = 0;
-                    true
-                } else {
-                    false
-                }
-            }
-            Some(ThresholdType::Both) => e.count == t.count,
-            // detection_filter: every match after the first `count` in the window.
-            None => e.count > t.count,
-        }
+        self.rate
+            .entry(key)
+            .or_insert_with(|| RateWindow::new(now_us, t.seconds))
+            .allows(t, now_us)
     }
 
     fn make_alert(r: &CompiledRule, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Alert {
@@ -473,13 +445,7 @@ fn pop_min(lists: &mut [&[u32]; 3]) -> Option<u32> {
 }
 
 fn track_key(track: Track, ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
-    let none = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    match track {
-        Track::BySrc => (ip.meta.src_addr, none),
-        Track::ByDst => (ip.meta.dst_addr, none),
-        Track::ByRule => (none, none),
-        Track::ByBoth => (ip.meta.src_addr, ip.meta.dst_addr),
-    }
+    track_addrs(track, ip.meta.src_addr, ip.meta.dst_addr)
 }
 
 impl Detector for RuleDetector {
@@ -596,6 +562,7 @@ mod tests {
     use crate::flow::Direction;
     use crate::rules::RuleVars;
     use crate::time::Timestamp;
+    use std::net::Ipv4Addr;
 
     fn meta(proto: IpProtocol, sport: u16, dport: u16, flags: u8, ts_s: i64) -> PacketMeta {
         PacketMeta {

@@ -57,6 +57,8 @@ mod parse;
 mod prefilter;
 #[cfg(test)]
 mod proptests;
+mod rate;
+mod threshold_config;
 mod vars;
 
 pub use ast::{
@@ -67,6 +69,9 @@ pub use ast::{
 pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
 pub use parse::{
     display_round_trips, parse_rule, parse_rules, ParseError, ParseErrorKind, ParsedLine,
+};
+pub use threshold_config::{
+    AlertFilter, FilterStats, RateAction, ThresholdConfig, ThresholdConfigError, MAX_FILTER_ENTRIES,
 };
 pub use vars::{classtype_priority, RuleVars, CLASSIFICATIONS, CRITICAL_CLASSTYPES};
 
@@ -194,6 +199,20 @@ impl RuleSet {
             builder.add(0, rule, vars);
         }
         builder.finish()
+    }
+
+    /// Removes the own `threshold` keyword of every rule that `config` gives a threshold of
+    /// its own (a `threshold`/`event_filter` entry naming its gid and sid), as Suricata does;
+    /// returns how many rules changed.
+    pub fn apply_threshold_config(&mut self, config: &ThresholdConfig) -> usize {
+        let mut changed = 0;
+        for r in &mut self.rules {
+            if r.threshold.is_some() && config.overrides_rule_threshold(r.gid, r.sid) {
+                r.threshold = None;
+                changed += 1;
+            }
+        }
+        changed
     }
 
     /// What loading did.

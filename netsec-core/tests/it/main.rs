@@ -14,4 +14,5 @@ mod inventory;
 mod pipeline;
 mod rules;
 mod sensor;
+mod threshold;
 mod util;

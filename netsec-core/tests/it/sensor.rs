@@ -315,15 +315,21 @@ fn alert_ids_are_unique_across_sensors_and_runs_and_deterministic_per_run_id() {
         return;
     };
     let bytes = std::fs::read(&path).expect("read");
-    // The same detectors twice in one sensor (two "models of the same kind").
-    let doubled = || {
-        let mut d = detectors();
-        d.extend(detectors());
-        d
+    // The same detector twice in one sensor (as two models of the same kind), firing on
+    // every packet to port 80.
+    let doubled = || -> Vec<Box<dyn Detector>> {
+        let rule = "alert tcp any any -> any 80 (msg:\"to 80\"; sid:1;)";
+        let one = || {
+            Box::new(RuleDetector::new(RuleSet::from_text(
+                rule,
+                &RuleVars::default(),
+            )))
+        };
+        vec![one(), one()]
     };
     let a = alerts_of(&bytes, None, doubled());
     let b = alerts_of(&bytes, None, doubled());
-    assert!(a.len() >= 20, "{} alerts", a.len());
+    assert!(a.len() >= 400, "{} alerts", a.len());
     let mut ids: Vec<&str> = a.iter().chain(&b).map(|x| x.id.as_str()).collect();
     ids.sort_unstable();
     let n = ids.len();
