@@ -45,6 +45,84 @@ impl Timestamp {
 }
 
 impl Timestamp {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, what [`Display`](fmt::Display) writes
+    /// (fractions beyond microseconds are truncated); `None` for anything else.
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        parse_rfc3339(s)
+    }
+}
+
+/// Serialized as RFC 3339 UTC text with microseconds (`2009-02-13T23:31:30.123456Z`), the
+/// form of every time in netsec's JSON.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid RFC 3339 time {text:?}")))
+    }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (what [`Timestamp`]'s `Display` writes).
+fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b.last() != Some(&b'Z') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    if b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't') || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut micros = 0i64;
+    let rest = &s[19..s.len() - 1];
+    if let Some(frac) = rest.strip_prefix('.') {
+        if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let mut padded = frac.to_string();
+        while padded.len() < 6 {
+            padded.push('0');
+        }
+        micros = padded.get(..6)?.parse().ok()?;
+    } else if !rest.is_empty() {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+    Some(Timestamp::from_micros(secs * 1_000_000 + micros))
+}
+
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl Timestamp {
     /// RFC 3339 UTC with microseconds as fixed-width ASCII (27 bytes), without the formatting
     /// machinery: flow output writes two per flow. `None` outside years 0000–9999, where the
     /// width changes; [`Display`](fmt::Display) handles those.

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use netsec_core::config::{DetectorFactory, ModelLoader};
 
-use netsec_core::detect::{Alert, Detector};
+use netsec_core::detect::{Alert, Detector, DetectorStats};
 use netsec_core::features::FeatureVector;
 use netsec_core::flow::FlowRecord;
 use serde_json::{json, Value};
@@ -48,6 +48,8 @@ struct Common {
     model_version: String,
     thresholds: Thresholds,
     alerts: u64,
+    /// Flows scored.
+    scored: u64,
 }
 
 impl Common {
@@ -58,7 +60,16 @@ impl Common {
             model_version: file.version.clone(),
             thresholds: file.thresholds,
             alerts: 0,
+            scored: 0,
         }
+    }
+
+    /// The trait's statistics: this model's name and version, its alerts and flows scored.
+    fn stats(&self) -> DetectorStats {
+        let mut d = DetectorStats::new(self.kind.as_str()).counter("flows_scored", self.scored);
+        d.instance = Some(format!("{} {}", self.model_name, self.model_version));
+        d.alerts = self.alerts;
+        d
     }
 
     /// An alert about `flow`, with the `meta` every ML alert carries.
@@ -203,7 +214,12 @@ impl Detector for RandomForestDetector {
         ModelKind::RandomForest.as_str()
     }
 
+    fn stats(&self) -> DetectorStats {
+        self.common.stats()
+    }
+
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
+        self.common.scored += 1;
         let row = features.as_array();
         let vote = self.model.vote(row);
         if !self.common.thresholds.fires(vote.attack_score) {
@@ -290,7 +306,12 @@ impl Detector for IsolationForestDetector {
         ModelKind::IsolationForest.as_str()
     }
 
+    fn stats(&self) -> DetectorStats {
+        self.common.stats()
+    }
+
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
+        self.common.scored += 1;
         let row = features.as_array();
         let path = self.model.mean_path_length(row);
         let psi = self.model.subsample();

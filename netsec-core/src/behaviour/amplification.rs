@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "amplification";
@@ -127,7 +127,7 @@ impl AmplificationDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: self.reflectors.len() + self.victims.len(),
             evicted: self.reflectors.evicted() + self.victims.evicted(),
@@ -140,6 +140,10 @@ impl AmplificationDetector {
 impl Detector for AmplificationDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(NAME)
     }
 
     fn on_packet(

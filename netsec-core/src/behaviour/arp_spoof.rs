@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Clock, DistinctWindow, Episodes, RateWindow, Tally, TimedTable};
 use super::{mac_string, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::ArpInfo;
-use crate::detect::{Alert, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -147,7 +147,7 @@ impl ArpSpoofDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: self.bindings.len()
                 + self.requests.len()
@@ -278,6 +278,10 @@ impl ArpSpoofDetector {
 impl Detector for ArpSpoofDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(NAME)
     }
 
     fn on_packet(

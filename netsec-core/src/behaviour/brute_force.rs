@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, Severity};
 use crate::features::FeatureVector;
 use crate::flow::FlowRecord;
 
@@ -143,7 +143,7 @@ impl BruteForceDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: self.pairs.len(),
             evicted: self.pairs.evicted(),
@@ -165,6 +165,10 @@ impl BruteForceDetector {
 impl Detector for BruteForceDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(NAME)
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, _features: &FeatureVector, out: &mut Vec<Alert>) {

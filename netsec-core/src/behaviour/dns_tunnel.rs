@@ -31,7 +31,7 @@ use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::app::dns::{DnsMessage, Name, RecordType};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "dns_tunnel";
@@ -248,7 +248,7 @@ impl DnsTunnelDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: self.unique.len()
                 + self.suspicious.len()
@@ -280,6 +280,10 @@ fn query<'a>(protocol: IpProtocol, payload: &'a [u8]) -> Option<DnsMessage<'a>> 
 impl Detector for DnsTunnelDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(NAME)
     }
 
     fn on_packet(

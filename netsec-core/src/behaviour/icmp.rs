@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::{IpProtocol, PacketMeta};
-use crate::detect::{Alert, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const FLOOD: &str = "icmp_flood";
@@ -114,7 +114,7 @@ impl IcmpFloodDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: self.victims.len(),
             evicted: self.victims.evicted(),
@@ -127,6 +127,10 @@ impl IcmpFloodDetector {
 impl Detector for IcmpFloodDetector {
     fn name(&self) -> &str {
         FLOOD
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(FLOOD)
     }
 
     fn on_packet(
@@ -213,7 +217,7 @@ impl PingSweepDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: self.hosts.len() + self.sources.len(),
             evicted: self.hosts.evicted() + self.sources.evicted(),
@@ -226,6 +230,10 @@ impl PingSweepDetector {
 impl Detector for PingSweepDetector {
     fn name(&self) -> &str {
         SWEEP
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(SWEEP)
     }
 
     fn on_packet(

@@ -29,7 +29,8 @@
 //!   never read. The same input gives the same alerts, ids included, in the same order.
 //! - **Bounded memory.** Every per-source, per-destination or per-pair table holds at most
 //!   `max_tracked` entries; when a new key arrives at a full table, expired entries go first,
-//!   then the oldest is evicted and counted in [`BehaviourStats::evicted`]. A flood of spoofed
+//!   then the oldest is evicted and counted in the `evicted` of
+//!   [`Detector::stats`]. A flood of spoofed
 //!   sources therefore costs a fixed amount of memory. Idle state is pruned as time advances,
 //!   in amortised O(1) per packet (a FIFO walk from the front, never a full scan).
 //! - **Cheap hot path.** A packet that cannot matter to a detector is rejected on its
@@ -185,9 +186,9 @@ pub fn build_detectors(
     Ok(out)
 }
 
-/// Counters every behavioural detector keeps (`stats()` on each type).
+/// Counters every behavioural detector keeps; read through [`Detector::stats`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BehaviourStats {
+pub(crate) struct BehaviourStats {
     /// Entries currently held across the detector's tables.
     pub tracked: usize,
     /// Entries evicted because a table was full (state lost to the cap).
@@ -196,6 +197,19 @@ pub struct BehaviourStats {
     pub alerts: u64,
     /// Threshold crossings inside an episode that had already alerted (not re-raised).
     pub suppressed: u64,
+}
+
+impl BehaviourStats {
+    /// The trait's view of these counts.
+    pub(crate) fn detector_stats(self, detector: &str) -> crate::detect::DetectorStats {
+        crate::detect::DetectorStats {
+            alerts: self.alerts,
+            suppressed: self.suppressed,
+            tracked: self.tracked as u64,
+            evicted: self.evicted,
+            ..crate::detect::DetectorStats::new(detector)
+        }
+    }
 }
 
 /// Field checks shared by the config sections.

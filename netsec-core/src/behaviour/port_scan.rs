@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, Counts, DistinctWindow, Episodes, Tally, TimedTable};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::{is_unicast, IpProtocol, TcpFlags};
-use crate::detect::{Alert, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -123,7 +123,7 @@ impl PortScanDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: 2 * self.probes.len() + self.stealth.len() + self.sources.len(),
             evicted: 2 * self.probes.evicted() + self.stealth.evicted() + self.sources.evicted(),
@@ -186,6 +186,10 @@ fn probe_kind(
 impl Detector for PortScanDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(NAME)
     }
 
     fn on_packet(

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, Episodes, RateWindow, Tally, TimedTable};
 use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "syn_flood";
@@ -127,7 +127,7 @@ impl SynFloodDetector {
     }
 
     /// Counters and table sizes.
-    pub fn stats(&self) -> BehaviourStats {
+    pub(crate) fn counts(&self) -> BehaviourStats {
         BehaviourStats {
             tracked: self.victims.len() + self.unsolicited.len(),
             evicted: self.victims.evicted() + self.unsolicited.evicted(),
@@ -140,6 +140,10 @@ impl SynFloodDetector {
 impl Detector for SynFloodDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        self.counts().detector_stats(NAME)
     }
 
     fn on_packet(

@@ -86,7 +86,6 @@ pub struct Alert {
     #[serde(default)]
     pub detector: String,
     /// The packet time that triggered the alert (RFC 3339 UTC, microseconds).
-    #[serde(with = "ts_serde")]
     pub timestamp: Timestamp,
     /// Stable identifier of what was seen (`Port_Scan`, …, or the rule's classtype).
     pub attack_type: String,
@@ -139,75 +138,6 @@ impl Alert {
     pub fn meta_u64(&self, key: &str) -> Option<u64> {
         self.meta.get(key).and_then(|v| v.as_u64())
     }
-}
-
-/// Serde for [`Timestamp`] as RFC 3339 text.
-mod ts_serde {
-    use super::*;
-
-    pub fn serialize<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(ts)
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        parse_rfc3339(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("invalid RFC 3339 time {text:?}")))
-    }
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (what [`Timestamp`]'s `Display` writes).
-pub(crate) fn parse_rfc3339(s: &str) -> Option<Timestamp> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b.last() != Some(&b'Z') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    if b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't') || b[13] != b':' {
-        return None;
-    }
-    if b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut micros = 0i64;
-    let rest = &s[19..s.len() - 1];
-    if let Some(frac) = rest.strip_prefix('.') {
-        if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let mut padded = frac.to_string();
-        while padded.len() < 6 {
-            padded.push('0');
-        }
-        micros = padded.get(..6)?.parse().ok()?;
-    } else if !rest.is_empty() {
-        return None;
-    }
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
-    Some(Timestamp::from_micros(secs * 1_000_000 + micros))
-}
-
-/// Howard Hinnant's `days_from_civil`.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -264,10 +194,10 @@ mod tests {
             4_102_444_800_000_001,
         ] {
             let t = Timestamp::from_micros(us);
-            assert_eq!(parse_rfc3339(&t.to_string()), Some(t));
+            assert_eq!(Timestamp::parse_rfc3339(&t.to_string()), Some(t));
         }
         assert_eq!(
-            parse_rfc3339("2009-02-13T23:31:30Z"),
+            Timestamp::parse_rfc3339("2009-02-13T23:31:30Z"),
             Some(Timestamp::from_micros(1_234_567_890_000_000))
         );
         for bad in [
@@ -276,7 +206,7 @@ mod tests {
             "2009-13-13T23:31:30Z",
             "2009-02-13T23:31:30.Z",
         ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
     }
 }

@@ -18,6 +18,7 @@ mod builder;
 mod ids;
 pub mod signature;
 mod sink;
+mod stats;
 
 pub use alert::{Alert, AlertStatus, Severity};
 pub use builder::AlertBuilder;
@@ -26,6 +27,7 @@ pub use sink::{
     AlertSink, ChannelSink, CsvAlertSink, EveAlertSink, FnSink, JsonlAlertSink, SinkError,
     ALERT_CSV_COLUMNS,
 };
+pub use stats::DetectorStats;
 
 use crate::decode::{ArpInfo, Decoded, IpPacket, L2Info};
 use crate::features::FeatureVector;
@@ -180,6 +182,11 @@ pub trait Detector: Send {
     /// [`on_flow_end`](Detector::on_flow_end)). Detectors with time windows close or prune
     /// them here; `now` never goes back. The default does nothing.
     fn on_tick(&mut self, _now: Timestamp, _out: &mut Vec<Alert>) {}
+
+    /// What the detector has done and holds so far. The default reports only its name.
+    fn stats(&self) -> DetectorStats {
+        DetectorStats::new(self.name())
+    }
 }
 
 #[cfg(test)]

@@ -280,8 +280,46 @@ impl FlowRecord {
     }
 }
 
+/// One JSON object per flow, the shape of the JSON Lines flow output (`FEATURES.md`): the
+/// identity (`flow_id`, `first_ts`, `last_ts`, `src_ip`, `src_port`, `dst_ip`, `dst_port`,
+/// `protocol` as its number, `end_reason`), the 25 features by name, `app_proto`, then the
+/// application facts present.
+impl serde::Serialize for FlowRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("flow_id", &self.id)?;
+        m.serialize_entry("first_ts", &self.first_ts)?;
+        m.serialize_entry("last_ts", &self.last_ts)?;
+        m.serialize_entry("src_ip", &self.src_addr)?;
+        m.serialize_entry("src_port", &self.src_port)?;
+        m.serialize_entry("dst_ip", &self.dst_addr)?;
+        m.serialize_entry("dst_port", &self.dst_port)?;
+        m.serialize_entry("protocol", &self.protocol.0)?;
+        m.serialize_entry("end_reason", self.end_reason.as_str())?;
+        let features = self.features();
+        for f in crate::features::Feature::ALL {
+            // As the flow writers: integral values as integers, non-finite ones as 0.
+            let v = features.get(f);
+            let int = v as i64;
+            if !v.is_finite() {
+                m.serialize_entry(f.name(), &0)?;
+            } else if int as f64 == v && v.abs() < 9_007_199_254_740_992.0 {
+                m.serialize_entry(f.name(), &int)?;
+            } else {
+                m.serialize_entry(f.name(), &v)?;
+            }
+        }
+        m.serialize_entry("app_proto", self.app_proto.as_str())?;
+        for (field, value) in self.app.iter().flat_map(|app| app.iter()) {
+            m.serialize_entry(field.name(), value)?;
+        }
+        m.end()
+    }
+}
+
 /// Counters kept by a [`FlowTable`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct FlowTableStats {
     /// Packets given to [`FlowTable::process`].
     pub packets: u64,

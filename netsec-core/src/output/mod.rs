@@ -637,4 +637,15 @@ mod tests {
         push_json_string(&mut b, "a\u{1}\u{e9}");
         assert_eq!(b, "\"a\\u0001\u{e9}\"".as_bytes());
     }
+
+    #[test]
+    fn serde_gives_the_json_lines_object() {
+        let flow = flow_with_app();
+        let mut jsonl = JsonlFlowWriter::new(Vec::new());
+        jsonl.emit(&flow).expect("in memory");
+        let line = String::from_utf8(jsonl.into_inner()).expect("utf-8");
+        let written: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        let serialized = serde_json::to_value(&flow).expect("serializes");
+        assert_eq!(serialized, written);
+    }
 }

@@ -1,7 +1,7 @@
 //! [`Sensor`]: the push-driven core that every driver (pull, staged, live) runs.
 
 use crate::capture::{LinkType, RawPacket};
-use crate::detect::{Alert, AlertSink, Detector, RunId, SinkError};
+use crate::detect::{Alert, AlertSink, Detector, DetectorStats, RunId, SinkError};
 use crate::flow::{FlowConfigError, FlowRecord, FlowTableConfig, FlowTableStats};
 use crate::output::FlowSink;
 use crate::rules::{AlertFilter, FilterStats};
@@ -216,6 +216,11 @@ impl Sensor {
     /// The detectors, in call order.
     pub fn detectors(&self) -> &[Box<dyn Detector>] {
         &self.detection.detectors
+    }
+
+    /// Every detector's statistics, in call order ([`Detector::stats`]).
+    pub fn detector_stats(&self) -> Vec<DetectorStats> {
+        self.detection.detectors.iter().map(|d| d.stats()).collect()
     }
 
     /// The run whose ids this sensor's alerts get.

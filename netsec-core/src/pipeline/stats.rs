@@ -1,5 +1,8 @@
 //! [`PipelineStats`]: what a sensor read, what became flows, and what it skipped and why.
 
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
 use crate::capture::RawPacket;
 use crate::decode::{DecodeError, IpPacket, IpProtocol, Layer};
 use crate::flow::{FlowContext, FlowRecord, FlowTable};
@@ -9,7 +12,10 @@ use crate::time::Timestamp;
 const LAYER_SLOTS: usize = 12;
 
 /// Counters for one run: what was read, what became flows, and what was skipped and why.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Serializes to one JSON object (times as RFC 3339, `decode_errors` as `{layer: count}`), for a
+/// metrics or status endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PipelineStats {
     /// Frames read from the source.
     pub packets: u64,
@@ -26,6 +32,7 @@ pub struct PipelineStats {
     /// Frames with a link type the decoder does not support.
     pub unsupported_link_type: u64,
     /// Frames that failed to decode, by the layer that failed (indexed by `Layer as usize`).
+    #[serde(serialize_with = "decode_errors_by_layer")]
     decode_errors: [u64; LAYER_SLOTS],
     /// Non-first IP fragments whose first fragment was never seen (not attributed to a flow).
     pub orphan_fragments: u64,
@@ -211,3 +218,18 @@ const ALL_LAYERS: [Layer; 11] = [
     Layer::Arp,
     Layer::Tunnel,
 ];
+
+/// `decode_errors` as `{layer name: count}`, zero counts omitted.
+fn decode_errors_by_layer<S: Serializer>(
+    counts: &[u64; LAYER_SLOTS],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    for layer in ALL_LAYERS {
+        let n = counts[(layer as usize).min(LAYER_SLOTS - 1)];
+        if n > 0 {
+            map.serialize_entry(layer.name(), &n)?;
+        }
+    }
+    map.end()
+}

@@ -15,7 +15,7 @@ use super::literals::LiteralScratch;
 use super::rate::{track_addrs, RateWindow};
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::decode::{IpPacket, IpProtocol};
-use crate::detect::{Alert, Detector, PacketView};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView};
 use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
 
@@ -451,6 +451,39 @@ fn track_key(track: Track, ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
 impl Detector for RuleDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        let s = &self.stats;
+        let summary = self.set.summary();
+        let mut d = DetectorStats::new(NAME)
+            .counter("rules_loaded", summary.loaded as u64)
+            .counter("rules_skipped", summary.skipped as u64)
+            .counter("packets", s.packets)
+            .counter("candidates", s.candidates)
+            .counter("matches", s.matches)
+            .counter("passed_packets", s.passed_packets)
+            .counter("suppressed_by_pass", s.suppressed_by_pass)
+            .counter("suppressed_by_rate", s.suppressed_by_rate)
+            .counter("step_limit_hits", s.step_limit_hits);
+        d.alerts = s.alerts;
+        d.suppressed = s.suppressed_by_pass + s.suppressed_by_rate;
+        d.tracked = (self.rate.len() + self.passed.len()) as u64;
+        d.evicted = s.rate_table_drops + s.pass_table_drops;
+        d.skipped_by_keyword = summary
+            .by_keyword
+            .iter()
+            .map(|(k, n)| (k.clone(), *n as u64))
+            .collect();
+        for (k, n) in [
+            ("malformed", summary.malformed),
+            ("invalid", summary.invalid),
+        ] {
+            if n > 0 {
+                d.skipped_by_keyword.insert(k.into(), n as u64);
+            }
+        }
+        d
     }
 
     fn on_packet(
