@@ -194,6 +194,7 @@ fn sensor_config(args: &AnalyzeArgs) -> Result<SensorConfig, Failure> {
             alerts: args.alerts.clone(),
             flows: args.flows.clone(),
         },
+        ..SensorConfig::default()
     })
 }
 

@@ -48,7 +48,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::behaviour::{build_detectors, BehaviourConfig, BehaviourConfigError};
-use crate::detect::{AlertSink, CsvAlertSink, Detector, EveAlertSink, JsonlAlertSink};
+use crate::detect::{
+    AlertSink, CsvAlertSink, Detector, EpisodeAggregator, EpisodeConfig, EveAlertSink,
+    JsonlAlertSink,
+};
 use crate::flow::{FlowConfigError, FlowTableConfig};
 use crate::output::{CsvFlowWriter, EveFlowWriter, FlowSink, JsonlFlowWriter};
 use crate::pipeline::Sensor;
@@ -77,6 +80,9 @@ pub struct SensorConfig {
     pub behaviour: BehaviourConfig,
     /// Model files (from `netsec train`), each scoring every finished flow.
     pub models: Vec<PathBuf>,
+    /// How the models' per-flow alerts are grouped: one alert per (model, class, source)
+    /// episode ([`EpisodeAggregator`]).
+    pub model_episodes: EpisodeConfig,
     /// Where alerts and flows go.
     pub outputs: OutputsConfig,
 }
@@ -190,6 +196,9 @@ pub enum ConfigError {
     /// The `[flow]` section is out of range.
     #[error("flow: {0}")]
     Flow(#[from] FlowConfigError),
+    /// The `[model_episodes]` section is out of range.
+    #[error("model_episodes: {0}")]
+    Episodes(String),
     /// The `[behaviour]` section is out of range.
     #[error("behaviour: {0}")]
     Behaviour(#[from] BehaviourConfigError),
@@ -311,6 +320,7 @@ impl SensorConfig {
     ) -> Result<CheckedSensorConfig, ConfigError> {
         FlowTableConfig::check(self.flow)?;
         self.behaviour.check()?;
+        self.model_episodes.check().map_err(ConfigError::Episodes)?;
         let vars = self.rules.vars()?;
         let (mut rules, rule_warnings) = self.rules.load(&vars)?;
         let thresholds = match &self.rules.threshold_file {
@@ -446,7 +456,7 @@ impl CheckedSensorConfig {
     }
 
     /// Fresh detectors, in the fixed order: rules (when any loaded), the enabled behavioural
-    /// detectors, then one per model.
+    /// detectors, then one per model, each wrapped in an [`EpisodeAggregator`].
     pub fn detectors(&self) -> Vec<Box<dyn Detector>> {
         let mut detectors: Vec<Box<dyn Detector>> = Vec::new();
         if !self.rules.is_empty() {
@@ -454,7 +464,10 @@ impl CheckedSensorConfig {
         }
         // Checked in `check_with`, so building cannot fail.
         detectors.extend(build_detectors(&self.config.behaviour).unwrap_or_default());
-        detectors.extend(self.models.iter().map(|(_, f)| f.build()));
+        let episodes = self.config.model_episodes;
+        detectors.extend(self.models.iter().map(|(_, f)| -> Box<dyn Detector> {
+            Box::new(EpisodeAggregator::new(f.build(), episodes))
+        }));
         detectors
     }
 

@@ -15,6 +15,7 @@
 
 mod alert;
 mod builder;
+mod episodes;
 mod ids;
 pub mod signature;
 mod sink;
@@ -22,6 +23,7 @@ mod stats;
 
 pub use alert::{Alert, AlertStatus, Severity};
 pub use builder::AlertBuilder;
+pub use episodes::{EpisodeAggregator, EpisodeConfig};
 pub use ids::{AlertIds, RunId};
 pub use sink::{
     AlertSink, ChannelSink, CsvAlertSink, EveAlertSink, FnSink, JsonlAlertSink, SinkError,
@@ -182,6 +184,11 @@ pub trait Detector: Send {
     /// [`on_flow_end`](Detector::on_flow_end)). Detectors with time windows close or prune
     /// them here; `now` never goes back. The default does nothing.
     fn on_tick(&mut self, _now: Timestamp, _out: &mut Vec<Alert>) {}
+
+    /// Called once at the end of input, after the last flows were given to
+    /// [`on_flow_end`](Detector::on_flow_end): raise what is still pending (an episode still
+    /// open, say). The default does nothing.
+    fn on_finish(&mut self, _out: &mut Vec<Alert>) {}
 
     /// What the detector has done and holds so far. The default reports only its name.
     fn stats(&self) -> DetectorStats {

@@ -146,7 +146,8 @@ impl Sensor {
     }
 
     /// Ends the input: exports every flow still open (end reason `end`) and gives each to the
-    /// detectors. The sensor stays usable: frames pushed afterwards start new flows.
+    /// detectors, then calls every detector's [`on_finish`](Detector::on_finish) (pending
+    /// episodes are raised). The sensor stays usable: frames pushed afterwards start new flows.
     pub fn finish(&mut self) {
         let mut flows = std::mem::take(&mut self.flows);
         self.finish_into(&mut flows);
@@ -159,6 +160,7 @@ impl Sensor {
         let stats = &mut self.tracker.stats;
         self.detection
             .flows(stats, &flows[start..], &mut self.alerts);
+        self.detection.finish(stats, &mut self.alerts);
     }
 
     /// Flows exported and not yet taken, in export order.

@@ -57,6 +57,8 @@ enum StagedPacket {
     },
     /// [`Sensor::tick`]: the flows it expired precede it; then the detectors' `on_tick`.
     Tick(Timestamp),
+    /// [`Sensor::finish`]: the flows it flushed precede it; then the detectors' `on_finish`.
+    Finish,
 }
 
 /// One packet of a batch.
@@ -216,10 +218,15 @@ impl Stage1 {
         Ok(())
     }
 
-    /// Exports every open flow into the current batch (end of input).
+    /// Exports every open flow into the current batch, then marks the end of input.
     fn flush_table(&mut self, tracker: &mut Tracker) -> Result<(), Detached> {
         let batch = self.batch()?;
         tracker.flush(&mut batch.flows);
+        batch.frames.push(StagedFrame {
+            packet: StagedPacket::Finish,
+            end: batch.bytes.len(),
+            flows_end: batch.flows.len(),
+        });
         Ok(())
     }
 
@@ -478,6 +485,7 @@ fn detect_batch(
                 detection.packet(counters, &view, None, alerts)
             }
             StagedPacket::Tick(now) => detection.tick(counters, now, alerts),
+            StagedPacket::Finish => detection.finish(counters, alerts),
         }
     }
     let all = batch.flows.len();

@@ -219,6 +219,15 @@ impl Detection {
         }
     }
 
+    /// End of input: every detector's `on_finish`, in order.
+    pub(crate) fn finish(&mut self, stats: &mut PipelineStats, alerts: &mut Vec<Alert>) {
+        for i in 0..self.detectors.len() {
+            let before = alerts.len();
+            self.detectors[i].on_finish(alerts);
+            self.settle(stats, i, alerts, before);
+        }
+    }
+
     /// Passes the alerts detector `i` just raised (`alerts[before..]`) through the filter,
     /// gives those kept their ids and detector name, and counts both.
     #[inline]

@@ -1,0 +1,529 @@
+//! [`EpisodeAggregator`]: one alert per (detector, class, source) episode, for detectors that
+//! judge flow by flow (the models), so one finding is one alert and not thousands.
+//!
+//! It wraps any [`Detector`] and takes the alerts it raises. Alerts of the same
+//! `attack_type` from the same source address form an *episode*, which lasts while they keep
+//! coming with gaps of at most [`EpisodeConfig::quiet_us`]. When an episode ends (a quiet gap
+//! seen on a later alert or a [`tick`](Detector::on_tick), [`on_finish`](Detector::on_finish),
+//! the table filling up, or after [`EpisodeConfig::max_us`] for an episode that never goes
+//! quiet) one alert goes out summarising it: `meta.episode` holds `flows`, `first_seen`,
+//! `last_seen`, `sources`, `destinations` and `max_score`, the alert's time is the last
+//! flow's, its score and severity the highest seen, and its `meta` otherwise that of the
+//! highest-scoring flow (the model's `top_features` among it).
+//!
+//! A distributed attack (a spoofed flood: one new source per flow) would still give one
+//! episode per source; so once [`EpisodeConfig::fan_in`] sources have opened episodes of one
+//! class against one destination within the quiet period, further new sources of that class
+//! join one episode keyed by the destination (`meta.episode.key` `"dst"`, `src_ip` absent).
+//!
+//! Memory is bounded by [`EpisodeConfig::max_tracked`] episodes (a full table ends and emits
+//! its oldest episode; nothing is lost) and as many fan-in counters. The order of emitted
+//! alerts depends only on the input.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{Alert, Detector, DetectorStats, PacketView};
+use crate::features::FeatureVector;
+use crate::flow::{FlowContext, FlowRecord};
+use crate::time::Timestamp;
+
+/// Settings of an [`EpisodeAggregator`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EpisodeConfig {
+    /// An episode ends after this long without a matching alert, in µs (default 120 s).
+    pub quiet_us: i64,
+    /// An episode that never goes quiet is emitted (and a new one starts) after this long, in
+    /// µs, so a live sensor reports a long attack while it lasts (default 600 s).
+    pub max_us: i64,
+    /// Sources of one class against one destination after which new sources join one
+    /// per-destination episode (default 10).
+    pub fan_in: u32,
+    /// Most episodes (and fan-in counters) held at once (default 65,536).
+    pub max_tracked: usize,
+}
+
+impl Default for EpisodeConfig {
+    fn default() -> Self {
+        EpisodeConfig {
+            quiet_us: 120_000_000,
+            max_us: 600_000_000,
+            fan_in: 10,
+            max_tracked: 1 << 16,
+        }
+    }
+}
+
+impl EpisodeConfig {
+    /// Checks the ranges: durations > 0, `fan_in` and `max_tracked` ≥ 1.
+    ///
+    /// # Errors
+    /// The field at fault and why.
+    pub fn check(&self) -> Result<(), String> {
+        if self.quiet_us <= 0 || self.max_us <= 0 {
+            return Err("quiet_us and max_us must be > 0".into());
+        }
+        if self.fan_in == 0 || self.max_tracked == 0 {
+            return Err("fan_in and max_tracked must be >= 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// What an episode is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// (attack type, source).
+    Src(String, IpAddr),
+    /// (attack type, destination): a distributed episode.
+    Dst(String, IpAddr),
+}
+
+/// An open episode.
+#[derive(Debug, Clone)]
+struct Open {
+    /// The highest-scoring alert so far (the template of the summary).
+    best: Alert,
+    first: Timestamp,
+    last: Timestamp,
+    flows: u64,
+    /// Distinct sources and destinations seen (the first few are kept to count exactly).
+    sources: Distinct,
+    destinations: Distinct,
+    dst_port: Option<Option<u16>>,
+}
+
+/// A distinct count exact up to [`Distinct::EXACT`] values, then a lower bound.
+#[derive(Debug, Clone, Default)]
+struct Distinct {
+    seen: Vec<IpAddr>,
+    more: bool,
+}
+
+impl Distinct {
+    const EXACT: usize = 64;
+
+    fn add(&mut self, a: Option<IpAddr>) {
+        let Some(a) = a else { return };
+        if !self.seen.contains(&a) {
+            if self.seen.len() < Self::EXACT {
+                self.seen.push(a);
+            } else {
+                self.more = true;
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.seen.len()
+    }
+
+    fn only(&self) -> Option<IpAddr> {
+        (self.seen.len() == 1 && !self.more).then(|| self.seen[0])
+    }
+}
+
+/// Wraps a detector so its alerts come out one per episode; see the [module docs](self).
+pub struct EpisodeAggregator {
+    inner: Box<dyn Detector>,
+    config: EpisodeConfig,
+    open: HashMap<Key, Open>,
+    /// Keys in the order their episodes opened (expiry looks at the front, lazily).
+    order: VecDeque<Key>,
+    /// (attack type, destination) → (sources that opened episodes, last time).
+    fan_in: HashMap<(String, IpAddr), (u32, Timestamp)>,
+    scratch: Vec<Alert>,
+    /// Highest time seen.
+    now: Timestamp,
+    stats: Counts,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    alerts: u64,
+    absorbed: u64,
+    evicted: u64,
+}
+
+impl std::fmt::Debug for EpisodeAggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpisodeAggregator")
+            .field("inner", &self.inner.name())
+            .field("config", &self.config)
+            .field("open", &self.open.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EpisodeAggregator {
+    /// Aggregates the alerts of `inner`.
+    pub fn new(inner: Box<dyn Detector>, config: EpisodeConfig) -> EpisodeAggregator {
+        EpisodeAggregator {
+            inner,
+            config,
+            open: HashMap::new(),
+            order: VecDeque::new(),
+            fan_in: HashMap::new(),
+            scratch: Vec::new(),
+            now: Timestamp::from_micros(i64::MIN),
+            stats: Counts::default(),
+        }
+    }
+
+    /// Takes the inner detector's new alerts into episodes; emits the ones that end.
+    fn absorb(&mut self, out: &mut Vec<Alert>) {
+        let mut alerts = std::mem::take(&mut self.scratch);
+        for a in alerts.drain(..) {
+            if a.timestamp > self.now {
+                self.now = a.timestamp;
+            }
+            self.close_quiet(self.now, out);
+            self.add(a, out);
+        }
+        self.scratch = alerts;
+    }
+
+    fn add(&mut self, a: Alert, out: &mut Vec<Alert>) {
+        let class = a.attack_type.clone();
+        let src_key = a.src_ip.map(|s| Key::Src(class.clone(), s));
+        let dst_key = a.dst_ip.map(|d| Key::Dst(class.clone(), d));
+        let key = match (&src_key, &dst_key) {
+            (Some(k), _) if self.open.contains_key(k) => k.clone(),
+            (_, Some(k)) if self.open.contains_key(k) => k.clone(),
+            _ => {
+                // A new source: does its destination already see many?
+                let crowded = match a.dst_ip {
+                    Some(d) => self.count_fan_in(&class, d, a.timestamp),
+                    None => false,
+                };
+                match (crowded, src_key, dst_key) {
+                    (true, _, Some(k)) | (false, None, Some(k)) => k,
+                    (_, Some(k), _) => k,
+                    // Neither address: one episode per class with the unspecified source.
+                    (_, None, None) => Key::Src(class, IpAddr::from([0u8, 0, 0, 0])),
+                }
+            }
+        };
+        if let Some(ep) = self.open.get_mut(&key) {
+            self.stats.absorbed += 1;
+            ep.flows += 1;
+            ep.last = ep.last.max(a.timestamp);
+            ep.sources.add(a.src_ip);
+            ep.destinations.add(a.dst_ip);
+            if ep.dst_port != Some(a.dst_port) {
+                ep.dst_port = Some(None);
+            }
+            if a.score > ep.best.score {
+                ep.best = a;
+            }
+            return;
+        }
+        if self.open.len() >= self.config.max_tracked {
+            // Full: the oldest episode ends now (it is emitted, not lost).
+            if let Some(oldest) = self.order.pop_front() {
+                if let Some(ep) = self.open.remove(&oldest) {
+                    self.stats.evicted += 1;
+                    out.push(self.summary(&oldest, ep));
+                }
+            }
+        }
+        let mut ep = Open {
+            first: a.timestamp,
+            last: a.timestamp,
+            flows: 1,
+            sources: Distinct::default(),
+            destinations: Distinct::default(),
+            dst_port: Some(a.dst_port),
+            best: a,
+        };
+        ep.sources.add(ep.best.src_ip);
+        ep.destinations.add(ep.best.dst_ip);
+        self.order.push_back(key.clone());
+        self.open.insert(key, ep);
+    }
+
+    /// Counts a new source of `class` against `dst`; `true` once they reach `fan_in`.
+    fn count_fan_in(&mut self, class: &str, dst: IpAddr, now: Timestamp) -> bool {
+        let quiet = self.config.quiet_us;
+        if self.fan_in.len() >= self.config.max_tracked {
+            self.fan_in
+                .retain(|_, (_, last)| now.micros_since(*last) <= quiet);
+            if self.fan_in.len() >= self.config.max_tracked {
+                return false;
+            }
+        }
+        let e = self
+            .fan_in
+            .entry((class.to_string(), dst))
+            .or_insert((0, now));
+        if now.micros_since(e.1) > quiet {
+            *e = (0, now);
+        }
+        e.0 = e.0.saturating_add(1);
+        e.1 = e.1.max(now);
+        e.0 > self.config.fan_in
+    }
+
+    /// Ends the episodes quiet since before `now` or older than `max_us`, oldest first.
+    fn close_quiet(&mut self, now: Timestamp, out: &mut Vec<Alert>) {
+        let (quiet, max) = (self.config.quiet_us, self.config.max_us);
+        let mut kept = VecDeque::with_capacity(self.order.len());
+        // Every open episode is in `order`; episodes are few (bounded by max_tracked) and
+        // this runs per alert, not per packet.
+        while let Some(key) = self.order.pop_front() {
+            let done = self.open.get(&key).is_some_and(|ep| {
+                now.micros_since(ep.last) > quiet || now.micros_since(ep.first) > max
+            });
+            if done {
+                if let Some(ep) = self.open.remove(&key) {
+                    out.push(self.summary(&key, ep));
+                }
+            } else if self.open.contains_key(&key) {
+                kept.push_back(key);
+            }
+        }
+        self.order = kept;
+    }
+
+    /// Ends every open episode, oldest first.
+    fn close_all(&mut self, out: &mut Vec<Alert>) {
+        while let Some(key) = self.order.pop_front() {
+            if let Some(ep) = self.open.remove(&key) {
+                out.push(self.summary(&key, ep));
+            }
+        }
+        self.fan_in.clear();
+    }
+
+    /// The one alert of an ended episode.
+    fn summary(&mut self, key: &Key, ep: Open) -> Alert {
+        self.stats.alerts += 1;
+        let mut a = ep.best;
+        let (key_name, class, subject) = match key {
+            Key::Src(c, s) => ("src", c.as_str(), format!("from {s}")),
+            Key::Dst(c, d) => ("dst", c.as_str(), format!("to {d}")),
+        };
+        a.description = format!(
+            "{} {} flows {subject} classified {class} between {} and {} (highest score {:.2}); {}",
+            a.detector().unwrap_or("model"),
+            ep.flows,
+            ep.first,
+            ep.last,
+            a.score,
+            a.description
+        );
+        a.timestamp = ep.last;
+        if matches!(key, Key::Dst(..)) {
+            a.src_ip = None;
+            a.src_port = None;
+        } else if ep.flows > 1 {
+            a.src_port = None;
+        }
+        a.dst_ip = ep.destinations.only();
+        a.dst_port = ep.dst_port.flatten();
+        if ep.flows > 1 {
+            if let Some(f) = a.flow_id.take() {
+                a.meta.insert("top_flow_id".into(), f.into());
+            }
+        }
+        a.meta.insert(
+            "episode".into(),
+            json!({
+                "key": key_name,
+                "flows": ep.flows,
+                "first_seen": ep.first.to_string(),
+                "last_seen": ep.last.to_string(),
+                "sources": ep.sources.count(),
+                "sources_more": ep.sources.more,
+                "destinations": ep.destinations.count(),
+                "destinations_more": ep.destinations.more,
+                "max_score": Value::from(a.score),
+            }),
+        );
+        a
+    }
+}
+
+impl Detector for EpisodeAggregator {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn on_packet(
+        &mut self,
+        pkt: &PacketView<'_>,
+        flow: Option<&FlowContext>,
+        out: &mut Vec<Alert>,
+    ) {
+        self.inner.on_packet(pkt, flow, &mut self.scratch);
+        if !self.scratch.is_empty() {
+            self.absorb(out);
+        }
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
+        self.inner.on_flow_end(flow, features, &mut self.scratch);
+        if !self.scratch.is_empty() {
+            self.absorb(out);
+        }
+    }
+
+    fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Alert>) {
+        self.inner.on_tick(now, &mut self.scratch);
+        self.absorb(out);
+        if now > self.now {
+            self.now = now;
+        }
+        self.close_quiet(self.now, out);
+    }
+
+    fn on_finish(&mut self, out: &mut Vec<Alert>) {
+        self.inner.on_finish(&mut self.scratch);
+        self.absorb(out);
+        self.close_all(out);
+    }
+
+    fn stats(&self) -> DetectorStats {
+        let mut d = self
+            .inner
+            .stats()
+            .counter("episodes_open", self.open.len() as u64)
+            .counter("flow_alerts_absorbed", self.stats.absorbed)
+            .counter("episodes_evicted", self.stats.evicted);
+        d.counters.insert("flow_alerts", d.alerts);
+        d.alerts = self.stats.alerts;
+        d.suppressed += self.stats.absorbed;
+        d.tracked += (self.open.len() + self.fan_in.len()) as u64;
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Severity;
+
+    /// Raises one alert per finished flow, classed by destination port.
+    struct PerFlow;
+
+    impl Detector for PerFlow {
+        fn name(&self) -> &str {
+            "per_flow"
+        }
+        fn on_flow_end(&mut self, f: &FlowRecord, _x: &FeatureVector, out: &mut Vec<Alert>) {
+            let class = if f.dst_port == 80 { "Web" } else { "Other" };
+            out.push(
+                Alert::builder("per_flow", f.last_ts, class, Severity::Medium)
+                    .flow_record(f)
+                    .score(f.src_port as f64 / 100_000.0)
+                    .description("flow")
+                    .build(),
+            );
+        }
+    }
+
+    fn flow(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, secs: i64) -> FlowRecord {
+        let ts = Timestamp::from_micros(secs * 1_000_000);
+        FlowRecord {
+            id: secs as u64,
+            first_ts: ts,
+            last_ts: ts,
+            src_addr: src.into(),
+            src_port: sport,
+            dst_addr: dst.into(),
+            dst_port: dport,
+            protocol: crate::decode::IpProtocol::TCP,
+            end_reason: crate::flow::EndReason::Idle,
+            stats: Default::default(),
+            app_proto: Default::default(),
+            app: None,
+        }
+    }
+
+    fn run(flows: &[FlowRecord], ticks: &[i64]) -> Vec<Alert> {
+        let mut d = EpisodeAggregator::new(Box::new(PerFlow), EpisodeConfig::default());
+        let mut out = Vec::new();
+        for f in flows {
+            d.on_flow_end(f, &f.features(), &mut out);
+        }
+        for t in ticks {
+            d.on_tick(Timestamp::from_micros(t * 1_000_000), &mut out);
+        }
+        d.on_finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn one_alert_per_class_and_source_episode() {
+        let a = [10, 0, 0, 1];
+        let mut flows: Vec<FlowRecord> = (0..50)
+            .map(|i| flow(a, [10, 0, 0, 9], 1000 + i, 80, i as i64))
+            .collect();
+        flows.push(flow(a, [10, 0, 0, 9], 5000, 22, 60));
+        // After 10 quiet minutes, a second episode of the same class.
+        flows.push(flow(a, [10, 0, 0, 9], 2000, 80, 700));
+        let out = run(&flows, &[]);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        let web = &out[0];
+        assert_eq!(web.attack_type, "Web");
+        assert_eq!(web.meta["episode"]["flows"], 50);
+        assert_eq!(
+            web.meta["episode"]["first_seen"],
+            "1970-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(web.timestamp, Timestamp::from_micros(49_000_000));
+        assert_eq!(web.dst_ip, Some([10, 0, 0, 9].into()));
+        assert_eq!(web.dst_port, Some(80));
+        assert_eq!(web.flow_id, None);
+        assert_eq!(web.score, 0.01049, "the highest score of the episode");
+        assert_eq!(out[1].attack_type, "Other");
+        assert_eq!(out[2].meta["episode"]["flows"], 1);
+        assert_eq!(out[2].flow_id, Some(700));
+    }
+
+    #[test]
+    fn a_tick_ends_quiet_episodes_and_a_spoofed_flood_is_one_alert() {
+        let flows: Vec<FlowRecord> = (0..1000u32)
+            .map(|i| {
+                let b = i.to_be_bytes();
+                flow([11, b[1], b[2], b[3]], [10, 0, 0, 9], 1000, 80, 1)
+            })
+            .collect();
+        let out = run(&flows, &[500]);
+        // `fan_in` single-source episodes, then one for the destination.
+        assert_eq!(out.len(), 11, "{}", out.len());
+        let dst = out
+            .iter()
+            .find(|a| a.meta["episode"]["key"] == "dst")
+            .expect("dst episode");
+        assert_eq!(dst.src_ip, None);
+        assert_eq!(dst.meta["episode"]["flows"], 990);
+        assert_eq!(dst.meta["episode"]["sources"], 64);
+        assert_eq!(dst.meta["episode"]["sources_more"], true);
+    }
+
+    #[test]
+    fn a_full_table_emits_its_oldest_episode() {
+        let mut d = EpisodeAggregator::new(
+            Box::new(PerFlow),
+            EpisodeConfig {
+                max_tracked: 4,
+                fan_in: 1000,
+                ..EpisodeConfig::default()
+            },
+        );
+        let mut out = Vec::new();
+        for i in 0..10u8 {
+            let f = flow([10, 0, 1, i], [10, 0, 2, i], 1000, 80, 1);
+            d.on_flow_end(&f, &f.features(), &mut out);
+        }
+        assert_eq!(out.len(), 6);
+        assert!(d.stats().tracked <= 8);
+        d.on_finish(&mut out);
+        assert_eq!(out.len(), 10);
+    }
+}
