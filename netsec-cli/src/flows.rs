@@ -125,10 +125,6 @@ pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
     let outcome = loop {
         flows.clear();
         let step = pipeline.process_batch(BATCH, &mut flows);
-        if !matches!(step, Ok(true)) {
-            // End of input, or damage: every flow assembled so far is still written.
-            pipeline.finish(&mut flows);
-        }
         for flow in &flows {
             writer.emit(flow).context("cannot write flow output")?;
         }
@@ -139,6 +135,18 @@ pub fn run(args: &FlowsArgs) -> Result<(), Failure> {
             Err(e) => break Err(e),
         }
     };
+    // End of input, or damage: every flow assembled so far is still written, a batch at a
+    // time (a table of a million open flows is never held as records at once).
+    loop {
+        flows.clear();
+        let done = pipeline.finish_batch(BATCH, &mut flows);
+        for flow in &flows {
+            writer.emit(flow).context("cannot write flow output")?;
+        }
+        if done {
+            break;
+        }
+    }
     writer.flush().context("cannot write flow output")?;
     progress.finish();
     print_summary(

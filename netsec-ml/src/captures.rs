@@ -143,9 +143,15 @@ impl<'a> CaptureLabeller<'a> {
                 break;
             }
         }
-        pipeline.finish(&mut flows);
-        for flow in flows.drain(..) {
-            self.add_flow(&flow);
+        // The flows still open, a batch at a time.
+        loop {
+            let done = pipeline.finish_batch(BATCH, &mut flows);
+            for flow in flows.drain(..) {
+                self.add_flow(&flow);
+            }
+            if done {
+                break;
+            }
         }
         let added = self.builder.len() - rows_before;
         self.report.files.push((path.display().to_string(), added));

@@ -320,7 +320,11 @@ fn analyze_with_models_alerts_through_the_sinks() {
     // come out as one alert per (class, source) episode that counts them.
     let flows: u64 = ml
         .iter()
-        .map(|a| a["meta"]["episode"]["flows"].as_u64().expect("episode flows"))
+        .map(|a| {
+            a["meta"]["episode"]["flows"]
+                .as_u64()
+                .expect("episode flows")
+        })
         .sum();
     assert!((25..=30).contains(&flows), "{alerts:?}");
     assert!(ml.len() <= 2, "one episode per class and source: {ml:?}");

@@ -1,6 +1,8 @@
 //! Per-flow running statistics: fixed size, `Copy`, updated in O(1) per packet.
 //!
-//! Sums and sums of squares are kept as exact integers (`u128`), so means and sample standard
+//! Sums and sums of squares are kept as exact integers (sums in `u64`, which holds any byte
+//! count or µs duration; sums of squares as 128 bits stored in two `u64` halves, so the
+//! struct keeps 8-byte alignment and a flow costs less memory), so means and sample standard
 //! deviations do not depend on floating-point accumulation order and the same capture always
 //! gives bit-identical features. Gaps are clamped to 0 when timestamps go backwards, so no
 //! feature is ever negative, NaN or infinite.
@@ -14,8 +16,10 @@ use crate::time::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Series {
     n: u64,
-    sum: u128,
-    sumsq: u128,
+    /// Saturating; holds any byte count or µs span.
+    sum: u64,
+    /// The exact sum of squares, low and high halves.
+    sumsq: [u64; 2],
     max: u64,
 }
 
@@ -23,9 +27,19 @@ impl Series {
     fn push(&mut self, v: u64) {
         let v128 = u128::from(v);
         self.n = self.n.saturating_add(1);
-        self.sum = self.sum.saturating_add(v128);
-        self.sumsq = self.sumsq.saturating_add(v128.saturating_mul(v128));
+        self.sum = self.sum.saturating_add(v);
+        let sumsq = self.sumsq().saturating_add(v128.saturating_mul(v128));
+        self.sumsq = [sumsq as u64, (sumsq >> 64) as u64];
         self.max = self.max.max(v);
+    }
+
+    /// The sum, widened for exact moment arithmetic.
+    fn sum(&self) -> u128 {
+        u128::from(self.sum)
+    }
+
+    fn sumsq(&self) -> u128 {
+        u128::from(self.sumsq[0]) | u128::from(self.sumsq[1]) << 64
     }
 
     fn mean(&self) -> f64 {
@@ -38,7 +52,7 @@ impl Series {
 
     /// Sample standard deviation (n − 1); 0 when n < 2.
     fn std(&self) -> f64 {
-        sample_std(self.n, self.sum, self.sumsq)
+        sample_std(self.n, self.sum(), self.sumsq())
     }
 }
 
@@ -69,7 +83,7 @@ pub struct FlowStats {
     bwd_len: Series,
     flow_iat: Series,
     fwd_iat_min: u64,
-    bwd_iat_sum: u128,
+    bwd_iat_sum: u64,
     last_fwd_us: i64,
     last_bwd_us: i64,
     init_fwd_win: u16,
@@ -131,9 +145,7 @@ impl FlowStats {
                     self.init_bwd_win = window;
                     self.last_bwd_us = t;
                 } else {
-                    self.bwd_iat_sum = self
-                        .bwd_iat_sum
-                        .saturating_add(u128::from(gap(t, self.last_bwd_us)));
+                    self.bwd_iat_sum = self.bwd_iat_sum.saturating_add(gap(t, self.last_bwd_us));
                     self.last_bwd_us = self.last_bwd_us.max(t);
                 }
                 self.bwd_len.push(payload);
@@ -164,7 +176,7 @@ impl FlowStats {
 
     /// Payload bytes in both directions (saturating).
     pub fn payload_bytes(&self) -> u64 {
-        u64::try_from(self.fwd_len.sum.saturating_add(self.bwd_len.sum)).unwrap_or(u64::MAX)
+        self.fwd_len.sum.saturating_add(self.bwd_len.sum)
     }
 
     /// Duration in µs: last − first packet time (never negative).
@@ -177,7 +189,7 @@ impl FlowStats {
         let secs = self.duration_us() as f64 / 1e6;
         let rate = |count: f64| if secs > 0.0 { count / secs } else { 0.0 };
         let all_n = self.packets();
-        let all_sum = self.fwd_len.sum.saturating_add(self.bwd_len.sum);
+        let all_sum = self.fwd_len.sum() + self.bwd_len.sum();
         let v = match feature {
             Feature::FlowDuration => self.duration_us() as f64,
             Feature::TotFwdPkts => self.fwd_len.n as f64,
@@ -199,7 +211,7 @@ impl FlowStats {
             Feature::PktLenStd => sample_std(
                 all_n,
                 all_sum,
-                self.fwd_len.sumsq.saturating_add(self.bwd_len.sumsq),
+                self.fwd_len.sumsq().saturating_add(self.bwd_len.sumsq()),
             ),
             Feature::FlowBytesS => rate(all_sum as f64),
             Feature::FlowPktsS => rate(all_n as f64),

@@ -494,6 +494,9 @@ pub struct FlowTable {
     next_expiry: i64,
     next_id: u64,
     stats: FlowTableStats,
+    /// Flows still to export, by id descending (popped from the back), while a chunked
+    /// [`FlowTable::flush_some`] is under way; cleared when a packet arrives.
+    flushing: Vec<(u64, u32)>,
 }
 
 impl FlowTable {
@@ -531,6 +534,7 @@ impl FlowTable {
             next_expiry: i64::MIN,
             next_id: 1,
             stats: FlowTableStats::default(),
+            flushing: Vec::new(),
         }
     }
 
@@ -593,6 +597,9 @@ impl FlowTable {
         exported: &mut Vec<FlowRecord>,
     ) -> Option<FlowContext> {
         self.stats.packets += 1;
+        if !self.flushing.is_empty() {
+            self.flushing.clear();
+        }
         if meta.ts > self.now {
             self.now = meta.ts;
         }
@@ -646,6 +653,8 @@ impl FlowTable {
     /// Live-mode clock tick: exports flows whose idle, active or linger time passed by `now`
     /// (time never moves backwards: an earlier `now` does nothing).
     pub fn advance_time(&mut self, now: Timestamp, exported: &mut Vec<FlowRecord>) {
+        // A chunked flush under way ends: expiry may export flows it still lists.
+        self.flushing.clear();
         if now > self.now {
             self.now = now;
         }
@@ -656,15 +665,35 @@ impl FlowTable {
     /// End of input: exports every remaining flow in flow-id order. Open flows end as
     /// [`EndReason::End`]; lingering flows keep their `rst`/`fin` reason.
     pub fn flush(&mut self, exported: &mut Vec<FlowRecord>) {
-        let mut live: Vec<(u64, u32)> = self.index.iter().map(|&i| (self.slot(i).id, i)).collect();
-        live.sort_unstable();
-        exported.reserve(live.len());
-        for (_, idx) in live {
+        while !self.flush_some(usize::MAX, exported) {}
+    }
+
+    /// [`flush`](Self::flush) in chunks: exports at most `max` flows (continuing in id order
+    /// where the previous call stopped) and returns `true` once the table is empty. A caller
+    /// delivering each chunk before the next holds at most `max` records at once, where a
+    /// single flush of a large table would hold them all. A packet processed before the last
+    /// chunk ends the chunked flush; the flows not yet exported stay in the table.
+    pub fn flush_some(&mut self, max: usize, exported: &mut Vec<FlowRecord>) -> bool {
+        if self.flushing.is_empty() {
+            self.flushing = self.index.iter().map(|&i| (self.slot(i).id, i)).collect();
+            // Descending, so the lowest id is popped first.
+            self.flushing.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        exported.reserve(self.flushing.len().min(max));
+        for _ in 0..max {
+            let Some((_, idx)) = self.flushing.pop() else {
+                break;
+            };
             let reason = self.slot(idx).closed.unwrap_or(EndReason::End);
             self.export(idx, reason, exported);
         }
+        if !self.flushing.is_empty() {
+            return false;
+        }
+        self.flushing = Vec::new();
         self.frags.map.clear();
         self.frags.order.clear();
+        true
     }
 
     /// The slab index of the live flow with `key`.
@@ -1224,6 +1253,50 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].end_reason, EndReason::Idle);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn chunked_flush_gives_what_one_flush_gives() {
+        let fill = |t: &mut FlowTable| {
+            let mut out = Vec::new();
+            for i in 0..1000u16 {
+                t.process(&synth::udp(i64::from(i), C, 1000 + i, S, 53, 1), &mut out);
+            }
+            assert!(out.is_empty());
+        };
+        let mut whole = FlowTable::new(FlowTableConfig::default()).expect("valid");
+        fill(&mut whole);
+        let mut all = Vec::new();
+        whole.flush(&mut all);
+        let mut chunked = FlowTable::new(FlowTableConfig::default()).expect("valid");
+        fill(&mut chunked);
+        let (mut parts, mut calls) = (Vec::new(), 0);
+        loop {
+            let mut chunk = Vec::new();
+            let done = chunked.flush_some(64, &mut chunk);
+            assert!(chunk.len() <= 64);
+            parts.extend(chunk);
+            calls += 1;
+            if done {
+                break;
+            }
+        }
+        assert_eq!(calls, 16);
+        assert_eq!(parts, all);
+        assert!(chunked.is_empty());
+        // A packet in the middle of a chunked flush ends it; nothing is exported twice.
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("valid");
+        fill(&mut t);
+        let mut out = Vec::new();
+        assert!(!t.flush_some(10, &mut out));
+        t.advance_time(Timestamp::from_micros(5_000_000), &mut out);
+        t.process(&synth::udp(6_000_000, C, 9, S, 53, 1), &mut out);
+        t.flush(&mut out);
+        let mut ids: Vec<u64> = out.iter().map(|f| f.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), out.len(), "no flow exported twice");
+        assert_eq!(out.len(), 1001);
     }
 
     #[test]

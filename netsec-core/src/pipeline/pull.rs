@@ -8,6 +8,9 @@ use crate::time::Timestamp;
 
 use super::{PipelineStats, Sensor};
 
+/// Frames per batch of the run loops, and flows per batch of their final flush.
+pub(super) const BATCH: usize = 4096;
+
 /// Why a pipeline run stopped early.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -211,6 +214,15 @@ impl<S: PacketSource> FlowPipeline<S> {
         self.sensor.finish_into(out);
     }
 
+    /// [`finish`](Self::finish) in chunks: exports at most `max` of the flows still in the
+    /// table (in id order, continuing the previous call) into `out` and gives them to the
+    /// detectors; returns `true` once the table is empty. Delivering each chunk before asking
+    /// for the next keeps memory at `max` records, where one `finish` of a table holding a
+    /// million flows would hold them all.
+    pub fn finish_batch(&mut self, max: usize, out: &mut Vec<FlowRecord>) -> bool {
+        self.sensor.finish_some_into(max, out)
+    }
+
     /// Live-mode clock tick: exports into `out` the flows whose timeouts passed by `now` and
     /// gives each to the detectors (see [`Sensor::tick`]).
     pub fn advance_time(&mut self, now: Timestamp, out: &mut Vec<FlowRecord>) {
@@ -253,8 +265,9 @@ impl<S: PacketSource> FlowPipeline<S> {
     /// Runs to the end of the source, calling `on_flow` for each flow in export order and
     /// `on_alert` for each alert in the order raised.
     ///
-    /// Work is done in batches of 4,096 frames; within a batch the batch's flows are delivered
-    /// first, then its alerts. On a capture error every flow assembled before the damage is
+    /// Work is done in batches of 4,096 frames, and the flows still open at the end are
+    /// flushed 4,096 at a time; within a batch the batch's flows are delivered first, then its
+    /// alerts. On a capture error every flow assembled before the damage is
     /// still delivered (flushed with end reason `end`, and seen by the detectors), with every
     /// alert raised so far, then the error is returned.
     ///
@@ -271,23 +284,32 @@ impl<S: PacketSource> FlowPipeline<S> {
         A: FnMut(&Alert) -> Result<(), E>,
     {
         let mut buf = std::mem::take(&mut self.exported);
+        let mut ended: Option<Result<(), CaptureError>> = None;
         let result = loop {
             buf.clear();
-            let step = self.process_batch(4096, &mut buf);
-            if !matches!(step, Ok(true)) {
-                // End of input or damaged capture: what was read so far is still delivered.
-                self.finish(&mut buf);
-            }
+            // Reading until the input ends; then the open flows, a batch at a time.
+            let finished = match ended {
+                None => {
+                    let step = self.process_batch(BATCH, &mut buf);
+                    if !matches!(step, Ok(true)) {
+                        // End of input or damaged capture: what was read is still delivered.
+                        ended = Some(step.map(|_| ()));
+                    }
+                    false
+                }
+                Some(_) => self.finish_batch(BATCH, &mut buf),
+            };
             if let Some(e) = buf.iter().find_map(|flow| on_flow(flow).err()) {
                 break Err(PipelineError::Consumer(e));
             }
             if let Some(e) = self.sensor.drain_alerts().find_map(|a| on_alert(&a).err()) {
                 break Err(PipelineError::Consumer(e));
             }
-            match step {
-                Ok(true) => {}
-                Ok(false) => break Ok(()),
-                Err(e) => break Err(PipelineError::Capture(e)),
+            if finished {
+                break match ended.take() {
+                    Some(Err(e)) => Err(PipelineError::Capture(e)),
+                    _ => Ok(()),
+                };
             }
         };
         buf.clear();

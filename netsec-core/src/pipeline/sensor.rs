@@ -163,6 +163,19 @@ impl Sensor {
         self.detection.finish(stats, &mut self.alerts);
     }
 
+    /// [`finish`](Self::finish) in chunks of at most `max` flows, appended to `flows`;
+    /// `true` once the table is empty (the detectors' `on_finish` has then run).
+    pub(crate) fn finish_some_into(&mut self, max: usize, flows: &mut Vec<FlowRecord>) -> bool {
+        let (start, done) = self.tracker.flush_some(max, flows);
+        let stats = &mut self.tracker.stats;
+        self.detection
+            .flows(stats, &flows[start..], &mut self.alerts);
+        if done {
+            self.detection.finish(stats, &mut self.alerts);
+        }
+        done
+    }
+
     /// Flows exported and not yet taken, in export order.
     pub fn flows(&self) -> &[FlowRecord] {
         &self.flows

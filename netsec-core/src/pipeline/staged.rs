@@ -218,16 +218,22 @@ impl Stage1 {
         Ok(())
     }
 
-    /// Exports every open flow into the current batch, then marks the end of input.
+    /// Exports every open flow, [`BATCH`] flows per batch (each full batch is sent), then marks
+    /// the end of input in the last batch, which is left for the caller to send.
     fn flush_table(&mut self, tracker: &mut Tracker) -> Result<(), Detached> {
-        let batch = self.batch()?;
-        tracker.flush(&mut batch.flows);
-        batch.frames.push(StagedFrame {
-            packet: StagedPacket::Finish,
-            end: batch.bytes.len(),
-            flows_end: batch.flows.len(),
-        });
-        Ok(())
+        loop {
+            let batch = self.batch()?;
+            let (_, done) = tracker.flush_some(BATCH, &mut batch.flows);
+            if done {
+                batch.frames.push(StagedFrame {
+                    packet: StagedPacket::Finish,
+                    end: batch.bytes.len(),
+                    flows_end: batch.flows.len(),
+                });
+                return Ok(());
+            }
+            self.send()?;
+        }
     }
 
     /// Sends the current batch (if any) to stage 2, with its flows' features.

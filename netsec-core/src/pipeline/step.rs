@@ -103,6 +103,16 @@ impl Tracker {
         self.stats.flows += (flows.len() - before) as u64;
         before
     }
+
+    /// Exports at most `max` of the flows still in the table (in id order, continuing a
+    /// previous call) into `flows`, counted; returns where they start and whether the table is
+    /// now empty.
+    pub(crate) fn flush_some(&mut self, max: usize, flows: &mut Vec<FlowRecord>) -> (usize, bool) {
+        let before = flows.len();
+        let done = self.table.flush_some(max, flows);
+        self.stats.flows += (flows.len() - before) as u64;
+        (before, done)
+    }
 }
 
 /// The detectors of one sensor and what every alert they raise goes through: its id from the
