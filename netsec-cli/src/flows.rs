@@ -44,6 +44,11 @@ pub struct TableArgs {
     /// Most flows held at once; the longest-idle flow is evicted when full.
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
+    /// Byte budget of the flow table in MiB (default 160). When a new flow would exceed it,
+    /// idle flows end after 10 s instead of the idle timeout, then the longest-idle are
+    /// evicted; the summary counts both.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..))]
+    pub memcap: Option<u32>,
     /// Do not inspect payloads for the application layer (app_proto stays `unknown`, the
     /// application columns empty, and rules naming an application protocol in their header,
     /// such as `alert http`, never match; sticky buffers like `http.uri` still work).
@@ -56,6 +61,9 @@ impl TableArgs {
     pub fn config(&self) -> Result<FlowTableConfig, Failure> {
         let mut config = table_config(self.idle_timeout, self.active_timeout, self.max_flows)?;
         config.app_layer = !self.no_app;
+        if let Some(mib) = self.memcap {
+            config.memcap_bytes = (mib as usize) << 20;
+        }
         Ok(config)
     }
 }
@@ -208,5 +216,15 @@ pub fn write_summary(
         err,
         "flow table: peak {} flows held, {} evicted because the table was full",
         table.peak_flows, table.evicted
-    )
+    )?;
+    if table.emergency_entered > 0 {
+        writeln!(
+            err,
+            "flow memcap reached: emergency mode entered {} times, {} flows ended by the emergency idle timeout (peak {} MiB)",
+            table.emergency_entered,
+            table.emergency_expired,
+            table.peak_memory_bytes >> 20
+        )?;
+    }
+    Ok(())
 }

@@ -50,6 +50,8 @@ pub struct Totals {
     skipped: BTreeMap<String, u64>,
     peak_flows: u64,
     evicted: u64,
+    emergency_entered: u64,
+    emergency_expired: u64,
     detectors: Vec<(String, u64)>,
     /// Alerts held back by the threshold.config filter.
     filtered: u64,
@@ -85,6 +87,8 @@ impl Totals {
         }
         self.peak_flows = self.peak_flows.max(r.table.peak_flows as u64);
         self.evicted += r.table.evicted;
+        self.emergency_entered += r.table.emergency_entered;
+        self.emergency_expired += r.table.emergency_expired;
         self.filtered += s.alerts_filtered;
         for (name, n) in s.alerts_by_detector {
             match self.detectors.iter_mut().find(|(d, _)| *d == name) {
@@ -166,6 +170,13 @@ impl Totals {
             "flows: {} (flow table peak {}, {} evicted because full)",
             self.flows, self.peak_flows, self.evicted
         )?;
+        if self.emergency_entered > 0 {
+            writeln!(
+                o,
+                "  flow memcap reached: emergency mode entered {} times, {} flows ended by the emergency idle timeout",
+                self.emergency_entered, self.emergency_expired
+            )?;
+        }
         let approx = if self.talkers.pruned_hosts > 0 {
             format!(
                 ", approximate: {} low-volume hosts dropped from a {TALKER_TABLE_CAP}-host table",

@@ -42,6 +42,13 @@ impl AppInspector {
         (0..2).any(|d| !self.done[d] && self.seen[d] < MAX_INSPECTED_PER_DIRECTION)
     }
 
+    /// Heap bytes held for the facts (the record and its text), for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.record
+            .as_ref()
+            .map_or(0, |r| std::mem::size_of::<AppRecord>() + r.text_capacity())
+    }
+
     /// Takes the protocol and the facts (for the exported flow record), leaving a fresh state.
     pub fn take(&mut self) -> (AppProto, Option<Box<AppRecord>>) {
         let taken = std::mem::take(self);

@@ -116,6 +116,11 @@ pub struct AppRecord {
 }
 
 impl AppRecord {
+    /// Bytes allocated for the values' text.
+    pub fn text_capacity(&self) -> usize {
+        self.text.capacity()
+    }
+
     /// The value of `field`, if the flow had it.
     pub fn get(&self, field: AppField) -> Option<&str> {
         let (start, len) = self.spans[field.index()]?;

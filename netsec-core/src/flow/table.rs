@@ -83,6 +83,16 @@ pub struct FlowTableConfig {
     /// Recognise application protocols and gather their facts (SNI, HTTP host, …) from the
     /// payloads given to [`FlowTable::process_ip`] (default on).
     pub app_layer: bool,
+    /// Byte budget of the table: flow entries, their index and application-layer state
+    /// (default 160 MiB, about 500,000 flows; with the detectors' tables a sensor stays within
+    /// 256 MiB). When a new flow would exceed it, the table enters emergency mode.
+    pub memcap_bytes: usize,
+    /// Idle timeout in emergency mode, in µs (default 10 s): flows idle longer end (as `idle`,
+    /// counted in [`FlowTableStats::emergency_expired`]) before any is evicted.
+    pub emergency_idle_timeout_us: i64,
+    /// Emergency mode ends when the table's bytes fall below this percentage of the memcap
+    /// (default 70, as Suricata's `emergency-recovery: 30`).
+    pub emergency_recovery_percent: u8,
 }
 
 impl Default for FlowTableConfig {
@@ -95,9 +105,20 @@ impl Default for FlowTableConfig {
             max_fragments: 1 << 14,
             fragment_timeout_us: 30_000_000,
             app_layer: true,
+            memcap_bytes: 160 << 20,
+            emergency_idle_timeout_us: 10_000_000,
+            emergency_recovery_percent: 70,
         }
     }
 }
+
+/// Bytes one flow costs the table besides its application-layer facts: its entry, its list
+/// links, its application-layer inspector and its index slot (a `u32` plus a control byte,
+/// at the index's load factor).
+pub const FLOW_ENTRY_BYTES: usize = std::mem::size_of::<Entry>()
+    + std::mem::size_of::<[u32; 2]>()
+    + std::mem::size_of::<AppInspector>()
+    + 8;
 
 /// Largest accepted [`FlowTableConfig::max_flows`] (slab indices are `u32`).
 pub const MAX_FLOWS_LIMIT: usize = (u32::MAX - 1) as usize;
@@ -125,6 +146,17 @@ pub enum FlowConfigError {
     /// `max_flows` was 0 or above [`MAX_FLOWS_LIMIT`].
     #[error("max_flows must be in 1..={MAX_FLOWS_LIMIT}, got {0}")]
     MaxFlows(usize),
+    /// `memcap_bytes` cannot hold even a thousand flows.
+    #[error("memcap_bytes must be at least {min} (a thousand flows), got {value}")]
+    Memcap {
+        /// The smallest accepted value.
+        min: usize,
+        /// The rejected value.
+        value: usize,
+    },
+    /// `emergency_recovery_percent` outside 1..=99.
+    #[error("emergency_recovery_percent must be in 1..=99, got {0}")]
+    Recovery(u8),
 }
 
 /// A [`FlowTableConfig`] that passed [`FlowTableConfig::check`].
@@ -147,6 +179,7 @@ impl FlowTableConfig {
         for (field, value) in [
             ("idle_timeout_us", self.idle_timeout_us),
             ("active_timeout_us", self.active_timeout_us),
+            ("emergency_idle_timeout_us", self.emergency_idle_timeout_us),
         ] {
             if value <= 0 {
                 return Err(FlowConfigError::NonPositive { field, value });
@@ -162,6 +195,16 @@ impl FlowTableConfig {
         }
         if self.max_flows == 0 || self.max_flows > MAX_FLOWS_LIMIT {
             return Err(FlowConfigError::MaxFlows(self.max_flows));
+        }
+        let min = 1000 * FLOW_ENTRY_BYTES;
+        if self.memcap_bytes < min {
+            return Err(FlowConfigError::Memcap {
+                min,
+                value: self.memcap_bytes,
+            });
+        }
+        if !(1..=99).contains(&self.emergency_recovery_percent) {
+            return Err(FlowConfigError::Recovery(self.emergency_recovery_percent));
         }
         Ok(CheckedFlowTableConfig(self))
     }
@@ -339,6 +382,16 @@ pub struct FlowTableStats {
     pub fragment_entries_dropped: u64,
     /// Most flows held at once.
     pub peak_flows: usize,
+    /// Bytes the table holds now (entries, index, application-layer state).
+    pub memory_bytes: usize,
+    /// Highest `memory_bytes` seen.
+    pub peak_memory_bytes: usize,
+    /// Times the table entered emergency mode (a new flow would have exceeded the memcap).
+    pub emergency_entered: u64,
+    /// Flows ended early by the emergency idle timeout.
+    pub emergency_expired: u64,
+    /// Whether the table is in emergency mode now.
+    pub emergency: bool,
 }
 
 const NIL: u32 = u32::MAX;
@@ -720,10 +773,14 @@ impl FlowTable {
                 reason,
             ),
             None => {
-                let idle = e
-                    .last_ts
-                    .add_micros(self.config.idle_timeout_us)
-                    .as_micros();
+                let timeout = if self.stats.emergency {
+                    self.config
+                        .idle_timeout_us
+                        .min(self.config.emergency_idle_timeout_us)
+                } else {
+                    self.config.idle_timeout_us
+                };
+                let idle = e.last_ts.add_micros(timeout).as_micros();
                 let active = e
                     .first_ts
                     .add_micros(self.config.active_timeout_us)
@@ -775,7 +832,12 @@ impl FlowTable {
                 }
             }
             match best {
-                Some((d, reason, idx)) if now > d => self.export(idx, reason, exported),
+                Some((d, reason, idx)) if now > d => {
+                    if self.stats.emergency && reason == EndReason::Idle {
+                        self.stats.emergency_expired += 1;
+                    }
+                    self.export(idx, reason, exported);
+                }
                 Some((d, _, _)) => {
                     self.next_expiry = d;
                     break;
@@ -803,9 +865,13 @@ impl FlowTable {
         meta: &PacketMeta,
         exported: &mut Vec<FlowRecord>,
     ) -> u32 {
+        if self.stats.memory_bytes + FLOW_ENTRY_BYTES > self.config.memcap_bytes {
+            self.make_room(exported);
+        }
         if self.index.len() >= self.config.max_flows {
             self.evict_one(exported);
         }
+        self.add_memory(FLOW_ENTRY_BYTES);
         let hash = self.hasher.hash_one(key);
         let entry = Entry {
             key,
@@ -842,6 +908,43 @@ impl FlowTable {
         self.stats.flows_created += 1;
         self.stats.peak_flows = self.stats.peak_flows.max(self.index.len());
         idx
+    }
+
+    /// A new flow would exceed the memcap: enter emergency mode (shorter idle timeout), end
+    /// the flows it makes idle, then evict longest-idle flows until one more fits.
+    #[inline(never)]
+    fn make_room(&mut self, exported: &mut Vec<FlowRecord>) {
+        if !self.stats.emergency {
+            self.stats.emergency = true;
+            self.stats.emergency_entered += 1;
+        }
+        // Deadlines just got earlier: look again.
+        self.next_expiry = i64::MIN;
+        self.expire_due(exported);
+        while self.stats.memory_bytes + FLOW_ENTRY_BYTES > self.config.memcap_bytes
+            && !self.index.is_empty()
+        {
+            self.evict_one(exported);
+        }
+    }
+
+    fn add_memory(&mut self, bytes: usize) {
+        self.stats.memory_bytes += bytes;
+        self.stats.peak_memory_bytes = self.stats.peak_memory_bytes.max(self.stats.memory_bytes);
+    }
+
+    /// Gives back `bytes`; leaves emergency mode once below the recovery level.
+    fn release_memory(&mut self, bytes: usize) {
+        self.stats.memory_bytes = self.stats.memory_bytes.saturating_sub(bytes);
+        if self.stats.emergency {
+            let recovered = self.config.memcap_bytes / 100
+                * usize::from(self.config.emergency_recovery_percent);
+            if self.stats.memory_bytes < recovered {
+                self.stats.emergency = false;
+                // Deadlines just got later: recompute the next one.
+                self.next_expiry = i64::MIN;
+            }
+        }
     }
 
     fn evict_one(&mut self, exported: &mut Vec<FlowRecord>) {
@@ -882,7 +985,13 @@ impl FlowTable {
         }
         if e.app_active && !payload.is_empty() {
             if let Some(app) = self.app.get_mut(idx as usize) {
+                let before = app.heap_bytes();
                 app.inspect(meta.protocol, direction, payload);
+                let after = app.heap_bytes();
+                // Facts only grow while a flow lives; the emergency exit is checked on export.
+                let m = &mut self.stats;
+                m.memory_bytes = (m.memory_bytes + after).saturating_sub(before);
+                m.peak_memory_bytes = m.peak_memory_bytes.max(m.memory_bytes);
                 e.app_proto = app.proto();
                 e.app_active = app.wants_more();
             }
@@ -947,10 +1056,14 @@ impl FlowTable {
         self.free.push(idx);
         self.stats.flows_exported += 1;
         self.stats.exported_by_reason[reason.index()] += 1;
-        let app = match self.app.get_mut(idx as usize) {
-            Some(state) => state.take().1,
-            None => None,
+        let (app, app_bytes) = match self.app.get_mut(idx as usize) {
+            Some(state) => {
+                let bytes = state.heap_bytes();
+                (state.take().1, bytes)
+            }
+            None => (None, 0),
         };
+        self.release_memory(FLOW_ENTRY_BYTES + app_bytes);
         // Borrow rather than copy the entry: the record is built once, in place in `exported`.
         let e = &self.slots[idx as usize];
         let (src_addr, src_port) = e.key.endpoint(e.forward);
@@ -1300,6 +1413,56 @@ mod tests {
     }
 
     #[test]
+    fn the_memcap_holds_with_emergency_timeouts_first_then_eviction() {
+        let cap = 1000 * FLOW_ENTRY_BYTES;
+        let mut t = FlowTable::new(FlowTableConfig {
+            memcap_bytes: cap,
+            ..FlowTableConfig::default()
+        })
+        .expect("valid");
+        let mut out = Vec::new();
+        let flow = |i: u32, us: i64| {
+            let port = (i % 60_000) as u16 + 1;
+            let client = [10, 1, (i >> 16) as u8, (i >> 8) as u8];
+            synth::udp(us, client, port, S, 53, 1)
+        };
+        // 1000 flows in the first second fill the budget exactly.
+        for i in 0..1000 {
+            t.process(&flow(i, i64::from(i) * 1000), &mut out);
+            assert!(t.stats().memory_bytes <= cap);
+        }
+        assert!(out.is_empty());
+        assert!(!t.stats().emergency);
+        // 20 s later a new flow does not fit: emergency mode ends the flows idle > 10 s
+        // instead of evicting them.
+        for i in 1000..1500 {
+            t.process(&flow(i, 20_000_000 + i64::from(i)), &mut out);
+            assert!(t.stats().memory_bytes <= cap);
+        }
+        // Each entry expires idle flows down to the recovery level (70 %), then leaves.
+        let s = t.stats();
+        assert!(s.emergency_entered >= 1, "{s:?}");
+        assert!(s.emergency_expired >= 500, "{s:?}");
+        assert_eq!(s.emergency_expired, s.flows_exported);
+        assert_eq!(s.evicted, 0);
+        assert!(out.iter().all(|f| f.end_reason == EndReason::Idle));
+        // A burst of fresh flows beyond the budget: now the longest idle are evicted.
+        for i in 1500..3000 {
+            t.process(&flow(i, 20_500_000 + i64::from(i)), &mut out);
+            assert!(t.stats().memory_bytes <= cap);
+        }
+        let s = t.stats();
+        assert!(s.evicted >= 1000, "{s:?}");
+        assert!(s.peak_memory_bytes <= cap);
+        // Quiet: the idle timeouts drain the table, and emergency mode ends on the way.
+        t.advance_time(Timestamp::from_micros(200_000_000), &mut out);
+        let s = t.stats();
+        assert!(!s.emergency, "{s:?}");
+        assert_eq!(s.memory_bytes, 0);
+        assert_eq!(out.len(), 3000);
+    }
+
+    #[test]
     fn eviction_removes_longest_idle() {
         let cfg = FlowTableConfig {
             max_flows: 2,
@@ -1478,6 +1641,7 @@ mod tests {
                 max_fragments,
                 fragment_timeout_us: 1_000,
                 app_layer: true,
+                ..FlowTableConfig::default()
             };
             let mut t = FlowTable::new(cfg).expect("valid");
             let mut out = Vec::new();

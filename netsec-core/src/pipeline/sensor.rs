@@ -148,6 +148,7 @@ impl Sensor {
     /// Ends the input: exports every flow still open (end reason `end`) and gives each to the
     /// detectors, then calls every detector's [`on_finish`](Detector::on_finish) (pending
     /// episodes are raised). The sensor stays usable: frames pushed afterwards start new flows.
+    /// With many flows open, [`finish_batch`](Self::finish_batch) bounds the memory.
     pub fn finish(&mut self) {
         let mut flows = std::mem::take(&mut self.flows);
         self.finish_into(&mut flows);
@@ -161,6 +162,18 @@ impl Sensor {
         self.detection
             .flows(stats, &flows[start..], &mut self.alerts);
         self.detection.finish(stats, &mut self.alerts);
+    }
+
+    /// [`finish`](Self::finish) in chunks: exports at most `max` of the open flows (in id
+    /// order, continuing the previous call) and gives them to the detectors; returns `true`
+    /// once the table is empty, after the detectors' [`on_finish`](Detector::on_finish).
+    /// Draining the flows after each call keeps memory at `max` records, where one `finish`
+    /// of a table holding 600,000 flows holds them all at once.
+    pub fn finish_batch(&mut self, max: usize) -> bool {
+        let mut flows = std::mem::take(&mut self.flows);
+        let done = self.finish_some_into(max, &mut flows);
+        self.flows = flows;
+        done
     }
 
     /// [`finish`](Self::finish) in chunks of at most `max` flows, appended to `flows`;
