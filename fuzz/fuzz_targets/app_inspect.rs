@@ -8,7 +8,6 @@
 use libfuzzer_sys::fuzz_target;
 use netsec_core::app::{AppInspector, AppProto, MAX_FIELD_LEN};
 use netsec_core::decode::IpProtocol;
-use netsec_core::flow::Direction;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
@@ -16,17 +15,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let proto = if first & 1 == 0 { IpProtocol::TCP } else { IpProtocol::UDP };
     let mut app = AppInspector::default();
-    let mut dir = Direction::Forward;
+    let mut from_client = true;
     let mut start = 0;
     for i in 0..=rest.len() {
         if i == rest.len() || rest[i..].starts_with(&[0xff, 0xfe]) {
             let payload = &rest[start..i];
             let _ = AppProto::detect(proto, payload);
-            app.inspect(proto, dir, payload);
-            dir = match dir {
-                Direction::Forward => Direction::Backward,
-                Direction::Backward => Direction::Forward,
-            };
+            app.inspect(proto, from_client, payload);
+            from_client = !from_client;
             start = (i + 2).min(rest.len());
         }
     }

@@ -76,6 +76,7 @@ pub mod output;
 pub mod pipeline;
 pub mod rules;
 pub mod summary;
-pub mod synth;
+#[cfg(test)]
+pub(crate) mod synth;
 pub mod time;
-pub mod wire;
+mod wire;

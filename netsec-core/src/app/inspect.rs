@@ -2,7 +2,6 @@
 //! first few payload packets of each direction.
 
 use crate::decode::IpProtocol;
-use crate::flow::Direction;
 
 use super::record::{AppField, AppRecord};
 use super::{dhcp, dns, http, ssh, tls, AppProto};
@@ -55,12 +54,11 @@ impl AppInspector {
         (taken.proto, taken.record)
     }
 
-    /// Looks at one transport payload of the flow, sent in `direction`.
-    pub fn inspect(&mut self, protocol: IpProtocol, direction: Direction, payload: &[u8]) {
-        let d = match direction {
-            Direction::Forward => 0,
-            Direction::Backward => 1,
-        };
+    /// Looks at one transport payload of the flow; `from_client` when the flow's initiator
+    /// (its forward side) sent it. The application layer sits below flows and takes the side
+    /// as a plain flag; the flow table translates its direction.
+    pub fn inspect(&mut self, protocol: IpProtocol, from_client: bool, payload: &[u8]) {
+        let d = usize::from(!from_client);
         if payload.is_empty() || self.done[d] || self.seen[d] >= MAX_INSPECTED_PER_DIRECTION {
             return;
         }
@@ -72,7 +70,7 @@ impl AppInspector {
             AppProto::Unknown => false,
             AppProto::Tls => self.tls(payload),
             AppProto::Http => self.http(payload),
-            AppProto::Ssh => self.ssh(direction, payload),
+            AppProto::Ssh => self.ssh(from_client, payload),
             AppProto::Dns => self.dns(protocol, payload),
             AppProto::Dhcp => self.dhcp(payload),
             // Recognised only: the payload is encrypted.
@@ -139,13 +137,14 @@ impl AppInspector {
         }
     }
 
-    fn ssh(&mut self, direction: Direction, payload: &[u8]) -> bool {
+    fn ssh(&mut self, from_client: bool, payload: &[u8]) -> bool {
         let Ok(banner) = ssh::parse(payload) else {
             return false;
         };
-        let field = match direction {
-            Direction::Forward => AppField::SshClient,
-            Direction::Backward => AppField::SshServer,
+        let field = if from_client {
+            AppField::SshClient
+        } else {
+            AppField::SshServer
         };
         self.rec().set_bytes(field, banner.line.as_bytes());
         true
@@ -222,8 +221,8 @@ fn set_version(r: &mut AppRecord, v: u16) {
 mod tests {
     use super::*;
 
-    const FWD: Direction = Direction::Forward;
-    const BWD: Direction = Direction::Backward;
+    const FWD: bool = true;
+    const BWD: bool = false;
 
     #[test]
     fn http_flow_facts() {

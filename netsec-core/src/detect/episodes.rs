@@ -1,24 +1,4 @@
-//! [`EpisodeAggregator`]: one alert per (detector, class, source) episode, for detectors that
-//! judge flow by flow (the models), so one finding is one alert and not thousands.
-//!
-//! It wraps any [`Detector`] and takes the alerts it raises. Alerts of the same
-//! `attack_type` from the same source address form an *episode*, which lasts while they keep
-//! coming with gaps of at most [`EpisodeConfig::quiet_us`]. When an episode ends (a quiet gap
-//! seen on a later alert or a [`tick`](Detector::on_tick), [`on_finish`](Detector::on_finish),
-//! the table filling up, or after [`EpisodeConfig::max_us`] for an episode that never goes
-//! quiet) one alert goes out summarising it: `meta.episode` holds `flows`, `first_seen`,
-//! `last_seen`, `sources`, `destinations` and `max_score`, the alert's time is the last
-//! flow's, its score and severity the highest seen, and its `meta` otherwise that of the
-//! highest-scoring flow (the model's `top_features` among it).
-//!
-//! A distributed attack (a spoofed flood: one new source per flow) would still give one
-//! episode per source; so once [`EpisodeConfig::fan_in`] sources have opened episodes of one
-//! class against one destination within the quiet period, further new sources of that class
-//! join one episode keyed by the destination (`meta.episode.key` `"dst"`, `src_ip` absent).
-//!
-//! Memory is bounded by [`EpisodeConfig::max_tracked`] episodes (a full table ends and emits
-//! its oldest episode; nothing is lost) and as many fan-in counters. The order of emitted
-//! alerts depends only on the input.
+//! [`EpisodeAggregator`]: one alert per (detector, class, source) episode, for the models.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -127,7 +107,27 @@ impl Distinct {
     }
 }
 
-/// Wraps a detector so its alerts come out one per episode; see the [module docs](self).
+/// One alert per (detector, class, source) episode, for detectors that
+/// judge flow by flow (the models), so one finding is one alert and not thousands.
+///
+/// It wraps any [`Detector`] and takes the alerts it raises. Alerts of the same
+/// `attack_type` from the same source address form an *episode*, which lasts while they keep
+/// coming with gaps of at most [`EpisodeConfig::quiet_us`]. When an episode ends (a quiet gap
+/// seen on a later alert or a [`tick`](Detector::on_tick), [`on_finish`](Detector::on_finish),
+/// the table filling up, or after [`EpisodeConfig::max_us`] for an episode that never goes
+/// quiet) one alert goes out summarising it: `meta.episode` holds `flows`, `first_seen`,
+/// `last_seen`, `sources`, `destinations` and `max_score`, the alert's time is the last
+/// flow's, its score and severity the highest seen, and its `meta` otherwise that of the
+/// highest-scoring flow (the model's `top_features` among it).
+///
+/// A distributed attack (a spoofed flood: one new source per flow) would still give one
+/// episode per source; so once [`EpisodeConfig::fan_in`] sources have opened episodes of one
+/// class against one destination within the quiet period, further new sources of that class
+/// join one episode keyed by the destination (`meta.episode.key` `"dst"`, `src_ip` absent).
+///
+/// Memory is bounded by [`EpisodeConfig::max_tracked`] episodes (a full table ends and emits
+/// its oldest episode; nothing is lost) and as many fan-in counters. The order of emitted
+/// alerts depends only on the input.
 pub struct EpisodeAggregator {
     inner: Box<dyn Detector>,
     config: EpisodeConfig,

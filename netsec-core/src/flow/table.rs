@@ -986,7 +986,7 @@ impl FlowTable {
         if e.app_active && !payload.is_empty() {
             if let Some(app) = self.app.get_mut(idx as usize) {
                 let before = app.heap_bytes();
-                app.inspect(meta.protocol, direction, payload);
+                app.inspect(meta.protocol, direction == Direction::Forward, payload);
                 let after = app.heap_bytes();
                 // Facts only grow while a flow lives; the emergency exit is checked on export.
                 let m = &mut self.stats;

@@ -19,7 +19,7 @@
 //!
 //! After [`CapwapHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::ieee80211::FcOrder;
 use super::{be16, check_len, tail};

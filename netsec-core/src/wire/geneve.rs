@@ -4,7 +4,7 @@
 //! type as an EtherType, 24-bit VNI) plus variable options. Protocol 0x6558 means an inner
 //! Ethernet frame. After [`GeneveHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, be32, check_len, tail};
 

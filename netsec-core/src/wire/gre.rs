@@ -5,7 +5,7 @@
 //! ("transparent Ethernet bridging"), 0x880b PPP (PPTP). After [`GreHeader::new_checked`]
 //! succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, check_len, tail};
 

@@ -6,7 +6,7 @@
 //! first byte and the next type in the last (§5.2.1). Message type 255 (G-PDU) carries a user IP
 //! packet. After [`GtpuHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, be32, check_len, tail};
 

@@ -19,7 +19,7 @@
 //!
 //! After [`DataHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{check_len, tail};
 
@@ -162,6 +162,7 @@ impl FrameControl {
 
     /// From DS.
     #[inline]
+    #[allow(clippy::wrong_self_convention)] // named after the 802.11 "From DS" bit
     pub fn from_ds(self) -> bool {
         self.flags & FLAG_FROM_DS != 0
     }

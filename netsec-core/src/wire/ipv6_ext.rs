@@ -6,7 +6,7 @@
 //! Fragment header (44) is always 8 octets (RFC 8200 §4.5). ESP (50) is opaque and ends the
 //! chain, as does No Next Header (59). After `new_checked` succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, be32, check_len, tail};
 

@@ -4,7 +4,7 @@
 //! With OUI 00-00-00 (RFC 1042) or 00-00-F8 (IEEE 802.1H bridge tunnel) the protocol id is an
 //! EtherType. After [`SnapHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, check_len, tail};
 

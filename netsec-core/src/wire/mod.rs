@@ -15,7 +15,16 @@
 //! Views check structure only; policy (snap-length handling, tunnel depth) lives in
 //! [`crate::decode`].
 
-use crate::decode::{DecodeError, Layer};
+// The views are complete (every field of each header has its accessor, tested here), while
+// the decoder reads only the fields it needs; the module is private, so unused accessors are
+// expected rather than a sign of dead code.
+#![allow(dead_code)]
+
+mod error;
+mod link_type;
+
+pub use error::{DecodeError, Layer};
+pub use link_type::LinkType;
 
 pub mod capwap;
 pub mod geneve;

@@ -5,7 +5,7 @@
 //! and the decoder guesses IPv4/IPv6 from the first nibble, as routers do (RFC 4928 §2). After
 //! [`MplsLabel::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be32, check_len, tail};
 

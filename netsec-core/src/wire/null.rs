@@ -7,7 +7,7 @@
 //! DragonFly), 30 (Darwin). See <https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html>.
 //! After [`NullHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{check_len, tail};
 

@@ -6,7 +6,7 @@
 //! negotiated on PPPoE links in practice and is not handled. After [`PppoeSession::new_checked`]
 //! succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, check_len, tail};
 

@@ -5,7 +5,7 @@
 //! first `present` bitmap (u32 LE); the fields themselves follow and are skipped via the
 //! length. After [`RadiotapHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{check_len, tail};
 

@@ -2,7 +2,7 @@
 //! CRC32c checksum; 12 bytes. Only the ports matter for flows. After
 //! [`SctpHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, be32, check_len, tail};
 

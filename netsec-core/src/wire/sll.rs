@@ -4,7 +4,7 @@
 //! (an EtherType for most ARPHRD types). See <https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html>.
 //! After [`SllHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, check_len, tail};
 

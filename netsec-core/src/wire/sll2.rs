@@ -5,7 +5,7 @@
 //! <https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html>. After
 //! [`Sll2Header::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, be32, check_len, tail};
 

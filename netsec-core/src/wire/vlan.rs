@@ -4,7 +4,7 @@
 //! EtherType. Stacked tags (QinQ, any depth) are just repeated views. After
 //! [`VlanTag::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be16, check_len, tail};
 

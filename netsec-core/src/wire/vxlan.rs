@@ -3,7 +3,7 @@
 //! 8 bytes: flags (the I bit, 0x08, must be set for a valid VNI), 3 reserved, 24-bit VNI,
 //! 1 reserved. After [`VxlanHeader::new_checked`] succeeds, no accessor panics.
 
-use crate::decode::{DecodeError, Layer};
+use super::{DecodeError, Layer};
 
 use super::{be32, check_len, tail};
 
