@@ -60,6 +60,7 @@ fn main() {
     }
     let table = sensor.table_stats();
     let detectors = sensor.detector_stats();
+    let memory = sensor.memory();
     loop {
         let done = sensor.finish_batch(4096);
         flows += sensor.drain_flows().count() as u64;
@@ -84,10 +85,24 @@ fn main() {
     );
     for d in &detectors {
         println!(
-            "  {:<16} alerts {:>6}  tracked {:>8}  evicted {:>9}",
-            d.detector, d.alerts, d.tracked, d.evicted
+            "  {:<16} alerts {:>6}  tracked {:>7}  evicted {:>9}  memory {:>4} MiB of at most {:>3} MiB",
+            d.detector,
+            d.alerts,
+            d.tracked,
+            d.evicted,
+            d.memory_bytes >> 20,
+            d.memory_bound_bytes >> 20
         );
     }
+    println!(
+        "sensor state: flows {} MiB + detectors {} MiB; budget: memcap {} + detector bound {} = {} MiB (sensor memcap {} MiB)",
+        memory.flow_bytes >> 20,
+        memory.detector_bytes >> 20,
+        memory.flow_memcap_bytes >> 20,
+        memory.detector_bound_bytes >> 20,
+        memory.bound_bytes() >> 20,
+        config.memcap_bytes >> 20
+    );
     match (before, peak_rss_kib()) {
         (Some(b), Some(p)) => println!("peak RSS: {} MiB (at start {} MiB)", p / 1024, b / 1024),
         _ => println!("peak RSS: unavailable (no /proc/self/status)"),

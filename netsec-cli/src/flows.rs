@@ -44,7 +44,7 @@ pub struct TableArgs {
     /// Most flows held at once; the longest-idle flow is evicted when full.
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
-    /// Byte budget of the flow table in MiB (default 160). When a new flow would exceed it,
+    /// Byte budget of the flow table in MiB (default 128). When a new flow would exceed it,
     /// idle flows end after 10 s instead of the idle timeout, then the longest-idle are
     /// evicted; the summary counts both.
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..))]

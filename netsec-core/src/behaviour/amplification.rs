@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
-use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use super::{
+    intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
+};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
@@ -45,7 +47,7 @@ pub struct AmplificationConfig {
     pub extra_ports: Vec<u16>,
     /// A victim quiet for this long ends its episode, µs (default 120 s).
     pub quiet_us: i64,
-    /// Cap of the victim table and of the (victim, reflector) table (default 65536).
+    /// Cap of the victim table and of the (victim, reflector) table (default 16384).
     pub max_tracked: usize,
 }
 
@@ -59,7 +61,7 @@ impl Default for AmplificationConfig {
             min_payload: 100,
             extra_ports: Vec::new(),
             quiet_us: 120_000_000,
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 14,
         }
     }
 }
@@ -125,16 +127,6 @@ impl AmplificationDetector {
             tally: Tally::default(),
         })
     }
-
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: self.reflectors.len() + self.victims.len(),
-            evicted: self.reflectors.evicted() + self.victims.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
-        }
-    }
 }
 
 impl Detector for AmplificationDetector {
@@ -143,7 +135,7 @@ impl Detector for AmplificationDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(NAME)
+        table_stats(NAME, &self.tally, &[&self.reflectors, &self.victims])
     }
 
     fn on_packet(
@@ -152,12 +144,11 @@ impl Detector for AmplificationDetector {
         _flow: Option<&FlowContext>,
         out: &mut Vec<Alert>,
     ) {
-        let Some(ip) = pkt.ip() else {
+        let Some(ip) = transport(pkt) else {
             return;
         };
         let m = &ip.meta;
         if m.protocol != IpProtocol::UDP
-            || m.fragment.is_some_and(|f| !f.is_first())
             || m.payload_len < self.config.min_payload
             || self.ports.binary_search(&m.src_port).is_err()
         {

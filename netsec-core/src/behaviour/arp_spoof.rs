@@ -27,7 +27,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::state::{Clock, DistinctWindow, Episodes, RateWindow, Tally, TimedTable};
-use super::{mac_string, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use super::{mac_string, secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::ArpInfo;
 use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
@@ -57,7 +57,7 @@ pub struct ArpSpoofConfig {
     pub reply_timeout_us: i64,
     /// A MAC quiet for this long ends its episode, µs (default 300 s).
     pub quiet_us: i64,
-    /// Cap of each table (bindings, pending requests, MACs, (MAC, IP) claims), default 65536.
+    /// Cap of each table (bindings, pending requests, MACs, (MAC, IP) claims), default 16384.
     pub max_tracked: usize,
 }
 
@@ -71,7 +71,7 @@ impl Default for ArpSpoofConfig {
             unsolicited_replies: 30,
             reply_timeout_us: 5_000_000,
             quiet_us: 300_000_000,
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 14,
         }
     }
 }
@@ -146,22 +146,6 @@ impl ArpSpoofDetector {
         })
     }
 
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: self.bindings.len()
-                + self.requests.len()
-                + self.claims.len()
-                + self.macs.len(),
-            evicted: self.bindings.evicted()
-                + self.requests.evicted()
-                + self.claims.evicted()
-                + self.macs.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
-        }
-    }
-
     /// Refreshes or creates the binding `ip → mac` unless another MAC holds it freshly; returns
     /// that other MAC and how long ago it was confirmed.
     fn bind(&mut self, ip: Ipv4Addr, mac: Mac, now: Timestamp) -> Option<(Mac, i64)> {
@@ -220,11 +204,11 @@ impl ArpSpoofDetector {
         st.unsolicited_total += u64::from(unsolicited);
         st.conflicts += u64::from(conflict.is_some());
         let kind = if conflict.is_some() {
-            "ip_conflict"
+            ArpKind::IpConflict
         } else if u64::from(claimed) >= c.claimed_ips && st.unsolicited_total > 0 {
-            "multiple_ips"
+            ArpKind::MultipleIps
         } else if in_window >= c.unsolicited_replies {
-            "unsolicited_storm"
+            ArpKind::UnsolicitedStorm
         } else {
             return;
         };
@@ -235,14 +219,14 @@ impl ArpSpoofDetector {
         let m = mac_string(mac);
         let window = secs(c.window_us);
         let description = match (kind, conflict) {
-            ("ip_conflict", Some((prev, age))) => format!(
+            (ArpKind::IpConflict, Some((prev, age))) => format!(
                 "{m} claimed {ip}, which {} held {} ago: the address is being spoofed ({} ARP frames from {m} since {}).",
                 mac_string(prev),
                 secs(age),
                 ep.events,
                 ep.first
             ),
-            ("multiple_ips", _) => format!(
+            (ArpKind::MultipleIps, _) => format!(
                 "{m} claimed {claimed} IP addresses ({ip} last) within {window} and sent {} unsolicited replies: ARP poisoning.",
                 st.unsolicited_total
             ),
@@ -253,13 +237,13 @@ impl ArpSpoofDetector {
         let mut b = AlertBuilder::new(NAME, now, "MITM_ARP_Spoofing", Severity::High, &ep)
             .protocol_name("ARP")
             .score(match kind {
-                "ip_conflict" => 0.9,
-                "multiple_ips" => 0.8,
-                _ => 0.7,
+                ArpKind::IpConflict => 0.9,
+                ArpKind::MultipleIps => 0.8,
+                ArpKind::UnsolicitedStorm => 0.7,
             })
             .meta("mac", m)
             .meta("ip", ip.to_string())
-            .meta("arp_kind", kind)
+            .meta("arp_kind", kind.as_str())
             .observed("arp_frames", ep.events)
             .observed("claimed_ips", claimed)
             .observed("unsolicited_replies", st.unsolicited_total)
@@ -275,13 +259,38 @@ impl ArpSpoofDetector {
     }
 }
 
+/// What an ARP alert is about (`meta.arp_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArpKind {
+    /// A MAC claimed an address another MAC held freshly.
+    IpConflict,
+    /// One MAC claimed many addresses, with unsolicited replies.
+    MultipleIps,
+    /// A burst of unsolicited or gratuitous replies.
+    UnsolicitedStorm,
+}
+
+impl ArpKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ArpKind::IpConflict => "ip_conflict",
+            ArpKind::MultipleIps => "multiple_ips",
+            ArpKind::UnsolicitedStorm => "unsolicited_storm",
+        }
+    }
+}
+
 impl Detector for ArpSpoofDetector {
     fn name(&self) -> &str {
         NAME
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(NAME)
+        table_stats(
+            NAME,
+            &self.tally,
+            &[&self.bindings, &self.requests, &self.claims, &self.macs],
+        )
     }
 
     fn on_packet(

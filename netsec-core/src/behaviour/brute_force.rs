@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, Episodes, RateWindow, Tally};
-use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use super::{intensity_score, secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, Detector, DetectorStats, Severity};
 use crate::features::FeatureVector;
@@ -59,7 +59,7 @@ pub struct BruteForceConfig {
     /// Services watched besides [`DEFAULT_LOGIN_SERVICES`] (a port listed here overrides the
     /// default name). TOML: `extra_services = [{ port = 5900, name = "VNC" }]`.
     pub extra_services: Vec<LoginService>,
-    /// Cap of the (source, service) table (default 65536).
+    /// Cap of the (source, service) table (default 16384).
     pub max_tracked: usize,
 }
 
@@ -73,7 +73,7 @@ impl Default for BruteForceConfig {
             max_attempt_duration_us: 30_000_000,
             max_attempt_packets: 200,
             extra_services: Vec::new(),
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 14,
         }
     }
 }
@@ -142,16 +142,6 @@ impl BruteForceDetector {
         })
     }
 
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: self.pairs.len(),
-            evicted: self.pairs.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
-        }
-    }
-
     fn is_attempt(&self, flow: &FlowRecord) -> bool {
         let s = &flow.stats;
         flow.protocol == IpProtocol::TCP
@@ -168,7 +158,7 @@ impl Detector for BruteForceDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(NAME)
+        table_stats(NAME, &self.tally, &[&self.pairs])
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, _features: &FeatureVector, out: &mut Vec<Alert>) {

@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use super::encrypted_dns::{EncryptedChannels, EncryptedDnsConfig};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally};
-use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use super::{
+    intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
+};
 use crate::app::dns::{DnsMessage, Name, RecordType};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
@@ -68,7 +70,7 @@ pub struct DnsTunnelConfig {
     /// Distinct TXT or NULL query names from one client within the window (default 30).
     pub txt_null_queries: u64,
     /// Cap of each table (clients, (client, domain, name), (client, name) and (client,
-    /// resolver) pairs), default 65536.
+    /// resolver) pairs), default 16384.
     pub max_tracked: usize,
     /// Encrypted DNS channels (DoT, DoQ, DoH to a public resolver): `[dns_tunnel.encrypted]`.
     pub encrypted: EncryptedDnsConfig,
@@ -86,7 +88,7 @@ impl Default for DnsTunnelConfig {
             entropy_min_len: 32,
             entropy_bits: 4.0,
             txt_null_queries: 30,
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 14,
             encrypted: EncryptedDnsConfig::default(),
         }
     }
@@ -246,24 +248,6 @@ impl DnsTunnelDetector {
             tally: Tally::default(),
         })
     }
-
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: self.unique.len()
-                + self.suspicious.len()
-                + self.txt_null.len()
-                + self.clients.len()
-                + self.encrypted.len(),
-            evicted: self.unique.evicted()
-                + self.suspicious.evicted()
-                + self.txt_null.evicted()
-                + self.clients.evicted()
-                + self.encrypted.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
-        }
-    }
 }
 
 /// The query in a DNS payload to port 53, if it is one.
@@ -283,7 +267,17 @@ impl Detector for DnsTunnelDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(NAME)
+        table_stats(
+            NAME,
+            &self.tally,
+            &[
+                &self.unique,
+                &self.suspicious,
+                &self.txt_null,
+                &self.clients,
+                &self.encrypted,
+            ],
+        )
     }
 
     fn on_packet(
@@ -292,13 +286,10 @@ impl Detector for DnsTunnelDetector {
         flow: Option<&FlowContext>,
         out: &mut Vec<Alert>,
     ) {
-        let Some(ip) = pkt.ip() else {
+        let Some(ip) = transport(pkt) else {
             return;
         };
         let m = &ip.meta;
-        if m.fragment.is_some_and(|f| !f.is_first()) {
-            return;
-        }
         if m.dst_port != 53 {
             if let Some(ch) = self.encrypted.channel(m, ip.payload) {
                 let now = self.clock.advance(m.ts);
@@ -595,8 +586,10 @@ mod tests {
             d.on_packet(&PacketView::Ip(&ip), None, &mut Vec::new());
         }
         let s = d.stats();
-        assert!(s.tracked <= 4 * 32, "{s:?}");
+        // Three distinct windows (pairs and per-key counts), clients, encrypted pairs.
+        assert!(s.tracked <= 8 * 32, "{s:?}");
         assert!(s.evicted > 0 && s.alerts == 0, "{s:?}");
+        assert!(s.memory_bytes <= s.memory_bound_bytes, "{s:?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Addr, Episodes, Tally};
+use super::state::{Addr, Episodes, Table, Tally};
 use super::{AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{IpProtocol, PacketMeta};
 use crate::detect::{Alert, Severity};
@@ -333,15 +333,21 @@ impl EncryptedChannels {
             .build(description),
         )
     }
+}
 
-    /// Pairs held.
-    pub(crate) fn len(&self) -> usize {
-        self.episodes.len()
+/// The (client, resolver) episodes are this part's one table.
+impl Table for EncryptedChannels {
+    fn entries(&self) -> usize {
+        self.episodes.entries()
     }
-
-    /// Pairs evicted because the table was full.
-    pub(crate) fn evicted(&self) -> u64 {
+    fn evicted(&self) -> u64 {
         self.episodes.evicted()
+    }
+    fn bytes(&self) -> usize {
+        self.episodes.bytes()
+    }
+    fn bound_bytes(&self) -> usize {
+        self.episodes.bound_bytes()
     }
 }
 

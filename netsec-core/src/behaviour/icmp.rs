@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
-use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use super::{intensity_score, secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{IpProtocol, PacketMeta};
 use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
@@ -34,7 +34,7 @@ pub struct IcmpConfig {
     pub sweep_hosts: u64,
     /// A key quiet for this long ends its episode, µs (default 120 s).
     pub quiet_us: i64,
-    /// Cap of each table (victims, sources, (source, host) pairs), default 65536.
+    /// Cap of each table (victims, sources, (source, host) pairs), default 16384.
     pub max_tracked: usize,
 }
 
@@ -47,7 +47,7 @@ impl Default for IcmpConfig {
             sweep_window_us: 60_000_000,
             sweep_hosts: 32,
             quiet_us: 120_000_000,
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 14,
         }
     }
 }
@@ -112,16 +112,6 @@ impl IcmpFloodDetector {
             tally: Tally::default(),
         })
     }
-
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: self.victims.len(),
-            evicted: self.victims.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
-        }
-    }
 }
 
 impl Detector for IcmpFloodDetector {
@@ -130,7 +120,7 @@ impl Detector for IcmpFloodDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(FLOOD)
+        table_stats(FLOOD, &self.tally, &[&self.victims])
     }
 
     fn on_packet(
@@ -215,16 +205,6 @@ impl PingSweepDetector {
             tally: Tally::default(),
         })
     }
-
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: self.hosts.len() + self.sources.len(),
-            evicted: self.hosts.evicted() + self.sources.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
-        }
-    }
 }
 
 impl Detector for PingSweepDetector {
@@ -233,7 +213,7 @@ impl Detector for PingSweepDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(SWEEP)
+        table_stats(SWEEP, &self.tally, &[&self.hosts, &self.sources])
     }
 
     fn on_packet(

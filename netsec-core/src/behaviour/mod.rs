@@ -75,10 +75,11 @@ pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
 
+use crate::decode::IpPacket;
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::time::Timestamp;
-use state::Episode;
+use state::{Episode, Table, Tally};
 
 /// Largest accepted `max_tracked` for any detector (2^24 entries).
 pub const MAX_TRACKED_LIMIT: usize = 1 << 24;
@@ -186,30 +187,27 @@ pub fn build_detectors(
     Ok(out)
 }
 
-/// Counters every behavioural detector keeps; read through [`Detector::stats`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct BehaviourStats {
-    /// Entries currently held across the detector's tables.
-    pub tracked: usize,
-    /// Entries evicted because a table was full (state lost to the cap).
-    pub evicted: u64,
-    /// Alerts raised.
-    pub alerts: u64,
-    /// Threshold crossings inside an episode that had already alerted (not re-raised).
-    pub suppressed: u64,
+/// A behavioural detector's statistics from its alert tally and its state tables, the one
+/// way every detector reports them.
+pub(crate) fn table_stats(detector: &str, tally: &Tally, tables: &[&dyn Table]) -> DetectorStats {
+    let mut d = DetectorStats::new(detector);
+    d.alerts = tally.alerts;
+    d.suppressed = tally.suppressed;
+    for t in tables {
+        d.tracked += t.entries() as u64;
+        d.evicted += t.evicted();
+        d.memory_bytes += t.bytes() as u64;
+        d.memory_bound_bytes += t.bound_bytes() as u64;
+    }
+    d
 }
 
-impl BehaviourStats {
-    /// The trait's view of these counts.
-    pub(crate) fn detector_stats(self, detector: &str) -> crate::detect::DetectorStats {
-        crate::detect::DetectorStats {
-            alerts: self.alerts,
-            suppressed: self.suppressed,
-            tracked: self.tracked as u64,
-            evicted: self.evicted,
-            ..crate::detect::DetectorStats::new(detector)
-        }
-    }
+/// The IP packet of `pkt` when it has its transport header (not ARP, not a non-first
+/// fragment): how the IP-based detectors open `on_packet`.
+#[inline]
+pub(crate) fn transport<'a>(pkt: &PacketView<'a>) -> Option<&'a IpPacket<'a>> {
+    let ip = pkt.ip()?;
+    ip.meta.fragment.is_none_or(|f| f.is_first()).then_some(ip)
 }
 
 /// Field checks shared by the config sections.

@@ -12,7 +12,9 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, Counts, DistinctWindow, Episodes, Tally, TimedTable};
-use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use super::{
+    intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
+};
 use crate::decode::{is_unicast, IpProtocol, TcpFlags};
 use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
@@ -39,7 +41,7 @@ pub struct PortScanConfig {
     pub horizontal_hosts: u64,
     /// Distinct (host, port) targets of stealth probes within the window (default 3).
     pub stealth_probes: u64,
-    /// Cap of each table (sources, (source, host) and (source, port) pairs), default 65536.
+    /// Cap of each table (sources, (source, host) and (source, port) pairs), default 16384.
     pub max_tracked: usize,
 }
 
@@ -52,7 +54,7 @@ impl Default for PortScanConfig {
             vertical_ports: 20,
             horizontal_hosts: 64,
             stealth_probes: 3,
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 14,
         }
     }
 }
@@ -121,16 +123,6 @@ impl PortScanDetector {
             tally: Tally::default(),
         })
     }
-
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: 2 * self.probes.len() + self.stealth.len() + self.sources.len(),
-            evicted: 2 * self.probes.evicted() + self.stealth.evicted() + self.sources.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
-        }
-    }
 }
 
 impl PortScanDetector {
@@ -183,13 +175,44 @@ fn probe_kind(
     }
 }
 
+/// What kind of scan crossed its threshold (`meta.scan_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScanKind {
+    /// Many ports on one host.
+    Vertical,
+    /// One port on many hosts.
+    Horizontal,
+    /// TCP probes without SYN, ACK or RST (FIN, NULL, Xmas …).
+    Stealth,
+}
+
+impl ScanKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ScanKind::Vertical => "vertical",
+            ScanKind::Horizontal => "horizontal",
+            ScanKind::Stealth => "stealth",
+        }
+    }
+}
+
 impl Detector for PortScanDetector {
     fn name(&self) -> &str {
         NAME
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(NAME)
+        table_stats(
+            NAME,
+            &self.tally,
+            &[
+                &self.probes,
+                &self.per_host,
+                &self.per_port,
+                &self.stealth,
+                &self.sources,
+            ],
+        )
     }
 
     fn on_packet(
@@ -198,13 +221,10 @@ impl Detector for PortScanDetector {
         flow: Option<&FlowContext>,
         out: &mut Vec<Alert>,
     ) {
-        let Some(ip) = pkt.ip() else {
+        let Some(ip) = transport(pkt) else {
             return;
         };
         let m = &ip.meta;
-        if m.fragment.is_some_and(|f| !f.is_first()) {
-            return;
-        }
         let Some(stealth) = probe_kind(m.protocol, m.tcp_flags, m.dst_addr, flow) else {
             return;
         };
@@ -222,11 +242,11 @@ impl Detector for PortScanDetector {
         scan.max_hosts = scan.max_hosts.max(hosts);
         scan.max_stealth = scan.max_stealth.max(stealthy);
         let kind = if u64::from(ports) >= c.vertical_ports {
-            ("vertical", u64::from(ports), c.vertical_ports)
+            (ScanKind::Vertical, u64::from(ports), c.vertical_ports)
         } else if u64::from(hosts) >= c.horizontal_hosts {
-            ("horizontal", u64::from(hosts), c.horizontal_hosts)
+            (ScanKind::Horizontal, u64::from(hosts), c.horizontal_hosts)
         } else if u64::from(stealthy) >= c.stealth_probes {
-            ("stealth", u64::from(stealthy), c.stealth_probes)
+            (ScanKind::Stealth, u64::from(stealthy), c.stealth_probes)
         } else {
             return;
         };
@@ -238,7 +258,7 @@ impl Detector for PortScanDetector {
         let proto_name = m.protocol.name();
         let window = secs(c.window_us);
         let (dst_ip, dst_port, severity, description) = match what {
-            "vertical" => (
+            ScanKind::Vertical => (
                 Some(dst),
                 None,
                 Severity::Medium,
@@ -247,7 +267,7 @@ impl Detector for PortScanDetector {
                     ep.events, ep.first
                 ),
             ),
-            "horizontal" => (
+            ScanKind::Horizontal => (
                 None,
                 Some(port),
                 Severity::Medium,
@@ -256,7 +276,7 @@ impl Detector for PortScanDetector {
                     ep.events, ep.first
                 ),
             ),
-            _ => (
+            ScanKind::Stealth => (
                 Some(dst),
                 None,
                 Severity::High,
@@ -276,7 +296,7 @@ impl Detector for PortScanDetector {
                 now.micros_since(ep.first),
                 c.window_us,
             ))
-            .meta("scan_kind", what)
+            .meta("scan_kind", what.as_str())
             .observed("probes", ep.events)
             .observed("distinct_ports", scan.max_ports)
             .observed("distinct_hosts", scan.max_hosts)
@@ -431,7 +451,9 @@ mod tests {
             .collect();
         assert!(feed(&mut d, &pkts).is_empty());
         let s = d.stats();
-        assert!(s.tracked <= 4 * 64, "{s:?}");
-        assert!(s.evicted >= 3 * (10_000 - 64), "{s:?}");
+        // Probes, the two per-probe counts, stealth pairs and their counts, sources: 64 each.
+        assert!(s.tracked <= 6 * 64, "{s:?}");
+        assert!(s.evicted >= 2 * (10_000 - 64), "{s:?}");
+        assert!(s.memory_bytes <= s.memory_bound_bytes, "{s:?}");
     }
 }

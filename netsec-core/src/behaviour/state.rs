@@ -26,6 +26,34 @@ use hashbrown::HashTable;
 
 use crate::time::Timestamp;
 
+/// A bounded table of a behavioural detector, as its statistics and the sensor's memory budget
+/// see it: one implementation per table type, so no detector counts its tables by hand.
+pub(crate) trait Table {
+    /// Entries held now.
+    fn entries(&self) -> usize;
+    /// Entries evicted because the table was full.
+    fn evicted(&self) -> u64;
+    /// Bytes allocated now.
+    fn bytes(&self) -> usize;
+    /// The most bytes the table can allocate, at its cap (a hash table churning at its cap may
+    /// grow to twice the buckets its entries need before tombstones are cleared, so the bound
+    /// counts that).
+    fn bound_bytes(&self) -> usize;
+}
+
+/// Bytes of a `HashTable<T>` whose allocation holds `buckets` buckets (one control byte each).
+fn hash_table_bytes<T>(buckets: usize) -> usize {
+    buckets * (std::mem::size_of::<T>() + 1)
+}
+
+/// Buckets hashbrown allocates to hold `n` entries (load factor 7/8, powers of two).
+fn buckets_for(n: usize) -> usize {
+    if n < 8 {
+        return 8;
+    }
+    (n.saturating_mul(8) / 7).next_power_of_two()
+}
+
 /// Pre-allocate at most this many slots per table: a full-size reservation for large caps
 /// would cost megabytes up front for tables that usually stay small.
 const INITIAL_CAPACITY: usize = 256;
@@ -150,11 +178,6 @@ impl<K: Copy + Eq + Hash, V> TimedTable<K, V> {
         }
     }
 
-    /// Entries held.
-    pub(crate) fn len(&self) -> usize {
-        self.map.len()
-    }
-
     /// Entries evicted because the table was full.
     pub(crate) fn evicted(&self) -> u64 {
         self.evicted
@@ -276,6 +299,8 @@ impl<K: Copy + Eq + Hash, V> TimedTable<K, V> {
 pub(crate) struct Counts<K> {
     map: HashTable<(K, u32)>,
     seed: Seed,
+    /// The owner's cap, which the keys never outnumber (for the memory bound).
+    cap: usize,
 }
 
 impl<K: Copy + Eq + Hash> Counts<K> {
@@ -284,6 +309,7 @@ impl<K: Copy + Eq + Hash> Counts<K> {
         Counts {
             map: HashTable::with_capacity(cap.min(INITIAL_CAPACITY)),
             seed: Seed::default(),
+            cap: cap.max(1),
         }
     }
 
@@ -322,6 +348,38 @@ impl<K: Copy + Eq + Hash> Counts<K> {
     }
 }
 
+impl<K: Copy + Eq + Hash, V> Table for TimedTable<K, V> {
+    fn entries(&self) -> usize {
+        self.map.len()
+    }
+    fn evicted(&self) -> u64 {
+        self.evicted
+    }
+    fn bytes(&self) -> usize {
+        hash_table_bytes::<Slot<K, V>>(buckets_for(self.map.capacity()))
+            + self.queue.capacity() * std::mem::size_of::<Queued<K>>()
+    }
+    fn bound_bytes(&self) -> usize {
+        hash_table_bytes::<Slot<K, V>>(2 * buckets_for(self.cap))
+            + self.cap.next_power_of_two() * std::mem::size_of::<Queued<K>>()
+    }
+}
+
+impl<K: Copy + Eq + Hash> Table for Counts<K> {
+    fn entries(&self) -> usize {
+        self.map.len()
+    }
+    fn evicted(&self) -> u64 {
+        0
+    }
+    fn bytes(&self) -> usize {
+        hash_table_bytes::<(K, u32)>(buckets_for(self.map.capacity()))
+    }
+    fn bound_bytes(&self) -> usize {
+        hash_table_bytes::<(K, u32)>(2 * buckets_for(self.cap))
+    }
+}
+
 /// Exact count of distinct items per key among the (key, item) pairs first seen within the
 /// last `window_us` (a pair seen again inside the window does not extend it; seen again after
 /// it expired, it counts anew). Memory: at most `cap` pairs; the per-key counts never outnumber
@@ -357,15 +415,20 @@ impl<K: Copy + Eq + Hash, I: Copy + Eq + Hash> DistinctWindow<K, I> {
             (self.counts.get(key), false)
         }
     }
+}
 
-    /// Pairs held.
-    pub(crate) fn len(&self) -> usize {
-        self.pairs.len()
+impl<K: Copy + Eq + Hash, I: Copy + Eq + Hash> Table for DistinctWindow<K, I> {
+    fn entries(&self) -> usize {
+        self.pairs.entries() + self.counts.entries()
     }
-
-    /// Pairs evicted because the table was full.
-    pub(crate) fn evicted(&self) -> u64 {
+    fn evicted(&self) -> u64 {
         self.pairs.evicted()
+    }
+    fn bytes(&self) -> usize {
+        self.pairs.bytes() + self.counts.bytes()
+    }
+    fn bound_bytes(&self) -> usize {
+        self.pairs.bound_bytes() + self.counts.bound_bytes()
     }
 }
 
@@ -488,14 +551,24 @@ impl<K: Copy + Eq + Hash, X: Default> Episodes<K, X> {
         self.table.get_mut(key)
     }
 
-    /// Keys held.
-    pub(crate) fn len(&self) -> usize {
-        self.table.len()
-    }
-
     /// Keys evicted because the table was full.
     pub(crate) fn evicted(&self) -> u64 {
         self.table.evicted()
+    }
+}
+
+impl<K: Copy + Eq + Hash, X> Table for Episodes<K, X> {
+    fn entries(&self) -> usize {
+        self.table.entries()
+    }
+    fn evicted(&self) -> u64 {
+        self.table.evicted()
+    }
+    fn bytes(&self) -> usize {
+        self.table.bytes()
+    }
+    fn bound_bytes(&self) -> usize {
+        self.table.bound_bytes()
     }
 }
 
@@ -555,7 +628,7 @@ mod tests {
         for k in 0..5 {
             *tt.touch(k, t(k as i64), || 0, |k, _| gone.push(k)) += 1;
         }
-        assert_eq!(tt.len(), 3);
+        assert_eq!(tt.entries(), 3);
         assert_eq!(tt.evicted(), 2);
         assert_eq!(gone, vec![0, 1]);
         // Key 2 touched at 20 s survives the expiry at 25 s; 3 and 4 (last seen 3 s, 4 s) go.
@@ -564,7 +637,7 @@ mod tests {
         assert_eq!(gone, vec![0, 1, 3, 4]);
         assert_eq!(tt.get(&2), Some(&1));
         tt.expire(t(31), |k, _| gone.push(k));
-        assert_eq!(tt.len(), 0);
+        assert_eq!(tt.entries(), 0);
     }
 
     #[test]
@@ -578,7 +651,7 @@ mod tests {
         assert_eq!(dw.observe(1, 22, t(11)).0, 2);
         assert_eq!(dw.observe(1, 80, t(11)), (3, true));
         assert_eq!(dw.observe(3, 1, t(100)), (1, true));
-        assert_eq!(dw.len(), 1);
+        assert_eq!(dw.pairs.entries(), 1);
     }
 
     #[test]
@@ -587,8 +660,8 @@ mod tests {
         for port in 0..10u16 {
             dw.observe(1, port, t(0));
         }
-        assert_eq!(dw.len(), 4);
-        assert_eq!(dw.evicted(), 6);
+        assert_eq!(dw.pairs.entries(), 4);
+        assert_eq!(dw.pairs.evicted(), 6);
         assert_eq!(dw.observe(1, 100, t(1)).0, 4);
     }
 

@@ -15,7 +15,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, Episodes, RateWindow, Tally, TimedTable};
-use super::{intensity_score, secs, AlertBuilder, BehaviourConfigError, BehaviourStats, Check};
+use super::{
+    intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
+};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
 use crate::flow::FlowContext;
@@ -39,7 +41,7 @@ pub struct SynFloodConfig {
     /// Unsolicited SYN-ACKs to one address within the window (default 30; outside attacks
     /// they come only from handshakes whose SYN the capture missed).
     pub synack_backscatter: u64,
-    /// Cap of the victim table and of the unsolicited-flow table (default 65536).
+    /// Cap of the victim table and of the unsolicited-flow table (default 16384).
     pub max_tracked: usize,
 }
 
@@ -51,7 +53,7 @@ impl Default for SynFloodConfig {
             quiet_us: 120_000_000,
             half_open_syns: 300,
             synack_backscatter: 30,
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 14,
         }
     }
 }
@@ -125,14 +127,22 @@ impl SynFloodDetector {
             tally: Tally::default(),
         })
     }
+}
 
-    /// Counters and table sizes.
-    pub(crate) fn counts(&self) -> BehaviourStats {
-        BehaviourStats {
-            tracked: self.victims.len() + self.unsolicited.len(),
-            evicted: self.victims.evicted() + self.unsolicited.evicted(),
-            alerts: self.tally.alerts,
-            suppressed: self.tally.suppressed,
+/// What a SYN-flood alert counted (`meta.flood_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FloodKind {
+    /// SYNs without the handshake completing, to the victim.
+    HalfOpenSyns,
+    /// SYN+ACKs the victim sent to SYNs never seen: backscatter of a spoofed flood.
+    SynackBackscatter,
+}
+
+impl FloodKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            FloodKind::HalfOpenSyns => "half_open_syns",
+            FloodKind::SynackBackscatter => "synack_backscatter",
         }
     }
 }
@@ -143,7 +153,7 @@ impl Detector for SynFloodDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        self.counts().detector_stats(NAME)
+        table_stats(NAME, &self.tally, &[&self.victims, &self.unsolicited])
     }
 
     fn on_packet(
@@ -152,11 +162,11 @@ impl Detector for SynFloodDetector {
         flow: Option<&FlowContext>,
         out: &mut Vec<Alert>,
     ) {
-        let Some(ip) = pkt.ip() else {
+        let Some(ip) = transport(pkt) else {
             return;
         };
         let m = &ip.meta;
-        if m.protocol != IpProtocol::TCP || m.fragment.is_some_and(|f| !f.is_first()) {
+        if m.protocol != IpProtocol::TCP {
             return;
         }
         let f = m.tcp_flags;
@@ -201,11 +211,15 @@ impl Detector for SynFloodDetector {
         let (count, threshold, kind) = if backscatter {
             v.total_synacks += 1;
             let n = v.synacks.add(now, 1, w);
-            (n, self.config.synack_backscatter, "synack_backscatter")
+            (
+                n,
+                self.config.synack_backscatter,
+                FloodKind::SynackBackscatter,
+            )
         } else {
             v.total_syns += 1;
             let n = v.syns.add(now, 1, w);
-            (n, self.config.half_open_syns, "half_open_syns")
+            (n, self.config.half_open_syns, FloodKind::HalfOpenSyns)
         };
         if count < threshold || !self.tally.fire(ep) {
             return;
@@ -238,7 +252,7 @@ impl Detector for SynFloodDetector {
                 now.micros_since(ep.first),
                 w,
             ))
-            .meta("flood_kind", kind)
+            .meta("flood_kind", kind.as_str())
             .observed("syns", v.total_syns)
             .observed("synacks", v.total_synacks)
             .observed("handshakes_completed", v.completed)

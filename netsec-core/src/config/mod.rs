@@ -69,7 +69,7 @@ pub const BUNDLED_BEHAVIOUR: &str = include_str!("../../../config/default.toml")
 
 /// Everything a sensor is built from. Every section is optional in TOML; unknown keys are
 /// errors.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SensorConfig {
     /// The flow table and the application layer (`app_layer`).
@@ -85,6 +85,28 @@ pub struct SensorConfig {
     pub model_episodes: EpisodeConfig,
     /// Where alerts and flows go.
     pub outputs: OutputsConfig,
+    /// The sensor's memory budget (default 256 MiB): the flow table's memcap
+    /// (`flow.memcap_bytes`) plus the most the detectors' tables and the alert filter can
+    /// hold, every table at its cap, must fit in it; [`SensorConfig::check`] says when not.
+    /// Model files themselves are not counted.
+    pub memcap_bytes: usize,
+}
+
+/// The default [`SensorConfig::memcap_bytes`].
+pub const DEFAULT_MEMCAP_BYTES: usize = 256 << 20;
+
+impl Default for SensorConfig {
+    fn default() -> Self {
+        SensorConfig {
+            flow: FlowTableConfig::default(),
+            rules: RulesConfig::default(),
+            behaviour: BehaviourConfig::default(),
+            models: Vec::new(),
+            model_episodes: EpisodeConfig::default(),
+            outputs: OutputsConfig::default(),
+            memcap_bytes: DEFAULT_MEMCAP_BYTES,
+        }
+    }
 }
 
 /// The rule part of a [`SensorConfig`].
@@ -238,6 +260,16 @@ pub enum ConfigError {
         /// The line and why.
         source: ThresholdConfigError,
     },
+    /// The flow memcap and the detectors' tables do not fit in the sensor's budget.
+    #[error("memcap_bytes {memcap} is too small: the flow table's memcap {flows} plus the detectors' tables at their caps {detectors} need {}; raise memcap_bytes, or lower flow.memcap_bytes or the detectors' max_tracked", flows + detectors)]
+    Memcap {
+        /// The budget.
+        memcap: u64,
+        /// `flow.memcap_bytes`.
+        flows: u64,
+        /// The detectors' bound.
+        detectors: u64,
+    },
     /// Model files were configured but no [`ModelLoader`] was given.
     #[error("models: {0} needs a model loader (netsec-ml's), none was given")]
     NoModelLoader(PathBuf),
@@ -350,13 +382,22 @@ impl SensorConfig {
             })?;
             loaded.push((path.clone(), factory));
         }
-        Ok(CheckedSensorConfig {
+        let checked = CheckedSensorConfig {
             config: self.clone(),
             rules,
             thresholds,
             rule_warnings,
             models: loaded,
-        })
+        };
+        let memory = checked.build()?.memory();
+        if memory.bound_bytes() > self.memcap_bytes as u64 {
+            return Err(ConfigError::Memcap {
+                memcap: self.memcap_bytes as u64,
+                flows: memory.flow_memcap_bytes,
+                detectors: memory.detector_bound_bytes,
+            });
+        }
+        Ok(checked)
     }
 }
 
@@ -528,6 +569,37 @@ mod tests {
                 assert!(text.contains(key), "sid {sid} lacks {key}");
             }
         }
+    }
+
+    #[test]
+    fn the_default_sensor_fits_its_memory_budget() {
+        let sensor = SensorConfig::default()
+            .check()
+            .expect("defaults check")
+            .build()
+            .expect("sensor");
+        let m = sensor.memory();
+        assert!(m.bound_bytes() <= DEFAULT_MEMCAP_BYTES as u64, "{m:?}");
+        // Room for a threshold file and a few models (each model's episodes ~1.1 MiB).
+        assert!(
+            m.bound_bytes() + AlertFilter::memory_bound_bytes() as u64 + 4 * (1_200 << 10)
+                <= DEFAULT_MEMCAP_BYTES as u64,
+            "{m:?}"
+        );
+        assert!(
+            m.detector_bound_bytes > 10 << 20,
+            "the tables are counted: {m:?}"
+        );
+        let c = SensorConfig {
+            memcap_bytes: 64 << 20,
+            ..SensorConfig::default()
+        };
+        let err = c.check().expect_err("128 MiB of flows do not fit in 64");
+        assert!(
+            err.to_string()
+                .contains("memcap_bytes 67108864 is too small"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub struct EpisodeConfig {
     /// Sources of one class against one destination after which new sources join one
     /// per-destination episode (default 10).
     pub fan_in: u32,
-    /// Most episodes (and fan-in counters) held at once (default 65,536).
+    /// Most episodes (and fan-in counters) held at once (default 1,024; an episode holds a
+    /// whole alert, about 1 KiB, and a full table emits its oldest episode early, so nothing
+    /// is lost).
     pub max_tracked: usize,
 }
 
@@ -33,7 +35,7 @@ impl Default for EpisodeConfig {
             quiet_us: 120_000_000,
             max_us: 600_000_000,
             fan_in: 10,
-            max_tracked: 1 << 16,
+            max_tracked: 1 << 10,
         }
     }
 }
@@ -53,6 +55,12 @@ impl EpisodeConfig {
         Ok(())
     }
 }
+
+/// Bytes an open episode takes, about: the entry, its key and the alert it holds (strings and
+/// `meta` included, as the models' alerts come).
+const EPISODE_BYTES: usize = 1024;
+/// Bytes a fan-in counter takes, about.
+const FAN_IN_BYTES: usize = 96;
 
 /// What an episode is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -398,6 +406,9 @@ impl Detector for EpisodeAggregator {
         d.alerts = self.stats.alerts;
         d.suppressed += self.stats.absorbed;
         d.tracked += (self.open.len() + self.fan_in.len()) as u64;
+        d.memory_bytes +=
+            (self.open.len() * EPISODE_BYTES + self.fan_in.len() * FAN_IN_BYTES) as u64;
+        d.memory_bound_bytes += (self.config.max_tracked * (EPISODE_BYTES + FAN_IN_BYTES)) as u64;
         d
     }
 }

@@ -24,6 +24,11 @@ pub struct DetectorStats {
     pub tracked: u64,
     /// Entries evicted, or not tracked, because a table was full.
     pub evicted: u64,
+    /// Bytes the detector's state tables hold now (approximate: their allocations).
+    pub memory_bytes: u64,
+    /// The most bytes its state tables can hold, every table at its cap: what the sensor's
+    /// memory budget reserves for it.
+    pub memory_bound_bytes: u64,
     /// Detector-specific counters (`rules_loaded`, `matches`, `flows_scored`, …).
     pub counters: BTreeMap<&'static str, u64>,
     /// Rule sets: rules skipped at load, by unsupported keyword (`malformed` and `invalid`

@@ -84,7 +84,7 @@ pub struct FlowTableConfig {
     /// payloads given to [`FlowTable::process_ip`] (default on).
     pub app_layer: bool,
     /// Byte budget of the table: flow entries, their index and application-layer state
-    /// (default 160 MiB, about 500,000 flows; with the detectors' tables a sensor stays within
+    /// (default 128 MiB, about 400,000 flows; with the detectors' tables a sensor stays within
     /// 256 MiB). When a new flow would exceed it, the table enters emergency mode.
     pub memcap_bytes: usize,
     /// Idle timeout in emergency mode, in µs (default 10 s): flows idle longer end (as `idle`,
@@ -105,7 +105,7 @@ impl Default for FlowTableConfig {
             max_fragments: 1 << 14,
             fragment_timeout_us: 30_000_000,
             app_layer: true,
-            memcap_bytes: 160 << 20,
+            memcap_bytes: 128 << 20,
             emergency_idle_timeout_us: 10_000_000,
             emergency_recovery_percent: 70,
         }

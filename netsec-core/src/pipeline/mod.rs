@@ -45,7 +45,7 @@ mod stats;
 mod step;
 
 pub use pull::{FlowPipeline, PipelineError};
-pub use sensor::Sensor;
+pub use sensor::{Sensor, SensorMemory};
 pub use staged::StagedSensor;
 pub use stats::PipelineStats;
 pub(crate) use step::Tracker;

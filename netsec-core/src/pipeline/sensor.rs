@@ -246,6 +246,27 @@ impl Sensor {
         &self.detection.detectors
     }
 
+    /// What the sensor holds in memory and the most it may hold: the flow table against its
+    /// memcap, the detectors' tables against their caps.
+    pub fn memory(&self) -> SensorMemory {
+        let table = self.tracker.table.stats();
+        let (mut now, mut bound) = (0, 0);
+        for d in &self.detection.detectors {
+            let s = d.stats();
+            now += s.memory_bytes;
+            bound += s.memory_bound_bytes;
+        }
+        if self.detection.filter.is_some() {
+            bound += AlertFilter::memory_bound_bytes() as u64;
+        }
+        SensorMemory {
+            flow_bytes: table.memory_bytes as u64,
+            flow_memcap_bytes: self.tracker.table.config().memcap_bytes as u64,
+            detector_bytes: now,
+            detector_bound_bytes: bound,
+        }
+    }
+
     /// Every detector's statistics, in call order ([`Detector::stats`]).
     pub fn detector_stats(&self) -> Vec<DetectorStats> {
         self.detection.detectors.iter().map(|d| d.stats()).collect()
@@ -276,6 +297,26 @@ impl Sensor {
     /// Parts for the staged driver, which runs the detection on another thread.
     pub(crate) fn parts(&mut self) -> (&mut Tracker, &mut Detection) {
         (&mut self.tracker, &mut self.detection)
+    }
+}
+
+/// A sensor's memory ([`Sensor::memory`]), in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SensorMemory {
+    /// The flow table now (entries, index, application-layer state).
+    pub flow_bytes: u64,
+    /// The flow table's budget ([`FlowTableConfig::memcap_bytes`]).
+    pub flow_memcap_bytes: u64,
+    /// The detectors' tables now.
+    pub detector_bytes: u64,
+    /// The most the detectors' tables (and the alert filter) can take, every table at its cap.
+    pub detector_bound_bytes: u64,
+}
+
+impl SensorMemory {
+    /// The most the sensor's state can take: the flow memcap plus the detectors' bound.
+    pub fn bound_bytes(&self) -> u64 {
+        self.flow_memcap_bytes + self.detector_bound_bytes
     }
 }
 

@@ -33,8 +33,8 @@ pub struct RuleDetectorConfig {
 impl Default for RuleDetectorConfig {
     fn default() -> Self {
         RuleDetectorConfig {
-            max_rate_entries: 65_536,
-            max_passed_flows: 65_536,
+            max_rate_entries: 16_384,
+            max_passed_flows: 16_384,
             max_match_steps: 4_096,
         }
     }
@@ -470,6 +470,14 @@ impl Detector for RuleDetector {
         d.suppressed = s.suppressed_by_pass + s.suppressed_by_rate;
         d.tracked = (self.rate.len() + self.passed.len()) as u64;
         d.evicted = s.rate_table_drops + s.pass_table_drops;
+        // Hash tables: a control byte per bucket, buckets up to twice the entries at the cap.
+        let rate_entry = std::mem::size_of::<(RateKey, RateWindow)>() + 1;
+        let pass_entry = std::mem::size_of::<u64>() + 1;
+        d.memory_bytes = (self.rate.capacity() * rate_entry * 8 / 7
+            + self.passed.capacity() * pass_entry * 8 / 7) as u64;
+        d.memory_bound_bytes = (2 * self.config.max_rate_entries.next_power_of_two() * rate_entry
+            + 2 * self.config.max_passed_flows.next_power_of_two() * pass_entry)
+            as u64;
         d.skipped_by_keyword = summary
             .by_keyword
             .iter()

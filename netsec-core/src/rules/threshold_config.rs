@@ -48,7 +48,7 @@ use crate::detect::signature::EveSignature;
 use crate::detect::Alert;
 
 /// Most tracked keys (windows and silenced flows) of one [`AlertFilter`].
-pub const MAX_FILTER_ENTRIES: usize = 65_536;
+pub const MAX_FILTER_ENTRIES: usize = 16_384;
 
 /// Which alerts an entry is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -402,6 +402,14 @@ impl AlertFilter {
     /// What was held back so far.
     pub fn stats(&self) -> FilterStats {
         self.stats
+    }
+
+    /// The most bytes the filter's state can take: both tables at [`MAX_FILTER_ENTRIES`]
+    /// (hash tables up to twice the buckets their entries need).
+    pub fn memory_bound_bytes() -> usize {
+        let key = std::mem::size_of::<((u32, IpAddr, IpAddr), KeyState)>() + 1;
+        let flow = std::mem::size_of::<u64>() + 1;
+        2 * MAX_FILTER_ENTRIES.next_power_of_two() * (key + flow)
     }
 
     /// Decides whether `alert` goes out; may set `meta.action` (a tripped `drop`/`reject`
