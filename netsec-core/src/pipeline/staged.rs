@@ -354,6 +354,24 @@ impl<S: PacketSource> FlowPipeline<S> {
     }
 }
 
+impl<S: PacketSource> FlowPipeline<S> {
+    /// [`run_staged`](Self::run_staged) into sinks: flows to `flows`, alerts to `alerts` (both
+    /// on the detection thread), then both flushed.
+    ///
+    /// # Errors
+    /// [`PipelineError::Capture`] when the source fails, [`PipelineError::Consumer`] when a
+    /// sink does.
+    pub fn run_staged_into(
+        &mut self,
+        flows: &mut (dyn FlowSink + Send),
+        alerts: &mut (dyn AlertSink + Send),
+    ) -> Result<(), PipelineError<SinkError>> {
+        self.run_staged(|f| flows.emit(f), |a| alerts.emit(a), |_| Ok(()))?;
+        flows.flush().map_err(PipelineError::Consumer)?;
+        alerts.flush().map_err(PipelineError::Consumer)
+    }
+}
+
 /// Counters for a detection thread: the same detectors, every count zero.
 fn zero_alert_counts(stats: &PipelineStats) -> PipelineStats {
     PipelineStats::for_detectors(stats.alerts_by_detector.iter().map(|(n, _)| n.as_str()))
