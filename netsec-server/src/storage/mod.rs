@@ -1,0 +1,192 @@
+//! Where alerts and flows are kept: the [`Store`] trait the server codes against, and
+//! [`SqliteStore`], its embedded default. A PostgreSQL store can implement the same trait.
+//!
+//! Every write is a [`Batch`] from one sensor run, applied in one transaction and idempotent:
+//! an alert's key is its id (unique across sensors and runs, `ALERTS.md`), a flow's is
+//! (sensor, run, flow id), so a retried batch never duplicates a row.
+
+mod sqlite;
+
+use std::net::IpAddr;
+
+use netsec_core::detect::{Alert, AlertStatus, RunId, Severity};
+use netsec_core::flow::FlowRecord;
+use netsec_core::time::Timestamp;
+use serde::Serialize;
+
+pub use sqlite::SqliteStore;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column did not parse (a damaged row).
+    #[error("stored JSON is damaged: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The database was written by a newer netsec.
+    #[error("database schema version {found} is newer than this netsec knows ({known})")]
+    SchemaTooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// A stored value is not what its column should hold.
+    #[error("stored row is damaged: {0}")]
+    Damaged(String),
+}
+
+/// Alerts and flows of one sensor run, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The sensor's name.
+    pub sensor: String,
+    /// The run they came from.
+    pub run: RunId,
+    /// Alerts (their ids are their keys).
+    pub alerts: Vec<Alert>,
+    /// Finished flows (keyed by sensor, run and flow id).
+    pub flows: Vec<FlowRecord>,
+}
+
+/// What a write added (rows already stored are not counted again).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WriteReport {
+    /// Alerts newly stored.
+    pub alerts: usize,
+    /// Flows newly stored.
+    pub flows: usize,
+}
+
+/// Filters of an alert listing, newest first (the API's `GET /api/v1/alerts`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertQuery {
+    /// At least this severity.
+    pub min_severity: Option<Severity>,
+    /// In this status.
+    pub status: Option<AlertStatus>,
+    /// Of this attack type.
+    pub attack_type: Option<String>,
+    /// From this detector.
+    pub detector: Option<String>,
+    /// With this source address.
+    pub src_ip: Option<IpAddr>,
+    /// With this destination address.
+    pub dst_ip: Option<IpAddr>,
+    /// At or after this packet time.
+    pub since: Option<Timestamp>,
+    /// Before this packet time.
+    pub until: Option<Timestamp>,
+    /// At most this many (default and maximum 1,000).
+    pub limit: Option<usize>,
+}
+
+/// Most alerts one listing returns.
+pub const MAX_LIMIT: usize = 1000;
+
+/// One status change of an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusChange {
+    /// When (wall clock of the change).
+    pub at: Timestamp,
+    /// Who made it.
+    pub who: String,
+    /// Status before.
+    pub from: AlertStatus,
+    /// Status after.
+    pub to: AlertStatus,
+    /// The analyst's note.
+    pub note: Option<String>,
+}
+
+/// How long and how much the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Alerts and flows whose packet time is older than this many µs before `now` go.
+    pub max_age_us: Option<i64>,
+    /// Above this many bytes, the oldest alerts and flows go until the database is below it.
+    pub max_bytes: Option<u64>,
+}
+
+/// What a retention pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    /// Alerts removed.
+    pub alerts: u64,
+    /// Flows removed.
+    pub flows: u64,
+    /// Database bytes after the pass.
+    pub bytes: u64,
+}
+
+/// Rows held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoreCounts {
+    /// Alerts.
+    pub alerts: u64,
+    /// Flows.
+    pub flows: u64,
+}
+
+/// The storage the server codes against.
+pub trait Store: Send {
+    /// Stores a batch in one transaction; rows already stored (same key) are left alone.
+    ///
+    /// # Errors
+    /// [`StoreError`]; nothing of the batch is stored then.
+    fn write(&mut self, batch: &Batch) -> Result<WriteReport, StoreError>;
+
+    /// One alert by id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError>;
+
+    /// Alerts matching `query`, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>, StoreError>;
+
+    /// Changes an alert's status, recording who, when, from, to and the note; `None` when
+    /// there is no such alert.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn set_status(
+        &mut self,
+        id: &str,
+        to: AlertStatus,
+        who: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Option<StatusChange>, StoreError>;
+
+    /// Every status change of an alert, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn history(&self, id: &str) -> Result<Vec<StatusChange>, StoreError>;
+
+    /// Rows held.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn counts(&self) -> Result<StoreCounts, StoreError>;
+
+    /// Removes what `policy` says is too old or too much, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn retain(&mut self, policy: &Retention, now: Timestamp)
+        -> Result<RetentionReport, StoreError>;
+
+    /// Bytes the database takes.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn size_bytes(&self) -> Result<u64, StoreError>;
+}

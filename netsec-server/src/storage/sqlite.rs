@@ -1,0 +1,577 @@
+//! [`SqliteStore`]: the embedded default store.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use netsec_core::detect::{Alert, AlertStatus, Severity};
+use netsec_core::features::Feature;
+use netsec_core::time::Timestamp;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use super::{
+    AlertQuery, Batch, Retention, RetentionReport, StatusChange, Store, StoreCounts, StoreError,
+    WriteReport, MAX_LIMIT,
+};
+
+/// The schema, one migration per step; `user_version` is the number applied.
+fn migrations() -> Vec<String> {
+    let features: Vec<String> = Feature::ALL
+        .iter()
+        .map(|f| format!("{} REAL NOT NULL", f.name()))
+        .collect();
+    vec![format!(
+        "CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            sensor TEXT NOT NULL,
+            run INTEGER NOT NULL,
+            ts_us INTEGER NOT NULL,
+            detector TEXT NOT NULL,
+            attack_type TEXT NOT NULL,
+            severity INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            src_ip TEXT,
+            dst_ip TEXT,
+            src_port INTEGER,
+            dst_port INTEGER,
+            protocol TEXT,
+            score REAL NOT NULL,
+            flow_id INTEGER,
+            description TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            meta TEXT NOT NULL
+        );
+        CREATE INDEX alerts_ts ON alerts (ts_us DESC);
+        CREATE INDEX alerts_severity ON alerts (severity, ts_us DESC);
+        CREATE INDEX alerts_status ON alerts (status, ts_us DESC);
+        CREATE INDEX alerts_type ON alerts (attack_type, ts_us DESC);
+        CREATE INDEX alerts_src ON alerts (src_ip, ts_us DESC);
+        CREATE INDEX alerts_dst ON alerts (dst_ip, ts_us DESC);
+        CREATE INDEX alerts_group ON alerts (detector, attack_type, src_ip, dst_ip);
+        CREATE TABLE alert_history (
+            alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+            at_us INTEGER NOT NULL,
+            who TEXT NOT NULL,
+            from_status TEXT NOT NULL,
+            to_status TEXT NOT NULL,
+            note TEXT
+        );
+        CREATE INDEX alert_history_alert ON alert_history (alert_id, at_us);
+        CREATE TABLE flows (
+            sensor TEXT NOT NULL,
+            run INTEGER NOT NULL,
+            flow_id INTEGER NOT NULL,
+            first_us INTEGER NOT NULL,
+            last_us INTEGER NOT NULL,
+            src_ip TEXT NOT NULL,
+            src_port INTEGER NOT NULL,
+            dst_ip TEXT NOT NULL,
+            dst_port INTEGER NOT NULL,
+            protocol INTEGER NOT NULL,
+            end_reason TEXT NOT NULL,
+            app_proto TEXT NOT NULL,
+            {},
+            app TEXT,
+            PRIMARY KEY (sensor, run, flow_id)
+        );
+        CREATE INDEX flows_last ON flows (last_us DESC);
+        CREATE INDEX flows_src ON flows (src_ip, last_us DESC);
+        CREATE INDEX flows_dst ON flows (dst_ip, last_us DESC);",
+        features.join(",\n            ")
+    )]
+}
+
+/// [`SqliteStore`]: the embedded default store.
+///
+/// - One file, WAL journal (readers never wait for the writer), `synchronous=NORMAL` (a crash
+///   can lose the last transactions, never corrupt the file), incremental auto-vacuum so
+///   retention gives space back.
+/// - Schema by numbered migrations recorded in `PRAGMA user_version`; a database from a newer
+///   netsec is refused rather than misread.
+/// - Typed columns (severity as 0–3, times as µs, the 25 features each in its own column
+///   named as in `FEATURES.md`), JSON only for detector-specific `meta`, tags and the
+///   application facts; indexes for the API's filters, newest first.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` and brings its schema up to date.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened, is not a database, or comes from a newer
+    /// netsec.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::setup(Connection::open(path)?)
+    }
+
+    /// A store in memory (tests, examples).
+    ///
+    /// # Errors
+    /// [`StoreError`] from SQLite.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> Result<SqliteStore, StoreError> {
+        // auto_vacuum only takes on an empty database, so it comes before any table.
+        conn.execute_batch(
+            "PRAGMA auto_vacuum = INCREMENTAL;
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Applies the migrations not yet applied, each in its own transaction.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let all = migrations();
+        let known = all.len() as i64;
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        for (i, sql) in all.iter().enumerate().skip(found.max(0) as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version applied.
+    ///
+    /// # Errors
+    /// [`StoreError`] from SQLite.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// `PRAGMA integrity_check`: `true` when the database is sound.
+    ///
+    /// # Errors
+    /// [`StoreError`] from SQLite.
+    pub fn integrity_ok(&self) -> Result<bool, StoreError> {
+        let s: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(s == "ok")
+    }
+
+    /// Deletes up to `n` of the oldest alerts and flows; returns (alerts, flows) removed.
+    fn delete_oldest(&mut self, n: u64) -> Result<(u64, u64), StoreError> {
+        let tx = self.conn.transaction()?;
+        let a = tx.execute(
+            "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY ts_us LIMIT ?1)",
+            [n as i64],
+        )?;
+        let f = tx.execute(
+            "DELETE FROM flows WHERE rowid IN (SELECT rowid FROM flows ORDER BY last_us LIMIT ?1)",
+            [n as i64],
+        )?;
+        tx.commit()?;
+        Ok((a as u64, f as u64))
+    }
+}
+
+fn severity_code(s: Severity) -> i64 {
+    match s {
+        Severity::Low => 0,
+        Severity::Medium => 1,
+        Severity::High => 2,
+        Severity::Critical => 3,
+    }
+}
+
+fn severity_of(code: i64) -> Result<Severity, StoreError> {
+    Ok(match code {
+        0 => Severity::Low,
+        1 => Severity::Medium,
+        2 => Severity::High,
+        3 => Severity::Critical,
+        other => return Err(StoreError::Damaged(format!("severity {other}"))),
+    })
+}
+
+fn status_of(s: &str) -> Result<AlertStatus, StoreError> {
+    Ok(match s {
+        "NEW" => AlertStatus::New,
+        "ACKNOWLEDGED" => AlertStatus::Acknowledged,
+        "SUPPRESSED" => AlertStatus::Suppressed,
+        "RESOLVED" => AlertStatus::Resolved,
+        other => return Err(StoreError::Damaged(format!("status {other:?}"))),
+    })
+}
+
+fn ip_of(s: Option<String>) -> Result<Option<IpAddr>, StoreError> {
+    s.map(|t| {
+        t.parse()
+            .map_err(|_| StoreError::Damaged(format!("address {t:?}")))
+    })
+    .transpose()
+}
+
+const ALERT_COLUMNS: &str = "id, ts_us, detector, attack_type, severity, status, src_ip, dst_ip, \
+    src_port, dst_port, protocol, score, flow_id, description, tags, meta";
+
+/// The raw columns of an alert row (converted outside the row callback, where errors are
+/// rusqlite's).
+type AlertRow = (
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<u16>,
+    Option<u16>,
+    Option<String>,
+    f64,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
+
+fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+        r.get(13)?,
+        r.get(14)?,
+        r.get(15)?,
+    ))
+}
+
+fn alert_of(row: AlertRow) -> Result<Alert, StoreError> {
+    let (
+        id,
+        ts,
+        detector,
+        attack_type,
+        sev,
+        status,
+        src,
+        dst,
+        sp,
+        dp,
+        proto,
+        score,
+        flow,
+        desc,
+        tags,
+        meta,
+    ) = row;
+    Ok(Alert {
+        id,
+        detector,
+        timestamp: Timestamp::from_micros(ts),
+        attack_type,
+        severity: severity_of(sev)?,
+        status: status_of(&status)?,
+        src_ip: ip_of(src)?,
+        dst_ip: ip_of(dst)?,
+        src_port: sp,
+        dst_port: dp,
+        protocol: proto,
+        score,
+        description: desc,
+        tags: serde_json::from_str(&tags)?,
+        flow_id: flow.map(|f| f as u64),
+        meta: serde_json::from_str(&meta)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn write(&mut self, batch: &Batch) -> Result<WriteReport, StoreError> {
+        let run = batch.run.tag() as i64;
+        let tx = self.conn.transaction()?;
+        let mut report = WriteReport::default();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO alerts (id, sensor, run, ts_us, detector, attack_type,
+                    severity, status, src_ip, dst_ip, src_port, dst_port, protocol, score,
+                    flow_id, description, tags, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17, ?18)",
+            )?;
+            for a in &batch.alerts {
+                report.alerts += insert.execute(params![
+                    a.id,
+                    batch.sensor,
+                    run,
+                    a.timestamp.as_micros(),
+                    a.detector().unwrap_or("unknown"),
+                    a.attack_type,
+                    severity_code(a.severity),
+                    a.status.as_str(),
+                    a.src_ip.map(|i| i.to_string()),
+                    a.dst_ip.map(|i| i.to_string()),
+                    a.src_port,
+                    a.dst_port,
+                    a.protocol,
+                    a.score,
+                    a.flow_id.map(|f| f as i64),
+                    a.description,
+                    serde_json::to_string(&a.tags)?,
+                    serde_json::to_string(&a.meta)?,
+                ])?;
+            }
+            let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+            let marks: Vec<String> = (13..13 + names.len() + 1)
+                .map(|i| format!("?{i}"))
+                .collect();
+            let sql = format!(
+                "INSERT OR IGNORE INTO flows (sensor, run, flow_id, first_us, last_us, src_ip,
+                    src_port, dst_ip, dst_port, protocol, end_reason, app_proto, {}, app)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, {})",
+                names.join(", "),
+                marks.join(", ")
+            );
+            let mut insert = tx.prepare_cached(&sql)?;
+            for f in &batch.flows {
+                let features = f.features();
+                let app = match &f.app {
+                    Some(app) => {
+                        let map: serde_json::Map<String, serde_json::Value> = app
+                            .iter()
+                            .map(|(k, v)| (k.name().to_string(), v.into()))
+                            .collect();
+                        Some(serde_json::to_string(&map)?)
+                    }
+                    None => None,
+                };
+                let mut values: Vec<rusqlite::types::Value> = vec![
+                    batch.sensor.clone().into(),
+                    run.into(),
+                    (f.id as i64).into(),
+                    f.first_ts.as_micros().into(),
+                    f.last_ts.as_micros().into(),
+                    f.src_addr.to_string().into(),
+                    i64::from(f.src_port).into(),
+                    f.dst_addr.to_string().into(),
+                    i64::from(f.dst_port).into(),
+                    i64::from(f.protocol.0).into(),
+                    f.end_reason.as_str().to_string().into(),
+                    f.app_proto.as_str().to_string().into(),
+                ];
+                values.extend(
+                    features.as_array().iter().map(|v| {
+                        rusqlite::types::Value::Real(if v.is_finite() { *v } else { 0.0 })
+                    }),
+                );
+                values.push(app.map_or(rusqlite::types::Value::Null, Into::into));
+                report.flows += insert.execute(params_from_iter(values))?;
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
+                [id],
+                alert_row,
+            )
+            .optional()?;
+        row.map(alert_of).transpose()
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(s) = q.min_severity {
+            clauses.push("severity >= ?");
+            values.push(severity_code(s).into());
+        }
+        if let Some(s) = q.status {
+            clauses.push("status = ?");
+            values.push(s.as_str().to_string().into());
+        }
+        if let Some(t) = &q.attack_type {
+            clauses.push("attack_type = ?");
+            values.push(t.clone().into());
+        }
+        if let Some(d) = &q.detector {
+            clauses.push("detector = ?");
+            values.push(d.clone().into());
+        }
+        if let Some(ip) = q.src_ip {
+            clauses.push("src_ip = ?");
+            values.push(ip.to_string().into());
+        }
+        if let Some(ip) = q.dst_ip {
+            clauses.push("dst_ip = ?");
+            values.push(ip.to_string().into());
+        }
+        if let Some(t) = q.since {
+            clauses.push("ts_us >= ?");
+            values.push(t.as_micros().into());
+        }
+        if let Some(t) = q.until {
+            clauses.push("ts_us < ?");
+            values.push(t.as_micros().into());
+        }
+        let limit = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+        values.push((limit as i64).into());
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ?"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(values), alert_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(alert_of(row?)?);
+        }
+        Ok(out)
+    }
+
+    fn set_status(
+        &mut self,
+        id: &str,
+        to: AlertStatus,
+        who: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Option<StatusChange>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let from: Option<String> = tx
+            .query_row("SELECT status FROM alerts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(from) = from else {
+            return Ok(None);
+        };
+        let from = status_of(&from)?;
+        tx.execute(
+            "UPDATE alerts SET status = ?2 WHERE id = ?1",
+            params![id, to.as_str()],
+        )?;
+        tx.execute(
+            "INSERT INTO alert_history (alert_id, at_us, who, from_status, to_status, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, at.as_micros(), who, from.as_str(), to.as_str(), note],
+        )?;
+        tx.commit()?;
+        Ok(Some(StatusChange {
+            at,
+            who: who.to_string(),
+            from,
+            to,
+            note: note.map(str::to_string),
+        }))
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<StatusChange>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at_us, who, from_status, to_status, note FROM alert_history
+             WHERE alert_id = ?1 ORDER BY at_us, rowid",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, who, from, to, note) = row?;
+            out.push(StatusChange {
+                at: Timestamp::from_micros(at),
+                who,
+                from: status_of(&from)?,
+                to: status_of(&to)?,
+                note,
+            });
+        }
+        Ok(out)
+    }
+
+    fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let alerts: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))?;
+        let flows: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM flows", [], |r| r.get(0))?;
+        Ok(StoreCounts {
+            alerts: alerts as u64,
+            flows: flows as u64,
+        })
+    }
+
+    fn retain(
+        &mut self,
+        policy: &Retention,
+        now: Timestamp,
+    ) -> Result<RetentionReport, StoreError> {
+        let mut report = RetentionReport::default();
+        if let Some(age) = policy.max_age_us {
+            let cutoff = now.as_micros().saturating_sub(age);
+            let tx = self.conn.transaction()?;
+            report.alerts += tx.execute("DELETE FROM alerts WHERE ts_us < ?1", [cutoff])? as u64;
+            report.flows += tx.execute("DELETE FROM flows WHERE last_us < ?1", [cutoff])? as u64;
+            tx.commit()?;
+        }
+        self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
+        if let Some(max) = policy.max_bytes {
+            // The oldest tenth at a time, until the live pages fit.
+            while self.size_bytes()? > max {
+                let counts = self.counts()?;
+                if counts.alerts == 0 && counts.flows == 0 {
+                    break;
+                }
+                let n = (counts.alerts.max(counts.flows) / 10).max(100);
+                let (a, f) = self.delete_oldest(n)?;
+                report.alerts += a;
+                report.flows += f;
+                self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
+            }
+        }
+        report.bytes = self.size_bytes()?;
+        Ok(report)
+    }
+
+    fn size_bytes(&self) -> Result<u64, StoreError> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let free: i64 = self
+            .conn
+            .query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(((pages - free).max(0) * size) as u64)
+    }
+}

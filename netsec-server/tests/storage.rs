@@ -1,0 +1,224 @@
+//! The SQLite store on a real file with the alerts and flows of a real run: idempotent writes,
+//! the API's filters, the status history, persistence across reopening, and retention.
+
+use std::path::{Path, PathBuf};
+
+use netsec_core::capture::{PacketSource, PcapReader};
+use netsec_core::config::SensorConfig;
+use netsec_core::detect::{AlertStatus, RunId, Severity};
+use netsec_core::time::Timestamp;
+use netsec_server::storage::{AlertQuery, Batch, Retention, SqliteStore, Store, StoreError};
+
+/// A fresh directory for one test's database.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netsec-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The alerts and flows of the bundled sample through the default sensor, with a rule that
+/// fires on every TCP packet to port 443 so there are many alerts.
+fn sample_batch(run: u64) -> Batch {
+    let mut config = SensorConfig::default();
+    config.rules.inline.push(
+        r#"alert tcp any any -> any 443 (msg:"to 443"; classtype:misc-activity; sid:1;)"#.into(),
+    );
+    let mut sensor = config.check().expect("checks").build().expect("sensor");
+    sensor.set_run_id(RunId::from_tag(run));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/synthetic.pcap");
+    let mut reader = PcapReader::open(&path).expect("bundled sample");
+    while let Ok(Some(frame)) = reader.next_packet() {
+        sensor.push(&frame);
+    }
+    sensor.finish();
+    Batch {
+        sensor: "test-sensor".into(),
+        run: RunId::from_tag(run),
+        alerts: sensor.drain_alerts().collect(),
+        flows: sensor.drain_flows().collect(),
+    }
+}
+
+#[test]
+fn writes_are_idempotent_and_survive_reopening() {
+    let dir = scratch("idempotent");
+    let db = dir.join("netsec.db");
+    let batch = sample_batch(1);
+    assert!(batch.alerts.len() > 50 && batch.flows.len() > 900);
+    {
+        let mut store = SqliteStore::open(&db).expect("opens");
+        let first = store.write(&batch).expect("writes");
+        assert_eq!(
+            (first.alerts, first.flows),
+            (batch.alerts.len(), batch.flows.len())
+        );
+        let again = store.write(&batch).expect("writes");
+        assert_eq!(
+            (again.alerts, again.flows),
+            (0, 0),
+            "a retried batch never duplicates"
+        );
+        // Another run of the same capture: new ids, new flow keys.
+        let other = sample_batch(2);
+        let third = store.write(&other).expect("writes");
+        assert_eq!(third.alerts, other.alerts.len());
+    }
+    let store = SqliteStore::open(&db).expect("reopens");
+    assert!(store.integrity_ok().expect("checks"));
+    assert_eq!(store.schema_version().expect("version"), 1);
+    let counts = store.counts().expect("counts");
+    assert_eq!(counts.alerts as usize, 2 * batch.alerts.len());
+    assert_eq!(counts.flows as usize, 2 * batch.flows.len());
+    // Every stored alert reads back exactly as it went in.
+    for a in &batch.alerts {
+        assert_eq!(store.alert(&a.id).expect("reads").as_ref(), Some(a));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn listings_filter_newest_first() {
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    let batch = sample_batch(3);
+    store.write(&batch).expect("writes");
+    let all = store.alerts(&AlertQuery::default()).expect("lists");
+    assert_eq!(all.len(), batch.alerts.len().min(1000));
+    assert!(all.windows(2).all(|w| w[0].timestamp >= w[1].timestamp));
+    let high = store
+        .alerts(&AlertQuery {
+            min_severity: Some(Severity::High),
+            ..AlertQuery::default()
+        })
+        .expect("lists");
+    let want = batch
+        .alerts
+        .iter()
+        .filter(|a| a.severity >= Severity::High)
+        .count();
+    assert_eq!(high.len(), want);
+    let scan = &batch
+        .alerts
+        .iter()
+        .find(|a| a.detector == "port_scan")
+        .expect("the sample has a port scan");
+    let by_src = store
+        .alerts(&AlertQuery {
+            src_ip: scan.src_ip,
+            detector: Some("port_scan".into()),
+            ..AlertQuery::default()
+        })
+        .expect("lists");
+    assert_eq!(by_src, vec![(*scan).clone()]);
+    let few = store
+        .alerts(&AlertQuery {
+            limit: Some(5),
+            since: Some(all[10].timestamp),
+            ..AlertQuery::default()
+        })
+        .expect("lists");
+    assert_eq!(few.len(), 5);
+    assert_eq!(few[0], all[0]);
+}
+
+#[test]
+fn status_changes_are_recorded() {
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    let batch = sample_batch(4);
+    store.write(&batch).expect("writes");
+    let id = &batch.alerts[0].id;
+    let at = Timestamp::from_micros(1_800_000_000_000_000);
+    let change = store
+        .set_status(id, AlertStatus::Acknowledged, "ana", Some("looking"), at)
+        .expect("updates")
+        .expect("the alert exists");
+    assert_eq!(
+        (change.from, change.to),
+        (AlertStatus::New, AlertStatus::Acknowledged)
+    );
+    store
+        .set_status(id, AlertStatus::Resolved, "ana", None, at.add_micros(1))
+        .expect("updates");
+    let history = store.history(id).expect("reads");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].from, AlertStatus::Acknowledged);
+    assert_eq!(history[0].note.as_deref(), Some("looking"));
+    assert_eq!(
+        store.alert(id).expect("reads").expect("exists").status,
+        AlertStatus::Resolved
+    );
+    assert!(store
+        .set_status("no-such-id", AlertStatus::Resolved, "ana", None, at)
+        .expect("no error")
+        .is_none());
+}
+
+#[test]
+fn retention_by_age_and_by_size() {
+    let dir = scratch("retention");
+    let mut store = SqliteStore::open(&dir.join("netsec.db")).expect("opens");
+    for run in 10..16 {
+        store.write(&sample_batch(run)).expect("writes");
+    }
+    let before = store.counts().expect("counts");
+    let full = store.size_bytes().expect("size");
+    // By age: the sample spans 5 s; keep the last 2.
+    let last = store.alerts(&AlertQuery::default()).expect("lists")[0].timestamp;
+    let report = store
+        .retain(
+            &Retention {
+                max_age_us: Some(2_000_000),
+                max_bytes: None,
+            },
+            last,
+        )
+        .expect("retains");
+    assert!(report.alerts > 0 && report.flows > 0, "{report:?}");
+    let oldest = store
+        .alerts(&AlertQuery {
+            until: Some(last.add_micros(-2_000_000)),
+            ..AlertQuery::default()
+        })
+        .expect("lists");
+    assert!(
+        oldest.is_empty(),
+        "nothing older than the age limit is left"
+    );
+    // By size: half of what it held.
+    let limit = full / 2;
+    let report = store
+        .retain(
+            &Retention {
+                max_age_us: None,
+                max_bytes: Some(limit),
+            },
+            last,
+        )
+        .expect("retains");
+    assert!(report.bytes <= limit, "{report:?} over {limit}");
+    let after = store.counts().expect("counts");
+    assert!(after.alerts < before.alerts && after.flows < before.flows);
+    assert!(store.integrity_ok().expect("checks"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_database_from_a_newer_netsec_is_refused() {
+    let dir = scratch("newer");
+    let db = dir.join("netsec.db");
+    drop(SqliteStore::open(&db).expect("opens"));
+    let conn = rusqlite::Connection::open(&db).expect("opens");
+    conn.execute_batch("PRAGMA user_version = 99")
+        .expect("sets");
+    drop(conn);
+    match SqliteStore::open(&db) {
+        Err(StoreError::SchemaTooNew {
+            found: 99,
+            known: 1,
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(dir.join("not.db"), b"this is not a database, just text").expect("write");
+    assert!(SqliteStore::open(&dir.join("not.db")).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
