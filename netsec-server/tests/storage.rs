@@ -222,3 +222,46 @@ fn a_database_from_a_newer_netsec_is_refused() {
     assert!(SqliteStore::open(&dir.join("not.db")).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_writer_commits_everything_queued_and_merges_bursts() {
+    use netsec_server::storage::StoreWriter;
+    use std::sync::atomic::Ordering;
+    let dir = scratch("writer");
+    let db = dir.join("netsec.db");
+    let batch = sample_batch(20);
+    let writer = StoreWriter::spawn(Box::new(SqliteStore::open(&db).expect("opens")), 8);
+    // The run in small pieces, as a sensor hands them over batch by batch.
+    for (alerts, flows) in batch.alerts.chunks(7).zip(batch.flows.chunks(50)) {
+        let piece = Batch {
+            sensor: batch.sensor.clone(),
+            run: batch.run,
+            alerts: alerts.to_vec(),
+            flows: flows.to_vec(),
+        };
+        writer.send(piece).expect("writer alive");
+    }
+    writer.flush();
+    let stats = writer.stats();
+    let pieces = batch.alerts.chunks(7).zip(batch.flows.chunks(50)).count() as u64;
+    assert!(stats.transactions.load(Ordering::Relaxed) <= pieces);
+    let store = writer.close().expect("no write failed");
+    let counts = store.counts().expect("counts");
+    let want_flows = batch
+        .flows
+        .chunks(50)
+        .take(pieces as usize)
+        .map(<[_]>::len)
+        .sum::<usize>();
+    let want_alerts = batch
+        .alerts
+        .chunks(7)
+        .take(pieces as usize)
+        .map(<[_]>::len)
+        .sum::<usize>();
+    assert_eq!(
+        (counts.alerts as usize, counts.flows as usize),
+        (want_alerts, want_flows)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,6 +6,7 @@
 //! (sensor, run, flow id), so a retried batch never duplicates a row.
 
 mod sqlite;
+mod writer;
 
 use std::net::IpAddr;
 
@@ -15,6 +16,7 @@ use netsec_core::time::Timestamp;
 use serde::Serialize;
 
 pub use sqlite::SqliteStore;
+pub use writer::{StoreWriter, WriterStats};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -120,7 +120,8 @@ impl SqliteStore {
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -65536;",
         )?;
         let mut store = SqliteStore { conn };
         store.migrate()?;
