@@ -137,11 +137,7 @@ fn unreachable_batch() -> Batch {
     }
 }
 
-fn write_loop(
-    mut store: Box<dyn Store>,
-    rx: &Receiver<Msg>,
-    stats: &WriterStats,
-) -> Finished {
+fn write_loop(mut store: Box<dyn Store>, rx: &Receiver<Msg>, stats: &WriterStats) -> Finished {
     let mut first_error = None;
     let mut commit = |store: &mut Box<dyn Store>, batch: &Batch| match store.write(batch) {
         Ok(r) => {
