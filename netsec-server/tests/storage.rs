@@ -345,3 +345,69 @@ fn kill_9_while_writing_leaves_whole_batches_and_a_sound_database() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The inbox: alerts grouped by (detector, signature, source, destination), and a status
+/// change for a whole group at once, recorded per alert.
+#[test]
+fn the_inbox_groups_alerts_and_changes_a_group_at_once() {
+    use netsec_server::storage::GroupKey;
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    let batch = sample_batch(40);
+    store.write(&batch).expect("writes");
+    let groups = store.groups(&AlertQuery::default()).expect("groups");
+    assert!(groups.len() < batch.alerts.len(), "{} groups", groups.len());
+    assert_eq!(
+        groups.iter().map(|g| g.count).sum::<u64>() as usize,
+        batch.alerts.len()
+    );
+    assert!(groups.windows(2).all(|w| w[0].last_seen >= w[1].last_seen));
+    // The inline rule's alerts: gid 1, sid 1, grouped per (source, destination).
+    let rule: Vec<_> = groups.iter().filter(|g| g.key.signature == "1:1").collect();
+    let want = batch
+        .alerts
+        .iter()
+        .filter(|a| a.meta_u64("sid") == Some(1))
+        .count();
+    assert_eq!(rule.iter().map(|g| g.count).sum::<u64>() as usize, want);
+    assert!(rule.iter().all(|g| g.signature_name == "to 443"));
+    // A non-rule group carries its stable signature.
+    let scan = groups
+        .iter()
+        .find(|g| g.key.detector == "port_scan")
+        .expect("the sample has a port scan");
+    assert_eq!(
+        (scan.key.signature.as_str(), scan.signature_name.as_str()),
+        ("9000:1", "NETSEC BEHAVIOUR Port scan")
+    );
+    // Acknowledge the biggest group.
+    let big = groups.iter().max_by_key(|g| g.count).expect("groups");
+    let key: GroupKey = big.key.clone();
+    let at = Timestamp::from_micros(1_800_000_000_000_000);
+    let changed = store
+        .set_group_status(
+            &key,
+            AlertStatus::Acknowledged,
+            "ana",
+            Some("known scanner"),
+            at,
+        )
+        .expect("updates");
+    assert_eq!(changed, big.count);
+    let again = store
+        .set_group_status(&key, AlertStatus::Acknowledged, "ana", None, at)
+        .expect("updates");
+    assert_eq!(again, 0, "already acknowledged: no change, no history");
+    let after = store.groups(&AlertQuery::default()).expect("groups");
+    let same = after.iter().find(|g| g.key == key).expect("still there");
+    assert_eq!(same.statuses, [0, big.count, 0, 0]);
+    let member = store
+        .alerts(&AlertQuery {
+            status: Some(AlertStatus::Acknowledged),
+            limit: Some(1),
+            ..AlertQuery::default()
+        })
+        .expect("lists");
+    let history = store.history(&member[0].id).expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].note.as_deref(), Some("known scanner"));
+}

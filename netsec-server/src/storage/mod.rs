@@ -104,6 +104,40 @@ pub struct StatusChange {
     pub note: Option<String>,
 }
 
+/// What an inbox group is: the alerts of one (detector, signature, source, destination).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct GroupKey {
+    /// The detector.
+    pub detector: String,
+    /// The EVE signature, `gid:sid` (the rule's, or the stable one of a non-rule detector).
+    pub signature: String,
+    /// Source address, when the alerts have one.
+    pub src_ip: Option<IpAddr>,
+    /// Destination address, when the alerts have one.
+    pub dst_ip: Option<IpAddr>,
+}
+
+/// One inbox line (`GET /api/v1/alerts/groups`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertGroup {
+    /// Which alerts.
+    pub key: GroupKey,
+    /// The signature's name (a rule's `msg`, or the stable name).
+    pub signature_name: String,
+    /// An attack type of the group (the greatest, by name).
+    pub attack_type: String,
+    /// Alerts in the group (within the query's filters).
+    pub count: u64,
+    /// Earliest packet time.
+    pub first_seen: Timestamp,
+    /// Latest packet time.
+    pub last_seen: Timestamp,
+    /// The highest severity.
+    pub max_severity: Severity,
+    /// Alerts per status: new, acknowledged, suppressed, resolved.
+    pub statuses: [u64; 4],
+}
+
 /// How long and how much the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -166,6 +200,26 @@ pub trait Store: Send {
         note: Option<&str>,
         at: Timestamp,
     ) -> Result<Option<StatusChange>, StoreError>;
+
+    /// The inbox: alerts matching `query` grouped by [`GroupKey`], the most recent group first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn groups(&self, query: &AlertQuery) -> Result<Vec<AlertGroup>, StoreError>;
+
+    /// Changes the status of every alert of one group at once (each change recorded in its
+    /// history); returns how many changed.
+    ///
+    /// # Errors
+    /// [`StoreError`]; nothing changes then.
+    fn set_group_status(
+        &mut self,
+        key: &GroupKey,
+        to: AlertStatus,
+        who: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError>;
 
     /// Every status change of an alert, oldest first.
     ///

@@ -3,14 +3,15 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use netsec_core::detect::signature::EveSignature;
 use netsec_core::detect::{Alert, AlertStatus, Severity};
 use netsec_core::features::Feature;
 use netsec_core::time::Timestamp;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::{
-    AlertQuery, Batch, Retention, RetentionReport, StatusChange, Store, StoreCounts, StoreError,
-    WriteReport, MAX_LIMIT,
+    AlertGroup, AlertQuery, Batch, GroupKey, Retention, RetentionReport, StatusChange, Store,
+    StoreCounts, StoreError, WriteReport, MAX_LIMIT,
 };
 
 /// The schema, one migration per step; `user_version` is the number applied.
@@ -26,6 +27,8 @@ fn migrations() -> Vec<String> {
             run INTEGER NOT NULL,
             ts_us INTEGER NOT NULL,
             detector TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            signature_name TEXT NOT NULL,
             attack_type TEXT NOT NULL,
             severity INTEGER NOT NULL,
             status TEXT NOT NULL,
@@ -46,7 +49,7 @@ fn migrations() -> Vec<String> {
         CREATE INDEX alerts_type ON alerts (attack_type, ts_us DESC);
         CREATE INDEX alerts_src ON alerts (src_ip, ts_us DESC);
         CREATE INDEX alerts_dst ON alerts (dst_ip, ts_us DESC);
-        CREATE INDEX alerts_group ON alerts (detector, attack_type, src_ip, dst_ip);
+        CREATE INDEX alerts_group ON alerts (detector, signature, src_ip, dst_ip);
         CREATE TABLE alert_history (
             alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
             at_us INTEGER NOT NULL,
@@ -305,6 +308,50 @@ fn alert_of(row: AlertRow) -> Result<Alert, StoreError> {
     })
 }
 
+/// The `WHERE` clause of `q`'s filters and its values.
+fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(s) = q.min_severity {
+        clauses.push("severity >= ?");
+        values.push(severity_code(s).into());
+    }
+    if let Some(s) = q.status {
+        clauses.push("status = ?");
+        values.push(s.as_str().to_string().into());
+    }
+    if let Some(t) = &q.attack_type {
+        clauses.push("attack_type = ?");
+        values.push(t.clone().into());
+    }
+    if let Some(d) = &q.detector {
+        clauses.push("detector = ?");
+        values.push(d.clone().into());
+    }
+    if let Some(ip) = q.src_ip {
+        clauses.push("src_ip = ?");
+        values.push(ip.to_string().into());
+    }
+    if let Some(ip) = q.dst_ip {
+        clauses.push("dst_ip = ?");
+        values.push(ip.to_string().into());
+    }
+    if let Some(t) = q.since {
+        clauses.push("ts_us >= ?");
+        values.push(t.as_micros().into());
+    }
+    if let Some(t) = q.until {
+        clauses.push("ts_us < ?");
+        values.push(t.as_micros().into());
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (filter, values)
+}
+
 impl Store for SqliteStore {
     fn write(&mut self, batch: &Batch) -> Result<WriteReport, StoreError> {
         let run = batch.run.tag() as i64;
@@ -314,11 +361,12 @@ impl Store for SqliteStore {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO alerts (id, sensor, run, ts_us, detector, attack_type,
                     severity, status, src_ip, dst_ip, src_port, dst_port, protocol, score,
-                    flow_id, description, tags, meta)
+                    flow_id, description, tags, meta, signature, signature_name)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18)",
+                    ?17, ?18, ?19, ?20)",
             )?;
             for a in &batch.alerts {
+                let sig = EveSignature::of(a);
                 report.alerts += insert.execute(params![
                     a.id,
                     batch.sensor,
@@ -338,6 +386,8 @@ impl Store for SqliteStore {
                     a.description,
                     serde_json::to_string(&a.tags)?,
                     serde_json::to_string(&a.meta)?,
+                    format!("{}:{}", sig.gid, sig.sid),
+                    sig.name.as_ref(),
                 ])?;
             }
             let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
@@ -404,47 +454,9 @@ impl Store for SqliteStore {
     }
 
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut values: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(s) = q.min_severity {
-            clauses.push("severity >= ?");
-            values.push(severity_code(s).into());
-        }
-        if let Some(s) = q.status {
-            clauses.push("status = ?");
-            values.push(s.as_str().to_string().into());
-        }
-        if let Some(t) = &q.attack_type {
-            clauses.push("attack_type = ?");
-            values.push(t.clone().into());
-        }
-        if let Some(d) = &q.detector {
-            clauses.push("detector = ?");
-            values.push(d.clone().into());
-        }
-        if let Some(ip) = q.src_ip {
-            clauses.push("src_ip = ?");
-            values.push(ip.to_string().into());
-        }
-        if let Some(ip) = q.dst_ip {
-            clauses.push("dst_ip = ?");
-            values.push(ip.to_string().into());
-        }
-        if let Some(t) = q.since {
-            clauses.push("ts_us >= ?");
-            values.push(t.as_micros().into());
-        }
-        if let Some(t) = q.until {
-            clauses.push("ts_us < ?");
-            values.push(t.as_micros().into());
-        }
+        let (filter, mut values) = where_clause(q);
         let limit = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
         values.push((limit as i64).into());
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ?"
         );
@@ -492,6 +504,104 @@ impl Store for SqliteStore {
             to,
             note: note.map(str::to_string),
         }))
+    }
+
+    fn groups(&self, q: &AlertQuery) -> Result<Vec<AlertGroup>, StoreError> {
+        let (filter, mut values) = where_clause(q);
+        let limit = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+        values.push((limit as i64).into());
+        let sql = format!(
+            "SELECT detector, signature, src_ip, dst_ip, max(signature_name), max(attack_type),
+                count(*), min(ts_us), max(ts_us), max(severity),
+                sum(status = 'NEW'), sum(status = 'ACKNOWLEDGED'),
+                sum(status = 'SUPPRESSED'), sum(status = 'RESOLVED')
+             FROM alerts {filter}
+             GROUP BY detector, signature, src_ip, dst_ip
+             ORDER BY max(ts_us) DESC LIMIT ?"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(values), |r| {
+            Ok((
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ),
+                (
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, i64>(9)?,
+                ),
+                [
+                    r.get::<_, i64>(10)?,
+                    r.get::<_, i64>(11)?,
+                    r.get::<_, i64>(12)?,
+                    r.get::<_, i64>(13)?,
+                ],
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let ((detector, signature, src, dst, name, attack_type), (count, first, last, sev), st) =
+                row?;
+            out.push(AlertGroup {
+                key: GroupKey {
+                    detector,
+                    signature,
+                    src_ip: ip_of(src)?,
+                    dst_ip: ip_of(dst)?,
+                },
+                signature_name: name,
+                attack_type,
+                count: count as u64,
+                first_seen: Timestamp::from_micros(first),
+                last_seen: Timestamp::from_micros(last),
+                max_severity: severity_of(sev)?,
+                statuses: st.map(|n| n.max(0) as u64),
+            });
+        }
+        Ok(out)
+    }
+
+    fn set_group_status(
+        &mut self,
+        key: &GroupKey,
+        to: AlertStatus,
+        who: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let src = key.src_ip.map(|i| i.to_string());
+        let dst = key.dst_ip.map(|i| i.to_string());
+        // `IS` matches NULL to NULL: a group without addresses is a group too.
+        let matches = "detector = ?1 AND signature = ?2 AND src_ip IS ?3 AND dst_ip IS ?4";
+        tx.execute(
+            &format!(
+                "INSERT INTO alert_history (alert_id, at_us, who, from_status, to_status, note)
+                 SELECT id, ?5, ?6, status, ?7, ?8 FROM alerts WHERE {matches} AND status != ?7"
+            ),
+            params![
+                key.detector,
+                key.signature,
+                src,
+                dst,
+                at.as_micros(),
+                who,
+                to.as_str(),
+                note
+            ],
+        )?;
+        let changed = tx.execute(
+            &format!("UPDATE alerts SET status = ?5 WHERE {matches} AND status != ?5"),
+            params![key.detector, key.signature, src, dst, to.as_str()],
+        )?;
+        tx.commit()?;
+        Ok(changed as u64)
     }
 
     fn history(&self, id: &str) -> Result<Vec<StatusChange>, StoreError> {
