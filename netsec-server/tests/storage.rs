@@ -66,7 +66,7 @@ fn writes_are_idempotent_and_survive_reopening() {
     }
     let store = SqliteStore::open(&db).expect("reopens");
     assert!(store.integrity_ok().expect("checks"));
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), 2);
     let counts = store.counts().expect("counts");
     assert_eq!(counts.alerts as usize, 2 * batch.alerts.len());
     assert_eq!(counts.flows as usize, 2 * batch.flows.len());
@@ -214,7 +214,7 @@ fn a_database_from_a_newer_netsec_is_refused() {
     match SqliteStore::open(&db) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 1,
+            known: 2,
         }) => {}
         other => panic!("{other:?}"),
     }
@@ -410,4 +410,148 @@ fn the_inbox_groups_alerts_and_changes_a_group_at_once() {
     let history = store.history(&member[0].id).expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].note.as_deref(), Some("known scanner"));
+}
+
+/// Suppression filters: new matching alerts are stored SUPPRESSED naming the filter, counted;
+/// expired or deleted filters no longer apply; bad input is refused naming the field.
+#[test]
+fn suppression_filters_apply_to_new_alerts_and_are_counted() {
+    use netsec_server::storage::NewFilter;
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    let batch = sample_batch(50);
+    let scan = batch
+        .alerts
+        .iter()
+        .find(|a| a.detector == "port_scan")
+        .expect("the sample has a port scan")
+        .clone();
+    let src = scan.src_ip.expect("a scanner address");
+    let rule_alerts = batch
+        .alerts
+        .iter()
+        .filter(|a| a.meta_u64("sid") == Some(1))
+        .count();
+    let base = NewFilter {
+        reason: "our own scanner".into(),
+        created_by: "ana".into(),
+        created: Timestamp::from_micros(0),
+        ..NewFilter::default()
+    };
+    let by_detector = store
+        .add_filter(&NewFilter {
+            detector: Some("port_scan".into()),
+            src: Some(format!("{src}/32")),
+            ..base.clone()
+        })
+        .expect("adds");
+    let by_signature = store
+        .add_filter(&NewFilter {
+            signature: Some("1:1".into()),
+            ..base.clone()
+        })
+        .expect("adds");
+    let expired = store
+        .add_filter(&NewFilter {
+            detector: Some("syn_flood".into()),
+            expires: Some(Timestamp::from_micros(1)),
+            ..base.clone()
+        })
+        .expect("adds");
+    store.write(&batch).expect("writes");
+    let stored = store.alert(&scan.id).expect("reads").expect("stored");
+    assert_eq!(stored.status, AlertStatus::Suppressed);
+    assert_eq!(stored.meta["suppressed_by"], by_detector.id);
+    let filters = store.filters().expect("lists");
+    let hits = |id: i64| filters.iter().find(|f| f.id == id).expect("filter").hits;
+    assert_eq!(hits(by_detector.id), 1);
+    assert_eq!(hits(by_signature.id) as usize, rule_alerts);
+    assert_eq!(hits(expired.id), 0, "an expired filter no longer applies");
+    let new = store
+        .alerts(&AlertQuery {
+            status: Some(AlertStatus::New),
+            ..AlertQuery::default()
+        })
+        .expect("lists");
+    assert_eq!(new.len(), batch.alerts.len() - 1 - rule_alerts);
+    // Writing the same batch again counts nothing twice.
+    store.write(&batch).expect("writes");
+    assert_eq!(store.filters().expect("lists")[0].hits, 1);
+    // Deleted: the next run's scan is new again.
+    assert!(store.delete_filter(by_detector.id).expect("deletes"));
+    assert!(!store.delete_filter(by_detector.id).expect("no error"));
+    let next = sample_batch(51);
+    store.write(&next).expect("writes");
+    let next_scan = next
+        .alerts
+        .iter()
+        .find(|a| a.detector == "port_scan")
+        .expect("scan");
+    assert_eq!(
+        store
+            .alert(&next_scan.id)
+            .expect("reads")
+            .expect("stored")
+            .status,
+        AlertStatus::New
+    );
+    // Bad input names the field.
+    for (bad, field) in [
+        (NewFilter { ..base.clone() }, "signature"),
+        (
+            NewFilter {
+                signature: Some("ssh".into()),
+                ..base.clone()
+            },
+            "signature",
+        ),
+        (
+            NewFilter {
+                detector: Some("x".into()),
+                src: Some("10.0.0.0/33".into()),
+                ..base.clone()
+            },
+            "src",
+        ),
+        (
+            NewFilter {
+                detector: Some("x".into()),
+                dst: Some("'; DROP TABLE alerts; --".into()),
+                ..base.clone()
+            },
+            "dst",
+        ),
+    ] {
+        match store.add_filter(&bad) {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.filters().expect("lists").len(),
+        2,
+        "nothing stored from bad input"
+    );
+}
+
+/// A database of schema 1 (before the filters table) is brought up to date on opening.
+#[test]
+fn an_older_schema_is_migrated() {
+    let dir = scratch("migrate");
+    let db = dir.join("netsec.db");
+    {
+        let mut store = SqliteStore::open(&db).expect("opens");
+        store.write(&sample_batch(60)).expect("writes");
+    }
+    let conn = rusqlite::Connection::open(&db).expect("opens");
+    conn.execute_batch("DROP TABLE filters; PRAGMA user_version = 1;")
+        .expect("back to schema 1");
+    drop(conn);
+    let store = SqliteStore::open(&db).expect("migrates");
+    assert_eq!(store.schema_version().expect("version"), 2);
+    assert!(store.filters().expect("the new table exists").is_empty());
+    assert!(
+        store.counts().expect("counts").alerts > 0,
+        "the data stayed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

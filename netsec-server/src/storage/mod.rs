@@ -39,6 +39,14 @@ pub enum StoreError {
     /// A stored value is not what its column should hold.
     #[error("stored row is damaged: {0}")]
     Damaged(String),
+    /// A value given to the store is not valid.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Which field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Alerts and flows of one sensor run, written in one transaction.
@@ -138,6 +146,53 @@ pub struct AlertGroup {
     pub statuses: [u64; 4],
 }
 
+/// A suppression filter to add: new alerts it matches are stored `SUPPRESSED`, naming it in
+/// `meta.suppressed_by`, and counted in its `hits`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewFilter {
+    /// Match this EVE signature (`gid:sid`); with `detector`, both must match.
+    pub signature: Option<String>,
+    /// Match this detector.
+    pub detector: Option<String>,
+    /// Only alerts from this address or network (`10.0.0.5`, `10.0.0.0/8`, `fd00::/8`).
+    pub src: Option<String>,
+    /// Only alerts to this address or network.
+    pub dst: Option<String>,
+    /// No longer applies to alerts after this time.
+    pub expires: Option<Timestamp>,
+    /// Why (shown in the inbox).
+    pub reason: String,
+    /// Who added it.
+    pub created_by: String,
+    /// When.
+    pub created: Timestamp,
+}
+
+/// A stored suppression filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SuppressionFilter {
+    /// Its id.
+    pub id: i64,
+    /// Signature matched (`gid:sid`).
+    pub signature: Option<String>,
+    /// Detector matched.
+    pub detector: Option<String>,
+    /// Source network.
+    pub src: Option<String>,
+    /// Destination network.
+    pub dst: Option<String>,
+    /// Expiry.
+    pub expires: Option<Timestamp>,
+    /// Why.
+    pub reason: String,
+    /// Who added it.
+    pub created_by: String,
+    /// When.
+    pub created: Timestamp,
+    /// Alerts it suppressed.
+    pub hits: u64,
+}
+
 /// How long and how much the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -220,6 +275,25 @@ pub trait Store: Send {
         note: Option<&str>,
         at: Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// Adds a suppression filter for alerts written from now on.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] naming the field (no signature and no detector, a bad
+    /// network), or a database error.
+    fn add_filter(&mut self, filter: &NewFilter) -> Result<SuppressionFilter, StoreError>;
+
+    /// The suppression filters, oldest first, with their hit counts.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn filters(&self) -> Result<Vec<SuppressionFilter>, StoreError>;
+
+    /// Removes a filter; `false` when there was none with that id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn delete_filter(&mut self, id: i64) -> Result<bool, StoreError>;
 
     /// Every status change of an alert, oldest first.
     ///

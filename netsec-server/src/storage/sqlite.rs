@@ -6,12 +6,13 @@ use std::path::Path;
 use netsec_core::detect::signature::EveSignature;
 use netsec_core::detect::{Alert, AlertStatus, Severity};
 use netsec_core::features::Feature;
+use netsec_core::rules::IpNet;
 use netsec_core::time::Timestamp;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::{
-    AlertGroup, AlertQuery, Batch, GroupKey, Retention, RetentionReport, StatusChange, Store,
-    StoreCounts, StoreError, WriteReport, MAX_LIMIT,
+    AlertGroup, AlertQuery, Batch, GroupKey, NewFilter, Retention, RetentionReport, StatusChange,
+    Store, StoreCounts, StoreError, SuppressionFilter, WriteReport, MAX_LIMIT,
 };
 
 /// The schema, one migration per step; `user_version` is the number applied.
@@ -20,8 +21,9 @@ fn migrations() -> Vec<String> {
         .iter()
         .map(|f| format!("{} REAL NOT NULL", f.name()))
         .collect();
-    vec![format!(
-        "CREATE TABLE alerts (
+    vec![
+        format!(
+            "CREATE TABLE alerts (
             id TEXT PRIMARY KEY,
             sensor TEXT NOT NULL,
             run INTEGER NOT NULL,
@@ -79,8 +81,22 @@ fn migrations() -> Vec<String> {
         CREATE INDEX flows_last ON flows (last_us DESC);
         CREATE INDEX flows_src ON flows (src_ip, last_us DESC);
         CREATE INDEX flows_dst ON flows (dst_ip, last_us DESC);",
-        features.join(",\n            ")
-    )]
+            features.join(",\n            ")
+        ),
+        "CREATE TABLE filters (
+            id INTEGER PRIMARY KEY,
+            signature TEXT,
+            detector TEXT,
+            src TEXT,
+            dst TEXT,
+            expires_us INTEGER,
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 0
+        );"
+        .to_string(),
+    ]
 }
 
 /// [`SqliteStore`]: the embedded default store.
@@ -96,6 +112,60 @@ fn migrations() -> Vec<String> {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// The suppression filters with their networks parsed, applied to every write.
+    filters: Vec<ActiveFilter>,
+}
+
+/// A suppression filter ready to match.
+#[derive(Debug, Clone)]
+struct ActiveFilter {
+    id: i64,
+    signature: Option<String>,
+    detector: Option<String>,
+    src: Option<IpNet>,
+    dst: Option<IpNet>,
+    expires_us: Option<i64>,
+}
+
+impl ActiveFilter {
+    fn matches(&self, a: &Alert, signature: &str) -> bool {
+        let net = |n: &Option<IpNet>, ip: Option<IpAddr>| match n {
+            None => true,
+            Some(n) => ip.is_some_and(|ip| n.contains(ip)),
+        };
+        self.signature.as_deref().is_none_or(|s| s == signature)
+            && self
+                .detector
+                .as_deref()
+                .is_none_or(|d| a.detector() == Some(d))
+            && net(&self.src, a.src_ip)
+            && net(&self.dst, a.dst_ip)
+            && self.expires_us.is_none_or(|e| a.timestamp.as_micros() <= e)
+    }
+}
+
+/// Parses `10.0.0.5`, `10.0.0.0/8` or `fd00::/8`.
+fn parse_net(field: &'static str, text: &str) -> Result<IpNet, StoreError> {
+    let invalid = |reason: String| StoreError::Invalid { field, reason };
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| invalid(format!("{text:?} is not an address or network")))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => max,
+        Some(p) => p
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| invalid(format!("{text:?}: prefix must be 0..={max}")))?,
+    };
+    Ok(IpNet { addr, prefix })
 }
 
 impl SqliteStore {
@@ -126,8 +196,12 @@ impl SqliteStore {
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -65536;",
         )?;
-        let mut store = SqliteStore { conn };
+        let mut store = SqliteStore {
+            conn,
+            filters: Vec::new(),
+        };
         store.migrate()?;
+        store.load_filters()?;
         Ok(store)
     }
 
@@ -147,6 +221,23 @@ impl SqliteStore {
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
             tx.commit()?;
         }
+        Ok(())
+    }
+
+    /// Reloads the filter cache from the table.
+    fn load_filters(&mut self) -> Result<(), StoreError> {
+        let mut active = Vec::new();
+        for f in self.filters()? {
+            active.push(ActiveFilter {
+                id: f.id,
+                signature: f.signature,
+                detector: f.detector,
+                src: f.src.as_deref().map(|t| parse_net("src", t)).transpose()?,
+                dst: f.dst.as_deref().map(|t| parse_net("dst", t)).transpose()?,
+                expires_us: f.expires.map(Timestamp::as_micros),
+            });
+        }
+        self.filters = active;
         Ok(())
     }
 
@@ -365,9 +456,26 @@ impl Store for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                     ?17, ?18, ?19, ?20)",
             )?;
-            for a in &batch.alerts {
-                let sig = EveSignature::of(a);
-                report.alerts += insert.execute(params![
+            let mut hits: Vec<(i64, u64)> = Vec::new();
+            for original in &batch.alerts {
+                let sig = EveSignature::of(original);
+                let signature = format!("{}:{}", sig.gid, sig.sid);
+                let filter = self
+                    .filters
+                    .iter()
+                    .find(|f| f.matches(original, &signature));
+                let suppressed;
+                let a = match filter {
+                    Some(f) => {
+                        let mut a = original.clone();
+                        a.status = AlertStatus::Suppressed;
+                        a.meta.insert("suppressed_by".into(), f.id.into());
+                        suppressed = a;
+                        &suppressed
+                    }
+                    None => original,
+                };
+                let added = insert.execute(params![
                     a.id,
                     batch.sensor,
                     run,
@@ -386,9 +494,22 @@ impl Store for SqliteStore {
                     a.description,
                     serde_json::to_string(&a.tags)?,
                     serde_json::to_string(&a.meta)?,
-                    format!("{}:{}", sig.gid, sig.sid),
+                    signature,
                     sig.name.as_ref(),
                 ])?;
+                report.alerts += added;
+                if let (Some(f), 1) = (filter, added) {
+                    match hits.iter_mut().find(|(id, _)| *id == f.id) {
+                        Some(h) => h.1 += 1,
+                        None => hits.push((f.id, 1)),
+                    }
+                }
+            }
+            for (id, n) in hits {
+                tx.execute(
+                    "UPDATE filters SET hits = hits + ?2 WHERE id = ?1",
+                    params![id, n as i64],
+                )?;
             }
             let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
             let marks: Vec<String> = (13..13 + names.len() + 1)
@@ -602,6 +723,90 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(changed as u64)
+    }
+
+    fn add_filter(&mut self, f: &NewFilter) -> Result<SuppressionFilter, StoreError> {
+        if f.signature.is_none() && f.detector.is_none() {
+            return Err(StoreError::Invalid {
+                field: "signature",
+                reason: "a filter names a signature or a detector (or both)".into(),
+            });
+        }
+        if let Some(s) = &f.signature {
+            let ok = s
+                .split_once(':')
+                .is_some_and(|(g, i)| g.parse::<u64>().is_ok() && i.parse::<u64>().is_ok());
+            if !ok {
+                return Err(StoreError::Invalid {
+                    field: "signature",
+                    reason: format!("{s:?} is not gid:sid"),
+                });
+            }
+        }
+        for (field, net) in [("src", &f.src), ("dst", &f.dst)] {
+            if let Some(t) = net {
+                parse_net(field, t)?;
+            }
+        }
+        self.conn.execute(
+            "INSERT INTO filters (signature, detector, src, dst, expires_us, reason, created_by,
+                created_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                f.signature,
+                f.detector,
+                f.src,
+                f.dst,
+                f.expires.map(Timestamp::as_micros),
+                f.reason,
+                f.created_by,
+                f.created.as_micros()
+            ],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        self.load_filters()?;
+        Ok(SuppressionFilter {
+            id,
+            signature: f.signature.clone(),
+            detector: f.detector.clone(),
+            src: f.src.clone(),
+            dst: f.dst.clone(),
+            expires: f.expires,
+            reason: f.reason.clone(),
+            created_by: f.created_by.clone(),
+            created: f.created,
+            hits: 0,
+        })
+    }
+
+    fn filters(&self) -> Result<Vec<SuppressionFilter>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, signature, detector, src, dst, expires_us, reason, created_by,
+                created_us, hits FROM filters ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SuppressionFilter {
+                id: r.get(0)?,
+                signature: r.get(1)?,
+                detector: r.get(2)?,
+                src: r.get(3)?,
+                dst: r.get(4)?,
+                expires: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_micros),
+                reason: r.get(6)?,
+                created_by: r.get(7)?,
+                created: Timestamp::from_micros(r.get(8)?),
+                hits: r.get::<_, i64>(9)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn delete_filter(&mut self, id: i64) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM filters WHERE id = ?1", [id])?;
+        self.load_filters()?;
+        Ok(n > 0)
     }
 
     fn history(&self, id: &str) -> Result<Vec<StatusChange>, StoreError> {
