@@ -66,7 +66,7 @@ fn writes_are_idempotent_and_survive_reopening() {
     }
     let store = SqliteStore::open(&db).expect("reopens");
     assert!(store.integrity_ok().expect("checks"));
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(store.schema_version().expect("version"), 3);
     let counts = store.counts().expect("counts");
     assert_eq!(counts.alerts as usize, 2 * batch.alerts.len());
     assert_eq!(counts.flows as usize, 2 * batch.flows.len());
@@ -214,7 +214,7 @@ fn a_database_from_a_newer_netsec_is_refused() {
     match SqliteStore::open(&db) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 2,
+            known: 3,
         }) => {}
         other => panic!("{other:?}"),
     }
@@ -543,15 +543,61 @@ fn an_older_schema_is_migrated() {
         store.write(&sample_batch(60)).expect("writes");
     }
     let conn = rusqlite::Connection::open(&db).expect("opens");
-    conn.execute_batch("DROP TABLE filters; PRAGMA user_version = 1;")
+    conn.execute_batch("DROP TABLE devices; DROP TABLE filters; PRAGMA user_version = 1;")
         .expect("back to schema 1");
     drop(conn);
     let store = SqliteStore::open(&db).expect("migrates");
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(store.schema_version().expect("version"), 3);
     assert!(store.filters().expect("the new table exists").is_empty());
     assert!(
         store.counts().expect("counts").alerts > 0,
         "the data stayed"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Devices from the inventory of a real capture: stored, read back, and a second snapshot
+/// keeps the earliest first-seen.
+#[test]
+fn devices_from_the_inventory_are_stored_and_updated() {
+    use netsec_core::inventory::{Inventory, InventoryConfig};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/synthetic.pcap");
+    let mut inv = Inventory::new(InventoryConfig::default());
+    inv.read_capture(PcapReader::open(&path).expect("sample"))
+        .expect("reads");
+    let hosts = inv.hosts();
+    assert!(hosts.len() > 100, "{} hosts", hosts.len());
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    assert_eq!(
+        store.upsert_devices("s1", &hosts).expect("writes"),
+        hosts.len()
+    );
+    let stored = store.devices(1000).expect("reads");
+    assert_eq!(stored.len(), hosts.len().min(1000));
+    assert!(stored.windows(2).all(|w| w[0].last_seen >= w[1].last_seen));
+    let h = &hosts[0];
+    let d = stored.iter().find(|d| d.ip == h.ip).expect("stored");
+    assert_eq!(
+        (d.mac.as_ref(), d.first_seen, d.packets_sent),
+        (h.mac.as_ref(), h.first_seen, h.packets_sent)
+    );
+    assert_eq!(d.detail["services"], serde_json::json!(h.services));
+    // A later snapshot: the same hosts seen later; first-seen stays the earliest.
+    let later: Vec<_> = hosts
+        .iter()
+        .map(|h| {
+            let mut h = h.clone();
+            h.first_seen = h.first_seen.add_micros(60_000_000);
+            h.last_seen = h.last_seen.add_micros(60_000_000);
+            h.packets_sent += 1;
+            h
+        })
+        .collect();
+    store.upsert_devices("s1", &later).expect("writes");
+    let again = store.devices(1000).expect("reads");
+    assert_eq!(again.len(), stored.len(), "no duplicates");
+    let d2 = again.iter().find(|d| d.ip == h.ip).expect("stored");
+    assert_eq!(d2.first_seen, h.first_seen);
+    assert_eq!(d2.last_seen, h.last_seen.add_micros(60_000_000));
+    assert_eq!(d2.packets_sent, h.packets_sent + 1);
 }

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use netsec_core::detect::{Alert, AlertStatus, RunId, Severity};
 use netsec_core::flow::FlowRecord;
+use netsec_core::inventory::Host;
 use netsec_core::time::Timestamp;
 use serde::Serialize;
 
@@ -193,6 +194,33 @@ pub struct SuppressionFilter {
     pub hits: u64,
 }
 
+/// A device as stored: the inventory's host, its typed columns and the rest as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredDevice {
+    /// The sensor that saw it.
+    pub sensor: String,
+    /// Its address.
+    pub ip: IpAddr,
+    /// Its MAC, when attributable.
+    pub mac: Option<String>,
+    /// The MAC's vendor.
+    pub vendor: Option<String>,
+    /// First packet time (the earliest over every snapshot stored).
+    pub first_seen: Timestamp,
+    /// Last packet time (the latest over every snapshot stored).
+    pub last_seen: Timestamp,
+    /// Packets and bytes sent and received, as of the latest snapshot.
+    pub packets_sent: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Packets received.
+    pub packets_received: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Host names, services, OS hints and DHCP vendor class, as the inventory reports them.
+    pub detail: serde_json::Value,
+}
+
 /// How long and how much the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -294,6 +322,20 @@ pub trait Store: Send {
     /// # Errors
     /// [`StoreError`].
     fn delete_filter(&mut self, id: i64) -> Result<bool, StoreError>;
+
+    /// Stores a snapshot of the inventory's hosts for `sensor`: a host already stored keeps
+    /// its earliest first-seen and latest last-seen, the rest comes from the snapshot. Returns
+    /// the hosts written.
+    ///
+    /// # Errors
+    /// [`StoreError`]; nothing is written then.
+    fn upsert_devices(&mut self, sensor: &str, hosts: &[Host]) -> Result<usize, StoreError>;
+
+    /// Devices, the most recently seen first, at most `limit` (≤ 1,000).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn devices(&self, limit: usize) -> Result<Vec<StoredDevice>, StoreError>;
 
     /// Every status change of an alert, oldest first.
     ///

@@ -6,13 +6,14 @@ use std::path::Path;
 use netsec_core::detect::signature::EveSignature;
 use netsec_core::detect::{Alert, AlertStatus, Severity};
 use netsec_core::features::Feature;
+use netsec_core::inventory::Host;
 use netsec_core::rules::IpNet;
 use netsec_core::time::Timestamp;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::{
     AlertGroup, AlertQuery, Batch, GroupKey, NewFilter, Retention, RetentionReport, StatusChange,
-    Store, StoreCounts, StoreError, SuppressionFilter, WriteReport, MAX_LIMIT,
+    Store, StoreCounts, StoreError, StoredDevice, SuppressionFilter, WriteReport, MAX_LIMIT,
 };
 
 /// The schema, one migration per step; `user_version` is the number applied.
@@ -96,6 +97,23 @@ fn migrations() -> Vec<String> {
             hits INTEGER NOT NULL DEFAULT 0
         );"
         .to_string(),
+        "CREATE TABLE devices (
+            sensor TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            mac TEXT,
+            vendor TEXT,
+            first_us INTEGER NOT NULL,
+            last_us INTEGER NOT NULL,
+            packets_sent INTEGER NOT NULL,
+            bytes_sent INTEGER NOT NULL,
+            packets_received INTEGER NOT NULL,
+            bytes_received INTEGER NOT NULL,
+            detail TEXT NOT NULL,
+            PRIMARY KEY (sensor, ip)
+        );
+        CREATE INDEX devices_last ON devices (last_us DESC);
+        CREATE INDEX devices_mac ON devices (mac);"
+            .to_string(),
     ]
 }
 
@@ -807,6 +825,94 @@ impl Store for SqliteStore {
             .execute("DELETE FROM filters WHERE id = ?1", [id])?;
         self.load_filters()?;
         Ok(n > 0)
+    }
+
+    fn upsert_devices(&mut self, sensor: &str, hosts: &[Host]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO devices (sensor, ip, mac, vendor, first_us, last_us, packets_sent,
+                    bytes_sent, packets_received, bytes_received, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (sensor, ip) DO UPDATE SET
+                    mac = excluded.mac, vendor = excluded.vendor,
+                    first_us = min(first_us, excluded.first_us),
+                    last_us = max(last_us, excluded.last_us),
+                    packets_sent = excluded.packets_sent, bytes_sent = excluded.bytes_sent,
+                    packets_received = excluded.packets_received,
+                    bytes_received = excluded.bytes_received, detail = excluded.detail",
+            )?;
+            for h in hosts {
+                let detail = serde_json::json!({
+                    "hostnames": h.hostnames,
+                    "services": h.services,
+                    "os": h.os,
+                    "dhcp_vendor_class": h.dhcp_vendor_class,
+                });
+                let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                upsert.execute(params![
+                    sensor,
+                    h.ip.to_string(),
+                    h.mac,
+                    h.vendor,
+                    h.first_seen.as_micros(),
+                    h.last_seen.as_micros(),
+                    count(h.packets_sent),
+                    count(h.bytes_sent),
+                    count(h.packets_received),
+                    count(h.bytes_received),
+                    serde_json::to_string(&detail)?,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(hosts.len())
+    }
+
+    fn devices(&self, limit: usize) -> Result<Vec<StoredDevice>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sensor, ip, mac, vendor, first_us, last_us, packets_sent, bytes_sent,
+                packets_received, bytes_received, detail
+             FROM devices ORDER BY last_us DESC, ip LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit.min(MAX_LIMIT) as i64], |r| {
+            Ok((
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ),
+                [
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, i64>(9)?,
+                ],
+                r.get::<_, String>(10)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let ((sensor, ip, mac, vendor), n, detail) = row?;
+            let ip = ip_of(Some(ip))?.ok_or_else(|| StoreError::Damaged("device ip".into()))?;
+            out.push(StoredDevice {
+                sensor,
+                ip,
+                mac,
+                vendor,
+                first_seen: Timestamp::from_micros(n[0]),
+                last_seen: Timestamp::from_micros(n[1]),
+                packets_sent: n[2].max(0) as u64,
+                bytes_sent: n[3].max(0) as u64,
+                packets_received: n[4].max(0) as u64,
+                bytes_received: n[5].max(0) as u64,
+                detail: serde_json::from_str(&detail)?,
+            });
+        }
+        Ok(out)
     }
 
     fn history(&self, id: &str) -> Result<Vec<StatusChange>, StoreError> {
