@@ -601,3 +601,26 @@ fn devices_from_the_inventory_are_stored_and_updated() {
     assert_eq!(d2.last_seen, h.last_seen.add_micros(60_000_000));
     assert_eq!(d2.packets_sent, h.packets_sent + 1);
 }
+
+/// A listing past its time budget returns what it has, marked partial; within it, the whole
+/// page, not partial.
+#[test]
+fn listings_are_time_boxed() {
+    use std::time::Duration;
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    for run in 70..90 {
+        store.write(&sample_batch(run)).expect("writes");
+    }
+    // No time at all: nothing comes back, and the listing says it is partial.
+    let (found, partial) = store
+        .alerts_within(&AlertQuery::default(), Duration::ZERO)
+        .expect("lists");
+    assert!(partial && found.is_empty());
+    let (found, partial) = store
+        .alerts_within(&AlertQuery::default(), Duration::from_secs(30))
+        .expect("lists");
+    assert!(!partial);
+    assert_eq!(found, store.alerts(&AlertQuery::default()).expect("lists"));
+    // The store works normally afterwards (the handler is removed).
+    assert!(store.counts().expect("counts").alerts > 1000);
+}

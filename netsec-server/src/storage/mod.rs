@@ -270,6 +270,18 @@ pub trait Store: Send {
     /// [`StoreError`].
     fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>, StoreError>;
 
+    /// [`alerts`](Self::alerts) within a time budget: a listing that would take longer
+    /// returns the alerts found so far and `true` (the API's `partial: true`), so a large
+    /// store never hangs a page.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn alerts_within(
+        &self,
+        query: &AlertQuery,
+        budget: std::time::Duration,
+    ) -> Result<(Vec<Alert>, bool), StoreError>;
+
     /// Changes an alert's status, recording who, when, from, to and the note; `None` when
     /// there is no such alert.
     ///

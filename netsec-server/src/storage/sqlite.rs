@@ -608,6 +608,46 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn alerts_within(
+        &self,
+        q: &AlertQuery,
+        budget: std::time::Duration,
+    ) -> Result<(Vec<Alert>, bool), StoreError> {
+        let deadline = std::time::Instant::now() + budget;
+        // SQLite asks every 1,000 virtual-machine steps whether to stop: long scans are cut
+        // between rows as well as inside the search for the next one.
+        self.conn
+            .progress_handler(1000, Some(move || std::time::Instant::now() >= deadline));
+        let result = (|| {
+            let (filter, mut values) = where_clause(q);
+            let limit = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+            values.push((limit as i64).into());
+            let sql = format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ?"
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(values))?;
+            let mut out = Vec::new();
+            loop {
+                if std::time::Instant::now() >= deadline {
+                    return Ok((out, true));
+                }
+                match rows.next() {
+                    Ok(Some(row)) => out.push(alert_of(alert_row(row)?)?),
+                    Ok(None) => return Ok((out, false)),
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+                    {
+                        return Ok((out, true));
+                    }
+                    Err(e) => return Err(StoreError::from(e)),
+                }
+            }
+        })();
+        self.conn.progress_handler(0, None::<fn() -> bool>);
+        result
+    }
+
     fn set_status(
         &mut self,
         id: &str,
