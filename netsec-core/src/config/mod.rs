@@ -56,7 +56,7 @@ use crate::flow::{FlowConfigError, FlowTableConfig};
 use crate::output::{CsvFlowWriter, EveFlowWriter, FlowSink, JsonlFlowWriter};
 use crate::pipeline::Sensor;
 use crate::rules::{
-    AlertFilter, RuleDetector, RuleSet, RuleVars, RuleWarning, ThresholdConfig,
+    AlertFilter, ParseErrorKind, RuleDetector, RuleSet, RuleVars, RuleWarning, ThresholdConfig,
     ThresholdConfigError,
 };
 
@@ -405,23 +405,21 @@ impl RulesConfig {
     /// Suricata's default variables with this config's groups over them.
     fn vars(&self) -> Result<RuleVars, ConfigError> {
         let mut vars = RuleVars::default();
+        let invalid = |group: &'static str, name: &str, value: &str, e: ParseErrorKind| {
+            ConfigError::RuleVar {
+                group,
+                name: name.to_string(),
+                value: value.to_string(),
+                reason: e.to_string(),
+            }
+        };
         for (name, value) in &self.address_groups {
             vars.set_addr(name, value)
-                .map_err(|e| ConfigError::RuleVar {
-                    group: "address_groups",
-                    name: name.clone(),
-                    value: value.clone(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| invalid("address_groups", name, value, e))?;
         }
         for (name, value) in &self.port_groups {
             vars.set_port(name, value)
-                .map_err(|e| ConfigError::RuleVar {
-                    group: "port_groups",
-                    name: name.clone(),
-                    value: value.clone(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| invalid("port_groups", name, value, e))?;
         }
         Ok(vars)
     }

@@ -417,6 +417,20 @@ fn alert_of(row: AlertRow) -> Result<Alert, StoreError> {
     })
 }
 
+/// The alert listing of `q`, newest first, and its values.
+fn listing_sql(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
+    let (filter, mut values) = where_clause(q);
+    values.push(limit_of(q));
+    let sql =
+        format!("SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ?");
+    (sql, values)
+}
+
+/// `q`'s limit, at most [`MAX_LIMIT`], as the value of a trailing `LIMIT ?`.
+fn limit_of(q: &AlertQuery) -> rusqlite::types::Value {
+    (q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT) as i64).into()
+}
+
 /// The `WHERE` clause of `q`'s filters and its values.
 fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
     let mut clauses: Vec<&str> = Vec::new();
@@ -593,12 +607,7 @@ impl Store for SqliteStore {
     }
 
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
-        let (filter, mut values) = where_clause(q);
-        let limit = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-        values.push((limit as i64).into());
-        let sql = format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ?"
-        );
+        let (sql, values) = listing_sql(q);
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(values), alert_row)?;
         let mut out = Vec::new();
@@ -619,12 +628,7 @@ impl Store for SqliteStore {
         self.conn
             .progress_handler(1000, Some(move || std::time::Instant::now() >= deadline));
         let result = (|| {
-            let (filter, mut values) = where_clause(q);
-            let limit = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-            values.push((limit as i64).into());
-            let sql = format!(
-                "SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ?"
-            );
+            let (sql, values) = listing_sql(q);
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(params_from_iter(values))?;
             let mut out = Vec::new();
@@ -687,8 +691,7 @@ impl Store for SqliteStore {
 
     fn groups(&self, q: &AlertQuery) -> Result<Vec<AlertGroup>, StoreError> {
         let (filter, mut values) = where_clause(q);
-        let limit = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-        values.push((limit as i64).into());
+        values.push(limit_of(q));
         let sql = format!(
             "SELECT detector, signature, src_ip, dst_ip, max(signature_name), max(attack_type),
                 count(*), min(ts_us), max(ts_us), max(severity),
