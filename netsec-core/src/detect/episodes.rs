@@ -279,10 +279,13 @@ impl EpisodeAggregator {
     /// Ends the episodes quiet since before `now` or older than `max_us`, oldest first.
     fn close_quiet(&mut self, now: Timestamp, out: &mut Vec<Alert>) {
         let (quiet, max) = (self.config.quiet_us, self.config.max_us);
-        let mut kept = VecDeque::with_capacity(self.order.len());
         // Every open episode is in `order`; episodes are few (bounded by max_tracked) and
-        // this runs per alert, not per packet.
-        while let Some(key) = self.order.pop_front() {
+        // this runs per alert, not per packet. One turn of the queue, in place: the episodes
+        // that go on are pushed back in their order.
+        for _ in 0..self.order.len() {
+            let Some(key) = self.order.pop_front() else {
+                break;
+            };
             let done = self.open.get(&key).is_some_and(|ep| {
                 now.micros_since(ep.last) > quiet || now.micros_since(ep.first) > max
             });
@@ -291,10 +294,9 @@ impl EpisodeAggregator {
                     out.push(self.summary(&key, ep));
                 }
             } else if self.open.contains_key(&key) {
-                kept.push_back(key);
+                self.order.push_back(key);
             }
         }
-        self.order = kept;
     }
 
     /// Ends every open episode, oldest first.
