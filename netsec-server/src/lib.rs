@@ -25,4 +25,5 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod role;
 pub mod storage;

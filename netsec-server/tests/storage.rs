@@ -66,7 +66,7 @@ fn writes_are_idempotent_and_survive_reopening() {
     }
     let store = SqliteStore::open(&db).expect("reopens");
     assert!(store.integrity_ok().expect("checks"));
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
     let counts = store.counts().expect("counts");
     assert_eq!(counts.alerts as usize, 2 * batch.alerts.len());
     assert_eq!(counts.flows as usize, 2 * batch.flows.len());
@@ -214,7 +214,7 @@ fn a_database_from_a_newer_netsec_is_refused() {
     match SqliteStore::open(&db) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 3,
+            known: 4,
         }) => {}
         other => panic!("{other:?}"),
     }
@@ -543,11 +543,14 @@ fn an_older_schema_is_migrated() {
         store.write(&sample_batch(60)).expect("writes");
     }
     let conn = rusqlite::Connection::open(&db).expect("opens");
-    conn.execute_batch("DROP TABLE devices; DROP TABLE filters; PRAGMA user_version = 1;")
-        .expect("back to schema 1");
+    conn.execute_batch(
+        "DROP TABLE devices; DROP TABLE filters; DROP TABLE users; DROP TABLE api_tokens;
+         DROP INDEX flows_proto_port; PRAGMA user_version = 1;",
+    )
+    .expect("back to schema 1");
     drop(conn);
     let store = SqliteStore::open(&db).expect("migrates");
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
     assert!(store.filters().expect("the new table exists").is_empty());
     assert!(
         store.counts().expect("counts").alerts > 0,
@@ -623,4 +626,160 @@ fn listings_are_time_boxed() {
     assert_eq!(found, store.alerts(&AlertQuery::default()).expect("lists"));
     // The store works normally afterwards (the handler is removed).
     assert!(store.counts().expect("counts").alerts > 1000);
+}
+
+/// Flow listing with its filters and cursor, text search and keyset paging of alerts, the
+/// analytics, and a filter added through a second connection applying to the writer's next
+/// batch (as the API and the writer thread share one file).
+#[test]
+fn listings_analytics_and_filters_across_connections() {
+    use netsec_server::storage::{AlertCursor, FlowCursor, FlowQuery, TopBy};
+    use std::time::Duration;
+    let dir = scratch("listings");
+    let db = dir.join("netsec.db");
+    let mut writer = SqliteStore::open(&db).expect("opens");
+    let batch = sample_batch(70);
+    writer.write(&batch).expect("writes");
+    let budget = Duration::from_secs(10);
+
+    let api = SqliteStore::open(&db).expect("second connection");
+    let (all, partial) = api
+        .flows_within(&FlowQuery::default(), budget)
+        .expect("lists");
+    assert!(!partial);
+    assert_eq!(all.len(), batch.flows.len().min(1000));
+    assert_eq!(all[0].features.len(), 25, "the 25 features by name");
+    let first_page = FlowQuery {
+        limit: Some(3),
+        ..FlowQuery::default()
+    };
+    let (page, _) = api.flows_within(&first_page, budget).expect("page 1");
+    let next = FlowQuery {
+        limit: Some(3),
+        cursor: FlowCursor::decode(&page[2].cursor),
+        ..FlowQuery::default()
+    };
+    let (page2, _) = api.flows_within(&next, budget).expect("page 2");
+    assert_eq!(
+        page2[0].cursor, all[3].cursor,
+        "the cursor continues where page 1 ended"
+    );
+    let https = FlowQuery {
+        port: Some(443),
+        ..FlowQuery::default()
+    };
+    let (tls, _) = api.flows_within(&https, budget).expect("by port");
+    assert!(!tls.is_empty() && tls.iter().all(|f| f.src_port == 443 || f.dst_port == 443));
+
+    let alerts = api.alerts(&AlertQuery::default()).expect("alerts");
+    let after = AlertQuery {
+        cursor: Some(AlertCursor::after(&alerts[4])),
+        limit: Some(2),
+        ..AlertQuery::default()
+    };
+    let page = api.alerts(&after).expect("after the cursor");
+    assert_eq!(page[0].id, alerts[5].id);
+    let by_offset = AlertQuery {
+        offset: Some(5),
+        limit: Some(1),
+        ..AlertQuery::default()
+    };
+    assert_eq!(api.alerts(&by_offset).expect("offset")[0].id, alerts[5].id);
+    let text = AlertQuery {
+        text: Some("443".into()),
+        ..AlertQuery::default()
+    };
+    assert!(!api.alerts(&text).expect("search").is_empty());
+    let wildcard = AlertQuery {
+        text: Some("%".into()),
+        ..AlertQuery::default()
+    };
+    assert!(api.alerts(&wildcard).expect("a literal %").is_empty());
+
+    let overview = api.overview().expect("overview");
+    assert_eq!(overview.alerts as usize, batch.alerts.len());
+    assert_eq!(overview.flows as usize, batch.flows.len());
+    assert!(overview.packets > 0 && overview.bytes > 0);
+    let first = overview.first_seen.expect("flows");
+    let last = overview.last_seen.expect("flows");
+    let trend = api
+        .trends(
+            60_000_000,
+            first,
+            Timestamp::from_micros(last.as_micros() + 1),
+        )
+        .expect("trends");
+    assert_eq!(
+        trend.iter().map(|p| p.flows).sum::<u64>() as usize,
+        batch.flows.len()
+    );
+    assert_eq!(
+        trend.iter().map(|p| p.alerts).sum::<u64>() as usize,
+        batch.alerts.len()
+    );
+    let talkers = api.top(TopBy::Talkers, 5, None).expect("top");
+    assert!(!talkers.is_empty() && talkers.len() <= 5);
+    assert!(talkers.windows(2).all(|w| w[0].bytes >= w[1].bytes));
+    let types = api.top(TopBy::AttackTypes, 5, None).expect("top types");
+    assert_eq!(
+        types.iter().map(|t| t.count).sum::<u64>() as usize,
+        batch.alerts.len()
+    );
+
+    // A filter added on the API's connection suppresses the writer's next batch.
+    let mut api = api;
+    api.add_filter(&netsec_server::storage::NewFilter {
+        detector: Some("rules".into()),
+        reason: "known".into(),
+        created_by: "test".into(),
+        ..Default::default()
+    })
+    .expect("adds");
+    let next = sample_batch(71);
+    writer.write(&next).expect("writes");
+    let q = AlertQuery {
+        status: Some(AlertStatus::Suppressed),
+        ..AlertQuery::default()
+    };
+    let suppressed = api.alerts(&q).expect("lists");
+    assert!(!suppressed.is_empty(), "the writer saw the new filter");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Users and API tokens: unique names, credentials by name, token use recorded.
+#[test]
+fn users_and_tokens() {
+    use netsec_server::role::Role;
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    let at = Timestamp::from_micros(1_000);
+    let u = store
+        .create_user("ana", Role::Analyst, "$argon2id$x", at)
+        .expect("creates");
+    assert!(matches!(
+        store.create_user("ana", Role::Viewer, "h", at),
+        Err(StoreError::Conflict(_))
+    ));
+    let (found, hash) = store
+        .user_credentials("ana")
+        .expect("reads")
+        .expect("exists");
+    assert_eq!(
+        (found.id, found.role, hash.as_str()),
+        (u.id, Role::Analyst, "$argon2id$x")
+    );
+    assert!(store.user_credentials("nobody").expect("reads").is_none());
+    let t = store
+        .add_token("probe", Role::Viewer, "abc123", "nst_ab", "ana", at)
+        .expect("adds");
+    assert_eq!(t.last_used, None);
+    let used = store
+        .use_token("abc123", Timestamp::from_micros(2_000))
+        .expect("looks up")
+        .expect("found");
+    assert_eq!(used.last_used, Some(Timestamp::from_micros(2_000)));
+    assert!(store.use_token("other", at).expect("looks up").is_none());
+    assert!(store.delete_token(t.id).expect("deletes"));
+    assert!(store.use_token("abc123", at).expect("looks up").is_none());
+    assert!(store.delete_user(u.id).expect("deletes"));
+    assert!(store.user(u.id).expect("reads").is_none());
 }

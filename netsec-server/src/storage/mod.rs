@@ -5,6 +5,8 @@
 //! an alert's key is its id (unique across sensors and runs, `ALERTS.md`), a flow's is
 //! (sensor, run, flow id), so a retried batch never duplicates a row.
 
+mod accounts;
+mod query;
 mod sqlite;
 mod writer;
 
@@ -16,6 +18,12 @@ use netsec_core::inventory::Host;
 use netsec_core::time::Timestamp;
 use serde::Serialize;
 
+use crate::role::Role;
+
+pub use accounts::{ApiToken, User};
+pub use query::{
+    AlertCursor, FlowCursor, FlowQuery, Overview, StoredFlow, TopBy, TopEntry, TrendPoint,
+};
 pub use sqlite::SqliteStore;
 pub use writer::{StoreWriter, WriterStats};
 
@@ -40,6 +48,9 @@ pub enum StoreError {
     /// A stored value is not what its column should hold.
     #[error("stored row is damaged: {0}")]
     Damaged(String),
+    /// The row would duplicate a unique one (a user name taken).
+    #[error("{0}")]
+    Conflict(String),
     /// A value given to the store is not valid.
     #[error("{field}: {reason}")]
     Invalid {
@@ -93,6 +104,12 @@ pub struct AlertQuery {
     pub until: Option<Timestamp>,
     /// At most this many (default and maximum 1,000).
     pub limit: Option<usize>,
+    /// Text in the description, signature name, attack type or an address.
+    pub text: Option<String>,
+    /// Continue after this alert (keyset paging; preferred).
+    pub cursor: Option<AlertCursor>,
+    /// Skip this many first (offset paging).
+    pub offset: Option<usize>,
 }
 
 /// Most alerts one listing returns.
@@ -373,4 +390,130 @@ pub trait Store: Send {
     /// # Errors
     /// [`StoreError`].
     fn size_bytes(&self) -> Result<u64, StoreError>;
+
+    /// [`groups`](Self::groups) within a time budget; `true` when cut short.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn groups_within(
+        &self,
+        query: &AlertQuery,
+        budget: std::time::Duration,
+    ) -> Result<(Vec<AlertGroup>, bool), StoreError>;
+
+    /// Flows matching `query`, newest first, within a time budget; `true` when cut short.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn flows_within(
+        &self,
+        query: &FlowQuery,
+        budget: std::time::Duration,
+    ) -> Result<(Vec<StoredFlow>, bool), StoreError>;
+
+    /// Totals: alerts by severity, status and type, flows, packets and bytes.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn overview(&self) -> Result<Overview, StoreError>;
+
+    /// Alerts and traffic per `bucket_us` between `since` and `until`, oldest bucket first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn trends(
+        &self,
+        bucket_us: i64,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<TrendPoint>, StoreError>;
+
+    /// The `limit` largest of `by`, at or after `since` when given.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn top(
+        &self,
+        by: TopBy,
+        limit: usize,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<TopEntry>, StoreError>;
+
+    /// Creates a user with an already hashed password.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the name is taken.
+    fn create_user(
+        &mut self,
+        username: &str,
+        role: Role,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<User, StoreError>;
+
+    /// A user and its password hash, by name (login).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;
+
+    /// A user by id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn user(&self, id: i64) -> Result<Option<User>, StoreError>;
+
+    /// Every user, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Removes a user; `false` when there was none.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn delete_user(&mut self, id: i64) -> Result<bool, StoreError>;
+
+    /// Records a successful login.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn record_login(&mut self, id: i64, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Stores a new API token by the SHA-256 of its secret.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn add_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        secret_hash: &str,
+        prefix: &str,
+        created_by: &str,
+        at: Timestamp,
+    ) -> Result<ApiToken, StoreError>;
+
+    /// Every API token, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes an API token; `false` when there was none.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn delete_token(&mut self, id: i64) -> Result<bool, StoreError>;
+
+    /// The token with this secret hash, its last use set to `at`.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn use_token(
+        &mut self,
+        secret_hash: &str,
+        at: Timestamp,
+    ) -> Result<Option<ApiToken>, StoreError>;
 }

@@ -1,5 +1,9 @@
 //! [`SqliteStore`]: the embedded default store.
 
+mod accounts;
+mod analytics;
+mod flows;
+
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -12,9 +16,11 @@ use netsec_core::time::Timestamp;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::{
-    AlertGroup, AlertQuery, Batch, GroupKey, NewFilter, Retention, RetentionReport, StatusChange,
-    Store, StoreCounts, StoreError, StoredDevice, SuppressionFilter, WriteReport, MAX_LIMIT,
+    AlertGroup, AlertQuery, ApiToken, Batch, FlowQuery, GroupKey, NewFilter, Overview, Retention,
+    RetentionReport, StatusChange, Store, StoreCounts, StoreError, StoredDevice, StoredFlow,
+    SuppressionFilter, TopBy, TopEntry, TrendPoint, User, WriteReport, MAX_LIMIT,
 };
+use crate::role::Role;
 
 /// The schema, one migration per step; `user_version` is the number applied.
 fn migrations() -> Vec<String> {
@@ -114,6 +120,26 @@ fn migrations() -> Vec<String> {
         CREATE INDEX devices_last ON devices (last_us DESC);
         CREATE INDEX devices_mac ON devices (mac);"
             .to_string(),
+        "CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            last_login_us INTEGER
+        );
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            secret_hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            last_used_us INTEGER
+        );
+        CREATE INDEX flows_proto_port ON flows (protocol, dst_port, last_us DESC);"
+            .to_string(),
     ]
 }
 
@@ -132,6 +158,8 @@ pub struct SqliteStore {
     conn: Connection,
     /// The suppression filters with their networks parsed, applied to every write.
     filters: Vec<ActiveFilter>,
+    /// `PRAGMA data_version` when the filters were last loaded.
+    data_version: i64,
 }
 
 /// A suppression filter ready to match.
@@ -217,6 +245,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             filters: Vec::new(),
+            data_version: 0,
         };
         store.migrate()?;
         store.load_filters()?;
@@ -278,6 +307,57 @@ impl SqliteStore {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(s == "ok")
+    }
+
+    /// Runs `sql` and converts its rows until they end or `budget` runs out; `true` when cut
+    /// short. SQLite asks every 1,000 virtual-machine steps whether to stop, so a long scan
+    /// is cut inside the search for the next row as well as between rows.
+    fn rows_within<T>(
+        &self,
+        budget: std::time::Duration,
+        sql: &str,
+        values: Vec<rusqlite::types::Value>,
+        mut convert: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, bool), StoreError> {
+        let deadline = std::time::Instant::now() + budget;
+        self.conn
+            .progress_handler(1000, Some(move || std::time::Instant::now() >= deadline));
+        let result = (|| {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(params_from_iter(values))?;
+            let mut out = Vec::new();
+            loop {
+                if std::time::Instant::now() >= deadline {
+                    return Ok((out, true));
+                }
+                match rows.next() {
+                    Ok(Some(row)) => out.push(convert(row)?),
+                    Ok(None) => return Ok((out, false)),
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+                    {
+                        return Ok((out, true));
+                    }
+                    Err(e) => return Err(StoreError::from(e)),
+                }
+            }
+        })();
+        self.conn.progress_handler(0, None::<fn() -> bool>);
+        result
+    }
+
+    /// Reloads the filter cache when another connection has committed since the last look
+    /// (`PRAGMA data_version`), so filters added through the API apply to the writer's next
+    /// batch.
+    fn refresh_filters(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if version != self.data_version {
+            self.data_version = version;
+            self.load_filters()?;
+        }
+        Ok(())
     }
 
     /// Deletes up to `n` of the oldest alerts and flows; returns (alerts, flows) removed.
@@ -419,10 +499,19 @@ fn alert_of(row: AlertRow) -> Result<Alert, StoreError> {
 
 /// The alert listing of `q`, newest first, and its values.
 fn listing_sql(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
-    let (filter, mut values) = where_clause(q);
+    let (mut filter, mut values) = where_clause(q);
+    if let Some(c) = &q.cursor {
+        filter.push_str(if filter.is_empty() { "WHERE " } else { " AND " });
+        filter.push_str("(ts_us < ? OR (ts_us = ? AND id < ?))");
+        values.push(c.ts_us.into());
+        values.push(c.ts_us.into());
+        values.push(c.id.clone().into());
+    }
     values.push(limit_of(q));
-    let sql =
-        format!("SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ?");
+    values.push((q.offset.unwrap_or(0).min(i64::MAX as usize) as i64).into());
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY ts_us DESC, id DESC LIMIT ? OFFSET ?"
+    );
     (sql, values)
 }
 
@@ -467,6 +556,26 @@ fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
         clauses.push("ts_us < ?");
         values.push(t.as_micros().into());
     }
+    if let Some(text) = &q.text {
+        // A literal substring: LIKE's wildcards in the text are escaped.
+        let mut pattern = String::with_capacity(text.len() + 2);
+        pattern.push('%');
+        for c in text.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        clauses.push(
+            "(description LIKE ? ESCAPE '\\' OR signature_name LIKE ? ESCAPE '\\' \
+             OR attack_type LIKE ? ESCAPE '\\' OR src_ip LIKE ? ESCAPE '\\' \
+             OR dst_ip LIKE ? ESCAPE '\\')",
+        );
+        for _ in 0..5 {
+            values.push(pattern.clone().into());
+        }
+    }
     let filter = if clauses.is_empty() {
         String::new()
     } else {
@@ -475,9 +584,51 @@ fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
     (filter, values)
 }
 
+/// The inbox query of `q` and its values.
+fn groups_sql(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
+    let (filter, mut values) = where_clause(q);
+    values.push(limit_of(q));
+    let sql = format!(
+        "SELECT detector, signature, src_ip, dst_ip, max(signature_name), max(attack_type),
+            count(*), min(ts_us), max(ts_us), max(severity),
+            sum(status = 'NEW'), sum(status = 'ACKNOWLEDGED'),
+            sum(status = 'SUPPRESSED'), sum(status = 'RESOLVED')
+         FROM alerts {filter}
+         GROUP BY detector, signature, src_ip, dst_ip
+         ORDER BY max(ts_us) DESC LIMIT ?"
+    );
+    (sql, values)
+}
+
+/// One inbox line of [`groups_sql`]'s rows.
+fn group_of(r: &Row<'_>) -> Result<AlertGroup, StoreError> {
+    let statuses = [
+        r.get::<_, i64>(10)?,
+        r.get::<_, i64>(11)?,
+        r.get::<_, i64>(12)?,
+        r.get::<_, i64>(13)?,
+    ];
+    Ok(AlertGroup {
+        key: GroupKey {
+            detector: r.get(0)?,
+            signature: r.get(1)?,
+            src_ip: ip_of(r.get(2)?)?,
+            dst_ip: ip_of(r.get(3)?)?,
+        },
+        signature_name: r.get(4)?,
+        attack_type: r.get(5)?,
+        count: r.get::<_, i64>(6)?.max(0) as u64,
+        first_seen: Timestamp::from_micros(r.get(7)?),
+        last_seen: Timestamp::from_micros(r.get(8)?),
+        max_severity: severity_of(r.get(9)?)?,
+        statuses: statuses.map(|n| n.max(0) as u64),
+    })
+}
+
 impl Store for SqliteStore {
     fn write(&mut self, batch: &Batch) -> Result<WriteReport, StoreError> {
         let run = batch.run.tag() as i64;
+        self.refresh_filters()?;
         let tx = self.conn.transaction()?;
         let mut report = WriteReport::default();
         {
@@ -622,34 +773,8 @@ impl Store for SqliteStore {
         q: &AlertQuery,
         budget: std::time::Duration,
     ) -> Result<(Vec<Alert>, bool), StoreError> {
-        let deadline = std::time::Instant::now() + budget;
-        // SQLite asks every 1,000 virtual-machine steps whether to stop: long scans are cut
-        // between rows as well as inside the search for the next one.
-        self.conn
-            .progress_handler(1000, Some(move || std::time::Instant::now() >= deadline));
-        let result = (|| {
-            let (sql, values) = listing_sql(q);
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params_from_iter(values))?;
-            let mut out = Vec::new();
-            loop {
-                if std::time::Instant::now() >= deadline {
-                    return Ok((out, true));
-                }
-                match rows.next() {
-                    Ok(Some(row)) => out.push(alert_of(alert_row(row)?)?),
-                    Ok(None) => return Ok((out, false)),
-                    Err(rusqlite::Error::SqliteFailure(e, _))
-                        if e.code == rusqlite::ErrorCode::OperationInterrupted =>
-                    {
-                        return Ok((out, true));
-                    }
-                    Err(e) => return Err(StoreError::from(e)),
-                }
-            }
-        })();
-        self.conn.progress_handler(0, None::<fn() -> bool>);
-        result
+        let (sql, values) = listing_sql(q);
+        self.rows_within(budget, &sql, values, |row| alert_of(alert_row(row)?))
     }
 
     fn set_status(
@@ -690,63 +815,119 @@ impl Store for SqliteStore {
     }
 
     fn groups(&self, q: &AlertQuery) -> Result<Vec<AlertGroup>, StoreError> {
-        let (filter, mut values) = where_clause(q);
-        values.push(limit_of(q));
-        let sql = format!(
-            "SELECT detector, signature, src_ip, dst_ip, max(signature_name), max(attack_type),
-                count(*), min(ts_us), max(ts_us), max(severity),
-                sum(status = 'NEW'), sum(status = 'ACKNOWLEDGED'),
-                sum(status = 'SUPPRESSED'), sum(status = 'RESOLVED')
-             FROM alerts {filter}
-             GROUP BY detector, signature, src_ip, dst_ip
-             ORDER BY max(ts_us) DESC LIMIT ?"
-        );
+        let (sql, values) = groups_sql(q);
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(values), |r| {
-            Ok((
-                (
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ),
-                (
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, i64>(8)?,
-                    r.get::<_, i64>(9)?,
-                ),
-                [
-                    r.get::<_, i64>(10)?,
-                    r.get::<_, i64>(11)?,
-                    r.get::<_, i64>(12)?,
-                    r.get::<_, i64>(13)?,
-                ],
-            ))
-        })?;
+        let mut rows = stmt.query(params_from_iter(values))?;
         let mut out = Vec::new();
-        for row in rows {
-            let ((detector, signature, src, dst, name, attack_type), (count, first, last, sev), st) =
-                row?;
-            out.push(AlertGroup {
-                key: GroupKey {
-                    detector,
-                    signature,
-                    src_ip: ip_of(src)?,
-                    dst_ip: ip_of(dst)?,
-                },
-                signature_name: name,
-                attack_type,
-                count: count as u64,
-                first_seen: Timestamp::from_micros(first),
-                last_seen: Timestamp::from_micros(last),
-                max_severity: severity_of(sev)?,
-                statuses: st.map(|n| n.max(0) as u64),
-            });
+        while let Some(row) = rows.next()? {
+            out.push(group_of(row)?);
         }
         Ok(out)
+    }
+
+    fn groups_within(
+        &self,
+        q: &AlertQuery,
+        budget: std::time::Duration,
+    ) -> Result<(Vec<AlertGroup>, bool), StoreError> {
+        let (sql, values) = groups_sql(q);
+        self.rows_within(budget, &sql, values, group_of)
+    }
+
+    fn flows_within(
+        &self,
+        q: &FlowQuery,
+        budget: std::time::Duration,
+    ) -> Result<(Vec<StoredFlow>, bool), StoreError> {
+        let (sql, values) = flows::listing_sql(q);
+        self.rows_within(budget, &sql, values, flows::flow_of)
+    }
+
+    fn overview(&self) -> Result<Overview, StoreError> {
+        analytics::overview(&self.conn)
+    }
+
+    fn trends(
+        &self,
+        bucket_us: i64,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<TrendPoint>, StoreError> {
+        analytics::trends(&self.conn, bucket_us, since, until)
+    }
+
+    fn top(
+        &self,
+        by: TopBy,
+        limit: usize,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<TopEntry>, StoreError> {
+        analytics::top(&self.conn, by, limit, since)
+    }
+
+    fn create_user(
+        &mut self,
+        username: &str,
+        role: Role,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<User, StoreError> {
+        accounts::create_user(&self.conn, username, role, password_hash, at)
+    }
+
+    fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        accounts::user_credentials(&self.conn, username)
+    }
+
+    fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
+        accounts::user(&self.conn, id)
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        accounts::users(&self.conn)
+    }
+
+    fn delete_user(&mut self, id: i64) -> Result<bool, StoreError> {
+        Ok(self.conn.execute("DELETE FROM users WHERE id = ?1", [id])? > 0)
+    }
+
+    fn record_login(&mut self, id: i64, at: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE users SET last_login_us = ?2 WHERE id = ?1",
+            params![id, at.as_micros()],
+        )?;
+        Ok(())
+    }
+
+    fn add_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        secret_hash: &str,
+        prefix: &str,
+        created_by: &str,
+        at: Timestamp,
+    ) -> Result<ApiToken, StoreError> {
+        accounts::add_token(&self.conn, name, role, secret_hash, prefix, created_by, at)
+    }
+
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        accounts::tokens(&self.conn)
+    }
+
+    fn delete_token(&mut self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM api_tokens WHERE id = ?1", [id])?
+            > 0)
+    }
+
+    fn use_token(
+        &mut self,
+        secret_hash: &str,
+        at: Timestamp,
+    ) -> Result<Option<ApiToken>, StoreError> {
+        accounts::use_token(&self.conn, secret_hash, at)
     }
 
     fn set_group_status(
