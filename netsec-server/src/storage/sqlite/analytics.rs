@@ -167,10 +167,9 @@ pub(super) fn top(
     let since = since.map_or(i64::MIN, Timestamp::as_micros);
     let limit = limit.min(super::MAX_LIMIT) as i64;
     let sql = match by {
-        TopBy::Talkers => format!(
-            "SELECT src_ip, count(*), sum(totlen_fwd) AS b FROM flows WHERE last_us >= ?1
-             GROUP BY src_ip ORDER BY b DESC LIMIT ?2"
-        ),
+        TopBy::Talkers => "SELECT src_ip, count(*), sum(totlen_fwd) AS b FROM flows
+             WHERE last_us >= ?1 GROUP BY src_ip ORDER BY b DESC LIMIT ?2"
+            .to_string(),
         TopBy::Ports => format!(
             "SELECT (CASE protocol WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE protocol END)
                 || '/' || dst_port, count(*) AS n, sum({BYTES}) FROM flows WHERE last_us >= ?1
