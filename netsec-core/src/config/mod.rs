@@ -494,13 +494,17 @@ impl CheckedSensorConfig {
         self.models.iter().map(|(p, f)| (p.as_path(), f.describe()))
     }
 
+    /// A fresh rule detector over the loaded rules; `None` when no rule loaded.
+    pub fn rule_detector(&self) -> Option<Box<dyn Detector>> {
+        (!self.rules.is_empty())
+            .then(|| Box::new(RuleDetector::new(self.rules.clone())) as Box<dyn Detector>)
+    }
+
     /// Fresh detectors, in the fixed order: rules (when any loaded), the enabled behavioural
     /// detectors, then one per model, each wrapped in an [`EpisodeAggregator`].
     pub fn detectors(&self) -> Vec<Box<dyn Detector>> {
         let mut detectors: Vec<Box<dyn Detector>> = Vec::new();
-        if !self.rules.is_empty() {
-            detectors.push(Box::new(RuleDetector::new(self.rules.clone())));
-        }
+        detectors.extend(self.rule_detector());
         // Checked in `check_with`, so building cannot fail.
         detectors.extend(build_detectors(&self.config.behaviour).unwrap_or_default());
         let episodes = self.config.model_episodes;

@@ -289,6 +289,33 @@ impl Sensor {
         self.detection.filter = Some(filter);
     }
 
+    /// Removes the alert filter: alerts from now on pass unfiltered.
+    pub fn clear_alert_filter(&mut self) {
+        self.detection.filter = None;
+    }
+
+    /// Swaps in `detector` for the one with the same [`name`](Detector::name), between two
+    /// packets, and returns the old one; adds it when none has that name. A live sensor
+    /// reloads its rules this way: the new rule set takes over whole at one packet
+    /// boundary, with its own fresh state (flowbits, thresholds), as Suricata's reload does.
+    pub fn replace_detector(&mut self, detector: Box<dyn Detector>) -> Option<Box<dyn Detector>> {
+        let slots = &mut self.detection.detectors;
+        match slots.iter_mut().find(|d| d.name() == detector.name()) {
+            Some(slot) => Some(std::mem::replace(slot, detector)),
+            None => {
+                slots.push(detector);
+                None
+            }
+        }
+    }
+
+    /// Removes the detector named `name`; `None` when there is none.
+    pub fn remove_detector(&mut self, name: &str) -> Option<Box<dyn Detector>> {
+        let slots = &mut self.detection.detectors;
+        let at = slots.iter().position(|d| d.name() == name)?;
+        Some(slots.remove(at))
+    }
+
     /// What the alert filter held back so far, by reason (`None` without a filter).
     pub fn filter_stats(&self) -> Option<FilterStats> {
         self.detection.filter.as_ref().map(AlertFilter::stats)

@@ -437,3 +437,43 @@ fn sinks_get_the_same_bytes_from_every_pull_driver() {
     assert!(one.0.len() > 100_000 && !one.1.is_empty());
     assert_eq!(one, two);
 }
+
+/// A rule reload: the new rule detector replaces the old one between two packets, and only
+/// the new rules fire afterwards.
+#[test]
+fn a_replaced_rule_detector_takes_over_between_packets() {
+    let rule = |sid: u32, port: u16| {
+        let text =
+            format!(r#"alert udp any any -> any {port} (msg:"to {port}"; sid:{sid}; rev:1;)"#);
+        Box::new(RuleDetector::new(RuleSet::from_text(
+            &text,
+            &RuleVars::default(),
+        ))) as Box<dyn Detector>
+    };
+    let mut sensor = Sensor::new(FlowTableConfig::default(), vec![rule(1, 53)]).expect("sensor");
+    let pkt = datagram(1);
+    sensor.push(&frame(&pkt, 1));
+    let old = sensor
+        .replace_detector(rule(2, 9999))
+        .expect("the old one comes back");
+    assert_eq!(old.name(), "rules");
+    assert_eq!(sensor.detectors().len(), 1, "replaced, not added");
+    sensor.push(&frame(&pkt, 2));
+    let sids: Vec<_> = sensor
+        .drain_alerts()
+        .map(|a| a.meta["sid"].clone())
+        .collect();
+    assert_eq!(
+        sids,
+        vec![serde_json::json!(1)],
+        "the new rule does not match port 53"
+    );
+    assert!(sensor.remove_detector("rules").is_some());
+    assert!(sensor.detectors().is_empty());
+    assert!(
+        sensor.replace_detector(rule(3, 53)).is_none(),
+        "added when absent"
+    );
+    sensor.push(&frame(&pkt, 3));
+    assert_eq!(sensor.drain_alerts().count(), 1);
+}
