@@ -25,5 +25,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod engine;
 pub mod role;
+pub mod server;
 pub mod storage;

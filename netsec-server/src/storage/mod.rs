@@ -25,7 +25,7 @@ pub use query::{
     AlertCursor, FlowCursor, FlowQuery, Overview, StoredFlow, TopBy, TopEntry, TrendPoint,
 };
 pub use sqlite::SqliteStore;
-pub use writer::{StoreWriter, WriterStats};
+pub use writer::{StoreJob, StoreWriter, WriterStats};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +110,8 @@ pub struct AlertQuery {
     pub cursor: Option<AlertCursor>,
     /// Skip this many first (offset paging).
     pub offset: Option<usize>,
+    /// Only open alerts (`NEW` or `ACKNOWLEDGED`): the inbox's default.
+    pub open_only: bool,
 }
 
 /// Most alerts one listing returns.

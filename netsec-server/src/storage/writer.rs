@@ -26,9 +26,13 @@ pub struct WriterStats {
 /// What the writer thread gives back: the store and its first write error.
 type Finished = (Box<dyn Store>, Option<StoreError>);
 
+/// Work run on the writer's thread against its store (retention passes, device snapshots).
+pub type StoreJob = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
 enum Msg {
     Batch(Batch),
     Flush(SyncSender<()>),
+    Job(StoreJob),
 }
 
 /// Writes batches on its own thread. Batches that wait in the queue are merged (same sensor
@@ -77,7 +81,7 @@ impl StoreWriter {
         match &self.tx {
             Some(tx) => tx.send(Msg::Batch(batch)).map_err(|e| match e.0 {
                 Msg::Batch(b) => b,
-                Msg::Flush(_) => unreachable_batch(),
+                Msg::Flush(_) | Msg::Job(_) => unreachable_batch(),
             }),
             None => Err(batch),
         }
@@ -100,6 +104,15 @@ impl StoreWriter {
             }
             Err(_) => Err(unreachable_batch()),
         }
+    }
+
+    /// Runs `job` on the writer's thread after the batches queued before it, so other work on
+    /// the store (retention, device snapshots) never contends with the writes for the lock.
+    /// `false` when the writer is gone.
+    pub fn run(&self, job: StoreJob) -> bool {
+        self.tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(Msg::Job(job)).is_ok())
     }
 
     /// Waits until every batch queued before this call is committed.
@@ -157,10 +170,14 @@ fn write_loop(mut store: Box<dyn Store>, rx: &Receiver<Msg>, stats: &WriterStats
                 let _ = done.send(());
                 continue;
             }
+            Msg::Job(job) => {
+                job(store.as_mut());
+                continue;
+            }
         };
         // Merge what else is already waiting, as long as it is the same sensor run.
         let mut merged = 1;
-        let mut flush = None;
+        let mut after: Option<Msg> = None;
         while merged < MERGE {
             match rx.try_recv() {
                 Ok(Msg::Batch(b)) if b.sensor == pending.sensor && b.run == pending.run => {
@@ -173,16 +190,20 @@ fn write_loop(mut store: Box<dyn Store>, rx: &Receiver<Msg>, stats: &WriterStats
                     pending = b;
                     merged = 1;
                 }
-                Ok(Msg::Flush(done)) => {
-                    flush = Some(done);
+                Ok(other) => {
+                    after = Some(other);
                     break;
                 }
                 Err(_) => break,
             }
         }
         commit(&mut store, &pending);
-        if let Some(done) = flush {
-            let _ = done.send(());
+        match after {
+            Some(Msg::Flush(done)) => {
+                let _ = done.send(());
+            }
+            Some(Msg::Job(job)) => job(store.as_mut()),
+            Some(Msg::Batch(_)) | None => {}
         }
     }
     (store, first_error)

@@ -532,6 +532,9 @@ fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
         clauses.push("status = ?");
         values.push(s.as_str().to_string().into());
     }
+    if q.open_only {
+        clauses.push("status IN ('NEW', 'ACKNOWLEDGED')");
+    }
     if let Some(t) = &q.attack_type {
         clauses.push("attack_type = ?");
         values.push(t.clone().into());

@@ -1,0 +1,224 @@
+//! The alert streams: `WS /ws/alerts` and `GET /api/v1/stream` (Server-Sent Events).
+//!
+//! Each client reads the [`AlertHub`](crate::engine::AlertHub)'s bounded broadcast at its own
+//! pace; capture never waits for it. Protocol, the same on both:
+//! - first `{"type":"hello",…}`;
+//! - then each new alert as one message, in the `ALERTS.md` shape;
+//! - `{"type":"heartbeat",…}` when quiet;
+//! - `{"type":"lagged","missed":N}` when the client fell behind and lost N alerts. A client
+//!   that falls behind again before catching up, or does not take a message within 10 s,
+//!   is dropped.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::guard::{authenticate, Principal};
+use super::state::AppState;
+use crate::engine::{now_us, Next, Subscription};
+
+/// How long a client may take to accept one message.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a WebSocket client without a token in the URL has to send it.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn hello(state: &AppState, who: &Principal) -> String {
+    serde_json::json!({
+        "type": "hello",
+        "version": env!("CARGO_PKG_VERSION"),
+        "user": who.name,
+        "heartbeat_s": state.config.server.heartbeat_s,
+        "buffer": state.config.server.stream_buffer,
+    })
+    .to_string()
+}
+
+fn heartbeat() -> String {
+    serde_json::json!({"type": "heartbeat", "at_us": now_us()}).to_string()
+}
+
+fn lagged(n: u64) -> String {
+    serde_json::json!({"type": "lagged", "missed": n}).to_string()
+}
+
+/// What the stream loop does next.
+enum Step {
+    Send(String),
+    Drop,
+    Close,
+}
+
+/// The next step of one client: an alert, a lag notice, or the decision to drop it.
+async fn step(sub: &mut Subscription, strikes: &mut u32, heartbeat_every: Duration) -> Step {
+    match tokio::time::timeout(heartbeat_every, sub.next()).await {
+        Err(_) => Step::Send(heartbeat()),
+        Ok(Next::Alert(a)) => {
+            if sub.backlog() == 0 {
+                *strikes = 0;
+            }
+            Step::Send(a.to_string())
+        }
+        Ok(Next::Missed(n)) => {
+            *strikes += 1;
+            if *strikes > 1 {
+                sub.dropped();
+                Step::Drop
+            } else {
+                Step::Send(lagged(n))
+            }
+        }
+        Ok(Next::Closed) => Step::Close,
+    }
+}
+
+/// A first WebSocket message carrying the token.
+#[derive(Deserialize)]
+struct AuthMessage {
+    token: String,
+}
+
+/// `WS /ws/alerts`: the token in `Authorization`, in `?token=`, or as the first message
+/// `{"token": "…"}` within 5 s.
+#[utoipa::path(get, path = "/ws/alerts", tag = "stream", security(("bearer" = [])),
+    params(("token" = Option<String>, Query, description = "or Authorization, or a first message")),
+    responses((status = 101, description = "WebSocket"), (status = 401)))]
+pub async fn ws(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let token = token_of(&headers, raw.as_deref());
+    let who = match token {
+        Some(t) => match authenticate(&state, Some(t)).await {
+            Ok(p) => Some(p),
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
+    if let Some(p) = &who {
+        if state.request_limiter.check_key(&p.name).is_err() {
+            return ApiError::too_many("request rate limit reached").into_response();
+        }
+    }
+    upgrade
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| serve_ws(state, socket, who))
+}
+
+fn token_of(headers: &HeaderMap, raw: Option<&str>) -> Option<String> {
+    if let Some(h) = headers.get(axum::http::header::AUTHORIZATION) {
+        let text = h.to_str().ok()?;
+        let (scheme, token) = text.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
+    }
+    raw?.split('&')
+        .find_map(|p| p.strip_prefix("token="))
+        .map(str::to_string)
+}
+
+/// Sends one text message; `false` when the client failed or took longer than
+/// [`SEND_TIMEOUT`].
+async fn send(socket: &mut WebSocket, text: String) -> bool {
+    let fut = socket.send(Message::Text(text.into()));
+    matches!(tokio::time::timeout(SEND_TIMEOUT, fut).await, Ok(Ok(())))
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+async fn serve_ws(state: AppState, mut socket: WebSocket, who: Option<Principal>) {
+    let who = match who {
+        Some(p) => p,
+        None => {
+            let first = tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await;
+            let token = match first {
+                Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<AuthMessage>(&t)
+                    .ok()
+                    .map(|m| m.token),
+                _ => None,
+            };
+            match authenticate(&state, token).await {
+                Ok(p) => p,
+                Err(_) => return close(socket, 4401, "unauthorized").await,
+            }
+        }
+    };
+    let mut sub = state.hub.subscribe();
+    let every = Duration::from_secs(state.config.server.heartbeat_s);
+    if !send(&mut socket, hello(&state, &who)).await {
+        return;
+    }
+    let mut strikes = 0;
+    loop {
+        tokio::select! {
+            next = step(&mut sub, &mut strikes, every) => match next {
+                Step::Send(text) => {
+                    if !send(&mut socket, text).await {
+                        sub.dropped();
+                        return;
+                    }
+                }
+                Step::Drop => return close(socket, 1008, "too slow: fell behind twice").await,
+                Step::Close => return close(socket, 1001, "server shutting down").await,
+            },
+            incoming = socket.recv() => match incoming {
+                // Pings are answered by the library; anything else from the client is ignored.
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// `GET /api/v1/stream`: the same feed as Server-Sent Events (`event: alert`, `lagged`,
+/// `hello`; comments as keep-alive).
+#[utoipa::path(get, path = "/api/v1/stream", tag = "stream", security(("bearer" = [])),
+    responses((status = 200, description = "text/event-stream"), (status = 401)))]
+pub async fn sse(
+    State(state): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let sub = state.hub.subscribe();
+    let every = Duration::from_secs(state.config.server.heartbeat_s);
+    let first = Event::default().event("hello").data(hello(&state, &who));
+    let stream = futures_util::stream::unfold(
+        (Some(first), sub, 0u32, false),
+        move |(first, mut sub, mut strikes, done)| async move {
+            if done {
+                return None;
+            }
+            if let Some(ev) = first {
+                return Some((Ok(ev), (None, sub, strikes, false)));
+            }
+            let ev = match step(&mut sub, &mut strikes, every).await {
+                Step::Send(text) if text.starts_with("{\"type\":\"heartbeat\"") => {
+                    Event::default().event("heartbeat").data(text)
+                }
+                Step::Send(text) if text.starts_with("{\"type\":\"lagged\"") => {
+                    Event::default().event("lagged").data(text)
+                }
+                Step::Send(text) => Event::default().event("alert").data(text),
+                Step::Drop | Step::Close => return None,
+            };
+            Some((Ok(ev), (None, sub, strikes, false)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(every))
+}
