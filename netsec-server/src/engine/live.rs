@@ -45,6 +45,8 @@ impl LiveSource {
     pub fn next(&mut self) -> Result<Read<'_>, String> {
         match self.cap.next_packet() {
             Ok(p) => {
+                // time_t and suseconds_t are i32 on 32-bit targets (a Pi with a 32-bit OS).
+                #[allow(clippy::useless_conversion)]
                 let ts = Timestamp::from_micros(
                     i64::from(p.header.ts.tv_sec) * 1_000_000 + i64::from(p.header.ts.tv_usec),
                 );
