@@ -12,6 +12,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -94,7 +95,7 @@ pub async fn ws(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let token = token_of(&headers, raw.as_deref());
     let who = match token {
@@ -109,6 +110,15 @@ pub async fn ws(
             return ApiError::too_many("request rate limit reached").into_response();
         }
     }
+    // The token is checked before the upgrade request itself, so a bad token is a 401
+    // whatever else is wrong.
+    let upgrade = match (upgrade, &who) {
+        (Ok(u), _) => u,
+        (Err(_), None) => {
+            return ApiError::unauthorized("a bearer token is required").into_response()
+        }
+        (Err(e), Some(_)) => return e.into_response(),
+    };
     upgrade
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| serve_ws(state, socket, who))
