@@ -300,14 +300,17 @@ fn capture_loop(
                     let due = Duration::from_micros(
                         u64::try_from(frame.ts.micros_since(t0)).unwrap_or(0),
                     );
-                    let elapsed = w0.elapsed();
-                    if due > elapsed {
-                        // Hand over what is waiting before sleeping, so pacing never
-                        // holds frames back.
-                        if !batch.is_empty() && !send(&mut batch) {
+                    // Hand over what is waiting before sleeping, so pacing never holds
+                    // frames back.
+                    if due > w0.elapsed() && !batch.is_empty() && !send(&mut batch) {
+                        return;
+                    }
+                    // Sleep in short steps so a stop is heard during long gaps.
+                    while due > w0.elapsed() {
+                        if stop.load(Ordering::Acquire) {
                             return;
                         }
-                        std::thread::sleep((due - elapsed).min(Duration::from_millis(200)));
+                        std::thread::sleep((due - w0.elapsed()).min(Duration::from_millis(100)));
                     }
                 }
                 batch.push(&frame);

@@ -51,3 +51,85 @@ pub fn shared_pcaps() -> Option<PathBuf> {
         None
     }
 }
+
+/// A raw IPv4/UDP datagram from 10.0.0.`src` port 1000+`src` to 10.0.0.2:53.
+pub fn udp_datagram(src: u8) -> Vec<u8> {
+    vec![
+        0x45, 0, 0, 32, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, src, 10, 0, 0, 2, 0x03, src, 0, 53, 0,
+        12, 0, 0, 1, 2, 3, 4,
+    ]
+}
+
+/// Writes a raw-IP capture of `packets` (time in µs, source octet).
+pub fn write_capture(path: &Path, packets: &[(i64, u8)]) {
+    use netsec_core::capture::{LinkType, PcapWriter};
+    let file = std::fs::File::create(path).expect("creates");
+    let mut w =
+        PcapWriter::new(std::io::BufWriter::new(file), LinkType::RAW, 65535).expect("header");
+    for (t, src) in packets {
+        let d = udp_datagram(*src);
+        w.write_packet(Timestamp::from_micros(*t), &d, d.len() as u32)
+            .expect("writes");
+    }
+    drop(w);
+}
+
+/// A minimal HTTP/1.1 client over loopback: one request per connection.
+pub mod http {
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Sends a request and returns (status, JSON body).
+    pub async fn request(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.expect("writes");
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.expect("reads");
+        let text = String::from_utf8_lossy(&out);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        };
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    fn dechunk(mut s: &str) -> String {
+        let mut out = String::new();
+        while let Some((size, rest)) = s.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 || rest.len() < n {
+                break;
+            }
+            out.push_str(&rest[..n]);
+            s = rest[n..].trim_start_matches("\r\n");
+        }
+        out
+    }
+}
