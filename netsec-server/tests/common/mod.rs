@@ -62,14 +62,30 @@ pub fn udp_datagram(src: u8) -> Vec<u8> {
 
 /// Writes a raw-IP capture of `packets` (time in µs, source octet).
 pub fn write_capture(path: &Path, packets: &[(i64, u8)]) {
+    let frames: Vec<(i64, Vec<u8>)> = packets.iter().map(|(t, s)| (*t, udp_datagram(*s))).collect();
+    write_frames(path, &frames);
+}
+
+/// Writes a raw-IP capture of `n` datagrams, each its own flow (source port `i`), one every
+/// `gap_us`.
+pub fn write_many_flows(path: &Path, n: u32, gap_us: i64) {
+    let frames: Vec<(i64, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let mut d = udp_datagram((i / 60_000 % 250) as u8 + 3);
+            let port = (i % 60_000) as u16 + 1024;
+            d[20..22].copy_from_slice(&port.to_be_bytes());
+            (1_000_000 + i64::from(i) * gap_us, d)
+        })
+        .collect();
+    write_frames(path, &frames);
+}
+
+fn write_frames(path: &Path, frames: &[(i64, Vec<u8>)]) {
     use netsec_core::capture::{LinkType, PcapWriter};
     let file = std::fs::File::create(path).expect("creates");
-    let mut w =
-        PcapWriter::new(std::io::BufWriter::new(file), LinkType::RAW, 65535).expect("header");
-    for (t, src) in packets {
-        let d = udp_datagram(*src);
-        w.write_packet(Timestamp::from_micros(*t), &d, d.len() as u32)
-            .expect("writes");
+    let mut w = PcapWriter::new(std::io::BufWriter::new(file), LinkType::RAW, 65535).expect("header");
+    for (t, d) in frames {
+        w.write_packet(Timestamp::from_micros(*t), d, d.len() as u32).expect("writes");
     }
     drop(w);
 }
