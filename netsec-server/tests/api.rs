@@ -646,3 +646,27 @@ async fn hostile_input_gets_a_clear_4xx_and_changes_nothing() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without the `live` feature, asking for live capture says how to get it.
+#[cfg(not(feature = "live"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_capture_without_the_feature_says_how_to_get_it() {
+    let dir = common::scratch("nolive");
+    let state = common::state(common::config(&dir));
+    let admin = access(&login(&state, "admin").await);
+    let (s, b) = call(
+        &state,
+        "POST",
+        "/api/v1/capture/start",
+        Some(&admin),
+        Some(json!({"interface": "lo"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let m = b["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains("--features live") && m.contains("libpcap"),
+        "{m}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -50,13 +50,27 @@ fn kill_9_mid_replay_keeps_what_was_committed_and_the_database_sound() {
             break;
         }
     }
-    assert!(seen >= 5_000, "flows were committed during the replay ({seen})");
+    assert!(
+        seen >= 5_000,
+        "flows were committed during the replay ({seen})"
+    );
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let store = SqliteStore::open(&db).expect("reopens after kill -9");
-    assert!(store.integrity_ok().expect("checks"), "PRAGMA integrity_check is ok");
+    assert!(
+        store.integrity_ok().expect("checks"),
+        "PRAGMA integrity_check is ok"
+    );
     let after = store.counts().expect("counts");
-    assert!(after.flows >= seen, "nothing committed was lost: {} < {seen}", after.flows);
-    assert!(after.flows < 40_000, "the kill came mid-replay ({} flows)", after.flows);
+    assert!(
+        after.flows >= seen,
+        "nothing committed was lost: {} < {seen}",
+        after.flows
+    );
+    assert!(
+        after.flows < 40_000,
+        "the kill came mid-replay ({} flows)",
+        after.flows
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -62,7 +62,10 @@ pub fn udp_datagram(src: u8) -> Vec<u8> {
 
 /// Writes a raw-IP capture of `packets` (time in µs, source octet).
 pub fn write_capture(path: &Path, packets: &[(i64, u8)]) {
-    let frames: Vec<(i64, Vec<u8>)> = packets.iter().map(|(t, s)| (*t, udp_datagram(*s))).collect();
+    let frames: Vec<(i64, Vec<u8>)> = packets
+        .iter()
+        .map(|(t, s)| (*t, udp_datagram(*s)))
+        .collect();
     write_frames(path, &frames);
 }
 
@@ -83,9 +86,11 @@ pub fn write_many_flows(path: &Path, n: u32, gap_us: i64) {
 fn write_frames(path: &Path, frames: &[(i64, Vec<u8>)]) {
     use netsec_core::capture::{LinkType, PcapWriter};
     let file = std::fs::File::create(path).expect("creates");
-    let mut w = PcapWriter::new(std::io::BufWriter::new(file), LinkType::RAW, 65535).expect("header");
+    let mut w =
+        PcapWriter::new(std::io::BufWriter::new(file), LinkType::RAW, 65535).expect("header");
     for (t, d) in frames {
-        w.write_packet(Timestamp::from_micros(*t), d, d.len() as u32).expect("writes");
+        w.write_packet(Timestamp::from_micros(*t), d, d.len() as u32)
+            .expect("writes");
     }
     drop(w);
 }
