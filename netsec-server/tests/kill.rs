@@ -41,6 +41,9 @@ fn kill_9_mid_replay_keeps_what_was_committed_and_the_database_sound() {
     let mut seen = 0;
     while started.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(200));
+        if !db.exists() {
+            continue;
+        }
         if let Ok(store) = SqliteStore::open(&db) {
             if let Ok(c) = store.counts() {
                 seen = c.flows;

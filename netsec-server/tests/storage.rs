@@ -66,7 +66,7 @@ fn writes_are_idempotent_and_survive_reopening() {
     }
     let store = SqliteStore::open(&db).expect("reopens");
     assert!(store.integrity_ok().expect("checks"));
-    assert_eq!(store.schema_version().expect("version"), 4);
+    assert_eq!(store.schema_version().expect("version"), 5);
     let counts = store.counts().expect("counts");
     assert_eq!(counts.alerts as usize, 2 * batch.alerts.len());
     assert_eq!(counts.flows as usize, 2 * batch.flows.len());
@@ -214,7 +214,7 @@ fn a_database_from_a_newer_netsec_is_refused() {
     match SqliteStore::open(&db) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 4,
+            known: 5,
         }) => {}
         other => panic!("{other:?}"),
     }
@@ -545,12 +545,13 @@ fn an_older_schema_is_migrated() {
     let conn = rusqlite::Connection::open(&db).expect("opens");
     conn.execute_batch(
         "DROP TABLE devices; DROP TABLE filters; DROP TABLE users; DROP TABLE api_tokens;
-         DROP INDEX flows_proto_port; PRAGMA user_version = 1;",
+         DROP INDEX flows_proto_port; DROP TABLE alert_groups;
+         DROP TRIGGER alert_groups_status; DROP TRIGGER alert_groups_delete; PRAGMA user_version = 1;",
     )
     .expect("back to schema 1");
     drop(conn);
     let store = SqliteStore::open(&db).expect("migrates");
-    assert_eq!(store.schema_version().expect("version"), 4);
+    assert_eq!(store.schema_version().expect("version"), 5);
     assert!(store.filters().expect("the new table exists").is_empty());
     assert!(
         store.counts().expect("counts").alerts > 0,
@@ -782,4 +783,125 @@ fn users_and_tokens() {
     assert!(store.use_token("abc123", at).expect("looks up").is_none());
     assert!(store.delete_user(u.id).expect("deletes"));
     assert!(store.user(u.id).expect("reads").is_none());
+}
+
+/// The inbox kept by triggers agrees with grouping the alerts themselves, through writes,
+/// status changes (one alert and a whole group) and retention.
+#[test]
+fn the_kept_inbox_matches_grouping_the_alerts() {
+    use netsec_server::storage::{AlertGroup, GroupKey};
+    use std::time::Duration;
+    let mut store = SqliteStore::open_in_memory().expect("opens");
+    store.write(&sample_batch(80)).expect("writes");
+    store.write(&sample_batch(81)).expect("writes");
+    let all = store.alerts(&AlertQuery::default()).expect("lists");
+    let at = Timestamp::from_micros(5);
+    store
+        .set_status(&all[0].id, AlertStatus::Acknowledged, "t", None, at)
+        .expect("changes");
+    store
+        .set_status(&all[1].id, AlertStatus::Resolved, "t", None, at)
+        .expect("changes");
+    let g = store.groups(&AlertQuery::default()).expect("groups");
+    let key: GroupKey = g[g.len() - 1].key.clone();
+    store
+        .set_group_status(&key, AlertStatus::Suppressed, "t", None, at)
+        .expect("group change");
+    let sorted = |mut v: Vec<AlertGroup>| {
+        v.sort_by(|a, b| format!("{:?}", a.key).cmp(&format!("{:?}", b.key)));
+        v
+    };
+    let check = |store: &SqliteStore, q: AlertQuery| {
+        let slow = sorted(store.groups(&q).expect("groups"));
+        let (fast, partial) = store
+            .groups_within(&q, Duration::from_secs(10))
+            .expect("kept groups");
+        assert!(!partial);
+        let mut fast = sorted(fast);
+        if q.open_only {
+            // The slow path filters alerts first; compare what both mean by "open".
+            fast.retain(|g| g.statuses[0] + g.statuses[1] > 0);
+        }
+        let strip = |v: &[AlertGroup]| -> Vec<(String, u64, [u64; 4], i64)> {
+            v.iter()
+                .map(|g| {
+                    (
+                        format!("{:?}", g.key),
+                        g.count,
+                        g.statuses,
+                        g.last_seen.as_micros(),
+                    )
+                })
+                .collect()
+        };
+        if q.open_only {
+            // Status counts of the slow path only cover the open alerts.
+            let slow_open: Vec<(String, u64)> = slow
+                .iter()
+                .map(|g| (format!("{:?}", g.key), g.count))
+                .collect();
+            let fast_open: Vec<(String, u64)> = fast
+                .iter()
+                .map(|g| (format!("{:?}", g.key), g.count))
+                .collect();
+            assert_eq!(fast_open, slow_open, "{q:?}");
+        } else {
+            assert_eq!(strip(&fast), strip(&slow), "{q:?}");
+        }
+        slow.len()
+    };
+    assert!(check(&store, AlertQuery::default()) > 1);
+    check(
+        &store,
+        AlertQuery {
+            open_only: true,
+            ..AlertQuery::default()
+        },
+    );
+    check(
+        &store,
+        AlertQuery {
+            status: Some(AlertStatus::Suppressed),
+            ..AlertQuery::default()
+        },
+    );
+    check(
+        &store,
+        AlertQuery {
+            detector: Some("rules".into()),
+            ..AlertQuery::default()
+        },
+    );
+    // Retention removes the oldest half; the kept groups follow.
+    let c = store.counts().expect("counts");
+    let newest = all[0].timestamp.as_micros();
+    let oldest = all[all.len() - 1].timestamp.as_micros();
+    let policy = Retention {
+        max_age_us: Some((newest - oldest) / 2),
+        max_bytes: None,
+    };
+    store
+        .retain(&policy, Timestamp::from_micros(newest))
+        .expect("retains");
+    assert!(store.counts().expect("counts").alerts < c.alerts);
+    check(&store, AlertQuery::default());
+}
+
+/// Several connections opening one new database at once migrate it once, without error
+/// (the server opens a writer and readers; two processes may race).
+#[test]
+fn concurrent_opens_of_a_new_database_migrate_once() {
+    let dir = scratch("race");
+    let db = dir.join("netsec.db");
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || SqliteStore::open(&db).map(|s| s.schema_version()))
+        })
+        .collect();
+    for h in handles {
+        let version = h.join().expect("joins").expect("opens").expect("version");
+        assert_eq!(version, 5);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

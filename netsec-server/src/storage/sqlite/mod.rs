@@ -3,6 +3,7 @@
 mod accounts;
 mod analytics;
 mod flows;
+mod inbox;
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -140,6 +141,7 @@ fn migrations() -> Vec<String> {
         );
         CREATE INDEX flows_proto_port ON flows (protocol, dst_port, last_us DESC);"
             .to_string(),
+        inbox::MIGRATION.to_string(),
     ]
 }
 
@@ -256,14 +258,19 @@ impl SqliteStore {
     fn migrate(&mut self) -> Result<(), StoreError> {
         let all = migrations();
         let known = all.len() as i64;
-        let found: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if found > known {
-            return Err(StoreError::SchemaTooNew { found, known });
-        }
-        for (i, sql) in all.iter().enumerate().skip(found.max(0) as usize) {
-            let tx = self.conn.transaction()?;
+        for (i, sql) in all.iter().enumerate() {
+            // Each step reads the version inside a write transaction, so two processes
+            // opening one new database at once never apply a step twice.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if found > known {
+                return Err(StoreError::SchemaTooNew { found, known });
+            }
+            if found > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
             tx.commit()?;
@@ -643,6 +650,7 @@ impl Store for SqliteStore {
                     ?17, ?18, ?19, ?20)",
             )?;
             let mut hits: Vec<(i64, u64)> = Vec::new();
+            let mut groups = inbox::GroupDeltas::default();
             for original in &batch.alerts {
                 let sig = EveSignature::of(original);
                 let signature = format!("{}:{}", sig.gid, sig.sid);
@@ -684,6 +692,9 @@ impl Store for SqliteStore {
                     sig.name.as_ref(),
                 ])?;
                 report.alerts += added;
+                if added == 1 {
+                    groups.add(a, &signature, sig.name.as_ref());
+                }
                 if let (Some(f), 1) = (filter, added) {
                     match hits.iter_mut().find(|(id, _)| *id == f.id) {
                         Some(h) => h.1 += 1,
@@ -691,6 +702,7 @@ impl Store for SqliteStore {
                     }
                 }
             }
+            groups.apply(&tx)?;
             for (id, n) in hits {
                 tx.execute(
                     "UPDATE filters SET hits = hits + ?2 WHERE id = ?1",
@@ -833,7 +845,10 @@ impl Store for SqliteStore {
         q: &AlertQuery,
         budget: std::time::Duration,
     ) -> Result<(Vec<AlertGroup>, bool), StoreError> {
-        let (sql, values) = groups_sql(q);
+        let (sql, values) = match inbox::summary_sql(q) {
+            Some(fast) => fast,
+            None => groups_sql(q),
+        };
         self.rows_within(budget, &sql, values, group_of)
     }
 
