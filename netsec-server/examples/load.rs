@@ -4,7 +4,8 @@
 //! # p50/p99 of /api/v1/alerts and /api/v1/alerts/groups with N alerts stored, under R readers
 //! cargo run --release -p netsec-server --example load -- readers [N=1000000] [R=50] [SECONDS=20]
 //! # replay packets/s with C WebSocket clients on loopback, and alerts delivered vs produced
-//! cargo run --release -p netsec-server --example load -- replay CAPTURE [C=0]
+//! # (`noisy` adds a rule alerting on every source's SYNs, once a minute per source)
+//! cargo run --release -p netsec-server --example load -- replay CAPTURE [C=0] [noisy]
 //! # retention: fill past a size limit and show the pass holding the database under it
 //! cargo run --release -p netsec-server --example load -- retention [MIB=64]
 //! ```
@@ -229,10 +230,18 @@ async fn readers(n: usize, r: usize, secs: u64) -> Result<(), Error> {
     Ok(())
 }
 
-async fn replay(capture: PathBuf, clients: usize) -> Result<(), Error> {
+async fn replay(capture: PathBuf, clients: usize, noisy: bool) -> Result<(), Error> {
     let dir = fresh_dir("replay");
     let mut c = config(&dir);
     c.server.stream_buffer = 4096;
+    if noisy {
+        // Many alerts: one per source and minute for every SYN.
+        c.sensor.rules.inline.push(
+            "alert tcp any any -> any any (msg:\"load: SYN\"; flags:S; \
+             threshold: type limit, track by_src, count 1, seconds 60; sid:1; rev:1;)"
+                .into(),
+        );
+    }
     let (state, addr, token) = start(c).await?;
     let delivered = Arc::new(AtomicU64::new(0));
     let lagged = Arc::new(AtomicU64::new(0));
@@ -246,12 +255,18 @@ async fn replay(capture: PathBuf, clients: usize) -> Result<(), Error> {
         conns.push(tokio::spawn(async move {
             let mut ws = ws;
             while let Some(Ok(m)) = ws.next().await {
-                if let Ok(t) = m.to_text() {
-                    if t.starts_with("{\"type\":\"lagged\"") {
-                        lagged.fetch_add(1, Ordering::Relaxed);
-                    } else if !t.starts_with("{\"type\"") {
+                let Ok(t) = m.to_text() else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(t) else {
+                    continue;
+                };
+                match v.get("type").and_then(|t| t.as_str()) {
+                    None => {
                         delivered.fetch_add(1, Ordering::Relaxed);
                     }
+                    Some("lagged") => {
+                        lagged.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some(_) => {}
                 }
             }
         }));
@@ -335,7 +350,10 @@ fn main() -> Result<(), Error> {
     rt.block_on(async {
         match mode.as_str() {
             "readers" => readers(arg(2, 1_000_000), arg(3, 50), arg(4, 20)).await,
-            "replay" => replay(arg(2, PathBuf::from("/tmp/gen5m.pcap")), arg(3, 0)).await,
+            "replay" => {
+                let noisy = std::env::args().nth(4).is_some_and(|a| a == "noisy");
+                replay(arg(2, PathBuf::from("/tmp/gen5m.pcap")), arg(3, 0), noisy).await
+            }
             "retention" => retention(arg(2, 64)).await,
             _ => Err(
                 "modes: readers [N] [R] [SECONDS] | replay CAPTURE [CLIENTS] | retention [MIB]"

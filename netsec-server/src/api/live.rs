@@ -144,6 +144,26 @@ async fn send(socket: &mut WebSocket, text: String) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, fut).await, Ok(Ok(())))
 }
 
+/// Most alerts written before one flush.
+const BURST: usize = 64;
+
+/// Sends `first` and the alerts already waiting (up to [`BURST`]) with one flush: a burst
+/// of alerts costs one write to the socket, not one per alert.
+async fn send_burst(socket: &mut WebSocket, first: String, sub: &mut Subscription) -> bool {
+    use futures_util::SinkExt;
+    let burst = async {
+        socket.feed(Message::Text(first.into())).await?;
+        for _ in 1..BURST {
+            match sub.try_next() {
+                Some(a) => socket.feed(Message::Text(a.to_string().into())).await?,
+                None => break,
+            }
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, burst).await, Ok(Ok(())))
+}
+
 async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
@@ -180,7 +200,7 @@ async fn serve_ws(state: AppState, mut socket: WebSocket, who: Option<Principal>
         tokio::select! {
             next = step(&mut sub, &mut strikes, every) => match next {
                 Step::Send(text) => {
-                    if !send(&mut socket, text).await {
+                    if !send_burst(&mut socket, text, &mut sub).await {
                         sub.dropped();
                         return;
                     }

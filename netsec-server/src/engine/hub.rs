@@ -102,6 +102,12 @@ impl Subscription {
         }
     }
 
+    /// The next alert if one is waiting, without waiting; `None` when none is (or the client
+    /// lagged: the next [`next`](Self::next) reports it).
+    pub fn try_next(&mut self) -> Option<Arc<str>> {
+        self.rx.try_recv().ok()
+    }
+
     /// Alerts waiting for this client.
     pub fn backlog(&self) -> usize {
         self.rx.len()
