@@ -670,3 +670,42 @@ async fn live_capture_without_the_feature_says_how_to_get_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rule reload re-reads the rule files atomically: a broken file is refused naming the
+/// problem and the loaded set stays; a good one replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_reload_is_atomic() {
+    let dir = common::scratch("reload");
+    let rules = dir.join("local.rules");
+    std::fs::write(
+        &rules,
+        "alert tcp any any -> any 80 (msg:\"one\"; sid:1000001; rev:1;)\n",
+    )
+    .expect("rules");
+    let mut config = common::config(&dir);
+    config.sensor.rules.bundled = false;
+    config.sensor.rules.files = vec![rules.clone()];
+    let state = common::state(config);
+    let admin = access(&login(&state, "admin").await);
+    let (s, b) = call(&state, "POST", "/api/v1/rules/reload", Some(&admin), None).await;
+    assert_eq!((s, b["rules"].as_u64()), (StatusCode::OK, Some(1)), "{b}");
+    std::fs::write(
+        &rules,
+        "alert tcp any any -> any 80 (msg:\"one\"; sid:1000001; rev:1;)\n\
+         alert tcp any any -> any 81 (msg:\"two\"; sid:1000002; rev:1;)\n",
+    )
+    .expect("rules");
+    let (s, b) = call(&state, "POST", "/api/v1/rules/reload", Some(&admin), None).await;
+    assert_eq!((s, b["rules"].as_u64()), (StatusCode::OK, Some(2)), "{b}");
+    std::fs::remove_file(&rules).expect("removes");
+    let (s, b) = call(&state, "POST", "/api/v1/rules/reload", Some(&admin), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("local.rules")),
+        "{b}"
+    );
+    assert_eq!(state.sensor_config().rules().len(), 2, "the old set stays");
+    let _ = std::fs::remove_dir_all(&dir);
+}
