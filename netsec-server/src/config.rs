@@ -379,6 +379,19 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configuration_checks() {
+        let text = include_str!("../../config/server.toml");
+        let c = ServerConfig::from_toml_str(text, "config/server.toml").expect("parses");
+        c.check().expect("checks");
+        assert_eq!(c.server.bind, ServerConfig::default().server.bind);
+        assert_eq!(
+            c.storage,
+            ServerConfig::default().storage,
+            "the file shows the defaults"
+        );
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let err =
             ServerConfig::from_toml_str("[server]\nbnid = 1\n", "x.toml").expect_err("unknown key");

@@ -1,10 +1,33 @@
-//! netsec-server: live capture, detection, storage and alert streaming.
+//! netsec-server: the live sensor. One process captures or replays ([`engine`]), detects with
+//! the library's Sensor, stores in SQLite ([`storage`]) and serves the REST API, WebSocket and
+//! SSE alert streams and Prometheus metrics of `API.md` ([`api`]), with users, roles and tokens
+//! ([`auth`], [`role`]) and configuration from TOML, environment and flags ([`config`]).
+//! [`server::serve`] runs it on a listener; the `netsec-server` binary adds flags and signals.
 //!
-//! Built so far: [`storage`], the store behind one trait ([`storage::Store`]) with its default
-//! SQLite implementation ([`storage::SqliteStore`]): embedded, WAL, migrated schema, typed
-//! columns with indexes for the API's filters, idempotent batch writes, status history and
-//! retention by age and by size. The HTTP API, WebSocket, capture sources and authentication
-//! come next (issue 11).
+//! Routes are built by [`api::app`] over an [`api::AppState`], so they can be driven without
+//! a socket:
+//!
+//! ```
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use tower::ServiceExt;
+//!
+//! let dir = std::env::temp_dir().join(format!("netsec-doc-{}", std::process::id()));
+//! let mut config = netsec_server::config::ServerConfig::default();
+//! config.server.data_dir = dir.clone();
+//! let state = netsec_server::api::AppState::open(config)?;
+//! let rt = tokio::runtime::Runtime::new()?;
+//! let status = rt.block_on(async {
+//!     let req = Request::get("/api/v1/alerts").body(Body::empty())?;
+//!     let res = netsec_server::api::app(state).oneshot(req).await?;
+//!     Ok::<_, Box<dyn std::error::Error>>(res.status())
+//! })?;
+//! assert_eq!(status, 401, "every listing needs a token");
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The store alone:
 //!
 //! ```
 //! use netsec_core::detect::{Alert, RunId, Severity};
