@@ -133,3 +133,39 @@ fn sigterm_flushes_open_flows_and_finishes_writes() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `init` creates the first admin once and prints a password that logs in; a second `init`
+/// refuses.
+#[test]
+fn init_makes_the_first_admin_once() {
+    let dir = common::scratch("init");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_netsec-server"))
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("init")
+            .output()
+            .expect("runs")
+    };
+    let first = run();
+    assert!(first.status.success(), "{first:?}");
+    let out = String::from_utf8_lossy(&first.stdout);
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown once, stored hashed): "))
+        .expect("the password is printed")
+        .to_string();
+    assert_eq!(password.len(), 20);
+    let second = run();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already initialised"));
+    let store = SqliteStore::open(&dir.join("netsec.db")).expect("opens");
+    let (user, hash) = store
+        .user_credentials("admin")
+        .expect("reads")
+        .expect("admin exists");
+    assert_eq!(user.role, netsec_server::role::Role::Admin);
+    assert!(netsec_server::auth::verify_password(&password, &hash));
+    assert!(!hash.contains(&password), "stored hashed");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -44,6 +44,10 @@ pub struct CaptureStatus {
     pub alerts: u64,
     /// Rule reloads applied to this capture.
     pub rule_reloads: u64,
+    /// The capture counters in Suricata's `stats` shape:
+    /// `{"capture": {"kernel_packets", "kernel_drops"}}`.
+    #[schema(value_type = Object)]
+    pub stats: serde_json::Value,
 }
 
 /// The status now.
@@ -65,6 +69,7 @@ pub fn status_of(state: &AppState) -> CaptureStatus {
     };
     let packets = get(&s.packets);
     let bytes = get(&s.bytes);
+    let (kernel_packets, kernel_drops) = (get(&s.kernel_packets), get(&s.kernel_drops));
     CaptureStatus {
         state: s.state(),
         source: s.source.lock().ok().and_then(|x| x.clone()),
@@ -74,12 +79,15 @@ pub fn status_of(state: &AppState) -> CaptureStatus {
         bytes,
         packets_per_s: per_s(packets),
         bytes_per_s: per_s(bytes),
-        kernel_packets: get(&s.kernel_packets),
-        kernel_drops: get(&s.kernel_drops),
+        kernel_packets,
+        kernel_drops,
         flows_active: get(&s.flows_active),
         flows: get(&s.flows),
         alerts: s.alerts_total(),
         rule_reloads: get(&s.rule_reloads),
+        stats: serde_json::json!({
+            "capture": {"kernel_packets": kernel_packets, "kernel_drops": kernel_drops}
+        }),
     }
 }
 

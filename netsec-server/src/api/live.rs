@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::guard::{authenticate, Principal};
 use super::state::AppState;
-use crate::engine::{now_us, Next, Subscription};
+use crate::engine::{now_us, AlertJson, Next, Subscription};
 
 /// How long a client may take to accept one message.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,7 +52,9 @@ fn lagged(n: u64) -> String {
 
 /// What the stream loop does next.
 enum Step {
-    Send(String),
+    Alert(AlertJson),
+    Heartbeat(String),
+    Lagged(String),
     Drop,
     Close,
 }
@@ -60,12 +62,12 @@ enum Step {
 /// The next step of one client: an alert, a lag notice, or the decision to drop it.
 async fn step(sub: &mut Subscription, strikes: &mut u32, heartbeat_every: Duration) -> Step {
     match tokio::time::timeout(heartbeat_every, sub.next()).await {
-        Err(_) => Step::Send(heartbeat()),
+        Err(_) => Step::Heartbeat(heartbeat()),
         Ok(Next::Alert(a)) => {
             if sub.backlog() == 0 {
                 *strikes = 0;
             }
-            Step::Send(a.to_string())
+            Step::Alert(a)
         }
         Ok(Next::Missed(n)) => {
             *strikes += 1;
@@ -73,7 +75,7 @@ async fn step(sub: &mut Subscription, strikes: &mut u32, heartbeat_every: Durati
                 sub.dropped();
                 Step::Drop
             } else {
-                Step::Send(lagged(n))
+                Step::Lagged(lagged(n))
             }
         }
         Ok(Next::Closed) => Step::Close,
@@ -149,13 +151,13 @@ const BURST: usize = 64;
 
 /// Sends `first` and the alerts already waiting (up to [`BURST`]) with one flush: a burst
 /// of alerts costs one write to the socket, not one per alert.
-async fn send_burst(socket: &mut WebSocket, first: String, sub: &mut Subscription) -> bool {
+async fn send_burst(socket: &mut WebSocket, first: AlertJson, sub: &mut Subscription) -> bool {
     use futures_util::SinkExt;
     let burst = async {
-        socket.feed(Message::Text(first.into())).await?;
+        socket.feed(Message::Text(first)).await?;
         for _ in 1..BURST {
             match sub.try_next() {
-                Some(a) => socket.feed(Message::Text(a.to_string().into())).await?,
+                Some(a) => socket.feed(Message::Text(a)).await?,
                 None => break,
             }
         }
@@ -199,8 +201,14 @@ async fn serve_ws(state: AppState, mut socket: WebSocket, who: Option<Principal>
     loop {
         tokio::select! {
             next = step(&mut sub, &mut strikes, every) => match next {
-                Step::Send(text) => {
-                    if !send_burst(&mut socket, text, &mut sub).await {
+                Step::Alert(a) => {
+                    if !send_burst(&mut socket, a, &mut sub).await {
+                        sub.dropped();
+                        return;
+                    }
+                }
+                Step::Heartbeat(text) | Step::Lagged(text) => {
+                    if !send(&mut socket, text).await {
                         sub.dropped();
                         return;
                     }
@@ -238,17 +246,71 @@ pub async fn sse(
                 return Some((Ok(ev), (None, sub, strikes, false)));
             }
             let ev = match step(&mut sub, &mut strikes, every).await {
-                Step::Send(text) if text.starts_with("{\"type\":\"heartbeat\"") => {
-                    Event::default().event("heartbeat").data(text)
-                }
-                Step::Send(text) if text.starts_with("{\"type\":\"lagged\"") => {
-                    Event::default().event("lagged").data(text)
-                }
-                Step::Send(text) => Event::default().event("alert").data(text),
+                Step::Heartbeat(text) => Event::default().event("heartbeat").data(text),
+                Step::Lagged(text) => Event::default().event("lagged").data(text),
+                Step::Alert(a) => Event::default().event("alert").data(a.as_str()),
                 Step::Drop | Step::Close => return None,
             };
             Some((Ok(ev), (None, sub, strikes, false)))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(every))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::AlertHub;
+    use netsec_core::detect::{Alert, Severity};
+    use netsec_core::time::Timestamp;
+    use std::sync::Arc;
+
+    fn publish(hub: &AlertHub, n: i64) {
+        for i in 0..n {
+            hub.publish(
+                &Alert::builder("t", Timestamp::from_micros(i), "X", Severity::Low).build(),
+            );
+        }
+    }
+
+    /// Behind once: told how many were missed. Behind again before catching up: dropped.
+    /// Caught up in between: the slate is clean.
+    #[tokio::test]
+    async fn a_client_behind_twice_is_dropped_and_one_that_caught_up_is_not() {
+        let hub = Arc::new(AlertHub::new(4));
+        let every = Duration::from_secs(60);
+        let mut sub = hub.subscribe();
+        let mut strikes = 0;
+        publish(&hub, 10);
+        match step(&mut sub, &mut strikes, every).await {
+            Step::Lagged(t) => assert_eq!(t, lagged(6)),
+            _ => panic!("expected a lag notice"),
+        }
+        publish(&hub, 10);
+        assert!(matches!(
+            step(&mut sub, &mut strikes, every).await,
+            Step::Drop
+        ));
+        assert_eq!(hub.dropped_clients(), 1);
+
+        let mut sub = hub.subscribe();
+        let mut strikes = 0;
+        publish(&hub, 10);
+        assert!(matches!(
+            step(&mut sub, &mut strikes, every).await,
+            Step::Lagged(_)
+        ));
+        for _ in 0..4 {
+            assert!(matches!(
+                step(&mut sub, &mut strikes, every).await,
+                Step::Alert(_)
+            ));
+        }
+        assert_eq!(strikes, 0, "caught up");
+        publish(&hub, 10);
+        match step(&mut sub, &mut strikes, every).await {
+            Step::Lagged(t) => assert_eq!(t, lagged(6), "told again, not dropped"),
+            _ => panic!("expected a lag notice"),
+        }
+    }
 }

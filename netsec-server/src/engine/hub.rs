@@ -5,13 +5,18 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use netsec_core::detect::Alert;
 use tokio::sync::broadcast;
+
+/// An alert's JSON, serialized once and shared by every client (cloning is a reference
+/// count, so a message to 500 clients copies nothing).
+pub type AlertJson = Utf8Bytes;
 
 /// The alert feed.
 #[derive(Debug)]
 pub struct AlertHub {
-    tx: broadcast::Sender<Arc<str>>,
+    tx: broadcast::Sender<AlertJson>,
     clients: AtomicUsize,
     published: AtomicU64,
     missed: AtomicU64,
@@ -36,7 +41,7 @@ impl AlertHub {
         if let Ok(json) = serde_json::to_string(alert) {
             self.published.fetch_add(1, Ordering::Relaxed);
             // No receiver is not an error: nobody is listening.
-            let _ = self.tx.send(Arc::from(json));
+            let _ = self.tx.send(AlertJson::from(json));
         }
     }
 
@@ -74,7 +79,7 @@ impl AlertHub {
 #[derive(Debug)]
 pub enum Next {
     /// An alert's JSON.
-    Alert(Arc<str>),
+    Alert(AlertJson),
     /// The client fell behind and missed this many; it is told, and dropped if it happens
     /// again before it catches up.
     Missed(u64),
@@ -85,7 +90,7 @@ pub enum Next {
 /// One client's place in the feed.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: broadcast::Receiver<Arc<str>>,
+    rx: broadcast::Receiver<AlertJson>,
     hub: Arc<AlertHub>,
 }
 
@@ -104,7 +109,7 @@ impl Subscription {
 
     /// The next alert if one is waiting, without waiting; `None` when none is (or the client
     /// lagged: the next [`next`](Self::next) reports it).
-    pub fn try_next(&mut self) -> Option<Arc<str>> {
+    pub fn try_next(&mut self) -> Option<AlertJson> {
         self.rx.try_recv().ok()
     }
 

@@ -34,7 +34,7 @@ use crate::config::Speed;
 use crate::storage::{Batch, StoreWriter};
 
 pub use frames::{Frames, BATCH_FRAMES};
-pub use hub::{AlertHub, Next, Subscription};
+pub use hub::{AlertHub, AlertJson, Next, Subscription};
 pub use source::{KernelStats, SourceError, SourceSpec};
 pub use stats::{severity_index, CaptureState, CaptureStats};
 
