@@ -16,6 +16,9 @@ use crate::config::ServerConfig;
 use crate::engine::{AlertHub, CaptureControl};
 use crate::storage::{SqliteStore, Store, StoreError, StoreWriter};
 
+/// Batches waiting for the writer (at 2,000 rows each, about 20 MB of flows at most).
+const WRITER_QUEUE: usize = 16;
+
 /// Read connections the API keeps open (WAL: readers never wait for the writer).
 const READERS: usize = 4;
 
@@ -219,7 +222,7 @@ impl AppState {
         let writer_store = open().map_err(store_err)?;
         let db = Arc::new(Db::open(open).map_err(store_err)?);
         let keys = TokenKeys::load_or_create(&config.key_path())?;
-        let writer = Arc::new(StoreWriter::spawn(writer_store, 64));
+        let writer = Arc::new(StoreWriter::spawn(writer_store, WRITER_QUEUE));
         let hub = Arc::new(AlertHub::new(config.server.stream_buffer));
         let capture = CaptureControl::new(
             Arc::clone(&hub),
