@@ -709,3 +709,55 @@ async fn rule_reload_is_atomic() {
     assert_eq!(state.sensor_config().rules().len(), 2, "the old set stays");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CORS answers only the allowed origins; security headers and a request id are on every
+/// response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allow_list_and_security_headers() {
+    let dir = common::scratch("cors");
+    let mut config = common::config(&dir);
+    config.server.cors_origins = vec!["https://soc.example".into()];
+    let state = common::state(config);
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/api/v1/alerts")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let res = app(state.clone())
+        .oneshot(preflight("https://soc.example"))
+        .await
+        .expect("infallible");
+    assert_eq!(
+        res.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap_or("")),
+        Some("https://soc.example")
+    );
+    let res = app(state.clone())
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .expect("infallible");
+    assert!(
+        res.headers().get("access-control-allow-origin").is_none(),
+        "other origins get nothing"
+    );
+    let req = Request::get("/api/v1/health")
+        .body(Body::empty())
+        .expect("request");
+    let res = app(state.clone()).oneshot(req).await.expect("infallible");
+    for h in [
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "referrer-policy",
+        "x-request-id",
+    ] {
+        assert!(res.headers().contains_key(h), "{h}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -169,3 +169,80 @@ fn init_makes_the_first_admin_once() {
     assert!(!hash.contains(&password), "stored hashed");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGHUP reloads the rules of a running server: the capture status counts the reload.
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_rules_of_the_running_capture() {
+    use std::io::{BufRead, BufReader};
+    let dir = common::scratch("sighup");
+    let pcap = dir.join("many.pcap");
+    common::write_many_flows(&pcap, 40_000, 500);
+    let init = Command::new(env!("CARGO_BIN_EXE_netsec-server"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .arg("init")
+        .output()
+        .expect("init");
+    let out = String::from_utf8_lossy(&init.stdout).to_string();
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown once, stored hashed): "))
+        .expect("password")
+        .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec-server"))
+        .args(["--bind", "127.0.0.1:0", "--speed", "realtime"])
+        .arg("--data-dir")
+        .arg(&dir)
+        .arg("--pcap")
+        .arg(&pcap)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reads");
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("prints its address")
+        .parse()
+        .expect("address");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let status = rt.block_on(async {
+        let (_, login) = common::http::request(
+            addr,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"username": "admin", "password": password})),
+        )
+        .await;
+        let token = login["access_token"].as_str().expect("token").to_string();
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill")
+            .success());
+        let mut status = serde_json::Value::Null;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            status =
+                common::http::request(addr, "GET", "/api/v1/capture/status", Some(&token), None)
+                    .await
+                    .1;
+            if status["rule_reloads"] == 1 {
+                break;
+            }
+        }
+        status
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["rule_reloads"], 1, "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
