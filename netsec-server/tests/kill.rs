@@ -9,32 +9,39 @@ use std::time::{Duration, Instant};
 
 use netsec_server::storage::{SqliteStore, Store};
 
-#[test]
-fn kill_9_mid_replay_keeps_what_was_committed_and_the_database_sound() {
-    let dir = common::scratch("kill9");
+/// Writes 40,000 one-packet flows (20 s of packet time) and a configuration replaying them at
+/// recorded speed with `extra` TOML appended, and starts a child server on it.
+fn replaying_child(dir: &std::path::Path, extra: &str) -> std::process::Child {
     let pcap = dir.join("many.pcap");
-    // 40,000 one-packet flows over 20 s of packet time, replayed at recorded speed.
     common::write_many_flows(&pcap, 40_000, 500);
     let config = dir.join("server.toml");
     std::fs::write(
         &config,
         format!(
             "[server]\nbind = \"127.0.0.1:0\"\ndata_dir = {:?}\n\
-             [storage]\nbatch_rows = 500\n\
-             [capture]\npcap = {:?}\nspeed = \"realtime\"\n\
-             [sensor.flow]\nidle_timeout_us = 300000\n",
+             [capture]\npcap = {:?}\nspeed = \"realtime\"\n{extra}",
             dir.display().to_string(),
             pcap.display().to_string()
         ),
     )
     .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec-server"))
+    Command::new(env!("CARGO_BIN_EXE_netsec-server"))
         .arg("--config")
         .arg(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("starts the server");
+        .expect("starts the server")
+}
+
+#[test]
+fn kill_9_mid_replay_keeps_what_was_committed_and_the_database_sound() {
+    let dir = common::scratch("kill9");
+    // 40,000 one-packet flows over 20 s of packet time, replayed at recorded speed.
+    let mut child = replaying_child(
+        &dir,
+        "[storage]\nbatch_rows = 500\n[sensor.flow]\nidle_timeout_us = 300000\n",
+    );
     let db = dir.join("netsec.db");
     // Wait until flows are being committed, then note how many, then kill.
     let started = Instant::now();
@@ -85,27 +92,7 @@ fn kill_9_mid_replay_keeps_what_was_committed_and_the_database_sound() {
 #[test]
 fn sigterm_flushes_open_flows_and_finishes_writes() {
     let dir = common::scratch("sigterm");
-    let pcap = dir.join("many.pcap");
-    common::write_many_flows(&pcap, 40_000, 500);
-    let config = dir.join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nbind = \"127.0.0.1:0\"\ndata_dir = {:?}\n\
-             [capture]\npcap = {:?}\nspeed = \"realtime\"\n\
-             [sensor.flow]\nidle_timeout_us = 600000000\n",
-            dir.display().to_string(),
-            pcap.display().to_string()
-        ),
-    )
-    .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec-server"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts the server");
+    let mut child = replaying_child(&dir, "[sensor.flow]\nidle_timeout_us = 600000000\n");
     std::thread::sleep(Duration::from_secs(3));
     let db = dir.join("netsec.db");
     let before = SqliteStore::open(&db)

@@ -18,7 +18,7 @@ use rusqlite::{params, Transaction};
 use netsec_core::detect::{Alert, AlertStatus};
 
 use super::super::{AlertQuery, StoreError};
-use super::{limit_of, severity_code};
+use super::{group_key_filters, limit_of, severity_code};
 
 /// What one batch adds to one group.
 #[derive(Debug)]
@@ -189,22 +189,7 @@ pub(super) fn summary_sql(q: &AlertQuery) -> Option<(String, Vec<Value>)> {
         clauses.push("max_severity >= ?");
         values.push(severity_code(s).into());
     }
-    if let Some(d) = &q.detector {
-        clauses.push("detector = ?");
-        values.push(d.clone().into());
-    }
-    if let Some(t) = &q.attack_type {
-        clauses.push("attack_type = ?");
-        values.push(t.clone().into());
-    }
-    if let Some(ip) = q.src_ip {
-        clauses.push("src_ip = ?");
-        values.push(ip.to_string().into());
-    }
-    if let Some(ip) = q.dst_ip {
-        clauses.push("dst_ip = ?");
-        values.push(ip.to_string().into());
-    }
+    group_key_filters(q, &mut clauses, &mut values);
     values.push(limit_of(q));
     let sql = format!(
         "SELECT detector, signature, nullif(src_ip, ''), nullif(dst_ip, ''), signature_name,

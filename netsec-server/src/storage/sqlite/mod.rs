@@ -535,21 +535,13 @@ fn limit_of(q: &AlertQuery) -> rusqlite::types::Value {
     (q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT) as i64).into()
 }
 
-/// The `WHERE` clause of `q`'s filters and its values.
-fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
-    let mut clauses: Vec<&str> = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
-    if let Some(s) = q.min_severity {
-        clauses.push("severity >= ?");
-        values.push(severity_code(s).into());
-    }
-    if let Some(s) = q.status {
-        clauses.push("status = ?");
-        values.push(s.as_str().to_string().into());
-    }
-    if q.open_only {
-        clauses.push("status IN ('NEW', 'ACKNOWLEDGED')");
-    }
+/// The filters of `q` on what names an inbox group (attack type, detector, addresses): the
+/// columns have the same names in `alerts` and in the kept inbox.
+fn group_key_filters(
+    q: &AlertQuery,
+    clauses: &mut Vec<&'static str>,
+    values: &mut Vec<rusqlite::types::Value>,
+) {
     if let Some(t) = &q.attack_type {
         clauses.push("attack_type = ?");
         values.push(t.clone().into());
@@ -566,6 +558,24 @@ fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
         clauses.push("dst_ip = ?");
         values.push(ip.to_string().into());
     }
+}
+
+/// The `WHERE` clause of `q`'s filters and its values.
+fn where_clause(q: &AlertQuery) -> (String, Vec<rusqlite::types::Value>) {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(s) = q.min_severity {
+        clauses.push("severity >= ?");
+        values.push(severity_code(s).into());
+    }
+    if let Some(s) = q.status {
+        clauses.push("status = ?");
+        values.push(s.as_str().to_string().into());
+    }
+    if q.open_only {
+        clauses.push("status IN ('NEW', 'ACKNOWLEDGED')");
+    }
+    group_key_filters(q, &mut clauses, &mut values);
     if let Some(t) = q.since {
         clauses.push("ts_us >= ?");
         values.push(t.as_micros().into());
