@@ -5,11 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -19,16 +15,18 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use super::state::AppState;
 use crate::engine::{AlertHub, CaptureStats};
 use crate::storage::StoreWriter;
 
 /// Labels of an HTTP request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct HttpLabels {
-    method: String,
-    route: String,
-    status: u16,
+pub struct HttpLabels {
+    /// The method.
+    pub method: String,
+    /// The route template (`/api/v1/alerts/{id}`), never the raw path.
+    pub route: String,
+    /// The response status.
+    pub status: u16,
 }
 
 /// The server's metrics.
@@ -210,6 +208,11 @@ impl Metrics {
         let _ = self.registry.set(registry);
     }
 
+    /// Records one request's latency.
+    pub fn observe_http(&self, labels: &HttpLabels, seconds: f64) {
+        self.http.get_or_create(labels).observe(seconds);
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -224,38 +227,4 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
     }
-}
-
-/// Middleware: times every request by its route template (never the raw path, so ids do not
-/// explode the label set).
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().as_str().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let res = next.run(req).await;
-    state
-        .metrics
-        .http
-        .get_or_create(&HttpLabels {
-            method,
-            route,
-            status: res.status().as_u16(),
-        })
-        .observe(start.elapsed().as_secs_f64());
-    res
-}
-
-/// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>) -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
-        .into_response()
 }

@@ -15,6 +15,7 @@ pub mod filters;
 pub mod guard;
 pub mod live;
 pub mod metrics;
+pub mod observe;
 pub mod params;
 pub mod session;
 pub mod state;
@@ -132,7 +133,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/capture/stop", post(capture::stop.layer(admin())))
         .route("/api/v1/rules/reload", post(capture::reload.layer(admin())))
         // Bind-controlled: keep the server on loopback or firewall it.
-        .route("/metrics", get(metrics::scrape))
+        .route("/metrics", get(observe::scrape))
         .route("/", get(index))
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", docs::ApiDoc::openapi()))
         .fallback(|| async { ApiError::not_found("route").into_response() })
@@ -150,7 +151,7 @@ pub fn app(state: AppState) -> Router {
         next: std::sync::Arc::default(),
     };
     let x_request_id = HeaderName::from_static("x-request-id");
-    api.layer(from_fn_with_state(state.clone(), metrics::track))
+    api.layer(from_fn_with_state(state.clone(), observe::track))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(cors(&state.config.server.cors_origins))

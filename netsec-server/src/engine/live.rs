@@ -4,7 +4,7 @@
 use netsec_core::capture::{LinkType, RawPacket};
 use netsec_core::time::Timestamp;
 
-use super::source::{KernelStats, Read, SourceError};
+use super::read::{KernelStats, Read, SourceError};
 
 /// An open interface.
 pub struct LiveSource {

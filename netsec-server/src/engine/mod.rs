@@ -15,6 +15,7 @@ mod frames;
 mod hub;
 #[cfg(feature = "live")]
 mod live;
+mod read;
 mod source;
 mod stats;
 
@@ -35,11 +36,13 @@ use crate::storage::{Batch, StoreWriter};
 
 pub use frames::{Frames, BATCH_FRAMES};
 pub use hub::{AlertHub, AlertJson, Next, Subscription};
-pub use source::{KernelStats, SourceError, SourceSpec};
+pub use read::{KernelStats, SourceError};
+pub use source::SourceSpec;
 pub use stats::{severity_index, CaptureState, CaptureStats};
 
 use devices::{InventoryPublisher, Snapshots};
-use source::{Opened, Read};
+use read::Read;
+use source::Opened;
 
 /// Frame batches in flight between the threads.
 const QUEUE: usize = 64;
