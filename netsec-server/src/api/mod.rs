@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod capture;
+pub mod dashboard;
 pub mod data;
 pub mod docs;
 pub mod error;
@@ -26,7 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::{header, HeaderName, HeaderValue, Method, Request};
 use axum::middleware::from_fn_with_state;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -134,7 +135,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/rules/reload", post(capture::reload.layer(admin())))
         // Bind-controlled: keep the server on loopback or firewall it.
         .route("/metrics", get(observe::scrape))
-        .route("/", get(index))
+        .route("/", get(dashboard::index))
+        .route("/assets/{name}", get(dashboard::asset))
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", docs::ApiDoc::openapi()))
         .fallback(|| async { ApiError::not_found("route").into_response() })
         .method_not_allowed_fallback(|| async {
@@ -153,6 +155,8 @@ pub fn app(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     api.layer(from_fn_with_state(state.clone(), observe::track))
         .layer(DefaultBodyLimit::max(limit))
+        // gzip for what is worth it (not SSE, not images), the dashboard's bundle first.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(cors(&state.config.server.cors_origins))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -195,10 +199,3 @@ fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer
 /// The Content-Security-Policy: nothing from elsewhere, no framing.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
     script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
-
-async fn index() -> Html<&'static str> {
-    Html(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>netsec-server</title></head>\
-         <body><h1>netsec-server</h1><p>The API is described at <a href=\"/api/docs/\">/api/docs</a>.</p></body></html>",
-    )
-}

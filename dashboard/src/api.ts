@@ -1,0 +1,137 @@
+// The server's REST API: the session's tokens, JSON in and out, errors as thrown ApiError.
+
+export interface Alert {
+  id: string;
+  detector: string;
+  timestamp: string;
+  attack_type: string;
+  severity: Severity;
+  status: Status;
+  src_ip?: string;
+  dst_ip?: string;
+  src_port?: number;
+  dst_port?: number;
+  protocol?: string;
+  score: number;
+  description: string;
+  tags: string[];
+  flow_id?: number;
+  meta: Record<string, unknown>;
+}
+
+export type Severity = "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
+export type Status = "NEW" | "ACKNOWLEDGED" | "SUPPRESSED" | "RESOLVED";
+export const SEVERITIES: Severity[] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+export const STATUSES: Status[] = ["NEW", "ACKNOWLEDGED", "SUPPRESSED", "RESOLVED"];
+
+export interface GroupKey {
+  detector: string;
+  signature: string;
+  src_ip: string | null;
+  dst_ip: string | null;
+}
+
+export interface Group {
+  key: GroupKey;
+  signature_name: string;
+  attack_type: string;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  max_severity: Severity;
+  statuses: [number, number, number, number];
+}
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) {
+    super(message);
+  }
+}
+
+const KEY = "netsec.session";
+
+interface Session {
+  access_token: string;
+  refresh_token: string;
+  name?: string;
+  role?: string;
+}
+
+let session: Session | null = (() => {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY) ?? "null");
+  } catch {
+    return null;
+  }
+})();
+
+export function current(): Session | null {
+  return session;
+}
+
+function save(s: Session | null) {
+  session = s;
+  if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
+  else sessionStorage.removeItem(KEY);
+}
+
+export function logout() {
+  save(null);
+}
+
+async function raw(method: string, path: string, body?: unknown, token?: string): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+async function parse<T>(res: Response): Promise<T> {
+  if (res.status === 204) return undefined as T;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = data?.error ?? {};
+    throw new ApiError(res.status, e.code ?? "error", e.message ?? res.statusText);
+  }
+  return data as T;
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  const tokens = await parse<Session>(await raw("POST", "/api/v1/auth/login", { username, password }));
+  save(tokens);
+  const me = await call<{ name: string; role: string }>("GET", "/api/v1/auth/me");
+  save({ ...tokens, name: me.name, role: me.role });
+}
+
+/// One API call; an expired access token is refreshed once.
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  if (!session) throw new ApiError(401, "unauthorized", "not logged in");
+  let res = await raw(method, path, body, session.access_token);
+  if (res.status === 401 && session.refresh_token) {
+    const r = await raw("POST", "/api/v1/auth/refresh", { refresh_token: session.refresh_token });
+    if (r.ok) {
+      const t = await r.json();
+      save({ ...session, access_token: t.access_token, refresh_token: t.refresh_token });
+      res = await raw(method, path, body, session.access_token);
+    } else {
+      save(null);
+    }
+  }
+  return parse<T>(res);
+}
+
+export function query(params: Record<string, string | number | undefined>): string {
+  const q = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join("&");
+  return q ? `?${q}` : "";
+}
+
+export function canChange(): boolean {
+  return session?.role === "analyst" || session?.role === "admin";
+}
+
+export function isAdmin(): boolean {
+  return session?.role === "admin";
+}

@@ -1,0 +1,190 @@
+// The overview: capture status (start and stop for admins), alerts over time by severity and
+// traffic rate (uPlot), top attack types and top talkers.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import uPlot from "uplot";
+import { call, isAdmin } from "../api";
+import { num } from "../util";
+
+interface Point {
+  start: string;
+  alerts: number;
+  alerts_by_severity: [number, number, number, number];
+  flows: number;
+  packets: number;
+  bytes: number;
+}
+
+const SEV_COLOURS = ["#7aa2f7", "#e0af68", "#f7768e", "#ff3b5c"];
+
+function Chart(props: { title: string; series: { label: string; colour: string }[]; data: uPlot.AlignedData; testid: string }) {
+  const el = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!el.current) return;
+    const width = el.current.clientWidth || 600;
+    const plot = new uPlot(
+      {
+        width,
+        height: 220,
+        series: [
+          {},
+          ...props.series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, fill: `${s.colour}22` })),
+        ],
+        axes: [
+          { stroke: "#a9b1d6", grid: { stroke: "#2a2f45" } },
+          { stroke: "#a9b1d6", grid: { stroke: "#2a2f45" }, size: 60 },
+        ],
+        legend: { show: true },
+      },
+      props.data,
+      el.current,
+    );
+    return () => plot.destroy();
+  }, [props.data]);
+  return (
+    <div class="card chart" data-testid={props.testid}>
+      <h3>{props.title}</h3>
+      <div ref={el} />
+    </div>
+  );
+}
+
+function Top(props: { title: string; items: { key: string; count: number; bytes: number }[]; bytes?: boolean }) {
+  const max = Math.max(1, ...props.items.map((i) => (props.bytes ? i.bytes : i.count)));
+  return (
+    <div class="card">
+      <h3>{props.title}</h3>
+      <table class="kv top">
+        <tbody>
+          {props.items.map((i) => {
+            const v = props.bytes ? i.bytes : i.count;
+            return (
+              <tr>
+                <th class="mono">{i.key}</th>
+                <td class="num">{num(v)}{props.bytes ? " B" : ""}</td>
+                <td class="meter"><span style={{ width: `${(100 * v) / max}%` }} /></td>
+              </tr>
+            );
+          })}
+          {props.items.length === 0 && <tr><td class="empty">No data yet.</td></tr>}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Status(props: { tick: number; onError: (e: unknown) => void }) {
+  const [s, setS] = useState<any>(null);
+  const [pcap, setPcap] = useState("");
+  const [iface, setIface] = useState("");
+  const load = () => call<any>("GET", "/api/v1/capture/status").then(setS).catch(props.onError);
+  useEffect(() => {
+    load();
+  }, [props.tick]);
+  const start = async (body: unknown) => {
+    try {
+      await call("POST", "/api/v1/capture/start", body);
+      await load();
+    } catch (e) {
+      props.onError(e);
+    }
+  };
+  const stop = async () => {
+    try {
+      await call("POST", "/api/v1/capture/stop");
+      await load();
+    } catch (e) {
+      props.onError(e);
+    }
+  };
+  if (!s) return null;
+  return (
+    <div class="card" data-testid="capture">
+      <h3>Capture: {s.state}</h3>
+      <table class="kv">
+        <tbody>
+          <tr><th>source</th><td class="mono">{s.source ?? "—"}</td></tr>
+          <tr><th>packets/s</th><td class="num">{num(s.packets_per_s)}</td></tr>
+          <tr><th>bytes/s</th><td class="num">{num(s.bytes_per_s)}</td></tr>
+          <tr><th>kernel drops</th><td class="num">{num(s.kernel_drops)} of {num(s.kernel_packets)}</td></tr>
+          <tr><th>flows active</th><td class="num">{num(s.flows_active)}</td></tr>
+          <tr><th>alerts</th><td class="num">{num(s.alerts)}</td></tr>
+          {s.error && <tr><th>error</th><td class="warn">{s.error}</td></tr>}
+        </tbody>
+      </table>
+      {isAdmin() && (
+        <div class="bar">
+          {s.state === "running" ? (
+            <button onClick={stop}>Stop</button>
+          ) : (
+            <>
+              <input placeholder="capture file on the server" value={pcap} onInput={(e) => setPcap((e.target as HTMLInputElement).value)} />
+              <button disabled={!pcap} onClick={() => start({ pcap, speed: "realtime" })}>Replay</button>
+              <input placeholder="interface" value={iface} onInput={(e) => setIface((e.target as HTMLInputElement).value)} />
+              <button disabled={!iface} onClick={() => start({ interface: iface })}>Capture</button>
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function Overview(props: { tick: number; onError: (e: unknown) => void }) {
+  const [points, setPoints] = useState<Point[]>([]);
+  const [types, setTypes] = useState<any[]>([]);
+  const [talkers, setTalkers] = useState<any[]>([]);
+  const [totals, setTotals] = useState<any>(null);
+  useEffect(() => {
+    Promise.all([
+      call<{ points: Point[] }>("GET", "/api/v1/analytics/trends?bucket=1m"),
+      call<{ items: any[] }>("GET", "/api/v1/analytics/top?by=attack_types&limit=10"),
+      call<{ items: any[] }>("GET", "/api/v1/analytics/top?by=talkers&limit=10"),
+      call<any>("GET", "/api/v1/analytics/overview"),
+    ])
+      .then(([t, a, k, o]) => {
+        setPoints(t.points);
+        setTypes(a.items);
+        setTalkers(k.items);
+        setTotals(o.stored);
+      })
+      .catch(props.onError);
+  }, [props.tick]);
+  const xs = points.map((p) => Date.parse(p.start) / 1000);
+  const alerts: uPlot.AlignedData = [xs, ...[0, 1, 2, 3].map((i) => points.map((p) => p.alerts_by_severity[i]))];
+  const traffic: uPlot.AlignedData = [xs, points.map((p) => p.packets / 60), points.map((p) => p.bytes / 60)];
+  return (
+    <section>
+      <header class="bar">
+        <h2>Overview</h2>
+        {totals && (
+          <span>
+            {num(totals.alerts)} alerts · {num(totals.flows)} flows · {num(totals.packets)} packets stored
+          </span>
+        )}
+      </header>
+      <div class="cards">
+        <Status tick={props.tick} onError={props.onError} />
+        <Top title="Top attack types" items={types} />
+        <Top title="Top talkers (bytes sent)" items={talkers} bytes />
+      </div>
+      <div class="cards wide">
+        <Chart
+          title="Alerts per minute by severity"
+          testid="chart-alerts"
+          series={["LOW", "MEDIUM", "HIGH", "CRITICAL"].map((l, i) => ({ label: l, colour: SEV_COLOURS[i] }))}
+          data={alerts}
+        />
+        <Chart
+          title="Traffic rate (per second, by minute of packet time)"
+          testid="chart-traffic"
+          series={[
+            { label: "packets/s", colour: "#9ece6a" },
+            { label: "bytes/s", colour: "#7dcfff" },
+          ]}
+          data={traffic}
+        />
+      </div>
+    </section>
+  );
+}
