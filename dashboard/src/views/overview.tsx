@@ -28,7 +28,13 @@ function Chart(props: { title: string; series: { label: string; colour: string }
         height: 220,
         series: [
           {},
-          ...props.series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, fill: `${s.colour}22` })),
+          ...props.series.map((s) => ({
+            label: s.label,
+            stroke: s.colour,
+            width: 2,
+            fill: `${s.colour}22`,
+            points: { show: true, size: 5 },
+          })),
         ],
         axes: [
           { stroke: "#a9b1d6", grid: { stroke: "#2a2f45" } },
@@ -150,9 +156,28 @@ export function Overview(props: { tick: number; onError: (e: unknown) => void })
       })
       .catch(props.onError);
   }, [props.tick]);
-  const xs = points.map((p) => Date.parse(p.start) / 1000);
-  const alerts: uPlot.AlignedData = [xs, ...[0, 1, 2, 3].map((i) => points.map((p) => p.alerts_by_severity[i]))];
-  const traffic: uPlot.AlignedData = [xs, points.map((p) => p.packets / 60), points.map((p) => p.bytes / 60)];
+  // The server returns buckets with data only; quiet minutes are zeros on the chart.
+  const filled: Point[] = [];
+  if (points.length) {
+    const first = Date.parse(points[0].start);
+    const last = Date.parse(points[points.length - 1].start);
+    const byStart = new Map(points.map((p) => [Date.parse(p.start), p]));
+    for (let t = first; t <= last && filled.length < 1440; t += 60000) {
+      filled.push(
+        byStart.get(t) ?? {
+          start: new Date(t).toISOString(),
+          alerts: 0,
+          alerts_by_severity: [0, 0, 0, 0],
+          flows: 0,
+          packets: 0,
+          bytes: 0,
+        },
+      );
+    }
+  }
+  const xs = filled.map((p) => Date.parse(p.start) / 1000);
+  const alerts: uPlot.AlignedData = [xs, ...[0, 1, 2, 3].map((i) => filled.map((p) => p.alerts_by_severity[i]))];
+  const traffic: uPlot.AlignedData = [xs, filled.map((p) => p.packets / 60), filled.map((p) => p.bytes / 60)];
   return (
     <section>
       <header class="bar">
