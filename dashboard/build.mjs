@@ -1,10 +1,10 @@
-// Builds the dashboard into ../netsec-server/assets/dashboard: app.js and app.css (minified,
+// Builds the dashboard into ../netsec-core/assets/dashboard: app.js and app.css (minified,
 // no source maps, no timestamps, so the same sources always give the same bytes; CI checks
 // the committed bundle matches) and index.html.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";
 
-const out = "../netsec-server/assets/dashboard";
+const out = "../netsec-core/assets/dashboard";
 mkdirSync(out, { recursive: true });
 await build({
   entryPoints: { app: "src/main.tsx" },

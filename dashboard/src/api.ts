@@ -42,6 +42,8 @@ export interface Group {
   statuses: [number, number, number, number];
 }
 
+import { report, reportCall } from "./report";
+
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) {
     super(message);
@@ -57,7 +59,13 @@ interface Session {
   role?: string;
 }
 
+/// Whether this page is a report (data embedded, read-only, no server).
+export function isReport(): boolean {
+  return report !== null;
+}
+
 let session: Session | null = (() => {
+  if (report) return { access_token: "", refresh_token: "", name: "report", role: "viewer" };
   try {
     return JSON.parse(sessionStorage.getItem(KEY) ?? "null");
   } catch {
@@ -105,6 +113,13 @@ export async function login(username: string, password: string): Promise<void> {
 
 /// One API call; an expired access token is refreshed once.
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  if (report) {
+    try {
+      return reportCall(method, path) as T;
+    } catch (e) {
+      throw new ApiError(404, "not_in_report", e instanceof Error ? e.message : String(e));
+    }
+  }
   if (!session) throw new ApiError(401, "unauthorized", "not logged in");
   let res = await raw(method, path, body, session.access_token);
   if (res.status === 401 && session.refresh_token) {

@@ -6,7 +6,8 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { Alert, ApiError, current, login, logout } from "./api";
+import { Alert, ApiError, current, isReport, login, logout } from "./api";
+import { report } from "./report";
 import { Feed, LinkState } from "./live";
 import { Alerts, Filters } from "./views/alerts";
 import { Detail } from "./views/detail";
@@ -66,7 +67,7 @@ function App() {
     return () => window.removeEventListener("hashchange", on);
   }, []);
   useEffect(() => {
-    if (!authed) return;
+    if (!authed || isReport()) return;
     const feed = new Feed(
       (a) => {
         setLive((old) => [...old.slice(-9999), a]);
@@ -108,21 +109,29 @@ function App() {
         {nav("overview", "Overview")}
         {nav("flows", "Flows")}
         {nav("devices", "Devices")}
-        <span class={`link link-${link.s}`} data-testid="link" title={link.d ?? ""}>
-          ● {link.s}
-          {link.d ? ` (${link.d})` : ""}
-        </span>
-        <span class="who">
-          {current()?.name} ({current()?.role})
-        </span>
-        <button
-          onClick={() => {
-            logout();
-            setAuthed(false);
-          }}
-        >
-          Log out
-        </button>
+        {isReport() ? (
+          <span class="link" data-testid="link" title="a frozen report: no server, no network">
+            report: {report?.title}
+          </span>
+        ) : (
+          <>
+            <span class={`link link-${link.s}`} data-testid="link" title={link.d ?? ""}>
+              ● {link.s}
+              {link.d ? ` (${link.d})` : ""}
+            </span>
+            <span class="who">
+              {current()?.name} ({current()?.role})
+            </span>
+            <button
+              onClick={() => {
+                logout();
+                setAuthed(false);
+              }}
+            >
+              Log out
+            </button>
+          </>
+        )}
       </nav>
       {error && (
         <div class="error" role="alert" onClick={() => setError("")}>

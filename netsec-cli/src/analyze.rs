@@ -27,7 +27,9 @@ use netsec_core::config::{
     CheckedSensorConfig, ConfigError, OutputFormat, OutputsConfig, RulesConfig, SensorConfig,
 };
 use netsec_core::detect::RunId;
+use netsec_core::inventory::{Inventory, InventoryConfig};
 use netsec_core::pipeline::{FlowPipeline, PipelineError};
+use netsec_core::report::ReportBuilder;
 use netsec_core::summary::{AlertTally, Talkers};
 use netsec_ml::ModelFileLoader;
 
@@ -64,6 +66,11 @@ pub struct AnalyzeArgs {
     /// Also write finished flows to FILE (EVE flow events, JSON Lines or CSV per --format).
     #[arg(long, value_name = "FILE")]
     pub flows: Option<PathBuf>,
+    /// Also write a self-contained HTML report to FILE (the dashboard with the data inline:
+    /// opens from disk, no server, no network; at most 5,000 flows, sampled, and 50,000
+    /// alerts).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Captures processed at once (default: the number of CPUs). Output does not depend on it.
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -104,6 +111,8 @@ struct Plan<'a> {
     sensor: &'a CheckedSensorConfig,
     format: OutputFormat,
     write_flows: bool,
+    /// Gather the HTML report's data.
+    report: bool,
     progress: &'a Progress,
     /// Set when the writer failed: workers stop early.
     abort: &'a AtomicBool,
@@ -254,6 +263,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
         sensor: &checked,
         format: args.format.into(),
         write_flows: flows_out.is_some(),
+        report: args.report.is_some(),
         progress: &progress,
         abort: &abort,
     };
@@ -273,6 +283,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     }
     let next = AtomicUsize::new(0);
     let mut totals = Totals::default();
+    let title = match args.captures.as_slice() {
+        [one] => one.display().to_string(),
+        many => format!("{} captures", many.len()),
+    };
+    let mut html = ReportBuilder::new(&title);
     let mut write_error: Option<anyhow::Error> = None;
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -281,7 +296,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
         let mut receivers = receivers.into_iter();
         for (i, rx) in receivers.by_ref().enumerate() {
             match drain(&rx, &mut alerts_out, flows_out.as_mut()) {
-                Ok(report) => totals.add(*report),
+                Ok(mut report) => {
+                    if let Some(part) = report.report.take() {
+                        html.merge(part);
+                    }
+                    totals.add(*report)
+                }
                 Err(e) => {
                     write_error = Some(e.context(format!(
                         "while writing the output of {}",
@@ -303,6 +323,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     alerts_out.flush().context("cannot write alert output")?;
     if let Some(f) = flows_out.as_mut() {
         f.flush().context("cannot write flow output")?;
+    }
+    if let Some(path) = &args.report {
+        let mut out = BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        html.write_html(&mut out)
+            .and_then(|()| out.flush())
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
     }
     progress.finish();
     let secs = started.elapsed().as_secs_f64();
@@ -433,12 +461,23 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
 
     let mut talkers = Talkers::default();
     let mut tally = AlertTally::default();
+    // Flows and alerts come to two closures (possibly on two threads): two builders,
+    // merged after the run.
+    let mut html = plan.report.then(|| {
+        let mut r = ReportBuilder::new(&report.name);
+        r.add_capture(&report.name);
+        r
+    });
+    let mut html_alerts = plan.report.then(|| ReportBuilder::new(&report.name));
     // Reading and flow tracking here, detection and output on a second thread (see
     // `FlowPipeline::run_staged`): the output is the same as one thread's.
     let mut consumed = 0u64;
     let result = pipeline.run_staged(
         |flow| {
             talkers.add_flow(flow);
+            if let Some(r) = html.as_mut() {
+                r.add_flow(0, flow);
+            }
             match flow_out.as_mut() {
                 Some(w) => w.emit(flow).map_err(|_| Stop::Write),
                 None => Ok(()),
@@ -446,6 +485,9 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
         },
         |alert| {
             tally.add(alert);
+            if let Some(r) = html_alerts.as_mut() {
+                r.add_alert(alert);
+            }
             sink.emit(alert).map_err(|_| Stop::Write)
         },
         |now| {
@@ -478,6 +520,20 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
     report.talkers = talkers;
     report.alerts = tally;
     report.error = outcome.err();
+    if let Some(mut r) = html {
+        if let Some(a) = html_alerts {
+            r.merge(a);
+        }
+        // Devices come from a second, inventory-only read of the file (not of stdin).
+        if path.as_os_str() != "-" {
+            let mut inventory = Inventory::new(InventoryConfig::default());
+            if let Ok(reader) = netsec_core::capture::PcapReader::open(path) {
+                let _ = inventory.read_capture(reader);
+                r.add_devices(0, &inventory.hosts());
+            }
+        }
+        report.report = Some(r);
+    }
     report
 }
 

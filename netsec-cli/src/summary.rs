@@ -30,6 +30,8 @@ pub struct FileReport {
     pub alerts: AlertTally,
     /// Why the capture was not read to its end, if it was not.
     pub error: Option<String>,
+    /// What goes in the HTML report (`--report`), when asked for.
+    pub report: Option<netsec_core::report::ReportBuilder>,
 }
 
 /// Totals over every capture, in input order.

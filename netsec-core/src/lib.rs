@@ -74,6 +74,7 @@ pub mod flow;
 pub mod inventory;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod rules;
 pub mod summary;
 #[cfg(test)]

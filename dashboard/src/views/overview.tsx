@@ -3,8 +3,9 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
-import { call, isAdmin } from "../api";
+import { call, isAdmin, isReport } from "../api";
 import { num } from "../util";
+import { report } from "../report";
 
 interface Point {
   start: string;
@@ -13,6 +14,15 @@ interface Point {
   flows: number;
   packets: number;
   bytes: number;
+}
+
+/// A bucket width in words: "minute", "15 minutes", "6.1 days".
+function span(ms: number): string {
+  const m = ms / 60000;
+  if (m === 1) return "minute";
+  if (m < 120) return `${m} minutes`;
+  if (m < 2880) return `${(m / 60).toFixed(1)} hours`;
+  return `${(m / 1440).toFixed(1)} days`;
 }
 
 const SEV_COLOURS = ["#7aa2f7", "#e0af68", "#f7768e", "#ff3b5c"];
@@ -138,18 +148,28 @@ export function Status(props: { tick: number; onError: (e: unknown) => void }) {
 
 export function Overview(props: { tick: number; onError: (e: unknown) => void }) {
   const [points, setPoints] = useState<Point[]>([]);
+  const [bucketMs, setBucketMs] = useState(60000);
   const [types, setTypes] = useState<any[]>([]);
   const [talkers, setTalkers] = useState<any[]>([]);
   const [totals, setTotals] = useState<any>(null);
+  const [protocols, setProtocols] = useState<any[]>([]);
   useEffect(() => {
+    if (isReport()) {
+      call<{ items: any[] }>("GET", "/api/v1/analytics/top?by=protocols&limit=15")
+        .then((p) => setProtocols(p.items))
+        .catch(props.onError);
+    }
     Promise.all([
-      call<{ points: Point[] }>("GET", "/api/v1/analytics/trends?bucket=1m"),
+      call<{ points: Point[]; bucket: string }>("GET", "/api/v1/analytics/trends?bucket=1m"),
       call<{ items: any[] }>("GET", "/api/v1/analytics/top?by=attack_types&limit=10"),
       call<{ items: any[] }>("GET", "/api/v1/analytics/top?by=talkers&limit=10"),
       call<any>("GET", "/api/v1/analytics/overview"),
     ])
       .then(([t, a, k, o]) => {
         setPoints(t.points);
+        const unit: Record<string, number> = { m: 60000, h: 3600000, d: 86400000, s: 1000 };
+        const m = t.bucket.match(/^(\d+)([smhd])$/);
+        setBucketMs(m ? Number(m[1]) * unit[m[2]] : 60000);
         setTypes(a.items);
         setTalkers(k.items);
         setTotals(o.stored);
@@ -162,7 +182,7 @@ export function Overview(props: { tick: number; onError: (e: unknown) => void })
     const first = Date.parse(points[0].start);
     const last = Date.parse(points[points.length - 1].start);
     const byStart = new Map(points.map((p) => [Date.parse(p.start), p]));
-    for (let t = first; t <= last && filled.length < 1440; t += 60000) {
+    for (let t = first; t <= last && filled.length < 1440; t += bucketMs) {
       filled.push(
         byStart.get(t) ?? {
           start: new Date(t).toISOString(),
@@ -177,7 +197,8 @@ export function Overview(props: { tick: number; onError: (e: unknown) => void })
   }
   const xs = filled.map((p) => Date.parse(p.start) / 1000);
   const alerts: uPlot.AlignedData = [xs, ...[0, 1, 2, 3].map((i) => filled.map((p) => p.alerts_by_severity[i]))];
-  const traffic: uPlot.AlignedData = [xs, filled.map((p) => p.packets / 60), filled.map((p) => p.bytes / 60)];
+  const secs = bucketMs / 1000;
+  const traffic: uPlot.AlignedData = [xs, filled.map((p) => p.packets / secs), filled.map((p) => p.bytes / secs)];
   return (
     <section>
       <header class="bar">
@@ -189,19 +210,27 @@ export function Overview(props: { tick: number; onError: (e: unknown) => void })
         )}
       </header>
       <div class="cards">
-        <Status tick={props.tick} onError={props.onError} />
+        {isReport() ? (
+          <div class="card">
+            <h3>Captures</h3>
+            <p class="mono">{report?.captures.join(", ")}</p>
+          </div>
+        ) : (
+          <Status tick={props.tick} onError={props.onError} />
+        )}
         <Top title="Top attack types" items={types} />
         <Top title="Top talkers (bytes sent)" items={talkers} bytes />
+        {isReport() && <Top title="Protocols (flows)" items={protocols} />}
       </div>
       <div class="cards wide">
         <Chart
-          title="Alerts per minute by severity"
+          title={`Alerts per ${span(bucketMs)} by severity`}
           testid="chart-alerts"
           series={["LOW", "MEDIUM", "HIGH", "CRITICAL"].map((l, i) => ({ label: l, colour: SEV_COLOURS[i] }))}
           data={alerts}
         />
         <Chart
-          title="Traffic rate (per second, by minute of packet time)"
+          title="Traffic rate (per second, by bucket of packet time)"
           testid="chart-traffic"
           series={[
             { label: "packets/s", colour: "#9ece6a" },

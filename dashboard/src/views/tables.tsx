@@ -9,14 +9,16 @@ export function Flows(props: { onError: (e: unknown) => void }) {
   const [port, setPort] = useState("");
   const [rows, setRows] = useState<any[]>([]);
   const [next, setNext] = useState<string | null>(null);
+  const [sampledOf, setSampledOf] = useState<number | null>(null);
   const load = (cursor?: string) =>
-    call<{ flows: any[]; next_cursor: string | null }>(
+    call<{ flows: any[]; next_cursor: string | null; sampled_of?: number }>(
       "GET",
       `/api/v1/flows${query({ ip, port, limit: 200, cursor })}`,
     )
       .then((r) => {
         setRows(cursor ? [...rows, ...r.flows] : r.flows);
         setNext(r.next_cursor);
+        setSampledOf(r.sampled_of ?? null);
       })
       .catch(props.onError);
   useEffect(() => {
@@ -28,6 +30,11 @@ export function Flows(props: { onError: (e: unknown) => void }) {
         <h2>Flows</h2>
         <input aria-label="IP address" placeholder="IP address" value={ip} onChange={(e) => setIp((e.target as HTMLInputElement).value)} />
         <input aria-label="Port" placeholder="port" value={port} onChange={(e) => setPort((e.target as HTMLInputElement).value)} />
+        {sampledOf !== null && (
+          <span class="warn" data-testid="sampled">
+            a sample: the report holds at most 5,000 flows of the {sampledOf.toLocaleString()} analysed
+          </span>
+        )}
       </header>
       <table class="grid" data-testid="flows">
         <thead>
