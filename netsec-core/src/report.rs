@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn sampling_keeps_the_same_flows_in_any_order() {
-        let hashes: Vec<u64> = (0..20_000u64).map(|i| mix(i)).collect();
+        let hashes: Vec<u64> = (0..20_000u64).map(mix).collect();
         let mut a: Vec<u64> = hashes.clone();
         a.sort_unstable();
         a.truncate(MAX_FLOWS);
