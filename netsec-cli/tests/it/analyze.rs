@@ -465,3 +465,64 @@ fn a_config_can_turn_behavioural_detectors_off_and_bad_configs_are_bad_input() {
         "nothing written before the config is checked"
     );
 }
+
+/// `--report` writes one self-contained page: the dashboard inline (no external script or
+/// style), the data as JSON holding every alert the analysis wrote, and as many flows as it
+/// found (the sample holds all of them under 5,000), the same bytes on every run.
+#[test]
+fn report_is_self_contained_and_holds_every_alert() {
+    let dir = scratch("report");
+    let html = dir.join("report.html");
+    let alerts = dir.join("alerts.jsonl");
+    let out = netsec(&[
+        "analyze",
+        "samples/synthetic.pcap",
+        "--format",
+        "jsonl",
+        "--alerts",
+        path_str(&alerts),
+        "--report",
+        path_str(&html),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).expect("report written");
+    assert!(
+        !page.contains("src=\"/assets") && !page.contains("href=\"/assets"),
+        "nothing external"
+    );
+    assert!(
+        !page.contains("http://") || !page.contains("<script src"),
+        "no remote script"
+    );
+    let start =
+        page.find("id=\"netsec-report\">").expect("data element") + "id=\"netsec-report\">".len();
+    let end = start + page[start..].find("</script>").expect("end of data");
+    let data: serde_json::Value = serde_json::from_str(&page[start..end]).expect("data is JSON");
+    let written = std::fs::read_to_string(&alerts)
+        .expect("alerts")
+        .lines()
+        .count();
+    assert!(written > 0);
+    assert_eq!(data["alerts"].as_array().map(Vec::len), Some(written));
+    assert_eq!(data["alerts_total"], written);
+    assert_eq!(data["flows_total"], 976);
+    assert_eq!(data["flows"].as_array().map(Vec::len), Some(976));
+    assert!(!data["devices"].as_array().expect("devices").is_empty());
+    let again = dir.join("again.html");
+    let out = netsec(&[
+        "analyze",
+        "samples/synthetic.pcap",
+        "--report",
+        path_str(&again),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(&again).expect("read"),
+        page.as_bytes(),
+        "deterministic"
+    );
+}
