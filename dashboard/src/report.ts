@@ -16,6 +16,7 @@ interface ReportData {
   top_talkers: { key: string; count: number; bytes: number }[];
   top_ports: { key: string; count: number; bytes: number }[];
   devices: any[];
+  devices_total: number;
 }
 
 const el = typeof document !== "undefined" ? document.getElementById("netsec-report") : null;
@@ -154,7 +155,7 @@ export function reportCall(method: string, path: string): unknown {
       sampled_of: r.flows_total,
     };
   }
-  if (p === "/api/v1/devices") return { devices: r.devices };
+  if (p === "/api/v1/devices") return { devices: r.devices, total: r.devices_total };
   if (p === "/api/v1/analytics/trends") return trends();
   if (p === "/api/v1/analytics/top") {
     const by = q.get("by");

@@ -53,6 +53,8 @@ pub const DASHBOARD: Bundle = Bundle {
 pub const MAX_FLOWS: usize = 5_000;
 /// Most alerts a report holds (the first by time when there are more).
 pub const MAX_ALERTS: usize = 50_000;
+/// Most devices a report holds (those with the most traffic when there are more).
+pub const MAX_DEVICES: usize = 2_000;
 
 /// A flow kept for the report, ordered by its sampling hash.
 #[derive(Debug)]
@@ -135,6 +137,7 @@ pub struct ReportBuilder {
     talkers: BTreeMap<std::net::IpAddr, (u64, u64)>,
     ports: BTreeMap<String, (u64, u64)>,
     devices: Vec<Value>,
+    devices_total: u64,
 }
 
 /// Most distinct talkers and ports counted (a flood from spoofed sources stays bounded;
@@ -231,10 +234,16 @@ impl ReportBuilder {
         self.captures.get(capture).cloned().unwrap_or_default()
     }
 
-    /// Adds the hosts of an inventory, in the shape of the API's `GET /api/v1/devices`.
+    /// Adds the hosts of an inventory, in the shape of the API's `GET /api/v1/devices`: the
+    /// [`MAX_DEVICES`] with the most traffic are kept, all are counted.
     pub fn add_devices(&mut self, capture: usize, hosts: &[Host]) {
         let sensor = self.capture_name(capture);
-        for h in hosts {
+        self.devices_total += hosts.len() as u64;
+        let mut ranked: Vec<&Host> = hosts.iter().collect();
+        let traffic = |h: &Host| h.bytes_sent + h.bytes_received;
+        ranked.sort_by(|a, b| traffic(b).cmp(&traffic(a)).then(a.ip.cmp(&b.ip)));
+        ranked.truncate(MAX_DEVICES.saturating_sub(self.devices.len()));
+        for h in ranked {
             self.devices.push(json!({
                 "sensor": sensor,
                 "ip": h.ip,
@@ -291,7 +300,9 @@ impl ReportBuilder {
                 self.flows.push(s);
             }
         }
-        self.devices.extend(other.devices);
+        let room = MAX_DEVICES.saturating_sub(self.devices.len());
+        self.devices.extend(other.devices.into_iter().take(room));
+        self.devices_total += other.devices_total;
     }
 
     /// The report's data, as the page reads it.
@@ -316,6 +327,7 @@ impl ReportBuilder {
             "top_talkers": top(&self.talkers, 20, true),
             "top_ports": top(&self.ports, 20, false),
             "devices": self.devices,
+            "devices_total": self.devices_total,
         })
     }
 

@@ -70,16 +70,23 @@ export function Flows(props: { onError: (e: unknown) => void }) {
 
 export function Devices(props: { onError: (e: unknown) => void }) {
   const [rows, setRows] = useState<any[]>([]);
+  const [total, setTotal] = useState<number | null>(null);
   useEffect(() => {
-    call<{ devices: any[] }>("GET", "/api/v1/devices?limit=1000")
-      .then((r) => setRows(r.devices))
+    call<{ devices: any[]; total?: number }>("GET", "/api/v1/devices?limit=1000")
+      .then((r) => {
+        setRows(r.devices);
+        setTotal(r.total ?? null);
+      })
       .catch(props.onError);
   }, []);
   return (
     <section>
       <header class="bar">
         <h2>Devices</h2>
-        <span>{rows.length} hosts</span>
+        <span>
+          {rows.length} hosts
+          {total !== null && total > rows.length ? ` (the ${rows.length} with the most traffic of ${total.toLocaleString()})` : ""}
+        </span>
       </header>
       <table class="grid" data-testid="devices">
         <thead>
