@@ -123,15 +123,25 @@ try {
   // The charts draw something.
   await page.goto(`${base}/#/overview`);
   await page.waitForSelector("[data-testid=chart-alerts] canvas");
-  const painted = await page.evaluate(() => {
+  // The chart draws once the trend data has come (poll: the canvas exists before that).
+  const paintedPixels = () => {
     const c = document.querySelector("[data-testid=chart-alerts] canvas");
     const ctx = c.getContext("2d");
     const px = ctx.getImageData(0, 0, c.width, c.height).data;
     let n = 0;
     for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) n++;
     return n;
-  });
-  if (painted < 100) fail(`the alerts chart is empty (${painted} pixels)`);
+  };
+  await page.waitForFunction(`(${paintedPixels})() >= 100`, null, { timeout: 10000, polling: 100 }).catch(() => {});
+  const painted = await page.evaluate(paintedPixels);
+  if (painted < 100) {
+    await page.screenshot({ path: join(shots, "4-overview-failed.png"), fullPage: true });
+    const info = await page.evaluate(() => {
+      const c = document.querySelector("[data-testid=chart-alerts] canvas");
+      return { w: c?.width, h: c?.height, n: document.querySelectorAll("[data-testid=chart-alerts] canvas").length };
+    });
+    fail(`the alerts chart is empty (${painted} pixels, ${JSON.stringify(info)})`);
+  }
   await page.screenshot({ path: join(shots, "4-overview.png"), fullPage: true });
 
   await page.goto(`${base}/#/flows`);

@@ -1,7 +1,7 @@
 // The overview: capture status (start and stop for admins), alerts over time by severity and
 // traffic rate (uPlot), top attack types and top talkers.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { call, isAdmin, isReport } from "../api";
 import { num } from "../util";
@@ -29,10 +29,13 @@ const SEV_COLOURS = ["#7aa2f7", "#e0af68", "#f7768e", "#ff3b5c"];
 
 function Chart(props: { title: string; series: { label: string; colour: string }[]; data: uPlot.AlignedData; testid: string }) {
   const el = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  // One plot for the component's life; new data goes in with setData (re-creating it on
+  // every render would leave an undrawn canvas behind each time).
   useEffect(() => {
     if (!el.current) return;
     const width = el.current.clientWidth || 600;
-    const plot = new uPlot(
+    plot.current = new uPlot(
       {
         width,
         height: 220,
@@ -55,7 +58,13 @@ function Chart(props: { title: string; series: { label: string; colour: string }
       props.data,
       el.current,
     );
-    return () => plot.destroy();
+    return () => {
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, []);
+  useEffect(() => {
+    plot.current?.setData(props.data);
   }, [props.data]);
   return (
     <div class="card chart" data-testid={props.testid}>
@@ -176,29 +185,32 @@ export function Overview(props: { tick: number; onError: (e: unknown) => void })
       })
       .catch(props.onError);
   }, [props.tick]);
-  // The server returns buckets with data only; quiet minutes are zeros on the chart.
-  const filled: Point[] = [];
-  if (points.length) {
-    const first = Date.parse(points[0].start);
-    const last = Date.parse(points[points.length - 1].start);
-    const byStart = new Map(points.map((p) => [Date.parse(p.start), p]));
-    for (let t = first; t <= last && filled.length < 1440; t += bucketMs) {
-      filled.push(
-        byStart.get(t) ?? {
-          start: new Date(t).toISOString(),
-          alerts: 0,
-          alerts_by_severity: [0, 0, 0, 0],
-          flows: 0,
-          packets: 0,
-          bytes: 0,
-        },
-      );
+  // The server returns buckets with data only; quiet buckets are zeros on the chart.
+  const [alerts, traffic] = useMemo(() => {
+    const filled: Point[] = [];
+    if (points.length) {
+      const first = Date.parse(points[0].start);
+      const last = Date.parse(points[points.length - 1].start);
+      const byStart = new Map(points.map((p) => [Date.parse(p.start), p]));
+      for (let t = first; t <= last && filled.length < 1440; t += bucketMs) {
+        filled.push(
+          byStart.get(t) ?? {
+            start: new Date(t).toISOString(),
+            alerts: 0,
+            alerts_by_severity: [0, 0, 0, 0],
+            flows: 0,
+            packets: 0,
+            bytes: 0,
+          },
+        );
+      }
     }
-  }
-  const xs = filled.map((p) => Date.parse(p.start) / 1000);
-  const alerts: uPlot.AlignedData = [xs, ...[0, 1, 2, 3].map((i) => filled.map((p) => p.alerts_by_severity[i]))];
-  const secs = bucketMs / 1000;
-  const traffic: uPlot.AlignedData = [xs, filled.map((p) => p.packets / secs), filled.map((p) => p.bytes / secs)];
+    const xs = filled.map((p) => Date.parse(p.start) / 1000);
+    const secs = bucketMs / 1000;
+    const a: uPlot.AlignedData = [xs, ...[0, 1, 2, 3].map((i) => filled.map((p) => p.alerts_by_severity[i]))];
+    const t: uPlot.AlignedData = [xs, filled.map((p) => p.packets / secs), filled.map((p) => p.bytes / secs)];
+    return [a, t];
+  }, [points, bucketMs]);
   return (
     <section>
       <header class="bar">
