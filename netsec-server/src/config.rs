@@ -82,7 +82,9 @@ impl Default for HttpConfig {
 pub struct StorageConfig {
     /// The database file; relative paths are under `data_dir` (default `netsec.db`).
     pub database: PathBuf,
-    /// Alerts and flows older than this go (`"30d"`, `"12h"`; empty keeps them forever).
+    /// Alerts and flows whose packet time is older than this go (`"30d"`, `"12h"`; empty
+    /// keeps them forever). Packet time, as EVE readers prune by `timestamp`: replays of old
+    /// captures are pruned at the next pass unless this is empty.
     pub max_age: String,
     /// Above this many MiB the oldest alerts and flows go (0: no size limit).
     pub max_size_mib: u64,
