@@ -98,13 +98,7 @@ pub fn flow_json(sensor: &str, f: &FlowRecord) -> Value {
             json!(if v.is_finite() { *v } else { 0.0 }),
         );
     }
-    let app = f.app.as_ref().map(|app| {
-        Value::Object(
-            app.iter()
-                .map(|(k, v)| (k.name().to_string(), v.into()))
-                .collect(),
-        )
-    });
+    let app = f.app.as_ref().map(|app| Value::Object(app.to_json()));
     json!({
         "sensor": sensor,
         "flow_id": f.id,

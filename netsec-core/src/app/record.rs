@@ -140,6 +140,14 @@ impl AppRecord {
             .filter_map(|f| Some((f, self.get(f)?)))
     }
 
+    /// The fields set, by [`AppField::name`], as a JSON object (the server's `app` column and
+    /// the report's flows).
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.iter()
+            .map(|(k, v)| (k.name().to_string(), v.into()))
+            .collect()
+    }
+
     /// Sets `field` from wire bytes (escaped and bounded as the type docs say), replacing an
     /// earlier value.
     pub fn set_bytes(&mut self, field: AppField, value: &[u8]) {

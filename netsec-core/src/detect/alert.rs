@@ -22,6 +22,19 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, least first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// Its place in [`ALL`](Self::ALL): 0 (low) to 3 (critical).
+    pub fn rank(self) -> usize {
+        self as usize
+    }
+
     /// The upper-case wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,6 +77,24 @@ pub enum AlertStatus {
 }
 
 impl AlertStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [AlertStatus; 4] = [
+        AlertStatus::New,
+        AlertStatus::Acknowledged,
+        AlertStatus::Suppressed,
+        AlertStatus::Resolved,
+    ];
+
+    /// Its place in [`ALL`](Self::ALL).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The status of an upper-case wire name; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<AlertStatus> {
+        AlertStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// The upper-case wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -173,14 +173,9 @@ pub fn severity(t: &str) -> Option<Severity> {
 
 /// A status by name, any case.
 pub fn status(t: &str) -> Option<AlertStatus> {
-    [
-        AlertStatus::New,
-        AlertStatus::Acknowledged,
-        AlertStatus::Suppressed,
-        AlertStatus::Resolved,
-    ]
-    .into_iter()
-    .find(|s| s.as_str().eq_ignore_ascii_case(t))
+    AlertStatus::ALL
+        .into_iter()
+        .find(|s| s.as_str().eq_ignore_ascii_case(t))
 }
 
 /// A JSON body whose rejections are the API's errors: 400 naming what failed to parse, 413

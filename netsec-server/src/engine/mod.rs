@@ -38,7 +38,7 @@ pub use frames::{Frames, BATCH_FRAMES};
 pub use hub::{AlertHub, AlertJson, Next, Subscription};
 pub use read::{KernelStats, SourceError};
 pub use source::SourceSpec;
-pub use stats::{severity_index, CaptureState, CaptureStats};
+pub use stats::{CaptureState, CaptureStats};
 
 use devices::{InventoryPublisher, Snapshots};
 use read::Read;
@@ -460,7 +460,7 @@ impl Detection {
         let stats = &self.shared.stats;
         for alert in self.sensor.drain_alerts() {
             self.shared.hub.publish(&alert);
-            stats.alerts[severity_index(alert.severity)].fetch_add(1, Ordering::Relaxed);
+            stats.alerts[alert.severity.rank()].fetch_add(1, Ordering::Relaxed);
             self.pending.alerts.push(alert);
         }
         let flows = self.sensor.drain_flows();

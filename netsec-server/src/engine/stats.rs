@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
-use netsec_core::detect::Severity;
 use serde::Serialize;
 
 /// Where the capture is in its life.
@@ -55,7 +54,7 @@ pub struct CaptureStats {
     pub flows_active: AtomicU64,
     /// Flows finished and exported.
     pub flows: AtomicU64,
-    /// Alerts raised, by severity (low, medium, high, critical).
+    /// Alerts raised, by severity rank ([`Severity::rank`](netsec_core::detect::Severity::rank)).
     pub alerts: [AtomicU64; 4],
     /// Rule reloads applied.
     pub rule_reloads: AtomicU64,
@@ -65,16 +64,6 @@ pub struct CaptureStats {
     pub source: Mutex<Option<String>>,
     /// Why the source failed, when it did.
     pub error: Mutex<Option<String>>,
-}
-
-/// The index of a severity in [`CaptureStats::alerts`].
-pub fn severity_index(s: Severity) -> usize {
-    match s {
-        Severity::Low => 0,
-        Severity::Medium => 1,
-        Severity::High => 2,
-        Severity::Critical => 3,
-    }
 }
 
 impl CaptureStats {

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use netsec_core::detect::Severity;
 use netsec_core::time::Timestamp;
 use rusqlite::{params, Connection};
 
@@ -128,7 +127,7 @@ pub(super) fn trends(
             point(&mut points, b);
             if let Some(p) = points.get_mut(&b) {
                 p.alerts += n;
-                p.alerts_by_severity[severity_index(sev)] += n;
+                p.alerts_by_severity[sev.rank()] += n;
             }
         }
     }
@@ -147,15 +146,6 @@ pub(super) fn trends(
         }
     }
     Ok(points.into_values().collect())
-}
-
-fn severity_index(s: Severity) -> usize {
-    match s {
-        Severity::Low => 0,
-        Severity::Medium => 1,
-        Severity::High => 2,
-        Severity::Critical => 3,
-    }
 }
 
 pub(super) fn top(

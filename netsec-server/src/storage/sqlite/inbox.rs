@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rusqlite::types::Value;
 use rusqlite::{params, Transaction};
 
-use netsec_core::detect::{Alert, AlertStatus};
+use netsec_core::detect::Alert;
 
 use super::super::{AlertQuery, StoreError};
 use super::{group_key_filters, limit_of, severity_code};
@@ -46,12 +46,6 @@ impl GroupDeltas {
         );
         let ts = a.timestamp.as_micros();
         let sev = severity_code(a.severity);
-        let slot = match a.status {
-            AlertStatus::New => 0,
-            AlertStatus::Acknowledged => 1,
-            AlertStatus::Suppressed => 2,
-            AlertStatus::Resolved => 3,
-        };
         let d = self.0.entry(key).or_insert_with(|| Delta {
             signature_name: signature_name.to_string(),
             attack_type: a.attack_type.clone(),
@@ -66,7 +60,7 @@ impl GroupDeltas {
         if a.attack_type > d.attack_type {
             d.attack_type.clone_from(&a.attack_type);
         }
-        d.counts[slot] += 1;
+        d.counts[a.status.index()] += 1;
     }
 
     /// Applies the deltas in `tx`.

@@ -391,33 +391,20 @@ impl SqliteStore {
     }
 }
 
+/// A severity's column value: its rank, 0 (low) to 3 (critical).
 fn severity_code(s: Severity) -> i64 {
-    match s {
-        Severity::Low => 0,
-        Severity::Medium => 1,
-        Severity::High => 2,
-        Severity::Critical => 3,
-    }
+    s.rank() as i64
 }
 
 fn severity_of(code: i64) -> Result<Severity, StoreError> {
-    Ok(match code {
-        0 => Severity::Low,
-        1 => Severity::Medium,
-        2 => Severity::High,
-        3 => Severity::Critical,
-        other => return Err(StoreError::Damaged(format!("severity {other}"))),
-    })
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| Severity::ALL.get(i).copied())
+        .ok_or_else(|| StoreError::Damaged(format!("severity {code}")))
 }
 
 fn status_of(s: &str) -> Result<AlertStatus, StoreError> {
-    Ok(match s {
-        "NEW" => AlertStatus::New,
-        "ACKNOWLEDGED" => AlertStatus::Acknowledged,
-        "SUPPRESSED" => AlertStatus::Suppressed,
-        "RESOLVED" => AlertStatus::Resolved,
-        other => return Err(StoreError::Damaged(format!("status {other:?}"))),
-    })
+    AlertStatus::from_name(s).ok_or_else(|| StoreError::Damaged(format!("status {s:?}")))
 }
 
 fn ip_of(s: Option<String>) -> Result<Option<IpAddr>, StoreError> {
@@ -742,13 +729,7 @@ impl Store for SqliteStore {
             for f in &batch.flows {
                 let features = f.features();
                 let app = match &f.app {
-                    Some(app) => {
-                        let map: serde_json::Map<String, serde_json::Value> = app
-                            .iter()
-                            .map(|(k, v)| (k.name().to_string(), v.into()))
-                            .collect();
-                        Some(serde_json::to_string(&map)?)
-                    }
+                    Some(app) => Some(serde_json::to_string(&app.to_json())?),
                     None => None,
                 };
                 let mut values: Vec<rusqlite::types::Value> = vec![
