@@ -46,6 +46,8 @@ use source::Opened;
 
 /// Frame batches in flight between the threads.
 const QUEUE: usize = 64;
+/// Frames read between two looks at the clock (batch age, kernel counters).
+const CLOCK_EVERY: u32 = 32;
 /// Most flows taken from the table per step when a source ends.
 const FINISH_STEP: usize = 4096;
 
@@ -285,6 +287,8 @@ fn capture_loop(
     let mut clock: Option<(Timestamp, Instant)> = None;
     let mut last_kernel_poll = Instant::now();
     let mut read_frames = 0u64;
+    // The clock is read every CLOCK_EVERY frames (and when idle), not per packet.
+    let mut unclocked = 0u32;
     let send = |batch: &mut Frames| -> bool {
         let fresh = recycle.try_recv().unwrap_or_else(|_| Frames::new());
         let full = std::mem::replace(batch, fresh);
@@ -320,8 +324,14 @@ fn capture_loop(
                 if batch.len() == 1 {
                     batch_started = Instant::now();
                 }
-                if (batch.is_full() || realtime) && !send(&mut batch) {
+                // A realtime replay hands over what waits before each sleep (above), so
+                // batches only go when full here.
+                if batch.is_full() && !send(&mut batch) {
                     return;
+                }
+                unclocked += 1;
+                if unclocked < CLOCK_EVERY {
+                    continue;
                 }
             }
             Ok(Read::Idle) => {}
@@ -334,6 +344,7 @@ fn capture_loop(
                 return;
             }
         }
+        unclocked = 0;
         // A live source sends what it has every 50 ms, so a quiet link still delivers.
         if !batch.is_empty()
             && batch_started.elapsed() > Duration::from_millis(50)
@@ -383,13 +394,17 @@ impl Detection {
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(mut frames) => {
                     let stats = &self.shared.stats;
+                    let mut bytes = 0u64;
+                    let mut newest = None;
                     for frame in frames.iter() {
                         self.sensor.push(&frame);
-                        stats
-                            .bytes
-                            .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
-                        last_ts = Some((frame.ts, Instant::now()));
+                        bytes += frame.data.len() as u64;
+                        newest = Some(frame.ts);
                     }
+                    if let Some(ts) = newest {
+                        last_ts = Some((ts, Instant::now()));
+                    }
+                    stats.bytes.fetch_add(bytes, Ordering::Relaxed);
                     stats
                         .packets
                         .fetch_add(frames.len() as u64, Ordering::Relaxed);
