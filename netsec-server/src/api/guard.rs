@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use netsec_core::time::Timestamp;
@@ -45,15 +46,20 @@ pub fn client_ip(req: &Request) -> IpAddr {
 /// The bearer token of `req`: the `Authorization` header, or the `token` query parameter
 /// (browsers cannot set headers on WebSocket and EventSource requests).
 pub fn bearer(req: &Request) -> Option<String> {
-    if let Some(h) = req.headers().get(AUTHORIZATION) {
+    bearer_of(req.headers(), req.uri().query())
+}
+
+/// [`bearer`] from the parts: a header that is not `Bearer …` gives none, and the query is
+/// not consulted then.
+pub fn bearer_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(h) = headers.get(AUTHORIZATION) {
         let text = h.to_str().ok()?;
         let (scheme, token) = text.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_string());
     }
-    let query = req.uri().query()?;
-    query
+    query?
         .split('&')
         .find_map(|p| p.strip_prefix("token="))
         .map(str::to_string)

@@ -22,7 +22,7 @@ use futures_util::stream::Stream;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::guard::{authenticate, Principal};
+use super::guard::{authenticate, bearer_of, Principal};
 use super::state::AppState;
 use crate::engine::{now_us, AlertJson, Next, Subscription};
 
@@ -99,7 +99,7 @@ pub async fn ws(
     RawQuery(raw): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let token = token_of(&headers, raw.as_deref());
+    let token = bearer_of(&headers, raw.as_deref());
     let who = match token {
         Some(t) => match authenticate(&state, Some(t)).await {
             Ok(p) => Some(p),
@@ -124,19 +124,6 @@ pub async fn ws(
     upgrade
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| serve_ws(state, socket, who))
-}
-
-fn token_of(headers: &HeaderMap, raw: Option<&str>) -> Option<String> {
-    if let Some(h) = headers.get(axum::http::header::AUTHORIZATION) {
-        let text = h.to_str().ok()?;
-        let (scheme, token) = text.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string());
-    }
-    raw?.split('&')
-        .find_map(|p| p.strip_prefix("token="))
-        .map(str::to_string)
 }
 
 /// Sends one text message; `false` when the client failed or took longer than
