@@ -79,6 +79,10 @@ pub async fn serve(
         loop {
             tick.tick().await;
             queue_retention(&retention_state);
+            // The limiters keep a cell per client address: forget the idle ones, so many
+            // addresses cannot grow them without bound.
+            retention_state.login_limiter.retain_recent();
+            retention_state.request_limiter.retain_recent();
         }
     });
     let router = app(state.clone());
