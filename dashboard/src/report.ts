@@ -1,7 +1,7 @@
 // Report mode: the data embedded in the page by `netsec analyze --report` answers the same
 // calls the views make of the server, so every view works frozen, from disk, offline.
 
-import type { Alert, Group, Severity } from "./api";
+import type { Alert, Group, Severity } from "./types";
 
 interface ReportData {
   title: string;
