@@ -126,6 +126,13 @@ fn routes() -> Vec<(&'static str, &'static str, Role, Option<Value>)> {
             Role::Viewer,
             None,
         ),
+        (
+            "GET",
+            "/api/v1/alerts/01TEST00000000000000000000/flow",
+            Role::Viewer,
+            None,
+        ),
+        ("GET", "/api/v1/rules/2000001", Role::Viewer, None),
         ("GET", "/api/v1/alerts/groups", Role::Viewer, None),
         (
             "PATCH",
@@ -697,6 +704,27 @@ async fn rule_reload_is_atomic() {
     .expect("rules");
     let (s, b) = call(&state, "POST", "/api/v1/rules/reload", Some(&admin), None).await;
     assert_eq!((s, b["rules"].as_u64()), (StatusCode::OK, Some(2)), "{b}");
+    // The loaded rules are looked up by sid (an alert's detail shows its rule).
+    let (s, b) = call(&state, "GET", "/api/v1/rules/1000002", Some(&admin), None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        b["text"],
+        "alert tcp any any -> any 81 (msg:\"two\"; sid:1000002; rev:1;)"
+    );
+    assert_eq!(
+        (b["gid"].as_u64(), b["msg"].as_str()),
+        (Some(1), Some("two"))
+    );
+    for (path, want) in [
+        ("/api/v1/rules/1000002?gid=3", StatusCode::NOT_FOUND),
+        ("/api/v1/rules/77", StatusCode::NOT_FOUND),
+        ("/api/v1/rules/x1", StatusCode::BAD_REQUEST),
+        ("/api/v1/rules/1?gid=-1", StatusCode::BAD_REQUEST),
+        ("/api/v1/rules/1?sid=1", StatusCode::BAD_REQUEST),
+    ] {
+        let (s, b) = call(&state, "GET", path, Some(&admin), None).await;
+        assert_eq!(s, want, "{path}: {b}");
+    }
     std::fs::remove_file(&rules).expect("removes");
     let (s, b) = call(&state, "POST", "/api/v1/rules/reload", Some(&admin), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");

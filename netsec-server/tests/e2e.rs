@@ -223,6 +223,42 @@ async fn replayed_attacks_reach_websocket_sse_and_rest() {
     )
     .await;
     assert_eq!((s, alert["id"].as_str()), (200, Some(one.as_str())));
+    // An alert's detail: its flow, and for a rule alert the rule's text.
+    let listed = page["alerts"].as_array().expect("alerts");
+    let flowed = listed
+        .iter()
+        .find(|a| a["flow_id"].is_u64())
+        .expect("an alert of a flow");
+    let (s, flow) = request(
+        addr,
+        "GET",
+        &format!("/api/v1/alerts/{}/flow", flowed["id"].as_str().expect("id")),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!((s, &flow["flow_id"]), (200, &flowed["flow_id"]), "{flow}");
+    assert_eq!(flow["features"].as_object().map(|f| f.len()), Some(25));
+    let ruled = listed
+        .iter()
+        .find(|a| a["detector"] == "rules")
+        .expect("a rule alert");
+    let (sid, gid) = (&ruled["meta"]["sid"], &ruled["meta"]["gid"]);
+    let (s, rule) = request(
+        addr,
+        "GET",
+        &format!("/api/v1/rules/{sid}?gid={gid}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{rule}");
+    assert!(
+        rule["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(&format!("sid:{sid};"))),
+        "{rule}"
+    );
     let (_, flows) = request(addr, "GET", "/api/v1/flows?limit=1000", Some(&token), None).await;
     let stored_flows = flows["flows"].as_array().expect("flows").len();
     assert_eq!(stored_flows, want_flows.min(1000));

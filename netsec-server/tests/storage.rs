@@ -74,6 +74,24 @@ fn writes_are_idempotent_and_survive_reopening() {
     for a in &batch.alerts {
         assert_eq!(store.alert(&a.id).expect("reads").as_ref(), Some(a));
     }
+    // An alert's flow is the flow of its own run with its flow id, even though the second
+    // run stored flows with the same ids.
+    let mut with_flow = 0;
+    for a in &batch.alerts {
+        let flow = store.alert_flow(&a.id).expect("reads");
+        match a.flow_id {
+            Some(id) => {
+                let f = flow.expect("the alert's flow is stored");
+                assert_eq!(f.flow_id, id);
+                assert_eq!(f.run, format!("{:010x}", 1));
+                assert!(Some(f.src_ip) == a.src_ip || Some(f.dst_ip) == a.src_ip);
+                with_flow += 1;
+            }
+            None => assert!(flow.is_none()),
+        }
+    }
+    assert!(with_flow > 50, "{with_flow}");
+    assert!(store.alert_flow("01NOSUCHALERT").expect("reads").is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -234,6 +234,16 @@ impl RuleSet {
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().map(|r| &r.rule)
     }
+
+    /// The active rule with this `gid` (1 when the rule gives none) and `sid`: the first
+    /// in file order, as alerts name it. A linear walk, meant for looking one rule up (an
+    /// alert's detail), not for every packet.
+    pub fn find(&self, gid: u64, sid: u64) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|r| r.sid == sid && r.gid == gid)
+            .map(|r| &r.rule)
+    }
 }
 
 #[derive(Default)]
@@ -311,6 +321,13 @@ mod tests {
             s.warnings[4]
         );
         assert_eq!(set.rules().next().and_then(Rule::sid), Some(15));
+        let found = set.find(1, 15).map(ToString::to_string);
+        assert_eq!(
+            found.as_deref(),
+            Some("alert tcp any any -> any any (content:\"ok\"; sid:15;)")
+        );
+        assert!(set.find(1, 10).is_none(), "skipped rules are not found");
+        assert!(set.find(2, 15).is_none(), "the gid counts");
         let clean = RuleSet::from_text("", &RuleVars::default());
         assert!(clean.is_empty());
         assert_eq!(clean.summary().to_string(), "0 rules loaded, 0 skipped");

@@ -11,7 +11,7 @@ use super::guard::Principal;
 use super::params::{self, JsonBody, Params};
 use super::state::AppState;
 use crate::engine::now_us;
-use crate::storage::{AlertCursor, AlertGroup, AlertQuery, GroupKey, StatusChange};
+use crate::storage::{AlertCursor, AlertGroup, AlertQuery, GroupKey, StatusChange, StoredFlow};
 
 /// The filters `/alerts` and `/alerts/groups` share.
 const FILTERS: &[&str] = &[
@@ -219,6 +219,28 @@ pub async fn history(
         return Err(ApiError::not_found(format!("alert {id}")));
     }
     Ok(Json(History { id, history }))
+}
+
+/// The flow an alert belongs to, with its 25 features and application fields.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}/flow", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object, description = "the stored flow, as in /api/v1/flows"),
+        (status = 404, description = "no such alert, the alert names no flow, or its flow is not stored (yet, or any more)")))]
+pub async fn flow(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StoredFlow>> {
+    check_id(&id)?;
+    let key = id.clone();
+    let (exists, flow) = state
+        .db
+        .read(move |s| Ok((s.alert(&key)?.is_some(), s.alert_flow(&key)?)))
+        .await?;
+    if !exists {
+        return Err(ApiError::not_found(format!("alert {id}")));
+    }
+    flow.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("the flow of alert {id}")))
 }
 
 /// The inbox.

@@ -147,25 +147,6 @@ pub async fn stop(State(state): State<AppState>) -> ApiResult<Json<CaptureStatus
     }
 }
 
-/// A reload's result.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Reloaded {
-    /// Rules loaded.
-    pub rules: usize,
-}
-
-/// Reload the rule files (admin), atomically: on any error the old set stays.
-#[utoipa::path(post, path = "/api/v1/rules/reload", tag = "capture", security(("bearer" = [])),
-    responses((status = 200, body = Reloaded), (status = 400, description = "the new set does not load")))]
-pub async fn reload(State(state): State<AppState>) -> ApiResult<Json<Reloaded>> {
-    let st = state.clone();
-    let rules = tokio::task::spawn_blocking(move || st.reload_rules())
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::bad_request(format!("rules not reloaded: {e}")))?;
-    Ok(Json(Reloaded { rules }))
-}
-
 /// Liveness.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {

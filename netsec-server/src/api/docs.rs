@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, alerts, capture, data, filters, live, session};
+use super::{admin, alerts, capture, data, filters, live, rules, session};
 
 /// The API's OpenAPI 3 document.
 #[derive(OpenApi)]
@@ -11,12 +11,12 @@ use super::{admin, alerts, capture, data, filters, live, session};
     info(title = "netsec-server", description = "Live sensor: alerts, flows, devices, analytics, capture control (API.md)."),
     paths(
         capture::health, session::login, session::refresh, session::me,
-        alerts::list, alerts::get, alerts::patch, alerts::history, alerts::groups, alerts::patch_group,
+        alerts::list, alerts::get, alerts::patch, alerts::history, alerts::flow, alerts::groups, alerts::patch_group,
         filters::list, filters::create, filters::delete,
         admin::users, admin::create_user, admin::delete_user,
         admin::tokens, admin::create_token, admin::delete_token,
         data::flows, data::devices, data::overview, data::trends, data::top,
-        capture::status, capture::start, capture::stop, capture::reload,
+        capture::status, capture::start, capture::stop, rules::get, rules::reload,
         live::ws, live::sse,
     ),
     modifiers(&Bearer),

@@ -18,6 +18,7 @@ pub mod live;
 pub mod metrics;
 pub mod observe;
 pub mod params;
+pub mod rules;
 pub mod session;
 pub mod state;
 
@@ -90,6 +91,11 @@ pub fn app(state: AppState) -> Router {
             get(alerts::history.layer(viewer())),
         )
         .route(
+            "/api/v1/alerts/{id}/flow",
+            get(alerts::flow.layer(viewer())),
+        )
+        .route("/api/v1/rules/{sid}", get(rules::get.layer(viewer())))
+        .route(
             "/api/v1/filters",
             get(filters::list.layer(viewer())).post(filters::create.layer(analyst())),
         )
@@ -132,7 +138,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/capture/start", post(capture::start.layer(admin())))
         .route("/api/v1/capture/stop", post(capture::stop.layer(admin())))
-        .route("/api/v1/rules/reload", post(capture::reload.layer(admin())))
+        .route("/api/v1/rules/reload", post(rules::reload.layer(admin())))
         // Bind-controlled: keep the server on loopback or firewall it.
         .route("/metrics", get(observe::scrape))
         .route("/", get(dashboard::index))

@@ -413,6 +413,13 @@ pub trait Store: Send {
         budget: std::time::Duration,
     ) -> Result<(Vec<StoredFlow>, bool), StoreError>;
 
+    /// The stored flow alert `id` belongs to, if the alert names a flow and the flow is
+    /// (still) stored.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn alert_flow(&self, id: &str) -> Result<Option<StoredFlow>, StoreError>;
+
     /// Totals: alerts by severity, status and type, flows, packets and bytes.
     ///
     /// # Errors

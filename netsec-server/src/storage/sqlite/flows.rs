@@ -45,14 +45,30 @@ pub(super) fn listing_sql(q: &FlowQuery) -> (String, Vec<Value>) {
         format!("WHERE {}", clauses.join(" AND "))
     };
     values.push((q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT) as i64).into());
-    let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
     let sql = format!(
-        "SELECT rowid, sensor, run, flow_id, first_us, last_us, src_ip, src_port, dst_ip,
-            dst_port, protocol, end_reason, app_proto, app, {}
-         FROM flows {filter} ORDER BY last_us DESC, rowid DESC LIMIT ?",
-        names.join(", ")
+        "SELECT {} FROM flows {filter} ORDER BY last_us DESC, rowid DESC LIMIT ?",
+        columns()
     );
     (sql, values)
+}
+
+/// The columns [`flow_of`] reads, in its order.
+fn columns() -> String {
+    let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+    format!(
+        "rowid, sensor, run, flow_id, first_us, last_us, src_ip, src_port, dst_ip,
+            dst_port, protocol, end_reason, app_proto, app, {}",
+        names.join(", ")
+    )
+}
+
+/// The query of the flow an alert belongs to (same sensor, run and flow id), by alert id.
+pub(super) fn of_alert_sql() -> String {
+    format!(
+        "SELECT {} FROM flows WHERE (sensor, run, flow_id) =
+            (SELECT sensor, run, flow_id FROM alerts WHERE id = ?1)",
+        columns()
+    )
 }
 
 fn addr_of(text: String) -> Result<std::net::IpAddr, StoreError> {

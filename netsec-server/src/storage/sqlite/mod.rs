@@ -860,6 +860,12 @@ impl Store for SqliteStore {
         self.rows_within(budget, &sql, values, flows::flow_of)
     }
 
+    fn alert_flow(&self, id: &str) -> Result<Option<StoredFlow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&flows::of_alert_sql())?;
+        let mut rows = stmt.query([id])?;
+        rows.next()?.map(flows::flow_of).transpose()
+    }
+
     fn overview(&self) -> Result<Overview, StoreError> {
         analytics::overview(&self.conn)
     }
