@@ -115,6 +115,14 @@ try {
   await page.waitForSelector("[data-testid=status]:has-text('ACKNOWLEDGED')");
   await page.screenshot({ path: join(shots, "2-detail.png"), fullPage: true });
 
+  // A rule alert's detail shows the rule's text and the alert's flow with its features.
+  const ruled = (await api("GET", "/api/v1/alerts?detector=rules&limit=1", undefined, token)).alerts[0];
+  if (!ruled) fail("no rule alert was stored");
+  await page.goto(`${base}/#/alert/${ruled.id}`);
+  await page.waitForSelector(`[data-testid=rule-text]:has-text("sid:${ruled.meta.sid};")`);
+  await page.waitForSelector("h3:has-text('the 25 features')");
+  await page.screenshot({ path: join(shots, "2b-rule-detail.png"), fullPage: true });
+
   // The inbox.
   await page.goto(`${base}/#/inbox`);
   await page.waitForSelector("[data-testid=inbox] tbody tr td .sev");

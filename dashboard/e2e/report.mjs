@@ -1,6 +1,7 @@
 // The HTML report in headless Chromium: `netsec analyze --report` on real attack captures,
 // opened from disk (file://, no server, no network), must show as many alerts as the
-// analysis wrote, the inbox, the charts and the flows with the sampling note, with no
+// analysis wrote, the inbox, the charts, the flows with the sampling note, and the detail of a
+// rule alert (rule text, flow) and of a model alert (top features), with no
 // console error and no request leaving the page.
 //
 //   node e2e/report.mjs [path/to/netsec]   (default ../target/debug/netsec)
@@ -28,10 +29,16 @@ const captures = ["portscan_syn_nmap.pcapng", "web_sqli.pcap", "bruteforce_ssh_g
 );
 const html = join(dir, "report.html");
 const alertsFile = join(dir, "alerts.jsonl");
-execFileSync(bin, ["analyze", ...captures, "--format", "jsonl", "--alerts", alertsFile, "--report", html], {
+const model = resolve(here, "../models/rf-default.json");
+execFileSync(bin, ["analyze", ...captures, "--model", model, "--format", "jsonl", "--alerts", alertsFile, "--report", html], {
   stdio: ["ignore", "ignore", "inherit"],
 });
-const expected = readFileSync(alertsFile, "utf8").split("\n").filter((l) => l.trim()).length;
+const written = readFileSync(alertsFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+const expected = written.length;
+const ruled = written.find((a) => a.detector === "rules" && a.flow_id !== undefined);
+if (!ruled) throw new Error("the analysis raised no rule alert of a flow");
+const modelled = written.find((a) => a.detector === "random_forest");
+if (!modelled) throw new Error("the model raised no alert");
 
 const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
 const errors = [];
@@ -56,6 +63,16 @@ try {
   await page.goto(`file://${html}#/flows`);
   await page.waitForSelector("[data-testid=sampled]");
   await page.screenshot({ path: join(shots, "r4-flows.png") });
+  // A rule alert's detail, frozen: the rule's text and the flow's 25 features.
+  await page.goto(`file://${html}#/alert/${ruled.id}`);
+  await page.waitForSelector(`[data-testid=rule-text]:has-text("sid:${ruled.meta.sid};")`);
+  await page.waitForSelector("h3:has-text('the 25 features')");
+  await page.screenshot({ path: join(shots, "r5-rule-detail.png"), fullPage: true });
+  // A model alert's detail: its score and the features that weighed most.
+  await page.goto(`file://${html}#/alert/${modelled.id}`);
+  const top = modelled.meta.top_features[0].feature;
+  await page.waitForSelector(`[data-testid=top-features] td:has-text("${top}")`);
+  await page.screenshot({ path: join(shots, "r6-model-detail.png"), fullPage: true });
   if (errors.length) throw new Error(`console errors: ${errors.join(" | ")}`);
   if (requests.length) throw new Error(`the report fetched: ${requests.join(", ")}`);
   console.log(`ok: the report shows all ${expected} alerts, inbox, charts, sampled flows; no console error, no request`);

@@ -17,6 +17,8 @@ interface ReportData {
   top_ports: { key: string; count: number; bytes: number }[];
   devices: any[];
   devices_total: number;
+  /// The text of each rule that raised a kept alert, keyed `gid:sid`.
+  rules?: Record<string, string>;
 }
 
 const el = typeof document !== "undefined" ? document.getElementById("netsec-report") : null;
@@ -124,7 +126,14 @@ export function reportCall(method: string, path: string): unknown {
   const [p, qs] = path.split("?");
   const q = new URLSearchParams(qs ?? "");
   const limit = Number(q.get("limit") ?? 100);
-  const m = p.match(/^\/api\/v1\/alerts\/([^/]+)(\/history)?$/);
+  const m = p.match(/^\/api\/v1\/alerts\/([^/]+)(\/history|\/flow)?$/);
+  const rule = p.match(/^\/api\/v1\/rules\/(\d+)$/);
+  if (rule) {
+    const gid = q.get("gid") ?? "1";
+    const text = r.rules?.[`${gid}:${rule[1]}`];
+    if (text === undefined) throw new Error(`rule ${gid}:${rule[1]} is not in this report`);
+    return { gid: Number(gid), sid: Number(rule[1]), text };
+  }
   if (p === "/api/v1/auth/me") return { name: "report", role: "viewer" };
   if (p === "/api/v1/alerts") {
     const all = filterAlerts(q);
@@ -139,6 +148,15 @@ export function reportCall(method: string, path: string): unknown {
   if (m && m[1] !== "groups") {
     const a = r.alerts.find((x) => x.id === m[1]);
     if (!a) throw new Error(`alert ${m[1]} is not in this report`);
+    if (m[2] === "/flow") {
+      const f = r.flows.find(
+        (f) =>
+          f.flow_id === a.flow_id &&
+          ((f.src_ip === a.src_ip && f.dst_ip === a.dst_ip) || (f.src_ip === a.dst_ip && f.dst_ip === a.src_ip)),
+      );
+      if (!f) throw new Error(`the flow of alert ${a.id} is not in this report's flow sample`);
+      return f;
+    }
     return m[2] ? { id: a.id, history: [] } : a;
   }
   if (p === "/api/v1/flows") {

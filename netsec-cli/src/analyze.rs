@@ -325,6 +325,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
         f.flush().context("cannot write flow output")?;
     }
     if let Some(path) = &args.report {
+        html.add_rule_texts(checked.rules());
         let mut out = BufWriter::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         );

@@ -30,6 +30,7 @@ use crate::detect::Alert;
 use crate::features::Feature;
 use crate::flow::FlowRecord;
 use crate::inventory::Host;
+use crate::rules::RuleSet;
 
 /// The dashboard's built files.
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +133,7 @@ pub struct ReportBuilder {
     ports: BTreeMap<String, (u64, u64)>,
     devices: Vec<Value>,
     devices_total: u64,
+    rules: BTreeMap<String, String>,
 }
 
 /// Most distinct talkers and ports counted (a flood from spoofed sources stays bounded;
@@ -297,6 +299,23 @@ impl ReportBuilder {
         let room = MAX_DEVICES.saturating_sub(self.devices.len());
         self.devices.extend(other.devices.into_iter().take(room));
         self.devices_total += other.devices_total;
+        self.rules.extend(other.rules);
+    }
+
+    /// Keeps the text of every rule that raised a kept alert, from the set that ran, keyed
+    /// `gid:sid` (the alert detail shows it). Call it once the alerts are added.
+    pub fn add_rule_texts(&mut self, rules: &RuleSet) {
+        for a in self.alerts.iter().filter(|a| a.detector == "rules") {
+            let (Some(gid), Some(sid)) = (a.meta_u64("gid"), a.meta_u64("sid")) else {
+                continue;
+            };
+            let key = format!("{gid}:{sid}");
+            if !self.rules.contains_key(&key) {
+                if let Some(rule) = rules.find(gid, sid) {
+                    self.rules.insert(key, rule.to_string());
+                }
+            }
+        }
     }
 
     /// The report's data, as the page reads it.
@@ -322,6 +341,7 @@ impl ReportBuilder {
             "top_ports": top(&self.ports, 20, false),
             "devices": self.devices,
             "devices_total": self.devices_total,
+            "rules": self.rules,
         })
     }
 
@@ -384,6 +404,33 @@ mod tests {
             "only the two real ends"
         );
         assert!(html.contains("<title>netsec report: &lt;x&gt;</title>"));
+    }
+
+    #[test]
+    fn the_rules_that_fired_are_kept_with_their_text() {
+        let text = "alert tcp any any -> any 80 (msg:\"web\"; sid:7;)\n\
+                    alert tcp any any -> any 81 (msg:\"quiet\"; sid:8;)";
+        let set = RuleSet::from_text(text, &crate::rules::RuleVars::default());
+        let mut r = ReportBuilder::new("t");
+        for (detector, sid) in [("rules", 7), ("rules", 7), ("port_scan", 8), ("rules", 99)] {
+            let mut a = Alert::builder(
+                detector,
+                crate::time::Timestamp::from_micros(1),
+                "X",
+                crate::detect::Severity::Low,
+            )
+            .meta("gid", 1)
+            .meta("sid", sid)
+            .build();
+            a.id = format!("{detector}{sid}");
+            r.add_alert(&a);
+        }
+        r.add_rule_texts(&set);
+        assert_eq!(
+            r.data()["rules"],
+            json!({"1:7": "alert tcp any any -> any 80 (msg:\"web\"; sid:7;)"}),
+            "only rules that raised a kept alert, once each"
+        );
     }
 
     #[test]

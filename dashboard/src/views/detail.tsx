@@ -2,7 +2,7 @@
 // thresholds (or the model's score and top features, or the rule), and its flow.
 
 import { useEffect, useState } from "preact/hooks";
-import { Alert, call, canChange, STATUSES } from "../api";
+import { Alert, ApiError, call, canChange, STATUSES } from "../api";
 import { endpoint, sevClass, time } from "../util";
 
 interface Change {
@@ -17,6 +17,12 @@ function Json(props: { value: unknown }) {
   return <pre class="json">{JSON.stringify(props.value, null, 2)}</pre>;
 }
 
+/// A value for a table cell: fractions to 3 decimals, objects as JSON.
+function show(v: unknown): string {
+  if (typeof v === "number" && !Number.isInteger(v)) return v.toFixed(3);
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
 function Pairs(props: { title: string; value: unknown }) {
   if (!props.value || typeof props.value !== "object") return null;
   return (
@@ -27,7 +33,49 @@ function Pairs(props: { title: string; value: unknown }) {
           {Object.entries(props.value as Record<string, unknown>).map(([k, v]) => (
             <tr>
               <th>{k}</th>
-              <td class="mono">{typeof v === "object" ? JSON.stringify(v) : String(v)}</td>
+              <td class="mono">{show(v)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/// The value of `p`, or `missing` when the server (or the report) has none (404).
+async function optional<T, M>(p: Promise<T>, missing: M): Promise<T | M> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return missing;
+    throw e;
+  }
+}
+
+interface Contribution {
+  feature: string;
+  share: number;
+  value: number;
+}
+
+/// A model's explanation: each feature's share of the decision, as a bar, with its value.
+function TopFeatures(props: { value: Contribution[] }) {
+  return (
+    <div class="card">
+      <h3>Top features</h3>
+      <table class="grid" data-testid="top-features">
+        <thead>
+          <tr><th>Feature</th><th>Value</th><th>Share</th></tr>
+        </thead>
+        <tbody>
+          {props.value.map((c) => (
+            <tr>
+              <td class="mono">{c.feature}</td>
+              <td class="mono">{Number.isInteger(c.value) ? c.value : c.value.toFixed(3)}</td>
+              <td>
+                <span class="share" style={{ width: `${Math.round(c.share * 100)}%` }} />
+                {(c.share * 100).toFixed(0)}%
+              </td>
             </tr>
           ))}
         </tbody>
@@ -40,19 +88,24 @@ export function Detail(props: { id: string; onError: (e: unknown) => void }) {
   const [a, setA] = useState<Alert | null>(null);
   const [history, setHistory] = useState<Change[]>([]);
   const [flow, setFlow] = useState<any>(null);
+  const [rule, setRule] = useState<string | null>(null);
   const [note, setNote] = useState("");
 
   const load = async () => {
     try {
       const alert = await call<Alert>("GET", `/api/v1/alerts/${props.id}`);
       setA(alert);
+      setFlow(null);
+      setRule(null);
       const h = await call<{ history: Change[] }>("GET", `/api/v1/alerts/${props.id}/history`);
       setHistory(h.history);
-      if (alert.flow_id !== undefined && alert.src_ip) {
-        const port = alert.dst_port ?? alert.src_port;
-        const q = `ip=${encodeURIComponent(alert.src_ip)}${port !== undefined ? `&port=${port}` : ""}&limit=1000`;
-        const flows = await call<{ flows: any[] }>("GET", `/api/v1/flows?${q}`);
-        setFlow(flows.flows.find((f) => f.flow_id === alert.flow_id) ?? null);
+      const meta = alert.meta as Record<string, any>;
+      if (alert.flow_id !== undefined) {
+        setFlow(await optional(call<any>("GET", `/api/v1/alerts/${props.id}/flow`), "not stored"));
+      }
+      if (alert.detector === "rules" && meta.sid !== undefined) {
+        const r = await optional(call<{ text: string }>("GET", `/api/v1/rules/${meta.sid}?gid=${meta.gid ?? 1}`), null);
+        setRule(r?.text ?? null);
       }
     } catch (e) {
       props.onError(e);
@@ -113,7 +166,7 @@ export function Detail(props: { id: string; onError: (e: unknown) => void }) {
         {meta.observed && <Pairs title="Observed" value={meta.observed} />}
         {meta.thresholds && <Pairs title="Thresholds" value={meta.thresholds} />}
         {meta.sid !== undefined && (
-          <Pairs title="Rule" value={{ gid: meta.gid, sid: meta.sid, rev: meta.rev, msg: meta.msg, rule: meta.rule }} />
+          <Pairs title="Rule" value={{ gid: meta.gid ?? 1, sid: meta.sid, rev: meta.rev, classtype: meta.classtype }} />
         )}
         {meta.model_name && (
           <Pairs
@@ -121,8 +174,18 @@ export function Detail(props: { id: string; onError: (e: unknown) => void }) {
             value={{ model: meta.model_name, version: meta.model_version, confidence: meta.confidence, score: a.score }}
           />
         )}
-        {meta.top_features && <Pairs title="Top features" value={meta.top_features} />}
+        {Array.isArray(meta.top_features) && <TopFeatures value={meta.top_features} />}
       </div>
+      {a.detector === "rules" && (
+        <div class="card">
+          <h3>Rule text</h3>
+          {rule ? (
+            <pre class="rule" data-testid="rule-text">{rule}</pre>
+          ) : (
+            <p class="empty">The rule is no longer loaded.</p>
+          )}
+        </div>
+      )}
       <div class="card">
         <h3>Status history</h3>
         <table class="grid">
@@ -145,7 +208,13 @@ export function Detail(props: { id: string; onError: (e: unknown) => void }) {
           </tbody>
         </table>
       </div>
-      {flow && (
+      {flow === "not stored" && (
+        <div class="card">
+          <h3>Flow {a.flow_id}</h3>
+          <p class="empty">This flow is not stored: still active, pruned by retention, or outside a report's flow sample.</p>
+        </div>
+      )}
+      {flow && flow !== "not stored" && (
         <div class="cards">
           <Pairs title={`Flow ${flow.flow_id}: the 25 features`} value={flow.features} />
           {flow.app && <Pairs title={`Application (${flow.app_proto})`} value={flow.app} />}
