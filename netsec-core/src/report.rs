@@ -309,10 +309,11 @@ impl ReportBuilder {
             let (Some(gid), Some(sid)) = (a.meta_u64("gid"), a.meta_u64("sid")) else {
                 continue;
             };
-            let key = format!("{gid}:{sid}");
-            if !self.rules.contains_key(&key) {
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                self.rules.entry(format!("{gid}:{sid}"))
+            {
                 if let Some(rule) = rules.find(gid, sid) {
-                    self.rules.insert(key, rule.to_string());
+                    slot.insert(rule.to_string());
                 }
             }
         }
