@@ -435,6 +435,7 @@ pub(crate) mod tests_util {
             packets: 1,
             established: false,
             new_flow: true,
+            first_in_direction: true,
             closed: false,
             app_proto: crate::app::AppProto::Unknown,
         }

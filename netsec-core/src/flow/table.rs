@@ -228,6 +228,9 @@ pub struct FlowContext {
     pub established: bool,
     /// This packet started the flow.
     pub new_flow: bool,
+    /// This packet is the flow's first in its direction (the opening packet, or the first
+    /// answer).
+    pub first_in_direction: bool,
     /// The flow has ended (RST or FIN teardown) and is lingering for late teardown packets.
     pub closed: bool,
     /// The application protocol recognised so far (this packet included).
@@ -955,6 +958,11 @@ impl FlowTable {
             packets: e.stats.packets(),
             established: e.tcp.established,
             new_flow,
+            first_in_direction: if direction.is_forward() {
+                e.stats.fwd_packets() == 1
+            } else {
+                e.stats.bwd_packets() == 1
+            },
             closed: e.closed.is_some(),
             app_proto: e.app_proto,
         };

@@ -116,6 +116,8 @@ pub struct RuleDetector {
     scratch: LiteralScratch,
     /// Rules of the found fast patterns, sorted.
     hits: Vec<u32>,
+    /// Rules listing the packet's addresses (the IP-only engine), sorted.
+    listed: Vec<u32>,
     matched: Vec<u32>,
     /// Text of the rebuilt sticky buffers (DNS query, lower-cased HTTP host), reused.
     buffer_text: Vec<u8>,
@@ -146,6 +148,7 @@ impl RuleDetector {
                     .unwrap_or(0),
             ),
             hits: Vec::with_capacity(n.min(1024)),
+            listed: Vec::with_capacity(64),
             matched: Vec::with_capacity(n.min(1024)),
             buffer_text: Vec::new(),
             set,
@@ -190,6 +193,35 @@ impl RuleDetector {
         // there is at most one literal).
         if found > 1 {
             self.hits.sort_unstable();
+        }
+    }
+
+    /// The rules the last packet matched (before `pass`, `noalert` and rate limits), as
+    /// indexes into the set.
+    #[cfg(test)]
+    pub(super) fn last_matched(&self) -> &[u32] {
+        &self.matched
+    }
+
+    /// The rule set run.
+    #[cfg(test)]
+    pub(super) fn set(&self) -> &RuleSet {
+        &self.set
+    }
+
+    /// The rules whose listed addresses hold the packet's: address-gated rules on every
+    /// packet, IP-only rules on a flow's first packet each way (and on flowless packets).
+    fn gather_listed(&mut self, ip: &IpPacket<'_>, flow: Option<&FlowContext>) {
+        self.listed.clear();
+        let index = &self.set.prefilter.addr;
+        let (src, dst) = (ip.meta.src_addr, ip.meta.dst_addr);
+        index.gated.candidates(src, dst, &mut self.listed);
+        if flow.is_none_or(|f| f.first_in_direction) {
+            index.ip_only.candidates(src, dst, &mut self.listed);
+        }
+        if self.listed.len() > 1 {
+            self.listed.sort_unstable();
+            self.listed.dedup();
         }
     }
 
@@ -238,7 +270,7 @@ impl RuleDetector {
 }
 
 /// Whether the rule's header, non-payload options and payload steps all match.
-fn rule_matches(
+pub(super) fn rule_matches(
     r: &CompiledRule,
     ip: &IpPacket<'_>,
     flow: Option<&FlowContext>,
@@ -430,7 +462,7 @@ fn step_is_relative(s: &PayloadStep) -> bool {
 }
 
 /// Removes and returns the smallest head of sorted lists.
-fn pop_min(lists: &mut [&[u32]; 3]) -> Option<u32> {
+fn pop_min(lists: &mut [&[u32]; 4]) -> Option<u32> {
     let mut best: Option<(usize, u32)> = None;
     for (i, l) in lists.iter().enumerate() {
         if let Some(&v) = l.first() {
@@ -459,6 +491,18 @@ impl Detector for RuleDetector {
         let mut d = DetectorStats::new(NAME)
             .counter("rules_loaded", summary.loaded as u64)
             .counter("rules_skipped", summary.skipped as u64)
+            .counter(
+                "ip_only_rules",
+                self.set.prefilter.addr.ip_only.len() as u64,
+            )
+            .counter(
+                "address_gated_rules",
+                self.set.prefilter.addr.gated.len() as u64,
+            )
+            .counter(
+                "address_segments",
+                self.set.prefilter.addr.segments() as u64,
+            )
             .counter("packets", s.packets)
             .counter("candidates", s.candidates)
             .counter("matches", s.matches)
@@ -511,16 +555,18 @@ impl Detector for RuleDetector {
             }
         }
         self.gather_hits(ip, flow);
+        self.gather_listed(ip, flow);
         self.matched.clear();
         let max_steps = self.config.max_match_steps;
         let [plain_a, plain_b] = self
             .set
             .prefilter
             .plain_candidates(ip.meta.protocol, ip.meta.dst_port);
-        // Candidates are three sorted, pairwise disjoint lists (fast-pattern hits, the
-        // protocol's any-port rules, its rules for this port); evaluate them in rule order
-        // by merging, so alerts come out in file order without a per-packet sort.
-        let mut lists = [self.hits.as_slice(), plain_a, plain_b];
+        // Candidates are four sorted, pairwise disjoint lists (fast-pattern hits, the
+        // protocol's any-port rules, its rules for this port, rules listing the packet's
+        // addresses); evaluate them in rule order by merging, so alerts come out in file
+        // order without a per-packet sort.
+        let mut lists = [self.hits.as_slice(), plain_a, plain_b, &self.listed];
         let text = std::mem::take(&mut self.buffer_text);
         let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, text);
         while let Some(idx) = pop_min(&mut lists) {
@@ -643,6 +689,7 @@ mod tests {
             packets: 3,
             established,
             new_flow: false,
+            first_in_direction: false,
             closed: false,
             app_proto: crate::app::AppProto::Unknown,
         }

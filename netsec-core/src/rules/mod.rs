@@ -48,9 +48,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod addr_index;
 mod ast;
 mod buffers;
 mod compile;
+#[cfg(test)]
+mod equivalence;
 mod literals;
 mod matcher;
 mod parse;

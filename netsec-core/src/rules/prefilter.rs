@@ -14,10 +14,13 @@
 //!   [`MAX_PREFIX`] bytes form a second set, searched only in that prefix.
 //! - **Content-less rules** by protocol and destination port, merged at build time so a
 //!   packet costs one table lookup.
+//! - **Content-less rules with a listed side** (IP reputation lists) by address, in the
+//!   [`addr_index`](super::addr_index) (the IP-only engine).
 //!
 //! A rule is put in every group whose packets it could match, so grouping never loses a
 //! match; the rule's own header and `flow` checks still run on each candidate.
 
+use super::addr_index::{indexable, AddrIndexes};
 use super::ast::StickyBuffer;
 use super::compile::{CompiledRule, PayloadStep, ProtoClass};
 use super::literals::LiteralSet;
@@ -177,6 +180,8 @@ pub(crate) struct Prefilter {
     icmp: Box<[u32]>,
     icmpv6: Box<[u32]>,
     other: Box<[u32]>,
+    /// Content-less rules with a listed side, by address.
+    pub(crate) addr: AddrIndexes,
 }
 
 impl Prefilter {
@@ -215,11 +220,17 @@ impl Prefilter {
                 }
             }
         }
-        // Content-less rules as (rule, class, single destination port if grouped by it).
+        // Content-less rules with a listed side go to the address indexes.
+        let by_addr: Vec<u32> = (0..rules.len())
+            .filter(|&i| fast[i].is_none() && indexable(&rules[i]))
+            .map(|i| i as u32)
+            .collect();
+        // The other content-less rules as (rule, class, single destination port if grouped
+        // by it).
         let plain: Vec<(u32, ProtoClass, Option<u16>)> = rules
             .iter()
             .enumerate()
-            .filter(|(i, _)| fast[*i].is_none())
+            .filter(|(i, r)| fast[*i].is_none() && !indexable(r))
             .map(|(i, r)| {
                 let port = r.dst_ports.single().filter(|_| !r.bidirectional);
                 (i as u32, r.proto, port)
@@ -259,6 +270,7 @@ impl Prefilter {
             icmpv6: portless(IpProtocol::ICMPV6),
             // Any other protocol: only `ip` rules admit it (the classes are exhaustive).
             other: portless(IpProtocol(0xff)),
+            addr: AddrIndexes::build(rules, &by_addr),
         }
     }
 
