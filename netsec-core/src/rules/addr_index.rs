@@ -262,6 +262,7 @@ pub(crate) fn ip_only(r: &CompiledRule) -> bool {
         && r.icode.is_empty()
         && r.ip_proto.is_empty()
         && r.flags.is_empty()
+        && r.only_writes_bits()
 }
 
 /// The two address indexes of a rule set.

@@ -560,6 +560,77 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// A `flowbits` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowbitsCommand {
+    /// `set`: set the named bits on the flow when the rule matches.
+    Set,
+    /// `unset`: clear them.
+    Unset,
+    /// `toggle`: flip them.
+    Toggle,
+    /// `isset`: the rule matches only if one of the named bits is set (an OR group).
+    IsSet,
+    /// `isnotset`: only if none of the named bits is set.
+    IsNotSet,
+    /// `noalert`: the rule never alerts (same as the `noalert` keyword).
+    NoAlert,
+}
+
+impl FlowbitsCommand {
+    /// Every command, for tests and iteration.
+    pub const ALL: [FlowbitsCommand; 6] = [
+        FlowbitsCommand::Set,
+        FlowbitsCommand::Unset,
+        FlowbitsCommand::Toggle,
+        FlowbitsCommand::IsSet,
+        FlowbitsCommand::IsNotSet,
+        FlowbitsCommand::NoAlert,
+    ];
+
+    /// The command as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowbitsCommand::Set => "set",
+            FlowbitsCommand::Unset => "unset",
+            FlowbitsCommand::Toggle => "toggle",
+            FlowbitsCommand::IsSet => "isset",
+            FlowbitsCommand::IsNotSet => "isnotset",
+            FlowbitsCommand::NoAlert => "noalert",
+        }
+    }
+
+    /// The command named `s`.
+    pub fn from_name(s: &str) -> Option<FlowbitsCommand> {
+        FlowbitsCommand::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Whether the command reads the bits (a match condition) rather than writing them.
+    pub fn reads(self) -> bool {
+        matches!(self, FlowbitsCommand::IsSet | FlowbitsCommand::IsNotSet)
+    }
+}
+
+/// `flowbits:<command>[,<name>|<name>…]`. For `isset`/`isnotset` several names form an OR
+/// group (any set / none set); `set`, `unset` and `toggle` act on each name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Flowbits {
+    /// What to do.
+    pub command: FlowbitsCommand,
+    /// The bit names (empty only for `noalert`).
+    pub names: Vec<String>,
+}
+
+impl fmt::Display for Flowbits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "flowbits:{}", self.command.as_str())?;
+        if !self.names.is_empty() {
+            write!(f, ",{}", self.names.join("|"))?;
+        }
+        f.write_str(";")
+    }
+}
+
 /// One rule option, in rule order (content modifiers folded into their [`Content`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -608,6 +679,8 @@ pub enum RuleOption {
     AlertFlag,
     /// `noalert` (match, but raise no alert).
     NoAlert,
+    /// `flowbits`.
+    Flowbits(Flowbits),
     /// A sticky buffer (`http.uri;` …): the `content`/`pcre` after it inspect that buffer.
     Buffer(StickyBuffer),
     /// Any other keyword: parsed, kept, and the rule is skipped at compile time.
@@ -670,6 +743,7 @@ impl fmt::Display for RuleOption {
             RuleOption::DetectionFilter(t) => write!(f, "detection_filter:{t};"),
             RuleOption::AlertFlag => f.write_str("alert;"),
             RuleOption::NoAlert => f.write_str("noalert;"),
+            RuleOption::Flowbits(b) => write!(f, "{b}"),
             RuleOption::Buffer(b) => write!(f, "{};", b.as_str()),
             RuleOption::Unsupported { keyword, value } => match value {
                 Some(v) => write!(f, "{keyword}:{v};"),

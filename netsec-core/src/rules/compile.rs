@@ -1,7 +1,8 @@
 //! AST → compiled rule: variables resolved, patterns built, comparisons typed, once.
 //!
 //! A rule that uses something we do not support is not an error: [`compile_rule`] returns
-//! [`CompileOutcome::Unsupported`] naming the keyword, and the rule set skips it with a warning.
+//! [`CompileOutcome::Unsupported`] naming every unsupported keyword it uses, and the rule set
+//! skips it with a warning.
 
 use std::net::IpAddr;
 
@@ -294,14 +295,33 @@ pub(crate) struct CompiledRule {
     pub(crate) flow: FlowReq,
     pub(crate) threshold: Option<Threshold>,
     pub(crate) detection_filter: Option<Threshold>,
+    /// `flowbits` commands other than `noalert`, in rule order.
+    pub(crate) flowbits: Vec<BitOp>,
+}
+
+/// One `flowbits` command of a compiled rule.
+#[derive(Debug, Clone)]
+pub(crate) struct BitOp {
+    pub(crate) command: FlowbitsCommand,
+    pub(crate) names: Vec<String>,
+    /// The names' ids in the set's bit table (filled when the set is built).
+    pub(crate) ids: Vec<u32>,
+}
+
+impl CompiledRule {
+    /// Whether the rule's `flowbits` only write (or it has none): such a rule can run
+    /// before the rules that read, and can be IP-only.
+    pub(crate) fn only_writes_bits(&self) -> bool {
+        self.flowbits.iter().all(|b| !b.command.reads())
+    }
 }
 
 /// Why a rule could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CompileOutcome {
-    /// A keyword, protocol or flag we do not support (the name, e.g. `http_uri`,
-    /// `protocol:smb`, `pcre`).
-    Unsupported(String),
+    /// Keywords, protocols or flags we do not support (each name once, in rule order, e.g.
+    /// `http_uri`, `protocol:smb`, `pcre`).
+    Unsupported(Vec<String>),
     /// The rule is inconsistent (undefined variable …).
     Invalid(String),
 }
@@ -320,8 +340,12 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             AppProto::Tls | AppProto::Http | AppProto::Ssh => ProtoClass::Tcp,
             AppProto::Unknown => ProtoClass::Ip,
         },
-        Protocol::Other(p) => return Err(CompileOutcome::Unsupported(format!("protocol:{p}"))),
+        Protocol::Other(_) => ProtoClass::Ip,
     };
+    let mut unsupported: Vec<String> = Vec::new();
+    if let Protocol::Other(p) = &rule.protocol {
+        unsupported.push(format!("protocol:{p}"));
+    }
     let (mut sid, mut gid, mut rev) = (0, 1, 0);
     let mut msg = String::new();
     let mut classtype = None;
@@ -365,6 +389,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         flow: FlowReq::default(),
         threshold: None,
         detection_filter: None,
+        flowbits: Vec::new(),
     };
     for opt in &rule.options {
         match opt {
@@ -384,11 +409,13 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 ));
                 buffers.push(buffer);
             }
-            RuleOption::Pcre(p) => {
-                let cp = translate_pcre(p).map_err(CompileOutcome::Unsupported)?;
-                steps.push(PayloadStep::Pcre(cp));
-                buffers.push(buffer);
-            }
+            RuleOption::Pcre(p) => match translate_pcre(p) {
+                Ok(cp) => {
+                    steps.push(PayloadStep::Pcre(cp));
+                    buffers.push(buffer);
+                }
+                Err(name) => unsupported.push(name),
+            },
             RuleOption::Buffer(b) => buffer = *b,
             RuleOption::Dsize(x) => c.dsize.push(*x),
             RuleOption::Ttl(x) => c.ttl.push(*x),
@@ -427,9 +454,22 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                     }
                     _ => keyword.clone(),
                 };
-                return Err(CompileOutcome::Unsupported(name));
+                if !unsupported.contains(&name) {
+                    unsupported.push(name);
+                }
             }
+            RuleOption::Flowbits(b) => match b.command {
+                FlowbitsCommand::NoAlert => raises = false,
+                command => c.flowbits.push(BitOp {
+                    command,
+                    names: b.names.clone(),
+                    ids: Vec::new(),
+                }),
+            },
         }
+    }
+    if !unsupported.is_empty() {
+        return Err(CompileOutcome::Unsupported(unsupported));
     }
     // Fast pattern: the marked content, else the longest non-negated content.
     let fast = fast_marked.or_else(|| {
@@ -605,7 +645,7 @@ mod tests {
     #[test]
     fn unsupported_things_are_named() {
         let name = |s: &str| match compile(s) {
-            Err(CompileOutcome::Unsupported(k)) => k,
+            Err(CompileOutcome::Unsupported(k)) => k.join(" "),
             other => panic!("{other:?}"),
         };
         assert_eq!(

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
-use super::ast::{Action, Track};
+use super::ast::{Action, FlowbitsCommand, Track};
 use super::buffers::AppBuffers;
-use super::compile::{CompiledRule, PayloadStep};
+use super::compile::{BitOp, CompiledRule, PayloadStep};
 use super::literals::LiteralScratch;
 use super::rate::{track_addrs, RateWindow};
 use super::{RuleSet, RuleSetSummary, Threshold};
@@ -28,6 +28,8 @@ pub struct RuleDetectorConfig {
     pub max_passed_flows: usize,
     /// Most content-match attempts per rule per packet (bounds backtracking).
     pub max_match_steps: u32,
+    /// Most flows holding `flowbits` at once.
+    pub max_flowbit_flows: usize,
 }
 
 impl Default for RuleDetectorConfig {
@@ -36,6 +38,7 @@ impl Default for RuleDetectorConfig {
             max_rate_entries: 16_384,
             max_passed_flows: 16_384,
             max_match_steps: 4_096,
+            max_flowbit_flows: 16_384,
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct RuleStats {
     pub pass_table_drops: u64,
     /// Rule evaluations that hit the backtracking bound (treated as no match).
     pub step_limit_hits: u64,
+    /// Flowbit sets not done because the flowbit table was full.
+    pub flowbit_table_drops: u64,
 }
 
 /// (rule index, 0 = threshold / 1 = detection_filter, tracked addresses).
@@ -112,6 +117,8 @@ pub struct RuleDetector {
     /// behavioural tables), which is also far cheaper than std's SipHash per packet.
     rate: HashMap<RateKey, RateWindow, RandomState>,
     passed: HashSet<u64, RandomState>,
+    /// The `flowbits` set on each flow (bit ids, sorted), dropped when the flow ends.
+    bits: HashMap<u64, Vec<u32>, RandomState>,
     /// Literal search state (found fast patterns) of the current packet.
     scratch: LiteralScratch,
     /// Rules of the found fast patterns, sorted.
@@ -139,6 +146,7 @@ impl RuleDetector {
             stats: RuleStats::default(),
             rate: HashMap::default(),
             passed: HashSet::default(),
+            bits: HashMap::default(),
             scratch: LiteralScratch::with_capacity(
                 set.prefilter
                     .groups()
@@ -462,6 +470,55 @@ fn step_is_relative(s: &PayloadStep) -> bool {
 }
 
 /// Removes and returns the smallest head of sorted lists.
+/// A rule that matched otherwise: whether its `flowbits` reads hold on the packet's flow
+/// and, if so, its writes done. Without a flow no read holds and nothing is written.
+fn flowbits_apply(
+    ops: &[BitOp],
+    flow: Option<&FlowContext>,
+    bits: &mut HashMap<u64, Vec<u32>, RandomState>,
+    max_flows: usize,
+    drops: &mut u64,
+) -> bool {
+    let Some(f) = flow else {
+        return false;
+    };
+    let held = bits.get(&f.flow_id).map_or(&[][..], Vec::as_slice);
+    let is_set = |id: &u32| held.binary_search(id).is_ok();
+    for op in ops {
+        let ok = match op.command {
+            FlowbitsCommand::IsSet => op.ids.iter().any(is_set),
+            FlowbitsCommand::IsNotSet => !op.ids.iter().any(is_set),
+            _ => true,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    for op in ops.iter().filter(|o| !o.command.reads()) {
+        if !bits.contains_key(&f.flow_id) {
+            if op.command != FlowbitsCommand::Set && op.command != FlowbitsCommand::Toggle {
+                continue;
+            }
+            if bits.len() >= max_flows {
+                *drops += 1;
+                continue;
+            }
+        }
+        let held = bits.entry(f.flow_id).or_default();
+        for &id in &op.ids {
+            let at = held.binary_search(&id);
+            match (op.command, at) {
+                (FlowbitsCommand::Set | FlowbitsCommand::Toggle, Err(i)) => held.insert(i, id),
+                (FlowbitsCommand::Unset | FlowbitsCommand::Toggle, Ok(i)) => {
+                    held.remove(i);
+                }
+                _ => {}
+            }
+        }
+    }
+    true
+}
+
 fn pop_min(lists: &mut [&[u32]; 4]) -> Option<u32> {
     let mut best: Option<(usize, u32)> = None;
     for (i, l) in lists.iter().enumerate() {
@@ -512,15 +569,19 @@ impl Detector for RuleDetector {
             .counter("step_limit_hits", s.step_limit_hits);
         d.alerts = s.alerts;
         d.suppressed = s.suppressed_by_pass + s.suppressed_by_rate;
-        d.tracked = (self.rate.len() + self.passed.len()) as u64;
-        d.evicted = s.rate_table_drops + s.pass_table_drops;
+        d.tracked = (self.rate.len() + self.passed.len() + self.bits.len()) as u64;
+        d.evicted = s.rate_table_drops + s.pass_table_drops + s.flowbit_table_drops;
         // Hash tables: a control byte per bucket, buckets up to twice the entries at the cap.
         let rate_entry = std::mem::size_of::<(RateKey, RateWindow)>() + 1;
         let pass_entry = std::mem::size_of::<u64>() + 1;
+        // A flow's bits: the key, the Vec and its (small) allocation.
+        let bits_entry = std::mem::size_of::<(u64, Vec<u32>)>() + 1 + 16;
         d.memory_bytes = (self.rate.capacity() * rate_entry * 8 / 7
-            + self.passed.capacity() * pass_entry * 8 / 7) as u64;
+            + self.passed.capacity() * pass_entry * 8 / 7
+            + self.bits.capacity() * bits_entry * 8 / 7) as u64;
         d.memory_bound_bytes = (2 * self.config.max_rate_entries.next_power_of_two() * rate_entry
-            + 2 * self.config.max_passed_flows.next_power_of_two() * pass_entry)
+            + 2 * self.config.max_passed_flows.next_power_of_two() * pass_entry
+            + 2 * self.config.max_flowbit_flows.next_power_of_two() * bits_entry)
             as u64;
         d.skipped_by_keyword = summary
             .by_keyword
@@ -572,14 +633,17 @@ impl Detector for RuleDetector {
         while let Some(idx) = pop_min(&mut lists) {
             self.stats.candidates += 1;
             let mut limit_hit = false;
-            if rule_matches(
-                &self.set.rules[idx as usize],
-                ip,
-                flow,
-                &mut buffers,
-                max_steps,
-                &mut limit_hit,
-            ) {
+            let r = &self.set.rules[idx as usize];
+            if rule_matches(r, ip, flow, &mut buffers, max_steps, &mut limit_hit)
+                && (r.flowbits.is_empty()
+                    || flowbits_apply(
+                        &r.flowbits,
+                        flow,
+                        &mut self.bits,
+                        self.config.max_flowbit_flows,
+                        &mut self.stats.flowbit_table_drops,
+                    ))
+            {
                 self.matched.push(idx);
             }
             if limit_hit {
@@ -638,6 +702,9 @@ impl Detector for RuleDetector {
         if !self.passed.is_empty() {
             self.passed.remove(&flow.id);
         }
+        if !self.bits.is_empty() {
+            self.bits.remove(&flow.id);
+        }
     }
 }
 
@@ -693,6 +760,99 @@ mod tests {
             closed: false,
             app_proto: crate::app::AppProto::Unknown,
         }
+    }
+
+    fn flow_n(id: u64) -> FlowContext {
+        FlowContext {
+            flow_id: id,
+            ..ctx(Direction::Forward, true)
+        }
+    }
+
+    #[test]
+    fn flowbits_set_then_read_across_packets_and_within_one() {
+        // The reader comes first in the file: ordering must still let the same packet's
+        // set be seen.
+        let mut d = detector(
+            "alert tcp any any -> any any (msg:\"read\"; flowbits:isset,logged.in; content:\"secret\"; sid:2;)\n\
+             alert tcp any any -> any any (msg:\"set\"; content:\"login\"; flowbits:set,logged.in; flowbits:noalert; sid:1;)\n\
+             alert tcp any any -> any any (msg:\"not\"; flowbits:isnotset,logged.in; content:\"secret\"; sid:3;)",
+        );
+        let (f1, f2) = (flow_n(1), flow_n(2));
+        assert_eq!(sids(&mut d, &tcp(b"secret"), Some(&f1)), vec![3]);
+        assert_eq!(
+            sids(&mut d, &tcp(b"login"), Some(&f1)),
+            Vec::<u64>::new(),
+            "noalert"
+        );
+        assert_eq!(sids(&mut d, &tcp(b"secret"), Some(&f1)), vec![2]);
+        assert_eq!(
+            sids(&mut d, &tcp(b"secret"), Some(&f2)),
+            vec![3],
+            "bits are per flow"
+        );
+        assert_eq!(
+            sids(&mut d, &tcp(b"login secret"), Some(&f2)),
+            vec![2],
+            "same packet"
+        );
+        assert_eq!(
+            sids(&mut d, &tcp(b"login secret"), None),
+            Vec::<u64>::new(),
+            "no flow"
+        );
+    }
+
+    #[test]
+    fn flowbits_unset_toggle_or_groups_and_the_table_cap() {
+        let rules = "alert tcp any any -> any any (content:\"a\"; flowbits:set,A; flowbits:noalert; sid:1;)\n\
+             alert tcp any any -> any any (content:\"b\"; flowbits:set,B; flowbits:noalert; sid:2;)\n\
+             alert tcp any any -> any any (content:\"u\"; flowbits:unset,A&B; flowbits:noalert; sid:3;)\n\
+             alert tcp any any -> any any (content:\"t\"; flowbits:toggle,A; flowbits:noalert; sid:4;)\n\
+             alert tcp any any -> any any (content:\"?\"; flowbits:isset,A|B; sid:10;)\n\
+             alert tcp any any -> any any (content:\"?\"; flowbits:isnotset,A|B; sid:11;)";
+        let mut d = detector(rules);
+        let f = flow_n(1);
+        let mut probe = |d: &mut RuleDetector, p: &[u8]| {
+            sids(d, &tcp(p), Some(&f));
+            sids(d, &tcp(b"?"), Some(&f))
+        };
+        assert_eq!(probe(&mut d, b"-"), vec![11]);
+        assert_eq!(probe(&mut d, b"b"), vec![10], "B alone satisfies A|B");
+        assert_eq!(probe(&mut d, b"u"), vec![11], "unset both");
+        assert_eq!(probe(&mut d, b"t"), vec![10], "toggle on");
+        assert_eq!(probe(&mut d, b"t"), vec![11], "toggle off");
+        // The flow ends: its bits go.
+        sids(&mut d, &tcp(b"a"), Some(&f));
+        assert_eq!(d.bits.len(), 1);
+        let rec = crate::flow::FlowRecord {
+            id: 1,
+            first_ts: Timestamp::from_micros(0),
+            last_ts: Timestamp::from_micros(0),
+            src_addr: Ipv4Addr::new(10, 0, 0, 1).into(),
+            src_port: 1,
+            dst_addr: Ipv4Addr::new(10, 0, 0, 2).into(),
+            dst_port: 2,
+            protocol: IpProtocol::TCP,
+            end_reason: crate::flow::EndReason::Idle,
+            stats: Default::default(),
+            app_proto: AppProto::Unknown,
+            app: None,
+        };
+        d.on_flow_end(&rec, &rec.features(), &mut Vec::new());
+        assert!(d.bits.is_empty());
+        // A full table sets nothing more, and says so.
+        let mut small = RuleDetector::with_config(
+            RuleSet::from_text(rules, &RuleVars::default()),
+            RuleDetectorConfig {
+                max_flowbit_flows: 1,
+                ..RuleDetectorConfig::default()
+            },
+        );
+        sids(&mut small, &tcp(b"a"), Some(&flow_n(1)));
+        sids(&mut small, &tcp(b"a"), Some(&flow_n(2)));
+        assert_eq!(sids(&mut small, &tcp(b"?"), Some(&flow_n(2))), vec![11]);
+        assert_eq!(small.stats().flowbit_table_drops, 1);
     }
 
     fn detector(rules: &str) -> RuleDetector {

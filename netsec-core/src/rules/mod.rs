@@ -65,9 +65,9 @@ mod threshold_config;
 mod vars;
 
 pub use ast::{
-    Action, AddrSpec, Content, FlagsModifier, FlagsSpec, FlowOption, IpNet, Pcre, PortSpec,
-    Protocol, Rule, RuleDirection, RuleOption, StickyBuffer, Threshold, ThresholdType, Track,
-    UintCmp,
+    Action, AddrSpec, Content, FlagsModifier, FlagsSpec, FlowOption, Flowbits, FlowbitsCommand,
+    IpNet, Pcre, PortSpec, Protocol, Rule, RuleDirection, RuleOption, StickyBuffer, Threshold,
+    ThresholdType, Track, UintCmp,
 };
 pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
 pub use parse::{
@@ -90,9 +90,10 @@ use prefilter::Prefilter;
 pub enum SkipReason {
     /// The text does not parse.
     Malformed(ParseError),
-    /// A keyword, protocol or flag we do not support (`http_uri`, `protocol:smb`,
-    /// `flow:only_stream`, `pcre flag U`, `pcre (not translatable …)`).
-    Unsupported(String),
+    /// Every keyword, protocol or flag of the rule we do not support, in rule order
+    /// (`http_uri`, `protocol:smb`, `flow:only_stream`, `pcre flag U`, `pcre (not
+    /// translatable …)`).
+    Unsupported(Vec<String>),
     /// The rule parses but cannot be compiled (e.g. an undefined variable).
     Invalid(String),
 }
@@ -117,7 +118,11 @@ impl fmt::Display for RuleWarning {
         }
         match &self.reason {
             SkipReason::Malformed(e) => write!(f, "malformed: {}", e.kind),
-            SkipReason::Unsupported(k) => write!(f, "unsupported keyword `{k}`"),
+            SkipReason::Unsupported(k) => {
+                let plural = if k.len() == 1 { "" } else { "s" };
+                let names: Vec<String> = k.iter().map(|k| format!("`{k}`")).collect();
+                write!(f, "unsupported keyword{plural} {}", names.join(", "))
+            }
             SkipReason::Invalid(why) => write!(f, "{why}"),
         }
     }
@@ -130,7 +135,8 @@ pub struct RuleSetSummary {
     pub loaded: usize,
     /// Rules skipped for any reason.
     pub skipped: usize,
-    /// Skipped rules per unsupported keyword (sorted by keyword).
+    /// Skipped rules per unsupported keyword (sorted by keyword; a rule using several is
+    /// counted under each).
     pub by_keyword: BTreeMap<String, usize>,
     /// Skipped rules that did not parse.
     pub malformed: usize,
@@ -233,7 +239,8 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
-    /// The active rules, in file order.
+    /// The active rules, in evaluation order: file order, except that rules reading
+    /// `flowbits` come after the rules that only write them.
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().map(|r| &r.rule)
     }
@@ -273,7 +280,11 @@ impl Builder {
         s.skipped += 1;
         match &reason {
             SkipReason::Malformed(_) => s.malformed += 1,
-            SkipReason::Unsupported(k) => *s.by_keyword.entry(k.clone()).or_default() += 1,
+            SkipReason::Unsupported(keywords) => {
+                for k in keywords {
+                    *s.by_keyword.entry(k.clone()).or_default() += 1;
+                }
+            }
             SkipReason::Invalid(_) => s.invalid += 1,
         }
         s.warnings.push(RuleWarning { line, sid, reason });
@@ -281,6 +292,31 @@ impl Builder {
 
     fn finish(mut self) -> RuleSet {
         self.summary.loaded = self.rules.len();
+        // Flowbit names → ids, and rules that read bits after those that only write them,
+        // so a bit set by one rule is seen by another on the same packet (Suricata's
+        // signature ordering). The sort is stable: otherwise file order.
+        let mut names: std::collections::HashMap<String, u32> = Default::default();
+        for r in &mut self.rules {
+            for op in &mut r.flowbits {
+                op.ids = op
+                    .names
+                    .iter()
+                    .map(|n| {
+                        let next = names.len() as u32;
+                        *names.entry(n.clone()).or_insert(next)
+                    })
+                    .collect();
+            }
+        }
+        self.rules.sort_by_key(|r| {
+            let reads = r.flowbits.iter().any(|b| b.command.reads());
+            let writes = r.flowbits.iter().any(|b| !b.command.reads());
+            match (reads, writes) {
+                (false, _) => 0u8,
+                (true, true) => 1,
+                (true, false) => 2,
+            }
+        });
         let prefilter = Prefilter::build(&self.rules);
         RuleSet {
             rules: self.rules,
@@ -324,6 +360,18 @@ mod tests {
             s.warnings[4]
         );
         assert_eq!(set.rules().next().and_then(Rule::sid), Some(15));
+        let two = RuleSet::from_text(
+            "alert tcp any any -> any any (content:\"a\"; bsize:3; http_uri; bsize:4; sid:16;)",
+            &RuleVars::default(),
+        );
+        assert_eq!(
+            two.summary().warnings[0].to_string(),
+            "line 1: rule sid 16 skipped: unsupported keywords `bsize`, `http_uri`"
+        );
+        assert_eq!(
+            two.summary().to_string(),
+            "0 rules loaded, 1 skipped (by keyword: bsize 1; http_uri 1)"
+        );
         let found = set.find(1, 15).map(ToString::to_string);
         assert_eq!(
             found.as_deref(),

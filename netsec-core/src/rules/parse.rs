@@ -670,6 +670,40 @@ fn flag_bits(kw: &str, s: &str) -> PResult<u8> {
     Ok(bits)
 }
 
+/// `flowbits:<command>[,<names>]`; names are separated by `|` (Suricata's OR group) or `&`.
+fn parse_flowbits(kw: &str, v: Option<&str>) -> PResult<Flowbits> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let (command, names) = match v.split_once(',') {
+        Some((c, n)) => (c.trim(), Some(n)),
+        None => (v.trim(), None),
+    };
+    let command = FlowbitsCommand::from_name(command)
+        .ok_or_else(|| value_err(kw, format!("unknown command {command:?}")))?;
+    let names: Vec<String> = names
+        .map(|n| n.split(['|', '&']).map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    let valid = |n: &String| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    match (command, names.is_empty()) {
+        (FlowbitsCommand::NoAlert, true) => {}
+        (FlowbitsCommand::NoAlert, false) => {
+            return Err(value_err(kw, "noalert takes no name"));
+        }
+        (_, true) => return Err(value_err(kw, "missing bit name")),
+        (_, false) if !names.iter().all(valid) => {
+            return Err(value_err(
+                kw,
+                "a bit name is letters, digits, '.', '_' or '-'",
+            ));
+        }
+        _ => {}
+    }
+    Ok(Flowbits { command, names })
+}
+
 fn parse_flags(kw: &str, v: Option<&str>) -> PResult<FlagsSpec> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
     let (main, mask) = match v.split_once(',') {
@@ -945,6 +979,7 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
             },
             "threshold" => RuleOption::Threshold(parse_threshold(kw, v, true)?),
             "detection_filter" => RuleOption::DetectionFilter(parse_threshold(kw, v, false)?),
+            "flowbits" => RuleOption::Flowbits(parse_flowbits(kw, v)?),
             "alert" if v.is_none() => RuleOption::AlertFlag,
             "noalert" if v.is_none() => RuleOption::NoAlert,
             buffer if v.is_none() && StickyBuffer::from_keyword(buffer).is_some() => {

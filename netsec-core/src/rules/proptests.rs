@@ -159,6 +159,18 @@ fn option() -> impl Strategy<Value = RuleOption> {
         threshold(false).prop_map(RuleOption::DetectionFilter),
         Just(RuleOption::AlertFlag),
         Just(RuleOption::NoAlert),
+        (
+            prop::sample::select(FlowbitsCommand::ALL.to_vec()),
+            prop::collection::vec("[A-Za-z0-9._-]{1,8}", 1..3)
+        )
+            .prop_map(|(command, names)| RuleOption::Flowbits(Flowbits {
+                command,
+                names: if command == FlowbitsCommand::NoAlert {
+                    vec![]
+                } else {
+                    names
+                },
+            })),
         prop::sample::select(StickyBuffer::ALL.to_vec()).prop_map(RuleOption::Buffer),
         ("[a-z][a-z_.]{0,10}", prop::option::of("[a-z0-9,]{1,8}"))
             .prop_map(|(keyword, value)| { RuleOption::Unsupported { keyword, value } }),
@@ -221,7 +233,7 @@ fn rule() -> impl Strategy<Value = Rule> {
 }
 
 fn is_known(kw: &str, has_value: bool) -> bool {
-    const KNOWN: [&str; 27] = [
+    const KNOWN: [&str; 28] = [
         "msg",
         "sid",
         "rev",
@@ -249,6 +261,7 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         "threshold",
         "detection_filter",
         "alert",
+        "flowbits",
     ];
     KNOWN.contains(&kw)
         || (kw == "noalert" && !has_value)
