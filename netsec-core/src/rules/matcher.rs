@@ -813,7 +813,7 @@ mod tests {
              alert tcp any any -> any any (content:\"?\"; flowbits:isnotset,A|B; sid:11;)";
         let mut d = detector(rules);
         let f = flow_n(1);
-        let mut probe = |d: &mut RuleDetector, p: &[u8]| {
+        let probe = |d: &mut RuleDetector, p: &[u8]| {
             sids(d, &tcp(p), Some(&f));
             sids(d, &tcp(b"?"), Some(&f))
         };
