@@ -281,6 +281,11 @@ pub struct Content {
     pub within: Option<u32>,
     /// `fast_pattern` given (any arguments are accepted and dropped).
     pub fast_pattern: bool,
+    /// `startswith`: the match must begin where the search begins (the buffer's start, or
+    /// the previous match's end for a relative content).
+    pub startswith: bool,
+    /// `endswith`: the match must end at the end of the buffer.
+    pub endswith: bool,
 }
 
 impl Content {
@@ -354,6 +359,12 @@ impl fmt::Display for Content {
         }
         if self.fast_pattern {
             f.write_str(" fast_pattern;")?;
+        }
+        if self.startswith {
+            f.write_str(" startswith;")?;
+        }
+        if self.endswith {
+            f.write_str(" endswith;")?;
         }
         Ok(())
     }
@@ -560,6 +571,47 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// `isdataat:[!]<n>[,relative]`: whether the buffer has a byte at position `n` (from its
+/// start, or from the end of the previous match when `relative`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IsDataAt {
+    /// `!`: there must be no byte there.
+    pub negated: bool,
+    /// The position.
+    pub position: u32,
+    /// Counted from the previous match's end.
+    pub relative: bool,
+}
+
+impl fmt::Display for IsDataAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let neg = if self.negated { "!" } else { "" };
+        write!(f, "isdataat:{neg}{}", self.position)?;
+        if self.relative {
+            f.write_str(",relative")?;
+        }
+        f.write_str(";")
+    }
+}
+
+/// A buffer transform: applies to the sticky buffer it follows, for the `content` and
+/// `pcre` after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transform {
+    /// `dotprefix`: a `.` before the buffer (so `.example.com` with `endswith` matches the
+    /// domain and its subdomains, never `badexample.com`).
+    DotPrefix,
+}
+
+impl Transform {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transform::DotPrefix => "dotprefix",
+        }
+    }
+}
+
 /// A `flowbits` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlowbitsCommand {
@@ -681,6 +733,12 @@ pub enum RuleOption {
     NoAlert,
     /// `flowbits`.
     Flowbits(Flowbits),
+    /// `bsize`: the size of the current buffer.
+    Bsize(UintCmp),
+    /// `isdataat`.
+    IsDataAt(IsDataAt),
+    /// A transform of the current buffer (`dotprefix`).
+    Transform(Transform),
     /// A sticky buffer (`http.uri;` …): the `content`/`pcre` after it inspect that buffer.
     Buffer(StickyBuffer),
     /// Any other keyword: parsed, kept, and the rule is skipped at compile time.
@@ -744,6 +802,9 @@ impl fmt::Display for RuleOption {
             RuleOption::AlertFlag => f.write_str("alert;"),
             RuleOption::NoAlert => f.write_str("noalert;"),
             RuleOption::Flowbits(b) => write!(f, "{b}"),
+            RuleOption::Bsize(c) => write!(f, "bsize:{c};"),
+            RuleOption::IsDataAt(d) => write!(f, "{d}"),
+            RuleOption::Transform(t) => write!(f, "{};", t.as_str()),
             RuleOption::Buffer(b) => write!(f, "{};", b.as_str()),
             RuleOption::Unsupported { keyword, value } => match value {
                 Some(v) => write!(f, "{keyword}:{v};"),

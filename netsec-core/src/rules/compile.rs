@@ -245,6 +245,10 @@ pub(crate) fn translate_pcre(p: &Pcre) -> Result<CompiledPcre, String> {
 pub(crate) enum PayloadStep {
     Content(CompiledContent),
     Pcre(CompiledPcre),
+    /// `bsize`: the buffer's size.
+    Bsize(UintCmp),
+    /// `isdataat`.
+    IsDataAt(IsDataAt),
 }
 
 /// `flow` requirements.
@@ -278,6 +282,8 @@ pub(crate) struct CompiledRule {
     pub(crate) steps: Vec<PayloadStep>,
     /// The buffer each step inspects (same length as `steps`).
     pub(crate) buffers: Vec<StickyBuffer>,
+    /// Whether each step's buffer is `dotprefix`ed (same length as `steps`).
+    pub(crate) dotprefixed: Vec<bool>,
     /// The application protocol the header names (`alert http …`), if any.
     pub(crate) app: Option<AppProto>,
     /// Index into `steps` of the content given to the prefilter (the rule's fast pattern).
@@ -355,6 +361,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     let mut buffers = Vec::new();
     let mut buffer = StickyBuffer::PktData;
     let mut fast_marked = None;
+    let mut dotprefix = false;
     let mut c = CompiledRule {
         rule: rule.clone(),
         sid: 0,
@@ -374,6 +381,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         bidirectional: rule.direction == RuleDirection::Both,
         steps: Vec::new(),
         buffers: Vec::new(),
+        dotprefixed: Vec::new(),
         app: match &rule.protocol {
             Protocol::App(p) => Some(*p),
             _ => None,
@@ -401,22 +409,38 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             RuleOption::Priority(n) => priority = Some((*n).clamp(1, 255) as u8),
             RuleOption::Reference(_) | RuleOption::Metadata(_) | RuleOption::Target(_) => {}
             RuleOption::Content(ct) => {
-                if ct.fast_pattern && !ct.negated && in_payload(buffer) {
+                if ct.fast_pattern && !ct.negated && in_payload(buffer) && !dotprefix {
                     fast_marked = Some(steps.len());
                 }
                 steps.push(PayloadStep::Content(
                     CompiledContent::new(ct.clone()).map_err(CompileOutcome::Invalid)?,
                 ));
                 buffers.push(buffer);
+                c.dotprefixed.push(dotprefix);
             }
             RuleOption::Pcre(p) => match translate_pcre(p) {
                 Ok(cp) => {
                     steps.push(PayloadStep::Pcre(cp));
                     buffers.push(buffer);
+                    c.dotprefixed.push(dotprefix);
                 }
                 Err(name) => unsupported.push(name),
             },
-            RuleOption::Buffer(b) => buffer = *b,
+            RuleOption::Bsize(x) => {
+                steps.push(PayloadStep::Bsize(*x));
+                buffers.push(buffer);
+                c.dotprefixed.push(dotprefix);
+            }
+            RuleOption::IsDataAt(d) => {
+                steps.push(PayloadStep::IsDataAt(*d));
+                buffers.push(buffer);
+                c.dotprefixed.push(dotprefix);
+            }
+            RuleOption::Transform(Transform::DotPrefix) => dotprefix = true,
+            RuleOption::Buffer(b) => {
+                buffer = *b;
+                dotprefix = false;
+            }
             RuleOption::Dsize(x) => c.dsize.push(*x),
             RuleOption::Ttl(x) => c.ttl.push(*x),
             RuleOption::Itype(x) => c.itype.push(*x),
@@ -477,6 +501,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             .iter()
             .enumerate()
             .filter(|(i, _)| buffers.get(*i).is_some_and(|b| in_payload(*b)))
+            .filter(|(i, _)| !c.dotprefixed[*i])
             .filter_map(|(i, s)| match s {
                 PayloadStep::Content(ct) if !ct.spec.negated => Some((i, ct.spec.pattern.len())),
                 _ => None,
@@ -549,6 +574,8 @@ pub(crate) fn payload_end_bound(
                 .map(|e| e.max(0))
             }
             PayloadStep::Pcre(_) => None,
+            // Checks that move no match position.
+            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(_) => continue,
         };
         let negated = matches!(step, PayloadStep::Content(c) if c.spec.negated);
         if !negated {

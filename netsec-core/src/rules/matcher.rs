@@ -359,13 +359,19 @@ pub(super) fn rule_matches(
     let mut start = 0;
     let mut ok = true;
     while ok && start < r.steps.len() {
-        let buffer = r.buffers[start];
-        let run = r.buffers[start..]
-            .iter()
-            .take_while(|b| **b == buffer)
+        let (buffer, dotted) = (r.buffers[start], r.dotprefixed[start]);
+        let run = (start..r.steps.len())
+            .take_while(|&i| r.buffers[i] == buffer && r.dotprefixed[i] == dotted)
             .count();
         let steps = &r.steps[start..start + run];
         ok = match buffers.get(buffer) {
+            // `dotprefix`: a rare transform, so its copy is made per evaluation.
+            Some(hay) if dotted => {
+                let mut t = Vec::with_capacity(hay.len() + 1);
+                t.push(b'.');
+                t.extend_from_slice(hay);
+                eval_steps(steps, &t, 0, 0, &mut budget)
+            }
             Some(hay) => eval_steps(steps, hay, 0, 0, &mut budget),
             None => false,
         };
@@ -398,7 +404,16 @@ pub(crate) fn eval_steps(
         PayloadStep::Content(c) => {
             let s = &c.spec;
             let plen = s.pattern.len() as i64;
-            let (start, end) = if s.is_relative() {
+            let (start, end) = if s.startswith {
+                // Anchored where the search begins: the buffer start, or the previous
+                // match's end (+ distance) for a relative content.
+                let base = if s.is_relative() {
+                    prev_end as i64 + i64::from(s.distance.unwrap_or(0))
+                } else {
+                    0
+                };
+                (base.max(0), (base + plen).min(len))
+            } else if s.is_relative() {
                 let base = prev_end as i64 + i64::from(s.distance.unwrap_or(0));
                 let end = match s.within {
                     Some(w) => base + i64::from(w),
@@ -416,6 +431,16 @@ pub(crate) fn eval_steps(
             if end - start < plen {
                 // The pattern cannot fit: a positive content fails, a negated one holds.
                 return s.negated && eval_steps(steps, payload, i + 1, prev_end, budget);
+            }
+            if s.endswith {
+                // Only an occurrence ending at the buffer's end counts.
+                let at = len - plen;
+                let found = end == len && at >= start && c.find(&payload[at as usize..]) == Some(0);
+                return if s.negated {
+                    !found && eval_steps(steps, payload, i + 1, prev_end, budget)
+                } else {
+                    found && eval_steps(steps, payload, i + 1, len as usize, budget)
+                };
             }
             let window = &payload[start as usize..end as usize];
             if s.negated {
@@ -443,6 +468,20 @@ pub(crate) fn eval_steps(
             }
             false
         }
+        PayloadStep::Bsize(cmp) => {
+            cmp.matches(payload.len() as u64) && eval_steps(steps, payload, i + 1, prev_end, budget)
+        }
+        PayloadStep::IsDataAt(d) => {
+            // As Suricata counts: absolute `n` needs a byte at index `n`; relative `n` needs
+            // `n` more bytes after the previous match.
+            let (at, len) = (u64::from(d.position), payload.len() as u64);
+            let present = if d.relative {
+                prev_end as u64 + at <= len
+            } else {
+                at < len
+            };
+            present != d.negated && eval_steps(steps, payload, i + 1, prev_end, budget)
+        }
         PayloadStep::Pcre(p) => {
             let start = if p.relative {
                 prev_end.min(payload.len())
@@ -466,6 +505,8 @@ fn step_is_relative(s: &PayloadStep) -> bool {
     match s {
         PayloadStep::Content(c) => c.spec.is_relative(),
         PayloadStep::Pcre(p) => p.relative,
+        PayloadStep::Bsize(_) => false,
+        PayloadStep::IsDataAt(d) => d.relative,
     }
 }
 
@@ -883,6 +924,73 @@ mod tests {
         assert!(hits(r#"content:"abc"; depth:3;"#, b"abcxx"));
         assert!(!hits(r#"content:"abc"; depth:3;"#, b"xabcx"));
         assert!(hits(r#"content:"abc"; offset:1; depth:3;"#, b"xabcx"));
+    }
+
+    #[test]
+    fn startswith_endswith_bsize_isdataat() {
+        assert!(hits(r#"content:"GET"; startswith;"#, b"GET /"));
+        assert!(!hits(r#"content:"GET"; startswith;"#, b" GET /"));
+        assert!(hits(
+            r#"content:"a"; content:"bc"; distance:0; startswith;"#,
+            b"xabc"
+        ));
+        assert!(!hits(
+            r#"content:"a"; content:"bc"; distance:0; startswith;"#,
+            b"xaxbc"
+        ));
+        assert!(hits(r#"content:".exe"; endswith;"#, b"x.exe"));
+        assert!(!hits(r#"content:".exe"; endswith;"#, b"x.exe "));
+        assert!(hits(r#"content:"abc"; startswith; endswith;"#, b"abc"));
+        assert!(!hits(r#"content:"abc"; startswith; endswith;"#, b"abcabc"));
+        assert!(hits(r#"content:!"x"; endswith;"#, b"xa"));
+        assert!(!hits(r#"content:!"x"; endswith;"#, b"ax"));
+        assert!(hits("bsize:3;", b"abc"));
+        assert!(!hits("bsize:>3;", b"abc"));
+        assert!(hits("bsize:2<>5;", b"abc"));
+        assert!(hits("isdataat:2;", b"abc"));
+        assert!(!hits("isdataat:3;", b"abc"));
+        assert!(hits("isdataat:!3;", b"abc"));
+        assert!(hits(r#"content:"a"; isdataat:2,relative;"#, b"abc"));
+        assert!(!hits(r#"content:"a"; isdataat:3,relative;"#, b"abc"));
+        assert!(hits(r#"content:"c"; isdataat:!1,relative;"#, b"abc"));
+    }
+
+    #[test]
+    fn dotprefix_on_an_application_buffer() {
+        let mut d = detector(
+            "alert dns any any -> any any (dns.query; dotprefix; content:\".example.com\"; endswith; sid:1;)",
+        );
+        let query = |name: &str| {
+            let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+            for label in name.split('.') {
+                q.push(label.len() as u8);
+                q.extend_from_slice(label.as_bytes());
+            }
+            q.extend_from_slice(&[0, 0, 1, 0, 1]);
+            q
+        };
+        let mut f = ctx(Direction::Forward, false);
+        f.app_proto = AppProto::Dns;
+        let udp = |payload: &[u8]| {
+            let mut m = meta(IpProtocol::UDP, 40000, 53, 0, 0);
+            m.payload_len = payload.len() as u32;
+            (m, payload.to_vec())
+        };
+        for (name, want) in [
+            ("example.com", true),
+            ("www.example.com", true),
+            ("badexample.com", false),
+            ("example.com.evil", false),
+        ] {
+            let (m, payload) = udp(&query(name));
+            let ip = IpPacket {
+                meta: m,
+                payload: &payload,
+                l2: L2Info::default(),
+                transport_error: None,
+            };
+            assert_eq!(!sids(&mut d, &ip, Some(&f)).is_empty(), want, "{name}");
+        }
     }
 
     #[test]

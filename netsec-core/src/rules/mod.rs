@@ -66,8 +66,8 @@ mod vars;
 
 pub use ast::{
     Action, AddrSpec, Content, FlagsModifier, FlagsSpec, FlowOption, Flowbits, FlowbitsCommand,
-    IpNet, Pcre, PortSpec, Protocol, Rule, RuleDirection, RuleOption, StickyBuffer, Threshold,
-    ThresholdType, Track, UintCmp,
+    IpNet, IsDataAt, Pcre, PortSpec, Protocol, Rule, RuleDirection, RuleOption, StickyBuffer,
+    Threshold, ThresholdType, Track, Transform, UintCmp,
 };
 pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
 pub use parse::{
@@ -361,16 +361,16 @@ mod tests {
         );
         assert_eq!(set.rules().next().and_then(Rule::sid), Some(15));
         let two = RuleSet::from_text(
-            "alert tcp any any -> any any (content:\"a\"; bsize:3; http_uri; bsize:4; sid:16;)",
+            "alert tcp any any -> any any (content:\"a\"; byte_test:1,>,2,0; http_uri; byte_test:1,>,3,0; sid:16;)",
             &RuleVars::default(),
         );
         assert_eq!(
             two.summary().warnings[0].to_string(),
-            "line 1: rule sid 16 skipped: unsupported keywords `bsize`, `http_uri`"
+            "line 1: rule sid 16 skipped: unsupported keywords `byte_test`, `http_uri`"
         );
         assert_eq!(
             two.summary().to_string(),
-            "0 rules loaded, 1 skipped (by keyword: bsize 1; http_uri 1)"
+            "0 rules loaded, 1 skipped (by keyword: byte_test 1; http_uri 1)"
         );
         let found = set.find(1, 15).map(ToString::to_string);
         assert_eq!(

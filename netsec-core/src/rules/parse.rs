@@ -670,6 +670,45 @@ fn flag_bits(kw: &str, s: &str) -> PResult<u8> {
     Ok(bits)
 }
 
+/// `isdataat:[!]<n>[,relative]`; `None` when the position names a variable.
+fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let mut parts = v.split(',').map(str::trim);
+    let first = parts.next().unwrap_or("");
+    let (negated, position) = match first.strip_prefix('!') {
+        Some(rest) => (true, rest.trim()),
+        None => (false, first),
+    };
+    let mut relative = false;
+    for p in parts {
+        match p {
+            "relative" => relative = true,
+            // `rawbytes` only matters for HTTP normalisation, which raw payloads skip.
+            "rawbytes" => {}
+            other => return Err(value_err(kw, format!("unknown option {other:?}"))),
+        }
+    }
+    if !position.bytes().all(|b| b.is_ascii_digit()) {
+        let is_var = !position.is_empty()
+            && position
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        return if is_var {
+            Ok(None)
+        } else {
+            Err(value_err(kw, format!("invalid position {position:?}")))
+        };
+    }
+    let position = position
+        .parse()
+        .map_err(|_| value_err(kw, format!("{position:?} is out of range")))?;
+    Ok(Some(IsDataAt {
+        negated,
+        position,
+        relative,
+    }))
+}
+
 /// `flowbits:<command>[,<names>]`; names are separated by `|` (Suricata's OR group) or `&`.
 fn parse_flowbits(kw: &str, v: Option<&str>) -> PResult<Flowbits> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
@@ -934,6 +973,28 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 }
                 continue;
             }
+            "startswith" | "endswith" => {
+                if v.is_some() {
+                    return Err(value_err(kw, "takes no value"));
+                }
+                let c = last_content(&mut opts, kw)?;
+                if kw == "startswith" {
+                    c.startswith = true;
+                } else {
+                    c.endswith = true;
+                }
+                continue;
+            }
+            "bsize" => RuleOption::Bsize(parse_uint(kw, v, u64::from(u32::MAX))?),
+            "isdataat" => match parse_isdataat(kw, v)? {
+                Some(d) => RuleOption::IsDataAt(d),
+                // A position held in a `byte_extract` variable.
+                None => RuleOption::Unsupported {
+                    keyword: kw.to_string(),
+                    value: v.map(str::to_string),
+                },
+            },
+            "dotprefix" if v.is_none() => RuleOption::Transform(Transform::DotPrefix),
             "distance" => {
                 let n = signed(kw, v)?;
                 last_content(&mut opts, kw)?.distance = Some(n);

@@ -197,7 +197,7 @@ impl Prefilter {
                         c.spec.nocase || r.buffers.get(s) == Some(&StickyBuffer::HttpHost),
                         r.fast_pattern_end.filter(|&e| e <= MAX_PREFIX),
                     )),
-                    PayloadStep::Pcre(_) => None,
+                    _ => None,
                 })
             })
             .collect();

@@ -86,9 +86,10 @@ fn content() -> impl Strategy<Value = Content> {
         any::<Option<i32>>(),
         any::<Option<u32>>(),
         any::<bool>(),
+        (any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            |(negated, pattern, nocase, offset, depth, distance, within, fast_pattern)| Content {
+            |(
                 negated,
                 pattern,
                 nocase,
@@ -97,6 +98,18 @@ fn content() -> impl Strategy<Value = Content> {
                 distance,
                 within,
                 fast_pattern,
+                (startswith, endswith),
+            )| Content {
+                negated,
+                pattern,
+                nocase,
+                offset,
+                depth,
+                distance,
+                within,
+                fast_pattern,
+                startswith,
+                endswith,
             },
         )
 }
@@ -172,6 +185,15 @@ fn option() -> impl Strategy<Value = RuleOption> {
                 },
             })),
         prop::sample::select(StickyBuffer::ALL.to_vec()).prop_map(RuleOption::Buffer),
+        uint(65535).prop_map(RuleOption::Bsize),
+        (any::<bool>(), any::<u32>(), any::<bool>()).prop_map(|(negated, position, relative)| {
+            RuleOption::IsDataAt(IsDataAt {
+                negated,
+                position,
+                relative,
+            })
+        }),
+        Just(RuleOption::Transform(Transform::DotPrefix)),
         ("[a-z][a-z_.]{0,10}", prop::option::of("[a-z0-9,]{1,8}"))
             .prop_map(|(keyword, value)| { RuleOption::Unsupported { keyword, value } }),
     ]
@@ -233,7 +255,7 @@ fn rule() -> impl Strategy<Value = Rule> {
 }
 
 fn is_known(kw: &str, has_value: bool) -> bool {
-    const KNOWN: [&str; 28] = [
+    const KNOWN: [&str; 32] = [
         "msg",
         "sid",
         "rev",
@@ -262,9 +284,14 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         "detection_filter",
         "alert",
         "flowbits",
+        "startswith",
+        "endswith",
+        "bsize",
+        "isdataat",
     ];
     KNOWN.contains(&kw)
         || (kw == "noalert" && !has_value)
+        || (kw == "dotprefix" && !has_value)
         || (StickyBuffer::from_keyword(kw).is_some() && !has_value)
 }
 
