@@ -737,6 +737,14 @@ pub enum RuleOption {
     Bsize(UintCmp),
     /// `isdataat`.
     IsDataAt(IsDataAt),
+    /// `urilen:<cmp>[,raw|norm]`: the length of the request's URI (normalised unless
+    /// `raw`).
+    Urilen {
+        /// The comparison.
+        cmp: UintCmp,
+        /// Measure `http.uri.raw` instead of `http.uri`.
+        raw: bool,
+    },
     /// A transform of the current buffer (`dotprefix`).
     Transform(Transform),
     /// A sticky buffer (`http.uri;` …): the `content`/`pcre` after it inspect that buffer.
@@ -804,6 +812,13 @@ impl fmt::Display for RuleOption {
             RuleOption::Flowbits(b) => write!(f, "{b}"),
             RuleOption::Bsize(c) => write!(f, "bsize:{c};"),
             RuleOption::IsDataAt(d) => write!(f, "{d}"),
+            RuleOption::Urilen { cmp, raw } => {
+                write!(f, "urilen:{cmp}")?;
+                if *raw {
+                    f.write_str(",raw")?;
+                }
+                f.write_str(";")
+            }
             RuleOption::Transform(t) => write!(f, "{};", t.as_str()),
             RuleOption::Buffer(b) => write!(f, "{};", b.as_str()),
             RuleOption::Unsupported { keyword, value } => match value {
@@ -829,17 +844,56 @@ pub enum StickyBuffer {
     /// `http.host`: the `Host` header of an HTTP request, lower-cased (as Suricata
     /// normalises it).
     HttpHost,
-    /// `http.uri`: the request target of an HTTP request, as sent (not normalised).
+    /// `http.uri`: the request target of an HTTP request, normalised as Suricata (libhtp)
+    /// does: `%XX` decoded, `//`, `.` and `..` path segments resolved.
     HttpUri,
     /// `http.user_agent`: the `User-Agent` header of an HTTP request.
     HttpUserAgent,
     /// `http.method`: the method of an HTTP request.
     HttpMethod,
+    /// `http.uri.raw`: the request target as sent.
+    HttpUriRaw,
+    /// `http.header`: every header as `Name: value\r\n`.
+    HttpHeader,
+    /// `http.header_names`: `\r\n`, each header name followed by `\r\n`, then `\r\n`.
+    HttpHeaderNames,
+    /// `http.start`: the start line and the headers, ending with an empty line.
+    HttpStart,
+    /// `http.request_line`: a request's first line.
+    HttpRequestLine,
+    /// `http.response_line`: a response's first line.
+    HttpResponseLine,
+    /// `http.protocol`: the version (`HTTP/1.1`).
+    HttpProtocol,
+    /// `http.stat_code`: a response's three-digit status.
+    HttpStatCode,
+    /// `http.stat_msg`: a response's reason phrase.
+    HttpStatMsg,
+    /// `http.cookie`: `Cookie` (requests) or `Set-Cookie` (responses).
+    HttpCookie,
+    /// `http.referer`: the `Referer` header.
+    HttpReferer,
+    /// `http.content_type`: the `Content-Type` header.
+    HttpContentType,
+    /// `http.content_len`: the `Content-Length` header.
+    HttpContentLen,
+    /// `http.accept`: the `Accept` header.
+    HttpAccept,
+    /// `http.accept_enc`: the `Accept-Encoding` header.
+    HttpAcceptEnc,
+    /// `http.accept_lang`: the `Accept-Language` header.
+    HttpAcceptLang,
+    /// `http.connection`: the `Connection` header.
+    HttpConnection,
+    /// `http.location`: the `Location` header.
+    HttpLocation,
+    /// `http.server`: the `Server` header.
+    HttpServer,
 }
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 7] = [
+    pub const ALL: [StickyBuffer; 26] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -847,6 +901,25 @@ impl StickyBuffer {
         StickyBuffer::HttpUri,
         StickyBuffer::HttpUserAgent,
         StickyBuffer::HttpMethod,
+        StickyBuffer::HttpUriRaw,
+        StickyBuffer::HttpHeader,
+        StickyBuffer::HttpHeaderNames,
+        StickyBuffer::HttpStart,
+        StickyBuffer::HttpRequestLine,
+        StickyBuffer::HttpResponseLine,
+        StickyBuffer::HttpProtocol,
+        StickyBuffer::HttpStatCode,
+        StickyBuffer::HttpStatMsg,
+        StickyBuffer::HttpCookie,
+        StickyBuffer::HttpReferer,
+        StickyBuffer::HttpContentType,
+        StickyBuffer::HttpContentLen,
+        StickyBuffer::HttpAccept,
+        StickyBuffer::HttpAcceptEnc,
+        StickyBuffer::HttpAcceptLang,
+        StickyBuffer::HttpConnection,
+        StickyBuffer::HttpLocation,
+        StickyBuffer::HttpServer,
     ];
 
     /// The keyword.
@@ -859,13 +932,34 @@ impl StickyBuffer {
             StickyBuffer::HttpUri => "http.uri",
             StickyBuffer::HttpUserAgent => "http.user_agent",
             StickyBuffer::HttpMethod => "http.method",
+            StickyBuffer::HttpUriRaw => "http.uri.raw",
+            StickyBuffer::HttpHeader => "http.header",
+            StickyBuffer::HttpHeaderNames => "http.header_names",
+            StickyBuffer::HttpStart => "http.start",
+            StickyBuffer::HttpRequestLine => "http.request_line",
+            StickyBuffer::HttpResponseLine => "http.response_line",
+            StickyBuffer::HttpProtocol => "http.protocol",
+            StickyBuffer::HttpStatCode => "http.stat_code",
+            StickyBuffer::HttpStatMsg => "http.stat_msg",
+            StickyBuffer::HttpCookie => "http.cookie",
+            StickyBuffer::HttpReferer => "http.referer",
+            StickyBuffer::HttpContentType => "http.content_type",
+            StickyBuffer::HttpContentLen => "http.content_len",
+            StickyBuffer::HttpAccept => "http.accept",
+            StickyBuffer::HttpAcceptEnc => "http.accept_enc",
+            StickyBuffer::HttpAcceptLang => "http.accept_lang",
+            StickyBuffer::HttpConnection => "http.connection",
+            StickyBuffer::HttpLocation => "http.location",
+            StickyBuffer::HttpServer => "http.server",
         }
     }
 
-    /// The buffer named by a keyword (also Suricata's older `dns_query` spelling).
+    /// The buffer named by a keyword (also Suricata's older `dns_query` and `tls_sni`
+    /// spellings).
     pub fn from_keyword(kw: &str) -> Option<StickyBuffer> {
         match kw {
             "dns_query" => Some(StickyBuffer::DnsQuery),
+            "tls_sni" => Some(StickyBuffer::TlsSni),
             _ => StickyBuffer::ALL.into_iter().find(|b| b.as_str() == kw),
         }
     }

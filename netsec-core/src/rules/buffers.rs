@@ -1,15 +1,16 @@
 //! The sticky buffers of one packet (`http.uri`, `tls.sni`, `dns.query` …), parsed on demand.
 //!
 //! A packet's payload is parsed at most once, and only when a candidate rule inspects an
-//! application buffer; most packets never pay for it. Buffers borrow the payload except the
-//! two that are rebuilt (the dotted DNS query name and the lower-cased HTTP host), which are
-//! written into one text buffer the rule detector owns and reuses, so nothing is allocated per
-//! packet once it has grown.
+//! application buffer; most packets never pay for it. The TLS server name borrows the
+//! payload; the dotted DNS query name and the HTTP buffers (see
+//! [`http_buffers`](super::http_buffers)) are rebuilt into one text buffer the rule detector
+//! owns and reuses, so nothing is allocated per packet once it has grown.
 
 use std::ops::Range;
 
 use super::ast::StickyBuffer;
-use crate::app::{dns, http, tls};
+use super::http_buffers::HttpBuffers;
+use crate::app::{dns, tls};
 use crate::decode::IpProtocol;
 
 /// The buffers of one packet.
@@ -17,9 +18,8 @@ pub(crate) struct AppBuffers<'a> {
     payload: &'a [u8],
     protocol: IpProtocol,
     parsed: bool,
-    request: Option<http::HttpRequest<'a>>,
+    http: Option<HttpBuffers>,
     sni: Option<&'a [u8]>,
-    host: Option<Range<usize>>,
     query: Option<Range<usize>>,
     text: Vec<u8>,
 }
@@ -31,9 +31,8 @@ impl<'a> AppBuffers<'a> {
             payload,
             protocol,
             parsed: false,
-            request: None,
+            http: None,
             sni: None,
-            host: None,
             query: None,
             text,
         }
@@ -54,11 +53,12 @@ impl<'a> AppBuffers<'a> {
         match buffer {
             StickyBuffer::PktData => Some(self.payload),
             StickyBuffer::TlsSni => self.sni,
-            StickyBuffer::HttpUri => self.request.map(|r| r.uri),
-            StickyBuffer::HttpMethod => self.request.map(|r| r.method.as_bytes()),
-            StickyBuffer::HttpUserAgent => self.request.and_then(|r| r.user_agent),
-            StickyBuffer::HttpHost => self.host.clone().and_then(|r| self.text.get(r)),
             StickyBuffer::DnsQuery => self.query.clone().and_then(|r| self.text.get(r)),
+            http => self
+                .http
+                .as_ref()
+                .and_then(|h| h.get(http))
+                .and_then(|r| self.text.get(r)),
         }
     }
 
@@ -75,12 +75,8 @@ impl<'a> AppBuffers<'a> {
                     self.sni = hello.sni;
                     return;
                 }
-                if let Ok(http::HttpMessage::Request(req)) = http::parse(p) {
-                    self.request = Some(req);
-                    if let Some(host) = req.host {
-                        self.text.extend(host.iter().map(u8::to_ascii_lowercase));
-                        self.host = Some(0..self.text.len());
-                    }
+                if let Some(h) = HttpBuffers::parse(p, &mut self.text) {
+                    self.http = Some(h);
                     return;
                 }
                 dns::DnsMessage::parse_tcp(p).map(|(m, _)| m)

@@ -346,11 +346,15 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             AppProto::Tls | AppProto::Http | AppProto::Ssh => ProtoClass::Tcp,
             AppProto::Unknown => ProtoClass::Ip,
         },
+        // `tcp-pkt`: TCP matched per packet, never on the stream, which is all we do.
+        Protocol::Other(p) if p == "tcp-pkt" => ProtoClass::Tcp,
         Protocol::Other(_) => ProtoClass::Ip,
     };
     let mut unsupported: Vec<String> = Vec::new();
     if let Protocol::Other(p) = &rule.protocol {
-        unsupported.push(format!("protocol:{p}"));
+        if p != "tcp-pkt" {
+            unsupported.push(format!("protocol:{p}"));
+        }
     }
     let (mut sid, mut gid, mut rev) = (0, 1, 0);
     let mut msg = String::new();
@@ -362,6 +366,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     let mut buffer = StickyBuffer::PktData;
     let mut fast_marked = None;
     let mut dotprefix = false;
+    let mut urilen: Vec<(UintCmp, StickyBuffer)> = Vec::new();
     let mut c = CompiledRule {
         rule: rule.clone(),
         sid: 0,
@@ -437,6 +442,14 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 c.dotprefixed.push(dotprefix);
             }
             RuleOption::Transform(Transform::DotPrefix) => dotprefix = true,
+            RuleOption::Urilen { cmp, raw } => {
+                let buffer = if *raw {
+                    StickyBuffer::HttpUriRaw
+                } else {
+                    StickyBuffer::HttpUri
+                };
+                urilen.push((*cmp, buffer));
+            }
             RuleOption::Buffer(b) => {
                 buffer = *b;
                 dotprefix = false;
@@ -494,6 +507,13 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     }
     if !unsupported.is_empty() {
         return Err(CompileOutcome::Unsupported(unsupported));
+    }
+    // `urilen` checks no position and names its own buffer: after every other step, so it
+    // never splits a run of relative matches.
+    for (cmp, buffer) in urilen {
+        steps.push(PayloadStep::Bsize(cmp));
+        buffers.push(buffer);
+        c.dotprefixed.push(false);
     }
     // Fast pattern: the marked content, else the longest non-negated content.
     let fast = fast_marked.or_else(|| {
@@ -589,8 +609,20 @@ pub(crate) fn payload_end_bound(
 /// can be the rule's fast pattern: true for the payload and the buffers that are slices of it;
 /// `dns.query` is rebuilt from labels, and `http.host` is lower-cased (its fast pattern is
 /// searched case-insensitively, see the prefilter).
+/// Whether a content of `buffer` occurs in the raw payload as written, so it can serve as
+/// the rule's fast pattern. Rebuilt buffers (the dotted DNS name, the header block, header
+/// names, `http.start`) do not. `http.uri` counts: its fast pattern is looked for in the raw
+/// request, so a request that percent-encodes the fast pattern itself is missed (the other
+/// contents are matched on the normalised URI); a deliberate difference from Suricata for
+/// speed.
 pub(crate) fn in_payload(buffer: StickyBuffer) -> bool {
-    buffer != StickyBuffer::DnsQuery
+    !matches!(
+        buffer,
+        StickyBuffer::DnsQuery
+            | StickyBuffer::HttpHeader
+            | StickyBuffer::HttpHeaderNames
+            | StickyBuffer::HttpStart
+    )
 }
 
 #[cfg(test)]

@@ -956,6 +956,31 @@ mod tests {
     }
 
     #[test]
+    fn http_buffers_in_rules() {
+        let req = b"GET /x/../a%20b HTTP/1.1\r\nHost: h\r\nCookie: id=7\r\n\r\n";
+        assert!(hits(
+            r#"http.header_names; content:"|0d 0a|Host|0d 0a|Cookie|0d 0a 0d 0a|"; http.uri; content:"/a b"; bsize:4; urilen:4; urilen:11,raw; http.cookie; content:"id=7"; http.request_line; content:"GET /x/"; startswith;"#,
+            req
+        ));
+        assert!(
+            !hits(r#"http.uri; content:"/x/"; "#, req),
+            "normalised away"
+        );
+        assert!(hits(r#"http.uri.raw; content:"/x/../"; "#, req));
+        assert!(!hits("urilen:>4;", req));
+        let resp = b"HTTP/1.1 404 Not Found\r\nServer: nginx\r\n\r\n";
+        assert!(hits(
+            r#"http.stat_code; content:"404"; http.server; content:"nginx"; bsize:5;"#,
+            resp
+        ));
+        assert!(!hits(r#"http.stat_code; content:"200";"#, resp));
+        assert!(
+            !hits(r#"http.method; content:"GET";"#, resp),
+            "a response has no method"
+        );
+    }
+
+    #[test]
     fn dotprefix_on_an_application_buffer() {
         let mut d = detector(
             "alert dns any any -> any any (dns.query; dotprefix; content:\".example.com\"; endswith; sid:1;)",

@@ -54,6 +54,7 @@ mod buffers;
 mod compile;
 #[cfg(test)]
 mod equivalence;
+mod http_buffers;
 mod literals;
 mod matcher;
 mod parse;

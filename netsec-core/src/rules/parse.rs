@@ -986,6 +986,20 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 continue;
             }
             "bsize" => RuleOption::Bsize(parse_uint(kw, v, u64::from(u32::MAX))?),
+            "urilen" => {
+                let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+                let (cmp, form) = match v.split_once(',') {
+                    Some((c, f)) => (c.trim(), f.trim()),
+                    None => (v.trim(), "norm"),
+                };
+                let raw = match form {
+                    "raw" => true,
+                    "norm" => false,
+                    other => return Err(value_err(kw, format!("unknown form {other:?}"))),
+                };
+                let cmp = parse_uint(kw, Some(cmp.replace(' ', "").as_str()), u64::from(u32::MAX))?;
+                RuleOption::Urilen { cmp, raw }
+            }
             "isdataat" => match parse_isdataat(kw, v)? {
                 Some(d) => RuleOption::IsDataAt(d),
                 // A position held in a `byte_extract` variable.

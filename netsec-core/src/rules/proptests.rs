@@ -194,6 +194,7 @@ fn option() -> impl Strategy<Value = RuleOption> {
             })
         }),
         Just(RuleOption::Transform(Transform::DotPrefix)),
+        (uint(65535), any::<bool>()).prop_map(|(cmp, raw)| RuleOption::Urilen { cmp, raw }),
         ("[a-z][a-z_.]{0,10}", prop::option::of("[a-z0-9,]{1,8}"))
             .prop_map(|(keyword, value)| { RuleOption::Unsupported { keyword, value } }),
     ]
@@ -255,7 +256,7 @@ fn rule() -> impl Strategy<Value = Rule> {
 }
 
 fn is_known(kw: &str, has_value: bool) -> bool {
-    const KNOWN: [&str; 32] = [
+    const KNOWN: [&str; 33] = [
         "msg",
         "sid",
         "rev",
@@ -288,6 +289,7 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         "endswith",
         "bsize",
         "isdataat",
+        "urilen",
     ];
     KNOWN.contains(&kw)
         || (kw == "noalert" && !has_value)
