@@ -164,6 +164,8 @@ fn packets(payloads: &[(IpProtocol, u16, Vec<u8>)]) -> Vec<IpPacket<'_>> {
                 icmp_code: 0,
                 tcp_flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
                 tcp_window: 502,
+                tcp_seq: 0,
+                tcp_ack: 0,
                 payload_len: p.len() as u32,
                 ip_len: p.len() as u32 + 40,
                 ttl: 64,

@@ -52,6 +52,8 @@ fn base(
         icmp_code: 0,
         tcp_flags: TcpFlags::default(),
         tcp_window: 0,
+        tcp_seq: 0,
+        tcp_ack: 0,
         payload_len,
         ip_len: ip_header_len(src)
             .saturating_add(transport_header)
@@ -85,7 +87,26 @@ pub fn tcp(
     );
     m.tcp_flags = TcpFlags(flags);
     m.tcp_window = window;
+    // Each endpoint keeps one sequence number and acknowledges its peer's + 1, so a
+    // SYN, SYN+ACK, ACK built here is a valid handshake.
+    m.tcp_seq = isn(m.src_addr, src_port);
+    if m.tcp_flags.ack() {
+        m.tcp_ack = isn(m.dst_addr, dst_port).wrapping_add(1);
+    }
     m
+}
+
+/// A fixed initial sequence number per endpoint (FNV-1a of address and port).
+fn isn(addr: IpAddr, port: u16) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    let bytes = match addr {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    for b in bytes.iter().chain(port.to_be_bytes().iter()) {
+        h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
+    }
+    h
 }
 
 /// A UDP datagram at `ts_us` µs with `payload_len` payload bytes.

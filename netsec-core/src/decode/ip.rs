@@ -215,6 +215,8 @@ fn transport<'a>(
         icmp_code: 0,
         tcp_flags: TcpFlags(0),
         tcp_window: 0,
+        tcp_seq: 0,
+        tcp_ack: 0,
         payload_len: l4_len,
         ip_len: ip.ip_len,
         ttl: ip.ttl,
@@ -324,6 +326,8 @@ fn tcp<'a>(
     // smoltcp exposes flags one by one; the raw low byte (incl. ECE/CWR) is byte 13.
     meta.tcp_flags = TcpFlags(buf.get(13).copied().unwrap_or(0));
     meta.tcp_window = t.window_len();
+    meta.tcp_seq = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    meta.tcp_ack = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
     let bogus = if hl < TCP_MIN_HEADER as u32 {
         Some("data offset below 5")
     } else if hl > l4_len {

@@ -191,6 +191,10 @@ pub struct PacketMeta {
     pub tcp_flags: TcpFlags,
     /// Raw TCP window field (0 for non-TCP).
     pub tcp_window: u16,
+    /// TCP sequence number (0 for non-TCP).
+    pub tcp_seq: u32,
+    /// TCP acknowledgement number (0 for non-TCP).
+    pub tcp_ack: u32,
     /// Transport payload bytes, from the header length fields (not the captured length), so a
     /// snap-length cut does not change it. For a non-first fragment: its IP payload bytes.
     pub payload_len: u32,

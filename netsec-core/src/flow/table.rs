@@ -358,10 +358,26 @@ struct TcpState {
     fin_bwd: bool,
     syn_ack: bool,
     established: bool,
+    /// The client's SYN was seen, with this sequence number.
+    syn_seen: bool,
+    client_isn: u32,
+    /// The server's sequence number in its SYN+ACK.
+    server_isn: u32,
 }
 
 impl TcpState {
-    fn update(&mut self, dir: Direction, flags: TcpFlags, closed: &mut Option<EndReason>) {
+    /// Follows the handshake as Suricata's stream engine does: a SYN+ACK counts only if it
+    /// acknowledges the client's SYN (when one was seen), and the client's ACK only if it
+    /// acknowledges the SYN+ACK, so a forged or fuzzed handshake never makes the flow
+    /// established.
+    fn update(
+        &mut self,
+        dir: Direction,
+        flags: TcpFlags,
+        seq: u32,
+        ack: u32,
+        closed: &mut Option<EndReason>,
+    ) {
         if closed.is_none() {
             if flags.rst() {
                 *closed = Some(EndReason::Rst);
@@ -374,9 +390,20 @@ impl TcpState {
                 *closed = Some(EndReason::Fin);
             }
         }
-        if flags.syn() && flags.ack() && dir == Direction::Backward {
-            self.syn_ack = true;
-        } else if self.syn_ack && !flags.syn() && flags.ack() && dir == Direction::Forward {
+        if flags.syn() && !flags.ack() && dir == Direction::Forward {
+            self.syn_seen = true;
+            self.client_isn = seq;
+        } else if flags.syn() && flags.ack() && dir == Direction::Backward {
+            if !self.syn_seen || ack == self.client_isn.wrapping_add(1) {
+                self.syn_ack = true;
+                self.server_isn = seq;
+            }
+        } else if self.syn_ack
+            && !flags.syn()
+            && flags.ack()
+            && dir == Direction::Forward
+            && ack == self.server_isn.wrapping_add(1)
+        {
             self.established = true;
         }
     }
@@ -937,7 +964,8 @@ impl FlowTable {
             e.last_ts = meta.ts;
         }
         if meta.protocol == IpProtocol::TCP {
-            e.tcp.update(direction, flags, &mut e.closed);
+            e.tcp
+                .update(direction, flags, meta.tcp_seq, meta.tcp_ack, &mut e.closed);
         }
         if e.app_active && !payload.is_empty() {
             if let Some(app) = self.app.get_mut(idx as usize) {
@@ -1256,6 +1284,22 @@ mod tests {
         assert!(!ctxs[1].established && ctxs[2].established);
         assert_eq!(ctxs[2].packets, 3);
         assert!(ctxs.iter().all(|c| c.flow_id == 1));
+    }
+
+    #[test]
+    fn a_handshake_with_wrong_acknowledgements_is_not_established() {
+        for bad in [1, 2] {
+            let mut t = FlowTable::new(FlowTableConfig::default()).expect("default is valid");
+            let mut out = Vec::new();
+            let mut pkts = handshake();
+            // The SYN+ACK (1) or the final ACK (2) acknowledges the wrong number.
+            pkts[bad].tcp_ack = pkts[bad].tcp_ack.wrapping_add(7);
+            let ctxs: Vec<_> = pkts
+                .iter()
+                .map(|m| t.process(m, &mut out).expect("attributed"))
+                .collect();
+            assert!(!ctxs[2].established, "bad ack on packet {bad}");
+        }
     }
 
     #[test]

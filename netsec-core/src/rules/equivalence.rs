@@ -136,6 +136,8 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         icmp_code: 0,
         tcp_flags: TcpFlags(if p.syn { TcpFlags::SYN } else { TcpFlags::ACK }),
         tcp_window: 0,
+        tcp_seq: 0,
+        tcp_ack: 0,
         payload_len: p.payload.len() as u32,
         ip_len: 0,
         ttl: 64,

@@ -771,6 +771,8 @@ mod tests {
             icmp_code: 0,
             tcp_flags: TcpFlags(flags),
             tcp_window: 0,
+            tcp_seq: 0,
+            tcp_ack: 0,
             payload_len: 0,
             ip_len: 0,
             ttl: 64,

@@ -9,6 +9,7 @@ mod behaviour;
 mod capture;
 mod cicflowmeter;
 mod decode;
+mod etopen;
 mod flows;
 mod inventory;
 mod pipeline;

@@ -92,7 +92,7 @@ fn pcap_for(pcaps: &Path, test: &str) -> Option<PathBuf> {
 }
 
 /// Runs a capture through reader → decode → flow table → detector; returns all alerts.
-fn run(pcap: &Path, detector: &mut dyn Detector) -> Vec<Alert> {
+pub(crate) fn run(pcap: &Path, detector: &mut dyn Detector) -> Vec<Alert> {
     let mut reader = PcapReader::open(pcap).expect("open capture");
     let mut table = FlowTable::new(FlowTableConfig::default()).expect("default config");
     let mut exported = Vec::new();
