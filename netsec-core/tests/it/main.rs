@@ -15,5 +15,6 @@ mod inventory;
 mod pipeline;
 mod rules;
 mod sensor;
+mod suricata_verify;
 mod threshold;
 mod util;
