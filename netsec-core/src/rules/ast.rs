@@ -705,6 +705,8 @@ pub enum RuleOption {
     Metadata(String),
     /// `target` (kept raw, informational).
     Target(String),
+    /// `tag` (accepted; tagged packets are not logged).
+    Tag(String),
     /// `content` with its modifiers.
     Content(Content),
     /// `pcre`.
@@ -774,6 +776,7 @@ impl fmt::Display for RuleOption {
             RuleOption::Reference(s) => write!(f, "reference:{s};"),
             RuleOption::Metadata(s) => write!(f, "metadata:{s};"),
             RuleOption::Target(s) => write!(f, "target:{s};"),
+            RuleOption::Tag(s) => write!(f, "tag:{s};"),
             RuleOption::Content(c) => write!(f, "{c}"),
             RuleOption::Pcre(p) => {
                 f.write_str("pcre:")?;

@@ -326,7 +326,7 @@ impl CompiledRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CompileOutcome {
     /// Keywords, protocols or flags we do not support (each name once, in rule order, e.g.
-    /// `http_uri`, `protocol:smb`, `pcre`).
+    /// `http_client_body`, `protocol:smb`, `pcre`).
     Unsupported(Vec<String>),
     /// The rule is inconsistent (undefined variable …).
     Invalid(String),
@@ -347,12 +347,13 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             AppProto::Unknown => ProtoClass::Ip,
         },
         // `tcp-pkt`: TCP matched per packet, never on the stream, which is all we do.
-        Protocol::Other(p) if p == "tcp-pkt" => ProtoClass::Tcp,
+        // `tcp-stream`: matched on the stream; here on each segment (no reassembly yet).
+        Protocol::Other(p) if p == "tcp-pkt" || p == "tcp-stream" => ProtoClass::Tcp,
         Protocol::Other(_) => ProtoClass::Ip,
     };
     let mut unsupported: Vec<String> = Vec::new();
     if let Protocol::Other(p) = &rule.protocol {
-        if p != "tcp-pkt" {
+        if p != "tcp-pkt" && p != "tcp-stream" {
             unsupported.push(format!("protocol:{p}"));
         }
     }
@@ -412,7 +413,10 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             RuleOption::Gid(n) => gid = *n,
             RuleOption::Classtype(s) => classtype = Some(s.clone()),
             RuleOption::Priority(n) => priority = Some((*n).clamp(1, 255) as u8),
-            RuleOption::Reference(_) | RuleOption::Metadata(_) | RuleOption::Target(_) => {}
+            RuleOption::Reference(_)
+            | RuleOption::Metadata(_)
+            | RuleOption::Target(_)
+            | RuleOption::Tag(_) => {}
             RuleOption::Content(ct) => {
                 if ct.fast_pattern && !ct.negated && in_payload(buffer) && !dotprefix {
                     fast_marked = Some(steps.len());
@@ -712,8 +716,8 @@ mod tests {
             "protocol:smb"
         );
         assert_eq!(
-            name("alert tcp any any -> any any (content:\"a\"; http_uri; sid:1;)"),
-            "http_uri"
+            name("alert tcp any any -> any any (content:\"a\"; http_client_body; sid:1;)"),
+            "http_client_body"
         );
         assert_eq!(
             name("alert tcp any any -> any any (flow:established,only_stream; sid:1;)"),

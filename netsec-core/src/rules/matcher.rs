@@ -983,6 +983,28 @@ mod tests {
     }
 
     #[test]
+    fn snort_style_modifiers_move_a_content_into_its_buffer() {
+        let req = b"GET /admin HTTP/1.1\r\nHost: h\r\nCookie: s=1\r\n\r\n";
+        assert!(hits(
+            r#"content:"GET"; http_method; content:"/admin"; http_uri; content:"HTTP";"#,
+            req
+        ));
+        assert!(hits(
+            r#"uricontent:"/admin"; content:"s=1"; http_cookie;"#,
+            req
+        ));
+        assert!(!hits(r#"content:"Host"; http_uri;"#, req));
+        let r = crate::rules::parse_rule(
+            r#"alert tcp any any -> any any (content:"a"; http_uri; nocase; content:"b"; sid:1;)"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            r.to_string(),
+            r#"alert tcp any any -> any any (http.uri; content:"a"; nocase; pkt_data; content:"b"; sid:1;)"#
+        );
+    }
+
+    #[test]
     fn dotprefix_on_an_application_buffer() {
         let mut d = detector(
             "alert dns any any -> any any (dns.query; dotprefix; content:\".example.com\"; endswith; sid:1;)",

@@ -92,7 +92,7 @@ pub enum SkipReason {
     /// The text does not parse.
     Malformed(ParseError),
     /// Every keyword, protocol or flag of the rule we do not support, in rule order
-    /// (`http_uri`, `protocol:smb`, `flow:only_stream`, `pcre flag U`, `pcre (not
+    /// (`http_client_body`, `protocol:smb`, `flow:only_stream`, `pcre flag U`, `pcre (not
     /// translatable …)`).
     Unsupported(Vec<String>),
     /// The rule parses but cannot be compiled (e.g. an undefined variable).
@@ -333,8 +333,8 @@ mod tests {
 
     #[test]
     fn summary_counts_and_warnings() {
-        let text = "alert tcp any any -> any any (content:\"a\"; http_uri; sid:10;)\n\
-                    alert tcp any any -> any any (content:\"b\"; http_uri; sid:11;)\n\
+        let text = "alert tcp any any -> any any (content:\"a\"; http_client_body; sid:10;)\n\
+                    alert tcp any any -> any any (content:\"b\"; http_client_body; sid:11;)\n\
                     alert smb any any -> any any (sid:12;)\n\
                     alert tcp $NOPE any -> any any (sid:13;)\n\
                     alert tcp any any -> any any (content:\"|zz|\"; sid:14;)\n\
@@ -343,14 +343,14 @@ mod tests {
         let s = set.summary();
         assert_eq!(s.loaded, 1);
         assert_eq!(s.skipped, 5);
-        assert_eq!(s.by_keyword.get("http_uri"), Some(&2));
+        assert_eq!(s.by_keyword.get("http_client_body"), Some(&2));
         assert_eq!(
             s.to_string(),
-            "1 rules loaded, 5 skipped (by keyword: http_uri 2; protocol:smb 1; malformed 1; invalid 1)"
+            "1 rules loaded, 5 skipped (by keyword: http_client_body 2; protocol:smb 1; malformed 1; invalid 1)"
         );
         assert_eq!(
             s.warnings[0].to_string(),
-            "line 1: rule sid 10 skipped: unsupported keyword `http_uri`"
+            "line 1: rule sid 10 skipped: unsupported keyword `http_client_body`"
         );
         assert_eq!(s.warnings[4].sid, Some(14));
         assert!(
@@ -362,16 +362,16 @@ mod tests {
         );
         assert_eq!(set.rules().next().and_then(Rule::sid), Some(15));
         let two = RuleSet::from_text(
-            "alert tcp any any -> any any (content:\"a\"; byte_test:1,>,2,0; http_uri; byte_test:1,>,3,0; sid:16;)",
+            "alert tcp any any -> any any (content:\"a\"; byte_test:1,>,2,0; http_client_body; byte_test:1,>,3,0; sid:16;)",
             &RuleVars::default(),
         );
         assert_eq!(
             two.summary().warnings[0].to_string(),
-            "line 1: rule sid 16 skipped: unsupported keywords `byte_test`, `http_uri`"
+            "line 1: rule sid 16 skipped: unsupported keywords `byte_test`, `http_client_body`"
         );
         assert_eq!(
             two.summary().to_string(),
-            "0 rules loaded, 1 skipped (by keyword: byte_test 1; http_uri 1)"
+            "0 rules loaded, 1 skipped (by keyword: byte_test 1; http_client_body 1)"
         );
         let found = set.find(1, 15).map(ToString::to_string);
         assert_eq!(

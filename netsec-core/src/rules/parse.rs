@@ -670,6 +670,45 @@ fn flag_bits(kw: &str, s: &str) -> PResult<u8> {
     Ok(bits)
 }
 
+/// The sticky buffer a Snort-style content modifier (`http_uri` …) puts its content in.
+fn legacy_buffer(kw: &str) -> StickyBuffer {
+    match kw {
+        "http_raw_uri" => StickyBuffer::HttpUriRaw,
+        "http_header" => StickyBuffer::HttpHeader,
+        "http_method" => StickyBuffer::HttpMethod,
+        "http_cookie" => StickyBuffer::HttpCookie,
+        "http_user_agent" => StickyBuffer::HttpUserAgent,
+        "http_host" => StickyBuffer::HttpHost,
+        "http_stat_code" => StickyBuffer::HttpStatCode,
+        "http_stat_msg" => StickyBuffer::HttpStatMsg,
+        _ => StickyBuffer::HttpUri,
+    }
+}
+
+/// A content modifier of the older syntax (`content:"x"; http_uri;`) moves the last content
+/// into its buffer: written as the sticky buffer before it and the buffer in force again
+/// after it, so the rule reads (and prints) the same in the newer syntax.
+fn legacy_buffer_modifier(opts: &mut Vec<RuleOption>, kw: &str) -> PResult<()> {
+    let at = opts
+        .iter()
+        .rposition(|o| matches!(o, RuleOption::Content(_)))
+        .ok_or_else(|| ParseErrorKind::OrphanModifier(kw.to_string()))?;
+    let buffer = legacy_buffer(kw);
+    let current = opts[..at]
+        .iter()
+        .rev()
+        .find_map(|o| match o {
+            RuleOption::Buffer(b) => Some(*b),
+            _ => None,
+        })
+        .unwrap_or(StickyBuffer::PktData);
+    if current != buffer {
+        opts.insert(at, RuleOption::Buffer(buffer));
+        opts.insert(at + 2, RuleOption::Buffer(current));
+    }
+    Ok(())
+}
+
 /// `isdataat:[!]<n>[,relative]`; `None` when the position names a variable.
 fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
@@ -927,6 +966,30 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                     return Err(value_err(kw, format!("invalid classtype {v:?}")));
                 }
                 RuleOption::Classtype(v.to_string())
+            }
+            "uricontent" | "http_uri" | "http_raw_uri" | "http_header" | "http_method"
+            | "http_cookie" | "http_user_agent" | "http_host" | "http_stat_code"
+            | "http_stat_msg" => {
+                if kw == "uricontent" {
+                    let (negated, inner) = negated_quoted(kw, v)?;
+                    let pattern = content_bytes(kw, inner)?;
+                    if pattern.is_empty() {
+                        return Err(value_err(kw, "empty content"));
+                    }
+                    opts.push(RuleOption::Content(Content {
+                        negated,
+                        pattern,
+                        ..Content::default()
+                    }));
+                } else if v.is_some() {
+                    return Err(value_err(kw, "takes no value"));
+                }
+                legacy_buffer_modifier(&mut opts, kw)?;
+                continue;
+            }
+            "tag" => {
+                let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+                RuleOption::Tag(v.to_string())
             }
             "reference" | "metadata" | "target" => {
                 let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
@@ -1202,7 +1265,7 @@ mod tests {
     #[test]
     fn pcre_and_unsupported_keywords_are_kept() {
         let r = ok(
-            r#"alert tcp any any -> any any (pcre:"/a\;b\d+\/x/iR"; http_uri; byte_test:4,>,1,0; sid:9;)"#,
+            r#"alert tcp any any -> any any (pcre:"/a\;b\d+\/x/iR"; http_client_body; byte_test:4,>,1,0; sid:9;)"#,
         );
         assert!(r.options.contains(&RuleOption::Pcre(Pcre {
             negated: false,
@@ -1210,7 +1273,7 @@ mod tests {
             flags: "iR".into()
         })));
         assert!(r.options.contains(&RuleOption::Unsupported {
-            keyword: "http_uri".into(),
+            keyword: "http_client_body".into(),
             value: None
         }));
         roundtrip(&r);

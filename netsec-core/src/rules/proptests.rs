@@ -141,6 +141,7 @@ fn option() -> impl Strategy<Value = RuleOption> {
         any::<u64>().prop_map(RuleOption::Priority),
         "[a-z]{1,5},[a-z0-9./]{1,15}".prop_map(RuleOption::Reference),
         "[a-z_]{1,8} [a-z0-9_]{1,8}".prop_map(RuleOption::Metadata),
+        "[a-z]{1,8},[0-9]{1,3}".prop_map(RuleOption::Tag),
         content().prop_map(RuleOption::Content),
         (any::<bool>(), r"[a-z0-9;\x22 /.+*]{1,10}", "[ismxR]{0,3}").prop_map(
             |(negated, pattern, flags)| RuleOption::Pcre(Pcre {
@@ -256,7 +257,7 @@ fn rule() -> impl Strategy<Value = Rule> {
 }
 
 fn is_known(kw: &str, has_value: bool) -> bool {
-    const KNOWN: [&str; 33] = [
+    const KNOWN: [&str; 44] = [
         "msg",
         "sid",
         "rev",
@@ -290,6 +291,17 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         "bsize",
         "isdataat",
         "urilen",
+        "tag",
+        "uricontent",
+        "http_uri",
+        "http_raw_uri",
+        "http_header",
+        "http_method",
+        "http_cookie",
+        "http_user_agent",
+        "http_host",
+        "http_stat_code",
+        "http_stat_msg",
     ];
     KNOWN.contains(&kw)
         || (kw == "noalert" && !has_value)
