@@ -6,9 +6,9 @@
 
 use std::net::IpAddr;
 
-use aho_corasick::AhoCorasick;
 use memchr::memmem;
 
+use super::addr_set::AddrSet;
 use super::ast::*;
 use super::vars::{classtype_priority, RuleVars, CRITICAL_CLASSTYPES};
 use crate::app::AppProto;
@@ -176,17 +176,36 @@ pub(crate) struct CompiledContent {
 #[derive(Debug, Clone)]
 enum Searcher {
     Exact(Box<memmem::Finder<'static>>),
-    NoCase(AhoCorasick),
+    /// ASCII case-insensitive: candidates from a `memchr2` on the least common byte of the
+    /// pattern in either case, each verified in full. Building it costs nothing (an
+    /// automaton per `nocase` content made loading ET Open slow).
+    NoCase {
+        /// The pattern, lower-cased.
+        lower: Box<[u8]>,
+        /// Where in the pattern the scanned byte sits.
+        at: usize,
+    },
+}
+
+/// Rough frequency rank of a byte in network payloads (higher = more common), to pick the
+/// byte a case-insensitive search scans for.
+fn commonness(b: u8) -> u8 {
+    match b.to_ascii_lowercase() {
+        b' ' | b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | 0 => 3,
+        b'/' | b'.' | b'=' | b'-' | b'h' | b'l' | b'c' | b'd' | b'u' | b'p' | b'm' => 2,
+        b'0'..=b'9' | b'\r' | b'\n' | b':' | b'g' | b'f' | b'w' | b'y' | b'b' => 1,
+        _ => 0,
+    }
 }
 
 impl CompiledContent {
     fn new(spec: Content) -> Result<Self, String> {
         let finder = if spec.nocase {
-            let ac = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build([&spec.pattern])
-                .map_err(|e| format!("content: {e}"))?;
-            Searcher::NoCase(ac)
+            let lower: Box<[u8]> = spec.pattern.to_ascii_lowercase().into();
+            let at = (0..lower.len())
+                .min_by_key(|&i| commonness(lower[i]))
+                .unwrap_or(0);
+            Searcher::NoCase { lower, at }
         } else {
             Searcher::Exact(Box::new(memmem::Finder::new(&spec.pattern).into_owned()))
         };
@@ -197,7 +216,25 @@ impl CompiledContent {
     pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
         match &self.finder {
             Searcher::Exact(f) => f.find(hay),
-            Searcher::NoCase(ac) => ac.find(hay).map(|m| m.start()),
+            Searcher::NoCase { lower, at } => {
+                let n = lower.len();
+                if hay.len() < n {
+                    return None;
+                }
+                let b = lower[*at];
+                let (lo, up) = (b, b.to_ascii_uppercase());
+                // Positions of the scanned byte that leave room for the pattern around it.
+                let region = &hay[*at..hay.len() - (n - 1 - *at)];
+                let mut from = 0;
+                while let Some(k) = memchr::memchr2(lo, up, &region[from..]) {
+                    let start = from + k;
+                    if hay[start..start + n].eq_ignore_ascii_case(lower) {
+                        return Some(start);
+                    }
+                    from = start + 1;
+                }
+                None
+            }
         }
     }
 }
@@ -275,8 +312,12 @@ pub(crate) struct CompiledRule {
     pub(crate) raises: bool,
     pub(crate) proto: ProtoClass,
     pub(crate) src: AddrMatch,
+    /// `src` as ranges: what the header check asks.
+    pub(crate) src_set: AddrSet,
     pub(crate) src_ports: PortMatch,
     pub(crate) dst: AddrMatch,
+    /// `dst` as ranges.
+    pub(crate) dst_set: AddrSet,
     pub(crate) dst_ports: PortMatch,
     pub(crate) bidirectional: bool,
     pub(crate) steps: Vec<PayloadStep>,
@@ -292,6 +333,10 @@ pub(crate) struct CompiledRule {
     /// (from `offset`/`depth` and `distance`/`within` chains), if anywhere; see
     /// [`payload_end_bound`].
     pub(crate) fast_pattern_end: Option<u32>,
+    /// A rule without a payload fast pattern: its longest positive content in an
+    /// application buffer (`dns.query`, `http.header` …), which picks it as a candidate
+    /// when found in that buffer.
+    pub(crate) buffer_fast_pattern: Option<usize>,
     pub(crate) dsize: Vec<UintCmp>,
     pub(crate) ttl: Vec<UintCmp>,
     pub(crate) itype: Vec<UintCmp>,
@@ -380,6 +425,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         action: rule.action,
         raises: true,
         proto,
+        src_set: AddrSet::default(),
+        dst_set: AddrSet::default(),
         src: resolve_addr(&rule.src, vars, 0).map_err(CompileOutcome::Invalid)?,
         src_ports: resolve_port(&rule.src_ports, vars, 0).map_err(CompileOutcome::Invalid)?,
         dst: resolve_addr(&rule.dst, vars, 0).map_err(CompileOutcome::Invalid)?,
@@ -394,6 +441,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         },
         fast_pattern: None,
         fast_pattern_end: None,
+        buffer_fast_pattern: None,
         dsize: Vec::new(),
         ttl: Vec::new(),
         itype: Vec::new(),
@@ -544,6 +592,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         2 => Severity::Medium,
         _ => Severity::Low,
     };
+    c.src_set = AddrSet::of(&c.src);
+    c.dst_set = AddrSet::of(&c.dst);
     c.sid = sid;
     c.gid = gid;
     c.rev = rev;
@@ -554,6 +604,20 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     c.steps = steps;
     c.buffers = buffers;
     c.fast_pattern = fast;
+    c.buffer_fast_pattern = if fast.is_none() {
+        c.steps
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| c.buffers[*i] != StickyBuffer::PktData)
+            .filter_map(|(i, s)| match s {
+                PayloadStep::Content(ct) if !ct.spec.negated => Some((i, ct.spec.pattern.len())),
+                _ => None,
+            })
+            .max_by_key(|&(i, len)| (len, std::cmp::Reverse(i)))
+            .map(|(i, _)| i)
+    } else {
+        None
+    };
     c.fast_pattern_end = fast.and_then(|f| payload_end_bound(&c.steps, &c.buffers, f));
     Ok(c)
 }
@@ -703,6 +767,25 @@ mod tests {
             Severity::High
         );
         assert_eq!(sev("alert ip any any -> any any (sid:1;)"), Severity::Low);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nocase_find_is_the_first_case_insensitive_occurrence(
+            pattern in "[aAbB1 ]{1,4}",
+            hay in "[aAbB1 ]{0,24}",
+        ) {
+            let c = CompiledContent::new(Content {
+                pattern: pattern.as_bytes().to_vec(),
+                nocase: true,
+                ..Content::default()
+            })
+            .expect("compiles");
+            let (p, h) = (pattern.as_bytes(), hay.as_bytes());
+            let naive = (0..=h.len().saturating_sub(p.len()))
+                .find(|&i| h.len() >= p.len() && h[i..i + p.len()].eq_ignore_ascii_case(p));
+            proptest::prop_assert_eq!(c.find(h), naive);
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn addr() -> impl Strategy<Value = String> {
 }
 
 fn rule(sid: usize) -> impl Strategy<Value = String> {
-    let proto = prop_oneof![Just("ip"), Just("tcp"), Just("udp")];
+    let proto = prop_oneof![Just("ip"), Just("tcp"), Just("udp"), Just("http")];
     let ports = prop_oneof![Just("any"), Just("80"), Just("[53,80]")];
     let dir = prop_oneof![Just("->"), Just("<>")];
     let opts = proptest::collection::vec(
@@ -60,6 +60,8 @@ fn rule(sid: usize) -> impl Strategy<Value = String> {
             Just("dsize:>2;"),
             Just("flow:to_server;"),
             Just("threshold: type limit, track by_src, seconds 60, count 1;"),
+            Just("http.header; content:\"abc\";"),
+            Just("http.header_names; content:\"|0d 0a|X|0d 0a|\"; pkt_data;"),
         ],
         0..3,
     );
@@ -81,7 +83,7 @@ struct Packet {
     dst_port: u16,
     syn: bool,
     payload: &'static [u8],
-    flow: Option<(bool, bool)>,
+    flow: Option<(bool, bool, bool)>,
 }
 
 fn packet() -> impl Strategy<Value = Packet> {
@@ -95,9 +97,11 @@ fn packet() -> impl Strategy<Value = Packet> {
             Just(&b""[..]),
             Just(&b"abc"[..]),
             Just(&b"xxabcxx"[..]),
-            Just(&b"zz"[..])
+            Just(&b"zz"[..]),
+            Just(&b"GET / HTTP/1.1\r\nX: abc\r\n\r\n"[..]),
+            Just(&b"GET / HTTP/1.1\r\nX:zz\r\n\r\n"[..])
         ],
-        proptest::option::of((any::<bool>(), any::<bool>())),
+        proptest::option::of((any::<bool>(), any::<bool>(), any::<bool>())),
     )
         .prop_map(|(src, dst, udp, dst_port, syn, payload, flow)| Packet {
             src,
@@ -144,7 +148,7 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         fragment: None,
         tunnel: None,
     };
-    let flow = p.flow.map(|(forward, first)| FlowContext {
+    let flow = p.flow.map(|(forward, first, http)| FlowContext {
         flow_id: 1,
         direction: if forward {
             Direction::Forward
@@ -156,7 +160,11 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         new_flow: false,
         first_in_direction: first,
         closed: false,
-        app_proto: AppProto::Unknown,
+        app_proto: if http {
+            AppProto::Http
+        } else {
+            AppProto::Unknown
+        },
     });
     let ip = IpPacket {
         meta,

@@ -125,6 +125,8 @@ pub struct RuleDetector {
     hits: Vec<u32>,
     /// Rules listing the packet's addresses (the IP-only engine), sorted.
     listed: Vec<u32>,
+    /// Rules whose application-buffer fast pattern the packet holds, sorted.
+    buffer_hits: Vec<u32>,
     matched: Vec<u32>,
     /// Text of the rebuilt sticky buffers (DNS query, lower-cased HTTP host), reused.
     buffer_text: Vec<u8>,
@@ -152,9 +154,16 @@ impl RuleDetector {
                     .groups()
                     .iter()
                     .flat_map(|g| [g.anywhere.literals.len(), g.prefix.literals.len()])
+                    .chain(
+                        set.prefilter
+                            .buffer_groups
+                            .iter()
+                            .map(|g| g.index.literals.len()),
+                    )
                     .max()
                     .unwrap_or(0),
             ),
+            buffer_hits: Vec::with_capacity(64),
             hits: Vec::with_capacity(n.min(1024)),
             listed: Vec::with_capacity(64),
             matched: Vec::with_capacity(n.min(1024)),
@@ -337,16 +346,16 @@ pub(super) fn rule_matches(
             return false;
         }
     }
-    // Addresses and ports last: the integer checks above reject most candidates cheaply.
+    // Ports and addresses last: the integer checks above reject most candidates cheaply.
     let ports = m.protocol.has_ports();
-    let fwd = r.src.matches(m.src_addr)
-        && r.dst.matches(m.dst_addr)
-        && (!ports || (r.src_ports.matches(m.src_port) && r.dst_ports.matches(m.dst_port)));
+    let fwd = (!ports || (r.src_ports.matches(m.src_port) && r.dst_ports.matches(m.dst_port)))
+        && r.src_set.contains(m.src_addr)
+        && r.dst_set.contains(m.dst_addr);
     let header = fwd
         || (r.bidirectional
-            && r.src.matches(m.dst_addr)
-            && r.dst.matches(m.src_addr)
-            && (!ports || (r.src_ports.matches(m.dst_port) && r.dst_ports.matches(m.src_port))));
+            && (!ports || (r.src_ports.matches(m.dst_port) && r.dst_ports.matches(m.src_port)))
+            && r.src_set.contains(m.dst_addr)
+            && r.dst_set.contains(m.src_addr));
     if !header {
         return false;
     }
@@ -560,7 +569,42 @@ fn flowbits_apply(
     true
 }
 
-fn pop_min(lists: &mut [&[u32]; 4]) -> Option<u32> {
+/// The rules of `groups` whose literal occurs in their buffer of this packet. A group whose
+/// rules name an application protocol is searched only in flows of that protocol; the
+/// buffers are parsed (once per packet) only when a group is searched.
+fn gather_buffer_hits(
+    groups: &[super::prefilter::BufferGroup],
+    buffers: &mut AppBuffers<'_>,
+    ip: &IpPacket<'_>,
+    flow: Option<&FlowContext>,
+    scratch: &mut LiteralScratch,
+    out: &mut Vec<u32>,
+) {
+    out.clear();
+    if ip.payload.is_empty() {
+        return;
+    }
+    for g in groups {
+        if let Some(app) = g.app {
+            if flow.map(|f| f.app_proto) != Some(app) {
+                continue;
+            }
+        }
+        let Some(hay) = buffers.get(g.buffer) else {
+            continue;
+        };
+        g.index.literals.find_all(hay, scratch);
+        for &lit in &scratch.found {
+            out.extend_from_slice(g.index.literal_rules(lit));
+        }
+    }
+    if out.len() > 1 {
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+fn pop_min(lists: &mut [&[u32]; 6]) -> Option<u32> {
     let mut best: Option<(usize, u32)> = None;
     for (i, l) in lists.iter().enumerate() {
         if let Some(&v) = l.first() {
@@ -660,17 +704,33 @@ impl Detector for RuleDetector {
         self.gather_listed(ip, flow);
         self.matched.clear();
         let max_steps = self.config.max_match_steps;
-        let [plain_a, plain_b] = self
-            .set
-            .prefilter
-            .plain_candidates(ip.meta.protocol, ip.meta.dst_port);
-        // Candidates are four sorted, pairwise disjoint lists (fast-pattern hits, the
-        // protocol's any-port rules, its rules for this port, rules listing the packet's
-        // addresses); evaluate them in rule order by merging, so alerts come out in file
-        // order without a per-packet sort.
-        let mut lists = [self.hits.as_slice(), plain_a, plain_b, &self.listed];
+        let [plain_a, plain_b, plain_app] =
+            self.set
+                .prefilter
+                .plain_candidates(ip.meta.protocol, ip.meta.dst_port, flow);
+        // Candidates are six sorted, pairwise disjoint lists (fast-pattern hits, the
+        // protocol's any-port rules, its rules for this port, its rules for the flow's
+        // application protocol, rules listing the packet's addresses, rules whose
+        // application-buffer fast pattern the packet holds); evaluate them in rule order by
+        // merging, so alerts come out in file order without a per-packet sort.
         let text = std::mem::take(&mut self.buffer_text);
         let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, text);
+        gather_buffer_hits(
+            &self.set.prefilter.buffer_groups,
+            &mut buffers,
+            ip,
+            flow,
+            &mut self.scratch,
+            &mut self.buffer_hits,
+        );
+        let mut lists = [
+            self.hits.as_slice(),
+            plain_a,
+            plain_b,
+            plain_app,
+            &self.listed,
+            &self.buffer_hits,
+        ];
         while let Some(idx) = pop_min(&mut lists) {
             self.stats.candidates += 1;
             let mut limit_hit = false;

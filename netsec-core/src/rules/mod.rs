@@ -49,6 +49,7 @@
 //! ```
 
 mod addr_index;
+mod addr_set;
 mod ast;
 mod buffers;
 mod compile;

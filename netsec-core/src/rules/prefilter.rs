@@ -31,8 +31,11 @@ use crate::flow::FlowContext;
 /// Content-less rules of one protocol with ports, by destination port.
 #[derive(Debug, Clone, Default)]
 struct PortGroups {
-    /// Rules for any destination port (sorted).
+    /// Rules for any destination port naming no application protocol (sorted).
     any_port: Box<[u32]>,
+    /// Rules for any destination port naming an application protocol (`alert http`), by
+    /// [`AppProto::index`]: asked only on packets of flows of that protocol.
+    by_app: Box<[Box<[u32]>]>,
     /// `(port, rules for exactly that port)`, sorted by port; rules sorted.
     by_dst_port: Box<[(u16, Box<[u32]>)]>,
 }
@@ -165,9 +168,20 @@ impl LiteralGroup {
     }
 }
 
+/// Rules whose fast pattern lies in an application buffer, for packets of flows of one
+/// application protocol (or of any, when the rules name none).
+#[derive(Debug, Clone)]
+pub(crate) struct BufferGroup {
+    pub(crate) buffer: StickyBuffer,
+    pub(crate) app: Option<AppProto>,
+    pub(crate) index: LiteralIndex,
+}
+
 /// Picks candidate rules for a packet.
 #[derive(Debug, Clone)]
 pub(crate) struct Prefilter {
+    /// Rules picked by a literal in an application buffer.
+    pub(crate) buffer_groups: Vec<BufferGroup>,
     /// The distinct content groups.
     groups: Vec<LiteralGroup>,
     /// Index into `groups` by transport, direction and application protocol.
@@ -220,28 +234,68 @@ impl Prefilter {
                 }
             }
         }
+        // Rules without a payload fast pattern but with one in an application buffer, by
+        // (buffer, application protocol). A `dotprefix`ed literal is looked for without its
+        // leading dot, which the raw buffer lacks.
+        let mut by_buffer: std::collections::BTreeMap<(StickyBuffer, Option<AppProto>), Vec<u32>> =
+            Default::default();
+        for (i, r) in rules.iter().enumerate() {
+            if fast[i].is_none() {
+                if let Some(s) = r.buffer_fast_pattern {
+                    by_buffer
+                        .entry((r.buffers[s], r.app))
+                        .or_default()
+                        .push(i as u32);
+                }
+            }
+        }
+        let buffer_literal = |i: u32| -> (u32, (&[u8], bool)) {
+            let r = &rules[i as usize];
+            let s = r.buffer_fast_pattern.unwrap_or(0);
+            match &r.steps[s] {
+                PayloadStep::Content(c) => {
+                    let mut lit = c.spec.pattern.as_slice();
+                    if r.dotprefixed[s] && lit.len() > 1 {
+                        lit = lit.strip_prefix(b".").unwrap_or(lit);
+                    }
+                    let nocase = c.spec.nocase || r.buffers[s] == StickyBuffer::HttpHost;
+                    (i, (lit, nocase))
+                }
+                _ => (i, (&[][..], false)),
+            }
+        };
+        let buffer_groups: Vec<BufferGroup> = by_buffer
+            .into_iter()
+            .map(|((buffer, app), members)| BufferGroup {
+                buffer,
+                app,
+                index: LiteralIndex::build(members.into_iter().map(buffer_literal)),
+            })
+            .collect();
+        let in_buffer_group =
+            |i: usize| fast[i].is_none() && rules[i].buffer_fast_pattern.is_some();
         // Content-less rules with a listed side go to the address indexes.
         let by_addr: Vec<u32> = (0..rules.len())
-            .filter(|&i| fast[i].is_none() && indexable(&rules[i]))
+            .filter(|&i| fast[i].is_none() && !in_buffer_group(i) && indexable(&rules[i]))
             .map(|i| i as u32)
             .collect();
         // The other content-less rules as (rule, class, single destination port if grouped
-        // by it).
-        let plain: Vec<(u32, ProtoClass, Option<u16>)> = rules
+        // by it, application protocol named).
+        let plain: Vec<(u32, ProtoClass, Option<u16>, Option<AppProto>)> = rules
             .iter()
             .enumerate()
-            .filter(|(i, r)| fast[*i].is_none() && !indexable(r))
+            .filter(|(i, r)| fast[*i].is_none() && !in_buffer_group(*i) && !indexable(r))
             .map(|(i, r)| {
                 let port = r.dst_ports.single().filter(|_| !r.bidirectional);
-                (i as u32, r.proto, port)
+                (i as u32, r.proto, port, r.app)
             })
             .collect();
-        let list = |admits: &dyn Fn(ProtoClass, Option<u16>) -> bool| -> Box<[u32]> {
+        let list = |admits: &dyn Fn(ProtoClass, Option<u16>, Option<AppProto>) -> bool| {
             plain
                 .iter()
-                .filter(|&&(_, c, p)| admits(c, p))
+                .filter(|&&(_, c, p, a)| admits(c, p, a))
                 .map(|e| e.0)
-                .collect()
+                .collect::<Box<[u32]>>()
         };
         let ported = |proto: IpProtocol| {
             let mut ports: Vec<u16> = plain
@@ -252,15 +306,20 @@ impl Prefilter {
             ports.sort_unstable();
             ports.dedup();
             PortGroups {
-                any_port: list(&|c, p| c.admits(proto) && p.is_none()),
+                any_port: list(&|c, p, a| c.admits(proto) && p.is_none() && a.is_none()),
+                by_app: AppProto::ALL
+                    .iter()
+                    .map(|&app| list(&|c, p, a| c.admits(proto) && p.is_none() && a == Some(app)))
+                    .collect(),
                 by_dst_port: ports
                     .into_iter()
-                    .map(|port| (port, list(&|c, p| c.admits(proto) && p == Some(port))))
+                    .map(|port| (port, list(&|c, p, _| c.admits(proto) && p == Some(port))))
                     .collect(),
             }
         };
-        let portless = |proto: IpProtocol| list(&|c, _| c.admits(proto));
+        let portless = |proto: IpProtocol| list(&|c, _, _| c.admits(proto));
         Prefilter {
+            buffer_groups,
             groups,
             group_of,
             tcp: ported(IpProtocol::TCP),
@@ -291,17 +350,28 @@ impl Prefilter {
         &self.groups
     }
 
-    /// The content-less candidates for a packet: two sorted, disjoint lists.
-    pub(crate) fn plain_candidates(&self, proto: IpProtocol, dst_port: u16) -> [&[u32]; 2] {
+    /// The content-less candidates for a packet: three sorted, disjoint lists (any port,
+    /// this destination port, the flow's application protocol).
+    pub(crate) fn plain_candidates(
+        &self,
+        proto: IpProtocol,
+        dst_port: u16,
+        flow: Option<&FlowContext>,
+    ) -> [&[u32]; 3] {
         let g = match proto {
             IpProtocol::TCP => &self.tcp,
             IpProtocol::UDP => &self.udp,
             IpProtocol::SCTP => &self.sctp,
-            IpProtocol::ICMP => return [&self.icmp, &[]],
-            IpProtocol::ICMPV6 => return [&self.icmpv6, &[]],
-            _ => return [&self.other, &[]],
+            IpProtocol::ICMP => return [&self.icmp, &[], &[]],
+            IpProtocol::ICMPV6 => return [&self.icmpv6, &[], &[]],
+            _ => return [&self.other, &[], &[]],
         };
-        [&g.any_port, g.for_port(dst_port)]
+        // Without a flow no application protocol is known, and app rules never match.
+        let app: &[u32] = match flow {
+            Some(f) => g.by_app.get(f.app_proto.index()).map_or(&[], |l| l),
+            None => &[],
+        };
+        [&g.any_port, g.for_port(dst_port), app]
     }
 }
 
