@@ -15,12 +15,12 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+use netsec_benches::Frame;
 use netsec_core::capture::{PacketSource, PcapReader, RawPacket};
 use netsec_core::decode::{decode, Decoded};
 use netsec_core::detect::{Alert, Detector, PacketView};
 use netsec_core::flow::{FlowContext, FlowTable, FlowTableConfig};
 use netsec_core::rules::{RuleDetector, RuleSet, RuleVars};
-use netsec_benches::Frame;
 
 fn data() -> Option<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
@@ -43,8 +43,7 @@ fn reputation(line: &str) -> bool {
 
 /// The frames of every Ethernet capture in `attacks/` and `benign/`.
 fn frames(data: &Path) -> Vec<Frame> {
-    let manifest =
-        std::fs::read_to_string(data.join("pcaps/MANIFEST.tsv")).expect("MANIFEST.tsv");
+    let manifest = std::fs::read_to_string(data.join("pcaps/MANIFEST.tsv")).expect("MANIFEST.tsv");
     let mut out = Vec::new();
     for line in manifest.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
@@ -100,7 +99,10 @@ fn bench(c: &mut Criterion, data: &Path) {
             orig_len: f.orig_len,
         })
         .collect();
-    let decoded: Vec<_> = raws.iter().filter_map(|r| decode(r).ok().map(|d| (r.ts, d))).collect();
+    let decoded: Vec<_> = raws
+        .iter()
+        .filter_map(|r| decode(r).ok().map(|d| (r.ts, d)))
+        .collect();
     let mut table = FlowTable::new(FlowTableConfig::default()).expect("default config");
     let mut exported = Vec::new();
     let mut packets: Vec<(PacketView<'_>, Option<FlowContext>)> = Vec::new();

@@ -252,29 +252,67 @@ pub(crate) struct CompiledPcre {
 /// `(?-u)` first: PCRE in rules matches bytes, so `\xff` is one byte and `.` any byte. PCRE-only
 /// constructs (back-references, look-around, possessive and atomic groups) fail to compile in
 /// `regex`, and the rule is skipped.
-pub(crate) fn translate_pcre(p: &Pcre) -> Result<CompiledPcre, String> {
+/// Translates a `pcre` to the regex crate, with the buffer its Suricata modifier letter
+/// names, if any (`U` the normalised URI, `I` the raw URI, `H` the headers, `M` the method,
+/// `C` the cookie, `S`/`Y` the status code/message, `V` the user agent, `W` the host). `A`
+/// anchors, `G` swaps greediness; `B` (raw bytes) and `O` (match-limit override) change
+/// nothing here. Letters for buffers we do not build (`P`, `Q`, `D`, `K`, `Z` …) are
+/// unsupported.
+pub(crate) fn translate_pcre(p: &Pcre) -> Result<(CompiledPcre, Option<StickyBuffer>), String> {
     let mut prefix = String::from("(?");
     let mut relative = false;
+    let mut anchored = false;
+    let mut buffer = None;
     for f in p.flags.chars() {
-        match f {
-            'i' => prefix.push('i'),
-            's' => prefix.push('s'),
-            'm' => prefix.push('m'),
-            'x' => prefix.push('x'),
-            'R' => relative = true,
+        let named = match f {
+            'i' | 's' | 'm' | 'x' => {
+                prefix.push(f);
+                None
+            }
+            'G' => {
+                prefix.push('U');
+                None
+            }
+            'R' => {
+                relative = true;
+                None
+            }
+            'A' => {
+                anchored = true;
+                None
+            }
+            'B' | 'O' | 'E' => None,
+            'U' => Some(StickyBuffer::HttpUri),
+            'I' => Some(StickyBuffer::HttpUriRaw),
+            'H' => Some(StickyBuffer::HttpHeader),
+            'M' => Some(StickyBuffer::HttpMethod),
+            'C' => Some(StickyBuffer::HttpCookie),
+            'S' => Some(StickyBuffer::HttpStatCode),
+            'Y' => Some(StickyBuffer::HttpStatMsg),
+            'V' => Some(StickyBuffer::HttpUserAgent),
+            'W' => Some(StickyBuffer::HttpHost),
             other => return Err(format!("pcre flag {other}")),
+        };
+        if named.is_some() {
+            buffer = named;
         }
     }
     prefix.push_str("-u)");
-    let regex = regex::bytes::RegexBuilder::new(&format!("{prefix}{}", p.pattern))
+    let body = if anchored {
+        format!("^(?:{})", p.pattern)
+    } else {
+        p.pattern.clone()
+    };
+    let regex = regex::bytes::RegexBuilder::new(&format!("{prefix}{body}"))
         .size_limit(1 << 20)
         .build()
         .map_err(|_| "pcre (not translatable to the regex crate)".to_string())?;
-    Ok(CompiledPcre {
+    let compiled = CompiledPcre {
         negated: p.negated,
         relative,
         regex,
-    })
+    };
+    Ok((compiled, buffer))
 }
 
 /// One payload inspection step, in rule order.
@@ -476,10 +514,10 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 c.dotprefixed.push(dotprefix);
             }
             RuleOption::Pcre(p) => match translate_pcre(p) {
-                Ok(cp) => {
+                Ok((cp, named)) => {
                     steps.push(PayloadStep::Pcre(cp));
-                    buffers.push(buffer);
-                    c.dotprefixed.push(dotprefix);
+                    buffers.push(named.unwrap_or(buffer));
+                    c.dotprefixed.push(dotprefix && named.is_none());
                 }
                 Err(name) => unsupported.push(name),
             },
@@ -811,8 +849,8 @@ mod tests {
             "pcre (not translatable to the regex crate)"
         );
         assert_eq!(
-            name("alert tcp any any -> any any (pcre:\"/a/U\"; sid:1;)"),
-            "pcre flag U"
+            name("alert tcp any any -> any any (pcre:\"/a/P\"; sid:1;)"),
+            "pcre flag P"
         );
     }
 
@@ -877,14 +915,24 @@ mod tests {
             pattern: r"^GET\s+/\x41".into(),
             flags: "i".into(),
         })
-        .expect("translates");
+        .expect("translates")
+        .0;
         assert!(p.regex.is_match(b"get  /a"));
+        let (uri, buffer) = translate_pcre(&Pcre {
+            negated: false,
+            pattern: "admin".into(),
+            flags: "UAG".into(),
+        })
+        .expect("translates");
+        assert_eq!(buffer, Some(StickyBuffer::HttpUri));
+        assert!(uri.regex.is_match(b"admin/x") && !uri.regex.is_match(b"/admin"));
         let bytes = translate_pcre(&Pcre {
             negated: false,
             pattern: r"\xff.".into(),
             flags: "s".into(),
         })
-        .expect("translates");
+        .expect("translates")
+        .0;
         assert!(bytes.regex.is_match(&[0xff, b'\n']));
     }
 }

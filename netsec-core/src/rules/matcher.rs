@@ -1029,6 +1029,14 @@ mod tests {
             "normalised away"
         );
         assert!(hits(r#"http.uri.raw; content:"/x/../"; "#, req));
+        assert!(hits(
+            r#"content:"GET"; pcre:"/^\/a b$/U"; pcre:"/\.\./I";"#,
+            req
+        ));
+        assert!(
+            !hits(r#"content:"GET"; pcre:"/^GET/U";"#, req),
+            "U reads the URI only"
+        );
         assert!(!hits("urilen:>4;", req));
         let resp = b"HTTP/1.1 404 Not Found\r\nServer: nginx\r\n\r\n";
         assert!(hits(
@@ -1149,11 +1157,11 @@ mod tests {
         assert!(hits(r#"pcre:"/^GET\s+\/admin/i";"#, b"get   /ADMIN"));
         assert!(!hits(r#"pcre:"/^GET\s+\/admin/";"#, b"xGET /admin"));
         assert!(hits(
-            r#"content:"user="; pcre:"/^[a-z]+;/R";"#,
+            r#"content:"user="; pcre:"/^[a-z]+\;/R";"#,
             b"user=root;"
         ));
         assert!(!hits(
-            r#"content:"user="; pcre:"/^[a-z]+;/R";"#,
+            r#"content:"user="; pcre:"/^[a-z]+\;/R";"#,
             b"user=1root;"
         ));
         assert!(hits(r#"pcre:!"/evil/";"#, b"good"));

@@ -93,7 +93,7 @@ pub enum SkipReason {
     /// The text does not parse.
     Malformed(ParseError),
     /// Every keyword, protocol or flag of the rule we do not support, in rule order
-    /// (`http_client_body`, `protocol:smb`, `flow:only_stream`, `pcre flag U`, `pcre (not
+    /// (`http_client_body`, `protocol:smb`, `flow:only_stream`, `pcre flag P`, `pcre (not
     /// translatable …)`).
     Unsupported(Vec<String>),
     /// The rule parses but cannot be compiled (e.g. an undefined variable).

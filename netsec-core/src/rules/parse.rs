@@ -444,9 +444,11 @@ fn push_option<'a>(out: &mut Vec<(&'a str, Option<&'a str>)>, piece: &'a str) ->
 }
 
 /// Splits the option section into (keyword, raw value) pairs on unescaped `;` outside quotes.
+/// Splits the option section as Suricata does: an option ends at the first `;` not escaped
+/// with a backslash, quotes or not (so a `"` inside a `pcre`, which Suricata accepts, does not
+/// swallow the rest of the rule; a `;` inside a value must be written `\;`).
 fn split_options(s: &str) -> PResult<Vec<(&str, Option<&str>)>> {
     let mut out = Vec::new();
-    let mut in_quote = false;
     let mut escaped = false;
     let mut start = 0;
     for (i, c) in s.char_indices() {
@@ -456,15 +458,14 @@ fn split_options(s: &str) -> PResult<Vec<(&str, Option<&str>)>> {
         }
         match c {
             '\\' => escaped = true,
-            '"' => in_quote = !in_quote,
-            ';' if !in_quote => {
+            ';' => {
                 push_option(&mut out, &s[start..i])?;
                 start = i + 1;
             }
             _ => {}
         }
     }
-    if in_quote || escaped {
+    if escaped {
         return Err(ParseErrorKind::UnterminatedQuote);
     }
     push_option(&mut out, &s[start..])?;
@@ -1386,10 +1387,17 @@ mod tests {
     }
     #[test]
     fn malformed_unterminated_quote() {
+        // As in Suricata an unescaped `;` ends the option, so the quote is left open.
         assert_eq!(
             err(r#"alert ip any any -> any any (msg:"abc; sid:1;)"#),
-            ParseErrorKind::UnterminatedQuote
+            value_err("msg", "unbalanced quotes")
         );
+        // A `"` inside a pcre (ET's sid 2029732) is fine, as Suricata reads it.
+        let r = ok(r#"alert http any any -> any any (pcre:"/^["']?post/Ri"; sid:2029732;)"#);
+        assert!(r
+            .options
+            .iter()
+            .any(|o| matches!(o, RuleOption::Pcre(p) if p.pattern == r#"^["']?post"#)));
     }
     #[test]
     fn malformed_keyword() {
