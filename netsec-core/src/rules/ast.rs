@@ -892,11 +892,16 @@ pub enum StickyBuffer {
     HttpLocation,
     /// `http.server`: the `Server` header.
     HttpServer,
+    /// `ja3.hash` (or `ja3_hash`): the JA3 fingerprint of a complete TLS ClientHello, 32
+    /// lower-case hex digits.
+    Ja3Hash,
+    /// `ja4.hash`: the JA4 fingerprint of a TLS ClientHello.
+    Ja4Hash,
 }
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 26] = [
+    pub const ALL: [StickyBuffer; 28] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -923,6 +928,8 @@ impl StickyBuffer {
         StickyBuffer::HttpConnection,
         StickyBuffer::HttpLocation,
         StickyBuffer::HttpServer,
+        StickyBuffer::Ja3Hash,
+        StickyBuffer::Ja4Hash,
     ];
 
     /// The keyword.
@@ -954,15 +961,18 @@ impl StickyBuffer {
             StickyBuffer::HttpConnection => "http.connection",
             StickyBuffer::HttpLocation => "http.location",
             StickyBuffer::HttpServer => "http.server",
+            StickyBuffer::Ja3Hash => "ja3.hash",
+            StickyBuffer::Ja4Hash => "ja4.hash",
         }
     }
 
-    /// The buffer named by a keyword (also Suricata's older `dns_query` and `tls_sni`
-    /// spellings).
+    /// The buffer named by a keyword (also Suricata's older `dns_query`, `tls_sni` and
+    /// `ja3_hash` spellings).
     pub fn from_keyword(kw: &str) -> Option<StickyBuffer> {
         match kw {
             "dns_query" => Some(StickyBuffer::DnsQuery),
             "tls_sni" => Some(StickyBuffer::TlsSni),
+            "ja3_hash" => Some(StickyBuffer::Ja3Hash),
             _ => StickyBuffer::ALL.into_iter().find(|b| b.as_str() == kw),
         }
     }

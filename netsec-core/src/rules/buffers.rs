@@ -20,6 +20,8 @@ pub(crate) struct AppBuffers<'a> {
     parsed: bool,
     http: Option<HttpBuffers>,
     sni: Option<&'a [u8]>,
+    ja3: Option<Range<usize>>,
+    ja4: Option<Range<usize>>,
     query: Option<Range<usize>>,
     text: Vec<u8>,
 }
@@ -33,6 +35,8 @@ impl<'a> AppBuffers<'a> {
             parsed: false,
             http: None,
             sni: None,
+            ja3: None,
+            ja4: None,
             query: None,
             text,
         }
@@ -53,6 +57,8 @@ impl<'a> AppBuffers<'a> {
         match buffer {
             StickyBuffer::PktData => Some(self.payload),
             StickyBuffer::TlsSni => self.sni,
+            StickyBuffer::Ja3Hash => self.ja3.clone().and_then(|r| self.text.get(r)),
+            StickyBuffer::Ja4Hash => self.ja4.clone().and_then(|r| self.text.get(r)),
             StickyBuffer::DnsQuery => self.query.clone().and_then(|r| self.text.get(r)),
             http => self
                 .http
@@ -73,6 +79,17 @@ impl<'a> AppBuffers<'a> {
             IpProtocol::TCP => {
                 if let Ok(tls::Hello::Client(hello)) = tls::parse(p) {
                     self.sni = hello.sni;
+                    let mut push = |text: &str| {
+                        let at = self.text.len();
+                        self.text.extend_from_slice(text.as_bytes());
+                        Some(at..self.text.len())
+                    };
+                    if let Some(j) = hello.ja3() {
+                        self.ja3 = push(j.as_str());
+                    }
+                    if let Some(j) = hello.ja4() {
+                        self.ja4 = push(j.as_str());
+                    }
                     return;
                 }
                 if let Some(h) = HttpBuffers::parse(p, &mut self.text) {

@@ -717,7 +717,7 @@ pub(crate) fn payload_end_bound(
 /// searched case-insensitively, see the prefilter).
 /// Whether a content of `buffer` occurs in the raw payload as written, so it can serve as
 /// the rule's fast pattern. Rebuilt buffers (the dotted DNS name, the header block, header
-/// names, `http.start`) do not. `http.uri` counts: its fast pattern is looked for in the raw
+/// names, `http.start`, the TLS fingerprints) do not. `http.uri` counts: its fast pattern is looked for in the raw
 /// request, so a request that percent-encodes the fast pattern itself is missed (the other
 /// contents are matched on the normalised URI); a deliberate difference from Suricata for
 /// speed.
@@ -728,6 +728,8 @@ pub(crate) fn in_payload(buffer: StickyBuffer) -> bool {
             | StickyBuffer::HttpHeader
             | StickyBuffer::HttpHeaderNames
             | StickyBuffer::HttpStart
+            | StickyBuffer::Ja3Hash
+            | StickyBuffer::Ja4Hash
     )
 }
 

@@ -310,3 +310,41 @@ fn app_layer_keywords_on_real_captures() {
         assert_eq!(alerts.len(), expected, "{capture}: {rule}");
     }
 }
+
+/// `ja3.hash` / `ja4.hash` (and the older `ja3_hash`) match the fingerprints of the real
+/// ClientHellos of a capture: as many alerts as hellos with that fingerprint (the parser's
+/// fingerprints are checked against tshark in `app_l7`).
+#[test]
+fn ja3_and_ja4_buffers_on_a_real_capture() {
+    let Some(path) = util::pcap("benign/tls_443_curl.pcap") else {
+        return;
+    };
+    let mut reader = PcapReader::open(&path).expect("open capture");
+    let mut hellos: Vec<(String, String)> = Vec::new();
+    while let Ok(Some(pkt)) = reader.next_packet() {
+        let Ok(Decoded::Ip(ip)) = decode(&pkt) else {
+            continue;
+        };
+        if let Ok(netsec_core::app::tls::Hello::Client(h)) =
+            netsec_core::app::tls::parse(ip.payload)
+        {
+            if let (Some(j3), Some(j4)) = (h.ja3(), h.ja4()) {
+                hellos.push((j3.to_string(), j4.to_string()));
+            }
+        }
+    }
+    let (ja3, ja4) = hellos.first().cloned().expect("a complete ClientHello");
+    let want3 = hellos.iter().filter(|h| h.0 == ja3).count();
+    let want4 = hellos.iter().filter(|h| h.1 == ja4).count();
+    for (rule, want) in [
+        (format!(r#"alert tls any any -> any any (ja3.hash; content:"{ja3}"; sid:1;)"#), want3),
+        (format!(r#"alert tls any any -> any any (ja3_hash; content:"{ja3}"; sid:1;)"#), want3),
+        (format!(r#"alert tls any any -> any any (ja4.hash; content:"{ja4}"; sid:1;)"#), want4),
+        (r#"alert tls any any -> any any (ja3.hash; content:"00000000000000000000000000000000"; sid:1;)"#.to_string(), 0),
+    ] {
+        let set = RuleSet::from_text(&rule, &RuleVars::default());
+        assert_eq!(set.summary().skipped, 0, "{rule}: {}", set.summary());
+        let mut d = RuleDetector::new(set);
+        assert_eq!(run(&path, &mut d).len(), want, "{rule}");
+    }
+}
