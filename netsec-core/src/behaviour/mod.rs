@@ -436,6 +436,7 @@ pub(crate) mod tests_util {
             established: false,
             new_flow: true,
             first_in_direction: true,
+            retransmission: false,
             closed: false,
             app_proto: crate::app::AppProto::Unknown,
         }

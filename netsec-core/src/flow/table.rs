@@ -231,6 +231,9 @@ pub struct FlowContext {
     /// This packet is the flow's first in its direction (the opening packet, or the first
     /// answer).
     pub first_in_direction: bool,
+    /// A TCP segment whose payload was all seen before in its direction (a
+    /// retransmission): it carries no new application data.
+    pub retransmission: bool,
     /// The flow has ended (RST or FIN teardown) and is lingering for late teardown packets.
     pub closed: bool,
     /// The application protocol recognised so far (this packet included).
@@ -363,6 +366,9 @@ struct TcpState {
     client_isn: u32,
     /// The server's sequence number in its SYN+ACK.
     server_isn: u32,
+    /// Per direction (forward, backward): the sequence number after the highest byte seen,
+    /// once a segment was seen.
+    next_seq: [Option<u32>; 2],
 }
 
 impl TcpState {
@@ -370,6 +376,22 @@ impl TcpState {
     /// acknowledges the client's SYN (when one was seen), and the client's ACK only if it
     /// acknowledges the SYN+ACK, so a forged or fuzzed handshake never makes the flow
     /// established.
+    /// Whether a segment with `len` payload bytes from `seq` only repeats bytes already
+    /// seen in its direction (a retransmission); records how far the direction got.
+    fn retransmits(&mut self, dir: Direction, flags: TcpFlags, seq: u32, len: u32) -> bool {
+        let slot = &mut self.next_seq[usize::from(!dir.is_forward())];
+        let end = seq
+            .wrapping_add(len)
+            .wrapping_add(u32::from(flags.syn()) + u32::from(flags.fin()));
+        let repeat = len > 0
+            && slot.is_some_and(|next| (end.wrapping_sub(next) as i32) <= 0 && !flags.syn());
+        match slot {
+            Some(next) if (end.wrapping_sub(*next) as i32) <= 0 => {}
+            _ => *slot = Some(end),
+        }
+        repeat
+    }
+
     fn update(
         &mut self,
         dir: Direction,
@@ -963,9 +985,13 @@ impl FlowTable {
         if meta.ts > e.last_ts {
             e.last_ts = meta.ts;
         }
+        let mut retransmission = false;
         if meta.protocol == IpProtocol::TCP {
             e.tcp
                 .update(direction, flags, meta.tcp_seq, meta.tcp_ack, &mut e.closed);
+            retransmission = e
+                .tcp
+                .retransmits(direction, flags, meta.tcp_seq, meta.payload_len);
         }
         if e.app_active && !payload.is_empty() {
             if let Some(app) = self.app.get_mut(idx as usize) {
@@ -986,6 +1012,7 @@ impl FlowTable {
             packets: e.stats.packets(),
             established: e.tcp.established,
             new_flow,
+            retransmission,
             first_in_direction: if direction.is_forward() {
                 e.stats.fwd_packets() == 1
             } else {
@@ -1284,6 +1311,30 @@ mod tests {
         assert!(!ctxs[1].established && ctxs[2].established);
         assert_eq!(ctxs[2].packets, 3);
         assert!(ctxs.iter().all(|c| c.flow_id == 1));
+    }
+
+    #[test]
+    fn a_repeated_segment_is_flagged_as_a_retransmission() {
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("default is valid");
+        let mut out = Vec::new();
+        let mut pkts = handshake();
+        let data = |ts: i64, seq_off: u32, len: u32| {
+            let mut m = cs(ts, PSH | ACK, len);
+            m.tcp_seq = pkts[0].tcp_seq.wrapping_add(1).wrapping_add(seq_off);
+            m
+        };
+        let (first, again, next, partly_new) = (
+            data(300, 0, 10),
+            data(400, 0, 10),
+            data(500, 10, 10),
+            data(600, 15, 10),
+        );
+        pkts.extend([first, again, next, partly_new]);
+        let flags: Vec<bool> = pkts
+            .iter()
+            .map(|m| t.process(m, &mut out).expect("attributed").retransmission)
+            .collect();
+        assert_eq!(flags, [false, false, false, false, true, false, false]);
     }
 
     #[test]

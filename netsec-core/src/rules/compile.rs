@@ -386,6 +386,9 @@ pub(crate) struct CompiledRule {
     pub(crate) detection_filter: Option<Threshold>,
     /// `flowbits` commands other than `noalert`, in rule order.
     pub(crate) flowbits: Vec<BitOp>,
+    /// The rule inspects application data (names an application protocol or a sticky
+    /// buffer): a retransmitted segment, which carries no new data, is not asked.
+    pub(crate) app_layer: bool,
 }
 
 /// One `flowbits` command of a compiled rule.
@@ -490,6 +493,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         threshold: None,
         detection_filter: None,
         flowbits: Vec::new(),
+        app_layer: false,
     };
     for opt in &rule.options {
         match opt {
@@ -630,6 +634,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         2 => Severity::Medium,
         _ => Severity::Low,
     };
+    c.app_layer = c.app.is_some() || c.buffers.iter().any(|b| *b != StickyBuffer::PktData);
     c.src_set = AddrSet::of(&c.src);
     c.dst_set = AddrSet::of(&c.dst);
     c.sid = sid;

@@ -159,6 +159,7 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         established: false,
         new_flow: false,
         first_in_direction: first,
+        retransmission: false,
         closed: false,
         app_proto: if http {
             AppProto::Http

@@ -304,6 +304,11 @@ pub(super) fn rule_matches(
             return false;
         }
     }
+    // A retransmission repeats a request or response already inspected: as in Suricata's
+    // application layer, it makes no second transaction.
+    if r.app_layer && flow.is_some_and(|f| f.retransmission) {
+        return false;
+    }
     if let Some(want) = r.flow.to_server {
         match flow {
             Some(f) if f.direction.is_forward() == want => {}
@@ -860,6 +865,7 @@ mod tests {
             established,
             new_flow: false,
             first_in_direction: false,
+            retransmission: false,
             closed: false,
             app_proto: crate::app::AppProto::Unknown,
         }

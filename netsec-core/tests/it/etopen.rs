@@ -75,6 +75,35 @@ fn etopen_pairs_match_suricata() {
             }
         }
     }
+    // Alert counts per shared pair, a secondary measure (Suricata also counts matches on
+    // the reassembled stream, which a packet engine cannot).
+    let suricata_counts: BTreeMap<(String, u64), usize> = pairs
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Some((
+                (f.first()?.to_string(), f.get(1)?.parse().ok()?),
+                f.get(2)?.parse().ok()?,
+            ))
+        })
+        .collect();
+    let mut same_count = 0;
+    for pair in expected.intersection(&ours) {
+        let (theirs, mine) = (suricata_counts[pair], counts[pair]);
+        if theirs == mine {
+            same_count += 1;
+        } else {
+            eprintln!(
+                "  count {} {}: Suricata {theirs}, netsec {mine}",
+                pair.0, pair.1
+            );
+        }
+    }
+    eprintln!(
+        "etopen: {same_count} of {} shared pairs have Suricata's exact alert count",
+        expected.intersection(&ours).count()
+    );
     let hit = expected.intersection(&ours).count();
     let recall = hit as f64 / expected.len().max(1) as f64;
     let precision = hit as f64 / ours.len().max(1) as f64;
