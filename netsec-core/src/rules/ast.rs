@@ -594,6 +594,188 @@ impl fmt::Display for IsDataAt {
     }
 }
 
+/// How `byte_test` and `byte_jump` read a number from the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ByteRead {
+    /// Bytes to read (1–8; up to 23 as a string).
+    pub bytes: u8,
+    /// Where, from the buffer start or (`relative`) from the end of the previous match.
+    pub offset: i32,
+    /// Counted from the previous match's end.
+    pub relative: bool,
+    /// Little-endian (big-endian otherwise).
+    pub little: bool,
+    /// `string`: the bytes are digits in this base (8, 10, 16; 0 = detected from a `0x` or
+    /// `0` prefix), not a binary number.
+    pub base: Option<u8>,
+    /// `bitmask`: the value is ANDed with it, then shifted right past its trailing zeros.
+    pub bitmask: Option<u64>,
+    /// `dce`: endianness from the DCE/RPC header.
+    pub dce: bool,
+}
+
+impl ByteRead {
+    fn write_flags(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.relative {
+            f.write_str(",relative")?;
+        }
+        if self.little {
+            f.write_str(",little")?;
+        }
+        if let Some(base) = self.base {
+            f.write_str(",string")?;
+            match base {
+                8 => f.write_str(",oct")?,
+                10 => f.write_str(",dec")?,
+                16 => f.write_str(",hex")?,
+                _ => {}
+            }
+        }
+        if self.dce {
+            f.write_str(",dce")?;
+        }
+        if let Some(m) = self.bitmask {
+            write!(f, ",bitmask 0x{m:x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A `byte_test` comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ByteOp {
+    /// `<`.
+    Lt,
+    /// `>`.
+    Gt,
+    /// `=`.
+    Eq,
+    /// `<=`.
+    Le,
+    /// `>=`.
+    Ge,
+    /// `&`: any bit in common.
+    And,
+    /// `^`: any bit different.
+    Xor,
+}
+
+impl ByteOp {
+    /// Every operator.
+    pub const ALL: [ByteOp; 7] = [
+        ByteOp::Lt,
+        ByteOp::Gt,
+        ByteOp::Eq,
+        ByteOp::Le,
+        ByteOp::Ge,
+        ByteOp::And,
+        ByteOp::Xor,
+    ];
+
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ByteOp::Lt => "<",
+            ByteOp::Gt => ">",
+            ByteOp::Eq => "=",
+            ByteOp::Le => "<=",
+            ByteOp::Ge => ">=",
+            ByteOp::And => "&",
+            ByteOp::Xor => "^",
+        }
+    }
+
+    /// Whether `value OP operand` holds.
+    pub fn holds(self, value: u64, operand: u64) -> bool {
+        match self {
+            ByteOp::Lt => value < operand,
+            ByteOp::Gt => value > operand,
+            ByteOp::Eq => value == operand,
+            ByteOp::Le => value <= operand,
+            ByteOp::Ge => value >= operand,
+            ByteOp::And => value & operand != 0,
+            ByteOp::Xor => value ^ operand != 0,
+        }
+    }
+}
+
+/// `byte_test:<bytes>,[!]<op>,<value>,<offset>[,flags]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ByteTest {
+    /// How the number is read.
+    pub read: ByteRead,
+    /// `!`: the comparison must fail.
+    pub negated: bool,
+    /// The comparison.
+    pub op: ByteOp,
+    /// The operand.
+    pub value: u64,
+}
+
+impl fmt::Display for ByteTest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let neg = if self.negated { "!" } else { "" };
+        write!(
+            f,
+            "byte_test:{},{neg}{},{},{}",
+            self.read.bytes,
+            self.op.as_str(),
+            self.value,
+            self.read.offset
+        )?;
+        self.read.write_flags(f)?;
+        f.write_str(";")
+    }
+}
+
+/// Where a `byte_jump` counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JumpFrom {
+    /// After the bytes read (the default).
+    Cursor,
+    /// `from_beginning`.
+    Beginning,
+    /// `from_end`.
+    End,
+}
+
+/// `byte_jump:<bytes>,<offset>[,flags]`: moves the match position by the number read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ByteJump {
+    /// How the number is read.
+    pub read: ByteRead,
+    /// `multiplier`.
+    pub multiplier: u32,
+    /// `align`: the jump rounded up to a multiple of 4.
+    pub align: bool,
+    /// Where the jump counts from.
+    pub from: JumpFrom,
+    /// `post_offset`.
+    pub post_offset: i32,
+}
+
+impl fmt::Display for ByteJump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "byte_jump:{},{}", self.read.bytes, self.read.offset)?;
+        self.read.write_flags(f)?;
+        if self.multiplier != 1 {
+            write!(f, ",multiplier {}", self.multiplier)?;
+        }
+        if self.align {
+            f.write_str(",align")?;
+        }
+        match self.from {
+            JumpFrom::Cursor => {}
+            JumpFrom::Beginning => f.write_str(",from_beginning")?,
+            JumpFrom::End => f.write_str(",from_end")?,
+        }
+        if self.post_offset != 0 {
+            write!(f, ",post_offset {}", self.post_offset)?;
+        }
+        f.write_str(";")
+    }
+}
+
 /// A buffer transform: applies to the sticky buffer it follows, for the `content` and
 /// `pcre` after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -739,6 +921,10 @@ pub enum RuleOption {
     Bsize(UintCmp),
     /// `isdataat`.
     IsDataAt(IsDataAt),
+    /// `byte_test`.
+    ByteTest(ByteTest),
+    /// `byte_jump`.
+    ByteJump(ByteJump),
     /// `urilen:<cmp>[,raw|norm]`: the length of the request's URI (normalised unless
     /// `raw`).
     Urilen {
@@ -815,6 +1001,8 @@ impl fmt::Display for RuleOption {
             RuleOption::Flowbits(b) => write!(f, "{b}"),
             RuleOption::Bsize(c) => write!(f, "bsize:{c};"),
             RuleOption::IsDataAt(d) => write!(f, "{d}"),
+            RuleOption::ByteTest(b) => write!(f, "{b}"),
+            RuleOption::ByteJump(b) => write!(f, "{b}"),
             RuleOption::Urilen { cmp, raw } => {
                 write!(f, "urilen:{cmp}")?;
                 if *raw {

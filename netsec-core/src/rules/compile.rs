@@ -324,6 +324,10 @@ pub(crate) enum PayloadStep {
     Bsize(UintCmp),
     /// `isdataat`.
     IsDataAt(IsDataAt),
+    /// `byte_test`.
+    ByteTest(ByteTest),
+    /// `byte_jump`: moves the match position.
+    ByteJump(ByteJump),
 }
 
 /// `flow` requirements.
@@ -535,6 +539,27 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 buffers.push(buffer);
                 c.dotprefixed.push(dotprefix);
             }
+            RuleOption::ByteTest(ByteTest { read, .. })
+            | RuleOption::ByteJump(ByteJump { read, .. })
+                if read.dce =>
+            {
+                let kw = if matches!(opt, RuleOption::ByteTest(_)) {
+                    "byte_test dce"
+                } else {
+                    "byte_jump dce"
+                };
+                unsupported.push(kw.to_string());
+            }
+            RuleOption::ByteTest(b) => {
+                steps.push(PayloadStep::ByteTest(*b));
+                buffers.push(buffer);
+                c.dotprefixed.push(dotprefix);
+            }
+            RuleOption::ByteJump(b) => {
+                steps.push(PayloadStep::ByteJump(*b));
+                buffers.push(buffer);
+                c.dotprefixed.push(dotprefix);
+            }
             RuleOption::Transform(Transform::DotPrefix) => dotprefix = true,
             RuleOption::Urilen { cmp, raw } => {
                 let buffer = if *raw {
@@ -706,7 +731,8 @@ pub(crate) fn payload_end_bound(
             }
             PayloadStep::Pcre(_) => None,
             // Checks that move no match position.
-            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(_) => continue,
+            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(_) | PayloadStep::ByteTest(_) => continue,
+            PayloadStep::ByteJump(_) => None,
         };
         let negated = matches!(step, PayloadStep::Content(c) if c.spec.negated);
         if !negated {

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
-use super::ast::{Action, FlowbitsCommand, Track};
+use super::ast::{Action, ByteRead, FlowbitsCommand, JumpFrom as ByteJumpFrom, Track};
 use super::buffers::AppBuffers;
 use super::compile::{BitOp, CompiledRule, PayloadStep};
 use super::literals::LiteralScratch;
@@ -485,6 +485,33 @@ pub(crate) fn eval_steps(
         PayloadStep::Bsize(cmp) => {
             cmp.matches(payload.len() as u64) && eval_steps(steps, payload, i + 1, prev_end, budget)
         }
+        PayloadStep::ByteTest(t) => {
+            let Some((value, _, _)) = read_number(&t.read, payload, prev_end) else {
+                return false;
+            };
+            t.op.holds(value, t.value) != t.negated
+                && eval_steps(steps, payload, i + 1, prev_end, budget)
+        }
+        PayloadStep::ByteJump(j) => {
+            let Some((value, at, used)) = read_number(&j.read, payload, prev_end) else {
+                return false;
+            };
+            // As Suricata: multiplier, then align to 4, then post_offset, from where.
+            let mut jump = i128::from(value) * i128::from(j.multiplier);
+            if j.align && jump % 4 != 0 {
+                jump += 4 - jump % 4;
+            }
+            jump += i128::from(j.post_offset);
+            let to = match j.from {
+                ByteJumpFrom::Beginning => jump,
+                ByteJumpFrom::End => payload.len() as i128 + jump,
+                ByteJumpFrom::Cursor => (at + used) as i128 + jump,
+            };
+            if to < 0 || to >= payload.len() as i128 {
+                return false;
+            }
+            eval_steps(steps, payload, i + 1, to as usize, budget)
+        }
         PayloadStep::IsDataAt(d) => {
             // As Suricata counts: absolute `n` needs a byte at index `n`; relative `n` needs
             // `n` more bytes after the previous match.
@@ -521,7 +548,68 @@ fn step_is_relative(s: &PayloadStep) -> bool {
         PayloadStep::Pcre(p) => p.relative,
         PayloadStep::Bsize(_) => false,
         PayloadStep::IsDataAt(d) => d.relative,
+        PayloadStep::ByteTest(b) => b.read.relative,
+        PayloadStep::ByteJump(b) => b.read.relative,
     }
+}
+
+/// Reads the number `read` describes, from the buffer start or `prev_end`: the value (after
+/// the bitmask), where it was read and how many bytes it took; `None` when it does not fit
+/// in the buffer or (as a string) holds no digit.
+fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usize, usize)> {
+    let base = if read.relative { prev_end as i64 } else { 0 };
+    let at = base + i64::from(read.offset);
+    let n = usize::from(read.bytes);
+    if at < 0 || at as usize + n > buf.len() {
+        return None;
+    }
+    let at = at as usize;
+    let bytes = &buf[at..at + n];
+    let (mut value, used) = match read.base {
+        None => {
+            let mut v = 0u64;
+            if read.little {
+                for &b in bytes.iter().rev() {
+                    v = v << 8 | u64::from(b);
+                }
+            } else {
+                for &b in bytes {
+                    v = v << 8 | u64::from(b);
+                }
+            }
+            (v, n)
+        }
+        Some(radix) => {
+            // As strtoull: leading blanks, then digits of the base (a 0x/0 prefix picks it
+            // when the base is 0), up to the first other byte.
+            let mut i = bytes.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let mut radix = u32::from(radix);
+            if radix == 0 || radix == 16 {
+                if bytes[i..].starts_with(b"0x") || bytes[i..].starts_with(b"0X") {
+                    radix = 16;
+                    i += 2;
+                } else if radix == 0 {
+                    radix = if bytes[i..].starts_with(b"0") { 8 } else { 10 };
+                }
+            }
+            let digits = bytes[i..]
+                .iter()
+                .take_while(|b| (**b as char).is_digit(radix))
+                .count();
+            if digits == 0 {
+                return None;
+            }
+            let text = std::str::from_utf8(&bytes[i..i + digits]).ok()?;
+            (u64::from_str_radix(text, radix).ok()?, i + digits)
+        }
+    };
+    if let Some(mask) = read.bitmask {
+        value &= mask;
+        if mask != 0 {
+            value >>= mask.trailing_zeros();
+        }
+    }
+    Some((value, at, used))
 }
 
 /// Removes and returns the smallest head of sorted lists.
@@ -1075,6 +1163,55 @@ mod tests {
         assert_eq!(
             r.to_string(),
             r#"alert tcp any any -> any any (http.uri; content:"a"; nocase; pkt_data; content:"b"; sid:1;)"#
+        );
+    }
+
+    #[test]
+    fn byte_test_and_byte_jump() {
+        // Binary, both byte orders, bitmask, negation.
+        assert!(hits("byte_test:2,=,258,0;", &[1, 2, 9]));
+        assert!(hits("byte_test:2,=,513,0,little;", &[1, 2, 9]));
+        assert!(hits("byte_test:1,&,0x80,2;", &[0, 0, 0x81]));
+        assert!(!hits("byte_test:1,!&,0x80,2;", &[0, 0, 0x81]));
+        assert!(hits("byte_test:1,=,3,0,bitmask 0x0c;", &[0b1100]));
+        assert!(!hits("byte_test:4,>,1,0;", &[0, 0, 0]), "does not fit");
+        // Strings, relative to a content.
+        assert!(hits(
+            r#"content:"len="; byte_test:3,>,99,0,relative,string,dec;"#,
+            b"len=120;"
+        ));
+        assert!(!hits(
+            r#"content:"len="; byte_test:3,>,99,0,relative,string,dec;"#,
+            b"len=x20;"
+        ));
+        assert!(hits(
+            r#"content:"v="; byte_test:4,=,255,0,relative,string,hex;"#,
+            b"v=0xff"
+        ));
+        // A length field jumped over, then content right after the skipped bytes.
+        assert!(hits(
+            r#"content:"T"; byte_jump:1,0,relative; content:"Z"; within:1;"#,
+            b"T\x03abcZ"
+        ));
+        assert!(!hits(
+            r#"content:"T"; byte_jump:1,0,relative; content:"Z"; within:1;"#,
+            b"T\x02abcZ"
+        ));
+        assert!(hits(
+            r#"byte_jump:1,0,multiplier 2,post_offset -1; content:"Z"; within:1;"#,
+            b"\x01xZ"
+        ));
+        assert!(hits(
+            r#"byte_jump:1,0,from_beginning; content:"Z"; within:1;"#,
+            b"\x02xZ"
+        ));
+        assert!(hits(
+            r#"byte_jump:1,0,align; content:"Z"; within:1;"#,
+            b"\x02xxxxZ"
+        ));
+        assert!(
+            !hits("byte_jump:1,0;", b"\x09ab"),
+            "a jump past the end fails"
         );
     }
 

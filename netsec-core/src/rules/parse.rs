@@ -710,6 +710,128 @@ fn legacy_buffer_modifier(opts: &mut Vec<RuleOption>, kw: &str) -> PResult<()> {
     Ok(())
 }
 
+/// A number of a `byte_test`/`byte_jump`: decimal or `0x` hex, `None` for a variable name.
+fn byte_number(kw: &str, s: &str) -> PResult<Option<i64>> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let n = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i64::from_str_radix(h, 16).ok()
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()
+    } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Ok(None);
+    } else {
+        None
+    };
+    let n = n.ok_or_else(|| value_err(kw, format!("invalid number {s:?}")))?;
+    Ok(Some(if neg { -n } else { n }))
+}
+
+/// `byte_test:<bytes>,[!]<op>,<value>,<offset>[,flags]` and
+/// `byte_jump:<bytes>,<offset>[,flags]`; `None` when a number is a `byte_extract` variable.
+fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<Option<RuleOption>> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    let fixed = if kw == "byte_test" { 4 } else { 2 };
+    if parts.len() < fixed {
+        return Err(value_err(kw, format!("needs at least {fixed} fields")));
+    }
+    let Some(bytes) = byte_number(kw, parts[0])? else {
+        return Ok(None);
+    };
+    let offset_at = fixed - 1;
+    let Some(offset) = byte_number(kw, parts[offset_at])? else {
+        return Ok(None);
+    };
+    let offset = i32::try_from(offset).map_err(|_| value_err(kw, "offset out of range"))?;
+    let mut read = ByteRead {
+        bytes: u8::try_from(bytes)
+            .ok()
+            .filter(|b| (1..=23).contains(b))
+            .ok_or_else(|| value_err(kw, "bytes must be 1..=23"))?,
+        offset,
+        relative: false,
+        little: false,
+        base: None,
+        bitmask: None,
+        dce: false,
+    };
+    let (mut multiplier, mut align, mut from, mut post_offset) =
+        (1u32, false, JumpFrom::Cursor, 0i32);
+    for flag in &parts[fixed..] {
+        let (name, arg) = match flag.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, Some(a.trim())),
+            None => (*flag, None),
+        };
+        let number = |what: &str| -> PResult<i64> {
+            arg.and_then(|a| byte_number(kw, a).ok().flatten())
+                .ok_or_else(|| value_err(kw, format!("{what} needs a number")))
+        };
+        match name {
+            "relative" => read.relative = true,
+            "little" => read.little = true,
+            "big" => read.little = false,
+            "string" => read.base = Some(read.base.unwrap_or(0)),
+            "hex" => read.base = Some(16),
+            "dec" => read.base = Some(10),
+            "oct" => read.base = Some(8),
+            "dce" => read.dce = true,
+            "bitmask" => read.bitmask = Some(number("bitmask")? as u64),
+            "multiplier" if kw == "byte_jump" => {
+                multiplier = u32::try_from(number("multiplier")?)
+                    .map_err(|_| value_err(kw, "multiplier out of range"))?
+            }
+            "post_offset" if kw == "byte_jump" => {
+                post_offset = i32::try_from(number("post_offset")?)
+                    .map_err(|_| value_err(kw, "post_offset out of range"))?
+            }
+            "align" if kw == "byte_jump" => align = true,
+            "from_beginning" if kw == "byte_jump" => from = JumpFrom::Beginning,
+            "from_end" if kw == "byte_jump" => from = JumpFrom::End,
+            other => return Err(value_err(kw, format!("unknown option {other:?}"))),
+        }
+    }
+    if read.base.is_none() && read.bytes > 8 {
+        return Err(value_err(kw, "a binary number is at most 8 bytes"));
+    }
+    if kw == "byte_jump" {
+        return Ok(Some(RuleOption::ByteJump(ByteJump {
+            read,
+            multiplier,
+            align,
+            from,
+            post_offset,
+        })));
+    }
+    let (negated, op) = match parts[1].strip_prefix('!') {
+        Some(rest) => (true, rest.trim()),
+        None => (false, parts[1]),
+    };
+    let op = match op {
+        "" if negated => ByteOp::Eq,
+        "=" => ByteOp::Eq,
+        other => ByteOp::ALL
+            .into_iter()
+            .find(|o| o.as_str() == other)
+            .ok_or_else(|| value_err(kw, format!("unknown operator {other:?}")))?,
+    };
+    let Some(value) = byte_number(kw, parts[2])? else {
+        return Ok(None);
+    };
+    Ok(Some(RuleOption::ByteTest(ByteTest {
+        read,
+        negated,
+        op,
+        value: u64::try_from(value).map_err(|_| value_err(kw, "negative value"))?,
+    })))
+}
+
 /// `isdataat:[!]<n>[,relative]`; `None` when the position names a variable.
 fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
@@ -1073,6 +1195,14 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 },
             },
             "dotprefix" if v.is_none() => RuleOption::Transform(Transform::DotPrefix),
+            "byte_test" | "byte_jump" => match parse_byte_op(kw, v)? {
+                Some(o) => o,
+                // A value held in a `byte_extract` variable.
+                None => RuleOption::Unsupported {
+                    keyword: kw.to_string(),
+                    value: v.map(str::to_string),
+                },
+            },
             "distance" => {
                 let n = signed(kw, v)?;
                 last_content(&mut opts, kw)?.distance = Some(n);

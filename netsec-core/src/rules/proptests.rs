@@ -132,6 +132,29 @@ fn threshold(typed: bool) -> impl Strategy<Value = Threshold> {
     })
 }
 
+fn byte_read() -> impl Strategy<Value = ByteRead> {
+    (
+        1u8..=8,
+        -100i32..1000,
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec![0u8, 8, 10, 16])),
+        prop::option::of(1u64..0xffff),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(bytes, offset, relative, little, base, bitmask, dce)| ByteRead {
+                bytes,
+                offset,
+                relative,
+                little,
+                base,
+                bitmask,
+                dce,
+            },
+        )
+}
+
 fn option() -> impl Strategy<Value = RuleOption> {
     prop_oneof![
         "[ -~]{0,20}".prop_map(RuleOption::Msg),
@@ -196,6 +219,27 @@ fn option() -> impl Strategy<Value = RuleOption> {
         }),
         Just(RuleOption::Transform(Transform::DotPrefix)),
         (uint(65535), any::<bool>()).prop_map(|(cmp, raw)| RuleOption::Urilen { cmp, raw }),
+        (
+            byte_read(),
+            any::<bool>(),
+            prop::sample::select(ByteOp::ALL.to_vec()),
+            any::<u32>()
+        )
+            .prop_map(|(read, negated, op, value)| RuleOption::ByteTest(ByteTest {
+                read,
+                negated,
+                op,
+                value: u64::from(value),
+            })),
+        (byte_read(), 1u32..100, any::<bool>(), 0u8..3, -50i32..50).prop_map(
+            |(read, multiplier, align, from, post_offset)| RuleOption::ByteJump(ByteJump {
+                read,
+                multiplier,
+                align,
+                from: [JumpFrom::Cursor, JumpFrom::Beginning, JumpFrom::End][usize::from(from)],
+                post_offset,
+            })
+        ),
         ("[a-z][a-z_.]{0,10}", prop::option::of("[a-z0-9,]{1,8}"))
             .prop_map(|(keyword, value)| { RuleOption::Unsupported { keyword, value } }),
     ]
@@ -257,7 +301,7 @@ fn rule() -> impl Strategy<Value = Rule> {
 }
 
 fn is_known(kw: &str, has_value: bool) -> bool {
-    const KNOWN: [&str; 44] = [
+    const KNOWN: [&str; 46] = [
         "msg",
         "sid",
         "rev",
@@ -302,6 +346,8 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         "http_host",
         "http_stat_code",
         "http_stat_msg",
+        "byte_test",
+        "byte_jump",
     ];
     KNOWN.contains(&kw)
         || (kw == "noalert" && !has_value)
