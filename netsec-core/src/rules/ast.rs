@@ -17,6 +17,12 @@ pub enum Action {
     Drop,
     /// IPS reject; alerts in IDS mode.
     Reject,
+    /// IPS reject towards the source only; alerts in IDS mode.
+    RejectSrc,
+    /// IPS reject towards the destination only; alerts in IDS mode.
+    RejectDst,
+    /// IPS reject both ways; alerts in IDS mode.
+    RejectBoth,
     /// Suppress alerts from the packets (and TCP/UDP flows) it matches.
     Pass,
 }
@@ -28,6 +34,9 @@ impl Action {
             Action::Alert => "alert",
             Action::Drop => "drop",
             Action::Reject => "reject",
+            Action::RejectSrc => "rejectsrc",
+            Action::RejectDst => "rejectdst",
+            Action::RejectBoth => "rejectboth",
             Action::Pass => "pass",
         }
     }

@@ -608,6 +608,10 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                             .unwrap_or(v.as_str());
                         format!("flow:{word}")
                     }
+                    ("offset" | "depth" | "within" | "distance", Some(_)) => {
+                        format!("{keyword} from byte_extract")
+                    }
+                    ("pcre", Some(_)) => "pcre capture".to_string(),
                     _ => keyword.clone(),
                 };
                 if !unsupported.contains(&name) {
@@ -885,6 +889,21 @@ mod tests {
             name("alert tcp any any -> any any (pcre:\"/a/P\"; sid:1;)"),
             "pcre flag P"
         );
+        // Forms Suricata accepts are never malformed: skipped with a name instead.
+        assert_eq!(
+            name("alert tcp any any -> any any (byte_extract:1,0,n; content:\"a\"; depth:n; sid:1;)"),
+            "byte_extract depth from byte_extract"
+        );
+        assert_eq!(
+            name("alert http any any -> any any (content:\"M\"; pcre:\"/^(.*)/G, flow:key\"; sid:1;)"),
+            "pcre capture"
+        );
+        for ok in [
+            "rejectboth tcp any any -> any any (sid:1;)",
+            "alert http any any -> any any (flowbits:set,traffic/id/mozilla; sid:1;)",
+        ] {
+            assert!(compile(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

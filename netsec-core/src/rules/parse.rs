@@ -180,6 +180,9 @@ fn parse_inner(text: &str) -> PResult<Rule> {
         "alert" => Action::Alert,
         "drop" => Action::Drop,
         "reject" => Action::Reject,
+        "rejectsrc" => Action::RejectSrc,
+        "rejectdst" => Action::RejectDst,
+        "rejectboth" => Action::RejectBoth,
         "pass" => Action::Pass,
         other => return Err(ParseErrorKind::Action(other.to_string())),
     };
@@ -871,6 +874,23 @@ fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
     }))
 }
 
+/// Whether a modifier's value is a variable name (`byte_extract`), not a number.
+fn is_variable(v: Option<&str>) -> bool {
+    v.map(str::trim).is_some_and(|v| {
+        v.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+/// The capture list of a `pcre` value (`"/(.*)/G, flow:key,flow:value"`), if it has one.
+fn pcre_capture(v: &str) -> Option<&str> {
+    let inner = v.trim().strip_prefix('!').unwrap_or(v.trim());
+    let inner = inner.strip_prefix('"')?.strip_suffix('"')?;
+    let last_slash = inner.rfind('/')?;
+    let (_, capture) = inner[last_slash + 1..].split_once(',')?;
+    Some(capture.trim())
+}
+
 /// `flowbits:<command>[,<names>]`; names are separated by `|` (Suricata's OR group) or `&`.
 fn parse_flowbits(kw: &str, v: Option<&str>) -> PResult<Flowbits> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
@@ -883,10 +903,11 @@ fn parse_flowbits(kw: &str, v: Option<&str>) -> PResult<Flowbits> {
     let names: Vec<String> = names
         .map(|n| n.split(['|', '&']).map(|s| s.trim().to_string()).collect())
         .unwrap_or_default();
+    // Suricata takes any name without blanks (`traffic/id/mozilla`).
     let valid = |n: &String| {
         !n.is_empty()
             && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'|' | b'&' | b';' | b'"'))
     };
     match (command, names.is_empty()) {
         (FlowbitsCommand::NoAlert, true) => {}
@@ -1149,6 +1170,14 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 }
                 continue;
             }
+            "offset" | "depth" | "within" | "distance" if is_variable(v) => {
+                // A position held in a `byte_extract` variable: kept, the rule skipped.
+                last_content(&mut opts, kw)?;
+                RuleOption::Unsupported {
+                    keyword: kw.to_string(),
+                    value: v.map(str::to_string),
+                }
+            }
             "offset" | "depth" | "within" => {
                 let n: u32 = number(kw, v)?;
                 let c = last_content(&mut opts, kw)?;
@@ -1208,6 +1237,11 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 last_content(&mut opts, kw)?.distance = Some(n);
                 continue;
             }
+            // `pcre:"/…/flags, flow:name"`: captures into variables, kept, the rule skipped.
+            "pcre" if v.is_some_and(|v| pcre_capture(v).is_some()) => RuleOption::Unsupported {
+                keyword: kw.to_string(),
+                value: v.map(str::to_string),
+            },
             "pcre" => RuleOption::Pcre(parse_pcre(kw, v)?),
             "dsize" => RuleOption::Dsize(parse_uint(kw, v, u64::from(u16::MAX))?),
             "ttl" => RuleOption::Ttl(parse_uint(kw, v, 255)?),

@@ -250,6 +250,9 @@ fn rule() -> impl Strategy<Value = Rule> {
         Action::Alert,
         Action::Drop,
         Action::Reject,
+        Action::RejectSrc,
+        Action::RejectDst,
+        Action::RejectBoth,
         Action::Pass,
     ]);
     let proto = prop_oneof![
