@@ -580,6 +580,172 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// What an `xbits` bit is kept for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XbitsTrack {
+    /// The packet's source address.
+    IpSrc,
+    /// The packet's destination address.
+    IpDst,
+    /// The two addresses, either way round.
+    IpPair,
+}
+
+impl XbitsTrack {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            XbitsTrack::IpSrc => "ip_src",
+            XbitsTrack::IpDst => "ip_dst",
+            XbitsTrack::IpPair => "ip_pair",
+        }
+    }
+}
+
+/// `xbits:<command>,<name>,track <ip_src|ip_dst|ip_pair>[,expire <seconds>]`: a bit kept per
+/// address (or pair) across flows, for `expire` seconds after it was set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Xbits {
+    /// `set`, `unset`, `toggle`, `isset` or `isnotset`.
+    pub command: FlowbitsCommand,
+    /// The bit's name.
+    pub name: String,
+    /// What it is kept for.
+    pub track: XbitsTrack,
+    /// Seconds it lives after a set (forever without).
+    pub expire: Option<u32>,
+}
+
+impl fmt::Display for Xbits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "xbits:{},{},track {}",
+            self.command.as_str(),
+            self.name,
+            self.track.as_str()
+        )?;
+        if let Some(e) = self.expire {
+            write!(f, ",expire {e}")?;
+        }
+        f.write_str(";")
+    }
+}
+
+/// A `flowint` operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowintOp {
+    /// `=`: set.
+    Set,
+    /// `+`: add.
+    Add,
+    /// `-`: subtract (not below 0).
+    Sub,
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// `isset`: the variable has a value.
+    IsSet,
+    /// `notset` (or `isnotset`): it has none.
+    NotSet,
+}
+
+impl FlowintOp {
+    /// Every operation.
+    pub const ALL: [FlowintOp; 11] = [
+        FlowintOp::Set,
+        FlowintOp::Add,
+        FlowintOp::Sub,
+        FlowintOp::Eq,
+        FlowintOp::Ne,
+        FlowintOp::Lt,
+        FlowintOp::Le,
+        FlowintOp::Gt,
+        FlowintOp::Ge,
+        FlowintOp::IsSet,
+        FlowintOp::NotSet,
+    ];
+
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowintOp::Set => "=",
+            FlowintOp::Add => "+",
+            FlowintOp::Sub => "-",
+            FlowintOp::Eq => "==",
+            FlowintOp::Ne => "!=",
+            FlowintOp::Lt => "<",
+            FlowintOp::Le => "<=",
+            FlowintOp::Gt => ">",
+            FlowintOp::Ge => ">=",
+            FlowintOp::IsSet => "isset",
+            FlowintOp::NotSet => "notset",
+        }
+    }
+
+    /// Whether the operation tests the variable (a match condition).
+    pub fn reads(self) -> bool {
+        !matches!(self, FlowintOp::Set | FlowintOp::Add | FlowintOp::Sub)
+    }
+
+    /// Whether a test holds on the variable's value (`None` when it has none; comparisons
+    /// need a value).
+    pub fn test(self, current: Option<u64>, operand: u64) -> bool {
+        match (self, current) {
+            (FlowintOp::IsSet, c) => c.is_some(),
+            (FlowintOp::NotSet, c) => c.is_none(),
+            (_, None) => false,
+            (FlowintOp::Eq, Some(c)) => c == operand,
+            (FlowintOp::Ne, Some(c)) => c != operand,
+            (FlowintOp::Lt, Some(c)) => c < operand,
+            (FlowintOp::Le, Some(c)) => c <= operand,
+            (FlowintOp::Gt, Some(c)) => c > operand,
+            (FlowintOp::Ge, Some(c)) => c >= operand,
+            _ => true,
+        }
+    }
+
+    /// The value after a write.
+    pub fn apply(self, current: u64, operand: u64) -> u64 {
+        match self {
+            FlowintOp::Set => operand,
+            FlowintOp::Add => current.saturating_add(operand),
+            FlowintOp::Sub => current.saturating_sub(operand),
+            _ => current,
+        }
+    }
+}
+
+/// `flowint:<name>,<op>[,<value>]`: an integer kept per flow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Flowint {
+    /// The variable's name.
+    pub name: String,
+    /// The operation.
+    pub op: FlowintOp,
+    /// The operand (0 for `isset`/`notset`).
+    pub value: u64,
+}
+
+impl fmt::Display for Flowint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "flowint:{},{}", self.name, self.op.as_str())?;
+        if !matches!(self.op, FlowintOp::IsSet | FlowintOp::NotSet) {
+            write!(f, ",{}", self.value)?;
+        }
+        f.write_str(";")
+    }
+}
+
 /// `isdataat:[!]<n>[,relative]`: whether the buffer has a byte at position `n` (from its
 /// start, or from the end of the previous match when `relative`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -926,6 +1092,10 @@ pub enum RuleOption {
     NoAlert,
     /// `flowbits`.
     Flowbits(Flowbits),
+    /// `xbits` (and `hostbits`, which tracks like it by `ip_src`/`ip_dst`).
+    Xbits(Xbits),
+    /// `flowint`.
+    Flowint(Flowint),
     /// `bsize`: the size of the current buffer.
     Bsize(UintCmp),
     /// `isdataat`.
@@ -1008,6 +1178,8 @@ impl fmt::Display for RuleOption {
             RuleOption::AlertFlag => f.write_str("alert;"),
             RuleOption::NoAlert => f.write_str("noalert;"),
             RuleOption::Flowbits(b) => write!(f, "{b}"),
+            RuleOption::Xbits(b) => write!(f, "{b}"),
+            RuleOption::Flowint(i) => write!(f, "{i}"),
             RuleOption::Bsize(c) => write!(f, "bsize:{c};"),
             RuleOption::IsDataAt(d) => write!(f, "{d}"),
             RuleOption::ByteTest(b) => write!(f, "{b}"),

@@ -10,6 +10,7 @@ use memchr::memmem;
 
 use super::addr_set::AddrSet;
 use super::ast::*;
+use super::state::StateOp;
 use super::vars::{classtype_priority, RuleVars, CRITICAL_CLASSTYPES};
 use crate::app::AppProto;
 use crate::decode::IpProtocol;
@@ -388,27 +389,18 @@ pub(crate) struct CompiledRule {
     pub(crate) flow: FlowReq,
     pub(crate) threshold: Option<Threshold>,
     pub(crate) detection_filter: Option<Threshold>,
-    /// `flowbits` commands other than `noalert`, in rule order.
-    pub(crate) flowbits: Vec<BitOp>,
+    /// `flowbits` (other than `noalert`), `xbits` and `flowint` commands, in rule order.
+    pub(crate) state: Vec<StateOp>,
     /// The rule inspects application data (names an application protocol or a sticky
     /// buffer): a retransmitted segment, which carries no new data, is not asked.
     pub(crate) app_layer: bool,
 }
 
-/// One `flowbits` command of a compiled rule.
-#[derive(Debug, Clone)]
-pub(crate) struct BitOp {
-    pub(crate) command: FlowbitsCommand,
-    pub(crate) names: Vec<String>,
-    /// The names' ids in the set's bit table (filled when the set is built).
-    pub(crate) ids: Vec<u32>,
-}
-
 impl CompiledRule {
-    /// Whether the rule's `flowbits` only write (or it has none): such a rule can run
-    /// before the rules that read, and can be IP-only.
+    /// Whether the rule's state commands only write (or it has none): such a rule can run
+    /// before the rules that test, and can be IP-only.
     pub(crate) fn only_writes_bits(&self) -> bool {
-        self.flowbits.iter().all(|b| !b.command.reads())
+        self.state.iter().all(|b| !b.reads())
     }
 }
 
@@ -496,7 +488,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         flow: FlowReq::default(),
         threshold: None,
         detection_filter: None,
-        flowbits: Vec::new(),
+        state: Vec::new(),
         app_layer: false,
     };
     for opt in &rule.options {
@@ -620,12 +612,27 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             }
             RuleOption::Flowbits(b) => match b.command {
                 FlowbitsCommand::NoAlert => raises = false,
-                command => c.flowbits.push(BitOp {
+                command => c.state.push(StateOp::Flowbit {
                     command,
                     names: b.names.clone(),
                     ids: Vec::new(),
                 }),
             },
+            RuleOption::Xbits(x) => c.state.push(StateOp::Xbit {
+                command: x.command,
+                name: x.name.clone(),
+                id: 0,
+                track: x.track,
+                expire_us: x
+                    .expire
+                    .map_or(i64::MAX, |s| i64::from(s).saturating_mul(1_000_000)),
+            }),
+            RuleOption::Flowint(i) => c.state.push(StateOp::Flowint {
+                name: i.name.clone(),
+                id: 0,
+                op: i.op,
+                value: i.value,
+            }),
         }
     }
     if !unsupported.is_empty() {
@@ -891,7 +898,9 @@ mod tests {
         );
         // Forms Suricata accepts are never malformed: skipped with a name instead.
         assert_eq!(
-            name("alert tcp any any -> any any (byte_extract:1,0,n; content:\"a\"; depth:n; sid:1;)"),
+            name(
+                "alert tcp any any -> any any (byte_extract:1,0,n; content:\"a\"; depth:n; sid:1;)"
+            ),
             "byte_extract depth from byte_extract"
         );
         assert_eq!(

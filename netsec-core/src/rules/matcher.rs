@@ -8,11 +8,12 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
-use super::ast::{Action, ByteRead, FlowbitsCommand, JumpFrom as ByteJumpFrom, Track};
+use super::ast::{Action, ByteRead, JumpFrom as ByteJumpFrom, Track};
 use super::buffers::AppBuffers;
-use super::compile::{BitOp, CompiledRule, PayloadStep};
+use super::compile::{CompiledRule, PayloadStep};
 use super::literals::LiteralScratch;
 use super::rate::{track_addrs, RateWindow};
+use super::state::RuleState;
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::decode::{IpPacket, IpProtocol};
 use crate::detect::{Alert, Detector, DetectorStats, PacketView};
@@ -28,7 +29,8 @@ pub struct RuleDetectorConfig {
     pub max_passed_flows: usize,
     /// Most content-match attempts per rule per packet (bounds backtracking).
     pub max_match_steps: u32,
-    /// Most flows holding `flowbits` at once.
+    /// Most entries in each state table: flows holding `flowbits`, `xbits` (address keys),
+    /// flows holding `flowint` variables.
     pub max_flowbit_flows: usize,
 }
 
@@ -66,7 +68,7 @@ pub struct RuleStats {
     pub pass_table_drops: u64,
     /// Rule evaluations that hit the backtracking bound (treated as no match).
     pub step_limit_hits: u64,
-    /// Flowbit sets not done because the flowbit table was full.
+    /// `flowbits`/`xbits`/`flowint` writes not done because their table was full.
     pub flowbit_table_drops: u64,
 }
 
@@ -117,8 +119,8 @@ pub struct RuleDetector {
     /// behavioural tables), which is also far cheaper than std's SipHash per packet.
     rate: HashMap<RateKey, RateWindow, RandomState>,
     passed: HashSet<u64, RandomState>,
-    /// The `flowbits` set on each flow (bit ids, sorted), dropped when the flow ends.
-    bits: HashMap<u64, Vec<u32>, RandomState>,
+    /// `flowbits`, `xbits` and `flowint` state.
+    state: RuleState,
     /// Literal search state (found fast patterns) of the current packet.
     scratch: LiteralScratch,
     /// Rules of the found fast patterns, sorted.
@@ -148,7 +150,7 @@ impl RuleDetector {
             stats: RuleStats::default(),
             rate: HashMap::default(),
             passed: HashSet::default(),
-            bits: HashMap::default(),
+            state: RuleState::new(config.max_flowbit_flows),
             scratch: LiteralScratch::with_capacity(
                 set.prefilter
                     .groups()
@@ -184,7 +186,10 @@ impl RuleDetector {
 
     /// Counters so far.
     pub fn stats(&self) -> RuleStats {
-        self.stats
+        RuleStats {
+            flowbit_table_drops: self.state.drops,
+            ..self.stats
+        }
     }
 
     /// Fills `self.hits` (sorted, distinct) with the rules of the packet's content group
@@ -612,56 +617,6 @@ fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usi
     Some((value, at, used))
 }
 
-/// Removes and returns the smallest head of sorted lists.
-/// A rule that matched otherwise: whether its `flowbits` reads hold on the packet's flow
-/// and, if so, its writes done. Without a flow no read holds and nothing is written.
-fn flowbits_apply(
-    ops: &[BitOp],
-    flow: Option<&FlowContext>,
-    bits: &mut HashMap<u64, Vec<u32>, RandomState>,
-    max_flows: usize,
-    drops: &mut u64,
-) -> bool {
-    let Some(f) = flow else {
-        return false;
-    };
-    let held = bits.get(&f.flow_id).map_or(&[][..], Vec::as_slice);
-    let is_set = |id: &u32| held.binary_search(id).is_ok();
-    for op in ops {
-        let ok = match op.command {
-            FlowbitsCommand::IsSet => op.ids.iter().any(is_set),
-            FlowbitsCommand::IsNotSet => !op.ids.iter().any(is_set),
-            _ => true,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    for op in ops.iter().filter(|o| !o.command.reads()) {
-        if !bits.contains_key(&f.flow_id) {
-            if op.command != FlowbitsCommand::Set && op.command != FlowbitsCommand::Toggle {
-                continue;
-            }
-            if bits.len() >= max_flows {
-                *drops += 1;
-                continue;
-            }
-        }
-        let held = bits.entry(f.flow_id).or_default();
-        for &id in &op.ids {
-            let at = held.binary_search(&id);
-            match (op.command, at) {
-                (FlowbitsCommand::Set | FlowbitsCommand::Toggle, Err(i)) => held.insert(i, id),
-                (FlowbitsCommand::Unset | FlowbitsCommand::Toggle, Ok(i)) => {
-                    held.remove(i);
-                }
-                _ => {}
-            }
-        }
-    }
-    true
-}
-
 /// The rules of `groups` whose literal occurs in their buffer of this packet. A group whose
 /// rules name an application protocol is searched only in flows of that protocol; the
 /// buffers are parsed (once per packet) only when a group is searched.
@@ -697,6 +652,7 @@ fn gather_buffer_hits(
     }
 }
 
+/// Removes and returns the smallest head of sorted lists.
 fn pop_min(lists: &mut [&[u32]; 6]) -> Option<u32> {
     let mut best: Option<(usize, u32)> = None;
     for (i, l) in lists.iter().enumerate() {
@@ -747,20 +703,19 @@ impl Detector for RuleDetector {
             .counter("step_limit_hits", s.step_limit_hits);
         d.alerts = s.alerts;
         d.suppressed = s.suppressed_by_pass + s.suppressed_by_rate;
-        d.tracked = (self.rate.len() + self.passed.len() + self.bits.len()) as u64;
-        d.evicted = s.rate_table_drops + s.pass_table_drops + s.flowbit_table_drops;
+        d.tracked = (self.rate.len() + self.passed.len() + self.state.len()) as u64;
+        d.evicted = s.rate_table_drops + s.pass_table_drops + self.state.drops;
         // Hash tables: a control byte per bucket, buckets up to twice the entries at the cap.
         let rate_entry = std::mem::size_of::<(RateKey, RateWindow)>() + 1;
         let pass_entry = std::mem::size_of::<u64>() + 1;
-        // A flow's bits: the key, the Vec and its (small) allocation.
-        let bits_entry = std::mem::size_of::<(u64, Vec<u32>)>() + 1 + 16;
+        let (state_now, state_bound) = self.state.memory();
         d.memory_bytes = (self.rate.capacity() * rate_entry * 8 / 7
-            + self.passed.capacity() * pass_entry * 8 / 7
-            + self.bits.capacity() * bits_entry * 8 / 7) as u64;
+            + self.passed.capacity() * pass_entry * 8 / 7) as u64
+            + state_now;
         d.memory_bound_bytes = (2 * self.config.max_rate_entries.next_power_of_two() * rate_entry
-            + 2 * self.config.max_passed_flows.next_power_of_two() * pass_entry
-            + 2 * self.config.max_flowbit_flows.next_power_of_two() * bits_entry)
-            as u64;
+            + 2 * self.config.max_passed_flows.next_power_of_two() * pass_entry)
+            as u64
+            + state_bound;
         d.skipped_by_keyword = summary
             .by_keyword
             .iter()
@@ -829,13 +784,13 @@ impl Detector for RuleDetector {
             let mut limit_hit = false;
             let r = &self.set.rules[idx as usize];
             if rule_matches(r, ip, flow, &mut buffers, max_steps, &mut limit_hit)
-                && (r.flowbits.is_empty()
-                    || flowbits_apply(
-                        &r.flowbits,
+                && (r.state.is_empty()
+                    || self.state.apply(
+                        &r.state,
                         flow,
-                        &mut self.bits,
-                        self.config.max_flowbit_flows,
-                        &mut self.stats.flowbit_table_drops,
+                        ip.meta.src_addr,
+                        ip.meta.dst_addr,
+                        ip.meta.ts.as_micros(),
                     ))
             {
                 self.matched.push(idx);
@@ -896,9 +851,7 @@ impl Detector for RuleDetector {
         if !self.passed.is_empty() {
             self.passed.remove(&flow.id);
         }
-        if !self.bits.is_empty() {
-            self.bits.remove(&flow.id);
-        }
+        self.state.end_flow(flow.id);
     }
 }
 
@@ -1021,7 +974,7 @@ mod tests {
         assert_eq!(probe(&mut d, b"t"), vec![11], "toggle off");
         // The flow ends: its bits go.
         sids(&mut d, &tcp(b"a"), Some(&f));
-        assert_eq!(d.bits.len(), 1);
+        assert_eq!(d.state.flows_with_bits(), 1);
         let rec = crate::flow::FlowRecord {
             id: 1,
             first_ts: Timestamp::from_micros(0),
@@ -1037,7 +990,7 @@ mod tests {
             app: None,
         };
         d.on_flow_end(&rec, &rec.features(), &mut Vec::new());
-        assert!(d.bits.is_empty());
+        assert_eq!(d.state.flows_with_bits(), 0);
         // A full table sets nothing more, and says so.
         let mut small = RuleDetector::with_config(
             RuleSet::from_text(rules, &RuleVars::default()),
@@ -1163,6 +1116,44 @@ mod tests {
         assert_eq!(
             r.to_string(),
             r#"alert tcp any any -> any any (http.uri; content:"a"; nocase; pkt_data; content:"b"; sid:1;)"#
+        );
+    }
+
+    #[test]
+    fn xbits_follow_an_address_across_flows_and_expire() {
+        let rules = "alert tcp any any -> any any (content:\"login\"; xbits:set,seen,track ip_src,expire 60; noalert; sid:1;)\n\
+                     alert tcp any any -> any any (content:\"data\"; xbits:isset,seen,track ip_src; sid:2;)\n\
+                     alert tcp any any -> any any (content:\"data\"; hostbits:isnotset,seen; sid:3;)";
+        let mut d = detector(rules);
+        let at = |payload: &'static [u8], secs: i64| {
+            let mut p = tcp(payload);
+            p.meta.ts = Timestamp::from_micros(secs * 1_000_000);
+            p
+        };
+        // Another flow (or none) from the same source sees the bit; it expires after 60 s.
+        assert_eq!(sids(&mut d, &at(b"data", 0), None), vec![3]);
+        assert!(sids(&mut d, &at(b"login", 1), Some(&flow_n(1))).is_empty());
+        assert_eq!(sids(&mut d, &at(b"data", 2), Some(&flow_n(2))), vec![2]);
+        assert_eq!(sids(&mut d, &at(b"data", 30), None), vec![2]);
+        assert_eq!(sids(&mut d, &at(b"data", 62), None), vec![3], "expired");
+    }
+
+    #[test]
+    fn flowint_counts_per_flow() {
+        let rules = "alert tcp any any -> any any (content:\"USER\"; flowint:tries,notset; flowint:tries,=,1; noalert; sid:1;)\n\
+                     alert tcp any any -> any any (content:\"USER\"; flowint:tries,isset; flowint:tries,+,1; noalert; sid:2;)\n\
+                     alert tcp any any -> any any (content:\"USER\"; flowint:tries,>=,3; sid:3;)";
+        let mut d = detector(rules);
+        let f = flow_n(1);
+        let got: Vec<Vec<u64>> = (0..4)
+            .map(|_| sids(&mut d, &tcp(b"USER x"), Some(&f)))
+            .collect();
+        // Packet 1: set to 1, and the isset rule (which runs after, on the same packet) adds
+        // one: 2. Packet 2: 3, so the test holds; and on.
+        assert_eq!(got, vec![vec![], vec![3], vec![3], vec![3]]);
+        assert!(
+            sids(&mut d, &tcp(b"USER x"), Some(&flow_n(2))).is_empty(),
+            "per flow"
         );
     }
 

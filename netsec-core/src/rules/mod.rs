@@ -63,14 +63,15 @@ mod prefilter;
 #[cfg(test)]
 mod proptests;
 mod rate;
+mod state;
 mod threshold_config;
 mod vars;
 
 pub use ast::{
     Action, AddrSpec, ByteJump, ByteOp, ByteRead, ByteTest, Content, FlagsModifier, FlagsSpec,
-    FlowOption, Flowbits, FlowbitsCommand, IpNet, IsDataAt, JumpFrom, Pcre, PortSpec, Protocol,
-    Rule, RuleDirection, RuleOption, StickyBuffer, Threshold, ThresholdType, Track, Transform,
-    UintCmp,
+    FlowOption, Flowbits, FlowbitsCommand, Flowint, FlowintOp, IpNet, IsDataAt, JumpFrom, Pcre,
+    PortSpec, Protocol, Rule, RuleDirection, RuleOption, StickyBuffer, Threshold, ThresholdType,
+    Track, Transform, UintCmp, Xbits, XbitsTrack,
 };
 pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
 pub use parse::{
@@ -300,20 +301,16 @@ impl Builder {
         // signature ordering). The sort is stable: otherwise file order.
         let mut names: std::collections::HashMap<String, u32> = Default::default();
         for r in &mut self.rules {
-            for op in &mut r.flowbits {
-                op.ids = op
-                    .names
-                    .iter()
-                    .map(|n| {
-                        let next = names.len() as u32;
-                        *names.entry(n.clone()).or_insert(next)
-                    })
-                    .collect();
+            for op in &mut r.state {
+                for (name, id) in op.names_mut() {
+                    let next = names.len() as u32;
+                    *id = *names.entry(name.clone()).or_insert(next);
+                }
             }
         }
         self.rules.sort_by_key(|r| {
-            let reads = r.flowbits.iter().any(|b| b.command.reads());
-            let writes = r.flowbits.iter().any(|b| !b.command.reads());
+            let reads = r.state.iter().any(|b| b.reads());
+            let writes = r.state.iter().any(|b| !b.reads());
             match (reads, writes) {
                 (false, _) => 0u8,
                 (true, true) => 1,

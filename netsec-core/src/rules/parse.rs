@@ -874,10 +874,103 @@ fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
     }))
 }
 
+/// A state variable's name: no blank and none of `,|&;"`.
+fn state_name(kw: &str, n: &str) -> PResult<String> {
+    let ok = !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'|' | b'&' | b';' | b'"'));
+    if ok {
+        Ok(n.to_string())
+    } else {
+        Err(value_err(kw, format!("invalid name {n:?}")))
+    }
+}
+
+/// `xbits:<command>,<name>,track <ip_src|ip_dst|ip_pair>[,expire <seconds>]`.
+fn parse_xbits(kw: &str, v: Option<&str>) -> PResult<Xbits> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    // `hostbits` keeps the bit on the source host unless told otherwise.
+    let min = if kw == "hostbits" { 2 } else { 3 };
+    if parts.len() < min {
+        return Err(value_err(kw, "needs a command, a name and a track"));
+    }
+    let command = FlowbitsCommand::from_name(parts[0])
+        .filter(|c| *c != FlowbitsCommand::NoAlert)
+        .ok_or_else(|| value_err(kw, format!("unknown command {:?}", parts[0])))?;
+    let name = state_name(kw, parts[1])?;
+    let (mut track, mut expire) = (None, None);
+    for p in &parts[2..] {
+        match p
+            .split_once(char::is_whitespace)
+            .map(|(a, b)| (a, b.trim()))
+        {
+            Some(("track", t)) => {
+                track = Some(match t {
+                    "ip_src" => XbitsTrack::IpSrc,
+                    "ip_dst" => XbitsTrack::IpDst,
+                    "ip_pair" => XbitsTrack::IpPair,
+                    other => return Err(value_err(kw, format!("unknown track {other:?}"))),
+                })
+            }
+            Some(("expire", n)) => {
+                expire = Some(
+                    n.parse()
+                        .map_err(|_| value_err(kw, format!("invalid expire {n:?}")))?,
+                )
+            }
+            _ => return Err(value_err(kw, format!("unknown option {p:?}"))),
+        }
+    }
+    let track = match track {
+        Some(t) => t,
+        None if kw == "hostbits" => XbitsTrack::IpSrc,
+        None => return Err(value_err(kw, "missing track")),
+    };
+    Ok(Xbits {
+        command,
+        name,
+        track,
+        expire,
+    })
+}
+
+/// `flowint:<name>,<op>[,<value>]`; `None` when the operand is another variable.
+fn parse_flowint(kw: &str, v: Option<&str>) -> PResult<Option<Flowint>> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    if parts.len() < 2 {
+        return Err(value_err(kw, "needs a name and an operation"));
+    }
+    let name = state_name(kw, parts[0])?;
+    let op = match parts[1] {
+        "isnotset" => FlowintOp::NotSet,
+        o => FlowintOp::ALL
+            .into_iter()
+            .find(|f| f.as_str() == o)
+            .ok_or_else(|| value_err(kw, format!("unknown operation {o:?}")))?,
+    };
+    let value = match (op, parts.get(2)) {
+        (FlowintOp::IsSet | FlowintOp::NotSet, None) => 0,
+        (FlowintOp::IsSet | FlowintOp::NotSet, Some(_)) => {
+            return Err(value_err(kw, "isset and notset take no value"))
+        }
+        (_, None) => return Err(value_err(kw, "missing value")),
+        (_, Some(n)) => match n.parse() {
+            Ok(n) => n,
+            Err(_) if is_variable(Some(n)) => return Ok(None),
+            Err(_) => return Err(value_err(kw, format!("invalid value {n:?}"))),
+        },
+    };
+    Ok(Some(Flowint { name, op, value }))
+}
+
 /// Whether a modifier's value is a variable name (`byte_extract`), not a number.
 fn is_variable(v: Option<&str>) -> bool {
     v.map(str::trim).is_some_and(|v| {
-        v.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        v.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
             && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     })
 }
@@ -1283,6 +1376,15 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
             "threshold" => RuleOption::Threshold(parse_threshold(kw, v, true)?),
             "detection_filter" => RuleOption::DetectionFilter(parse_threshold(kw, v, false)?),
             "flowbits" => RuleOption::Flowbits(parse_flowbits(kw, v)?),
+            "xbits" | "hostbits" => RuleOption::Xbits(parse_xbits(kw, v)?),
+            "flowint" => match parse_flowint(kw, v)? {
+                Some(i) => RuleOption::Flowint(i),
+                // The operand is another variable.
+                None => RuleOption::Unsupported {
+                    keyword: kw.to_string(),
+                    value: v.map(str::to_string),
+                },
+            },
             "alert" if v.is_none() => RuleOption::AlertFlag,
             "noalert" if v.is_none() => RuleOption::NoAlert,
             buffer if v.is_none() && StickyBuffer::from_keyword(buffer).is_some() => {

@@ -220,6 +220,36 @@ fn option() -> impl Strategy<Value = RuleOption> {
         Just(RuleOption::Transform(Transform::DotPrefix)),
         (uint(65535), any::<bool>()).prop_map(|(cmp, raw)| RuleOption::Urilen { cmp, raw }),
         (
+            prop::sample::select(FlowbitsCommand::ALL[..5].to_vec()),
+            "[A-Za-z0-9._/-]{1,8}",
+            prop::sample::select(vec![
+                XbitsTrack::IpSrc,
+                XbitsTrack::IpDst,
+                XbitsTrack::IpPair
+            ]),
+            prop::option::of(0u32..100_000),
+        )
+            .prop_map(|(command, name, track, expire)| RuleOption::Xbits(Xbits {
+                command,
+                name,
+                track,
+                expire,
+            })),
+        (
+            "[A-Za-z0-9._-]{1,8}",
+            prop::sample::select(FlowintOp::ALL.to_vec()),
+            any::<u32>()
+        )
+            .prop_map(|(name, op, value)| RuleOption::Flowint(Flowint {
+                name,
+                op,
+                value: if matches!(op, FlowintOp::IsSet | FlowintOp::NotSet) {
+                    0
+                } else {
+                    u64::from(value)
+                },
+            })),
+        (
             byte_read(),
             any::<bool>(),
             prop::sample::select(ByteOp::ALL.to_vec()),
@@ -304,7 +334,7 @@ fn rule() -> impl Strategy<Value = Rule> {
 }
 
 fn is_known(kw: &str, has_value: bool) -> bool {
-    const KNOWN: [&str; 46] = [
+    const KNOWN: [&str; 49] = [
         "msg",
         "sid",
         "rev",
@@ -351,6 +381,9 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         "http_stat_msg",
         "byte_test",
         "byte_jump",
+        "xbits",
+        "hostbits",
+        "flowint",
     ];
     KNOWN.contains(&kw)
         || (kw == "noalert" && !has_value)
