@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let proto = if first & 1 == 0 { IpProtocol::TCP } else { IpProtocol::UDP };
+    let proto = if first & 1 == 0 {
+        IpProtocol::TCP
+    } else {
+        IpProtocol::UDP
+    };
     let mut app = AppInspector::default();
     let mut from_client = true;
     let mut start = 0;

@@ -31,7 +31,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         .copied()
         .unwrap_or(LinkType(sel));
     let len = frame.len() as u32;
-    let orig_len = if snap & 1 == 1 { len.saturating_add(u32::from(*snap)) } else { len };
+    let orig_len = if snap & 1 == 1 {
+        len.saturating_add(u32::from(*snap))
+    } else {
+        len
+    };
     let pkt = RawPacket {
         ts: Timestamp::from_micros(0),
         link_type,

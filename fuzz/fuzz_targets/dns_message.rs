@@ -14,7 +14,12 @@ fn walk(msg: &DnsMessage<'_>) {
         text.clear();
         name.write_escaped(&mut text).expect("String never fails");
     };
-    let _ = (msg.id(), msg.flags().rcode(), msg.counts(), msg.records_complete());
+    let _ = (
+        msg.id(),
+        msg.flags().rcode(),
+        msg.counts(),
+        msg.records_complete(),
+    );
     for q in msg.questions() {
         check(q.name);
     }

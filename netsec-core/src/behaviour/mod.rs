@@ -11,6 +11,7 @@
 //! | `arp_spoof` | [`ArpSpoofDetector`] | `MITM_ARP_Spoofing` | offending MAC |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
+//! | `payload` | [`PayloadDetector`] | `Exploit_Heartbleed`, `Malware_Executable_Transfer`, `Reverse_Shell`, `Cryptomining` | sending address and finding |
 //!
 //! Build them from a [`BehaviourConfig`] (TOML via [`BehaviourConfig::from_toml_str`]) with
 //! [`build_detectors`], and feed them like any other [`Detector`].
@@ -46,7 +47,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 7);
+//! assert_eq!(detectors.len(), 8);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -57,6 +58,7 @@ mod brute_force;
 mod dns_tunnel;
 mod encrypted_dns;
 mod icmp;
+mod payload;
 mod port_scan;
 mod state;
 mod syn_flood;
@@ -72,6 +74,7 @@ pub use brute_force::{BruteForceConfig, BruteForceDetector, LoginService, DEFAUL
 pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
 pub use encrypted_dns::{EncryptedDnsConfig, DEFAULT_DOH_RESOLVERS, ENCRYPTED_CHANNEL_ATTACK_TYPE};
 pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
+pub use payload::{PayloadConfig, PayloadDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
 
@@ -104,6 +107,8 @@ pub struct BehaviourConfig {
     pub amplification: AmplificationConfig,
     /// DNS tunnelling and encrypted DNS channels.
     pub dns_tunnel: DnsTunnelConfig,
+    /// Payloads that give an attack away: Heartbleed, executables, shells, mining.
+    pub payload: PayloadConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -148,12 +153,13 @@ impl BehaviourConfig {
         self.icmp.check()?;
         self.arp_spoof.check()?;
         self.amplification.check()?;
-        self.dns_tunnel.check()
+        self.dns_tunnel.check()?;
+        self.payload.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
-/// sweep, ARP spoofing, amplification, DNS tunnelling.
+/// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -183,6 +189,9 @@ pub fn build_detectors(
     }
     if config.dns_tunnel.enabled {
         out.push(Box::new(DnsTunnelDetector::new(&config.dns_tunnel)?));
+    }
+    if config.payload.enabled {
+        out.push(Box::new(PayloadDetector::new(&config.payload)?));
     }
     Ok(out)
 }
@@ -499,7 +508,8 @@ mod tests {
                 "ping_sweep",
                 "arp_spoof",
                 "amplification",
-                "dns_tunnel"
+                "dns_tunnel",
+                "payload"
             ]
         );
     }
@@ -515,7 +525,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 7);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 8);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

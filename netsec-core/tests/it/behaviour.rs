@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 16] = [
+const POSITIVES: [(&str, &[&str]); 21] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -43,6 +43,16 @@ const POSITIVES: [(&str, &[&str]); 16] = [
     ("dns_tunnel_iodine.pcap", &["DNS_Tunnel"]),
     // dns2tcp over DNS over HTTPS: the channel is what can be seen.
     ("dns_tunnel_dns2tcp.pcap", &["DNS_Encrypted_Channel"]),
+    // Payload findings: an over-long heartbeat request, an ELF and a PE image sent, a shell
+    // script sent over raw TCP, Monero's P2P protocol.
+    ("exploit_heartbleed_success.pcap", &["Exploit_Heartbleed"]),
+    (
+        "malware_elf_download.pcap",
+        &["Malware_Executable_Transfer"],
+    ),
+    ("malware_emotet.pcap", &["Malware_Executable_Transfer"]),
+    ("reverse_shell.pcap", &["Reverse_Shell"]),
+    ("mining_monero.pcap", &["Cryptomining"]),
 ];
 
 /// Runs a capture through every detector; returns all alerts in emission order.

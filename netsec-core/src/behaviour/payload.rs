@@ -1,0 +1,406 @@
+//! Payloads that give an attack away by their structure, as nDPI's flow risks and Zeek's
+//! scripts read them, without a signature per sample:
+//!
+//! - **Heartbleed** (`Exploit_Heartbleed`): a TLS heartbeat request whose declared payload is
+//!   longer than its record can hold (payload length + 19 > record length), Zeek's
+//!   `SSL_Heartbeat_Attack`; or, for encrypted heartbeats, a heartbeat answer more than
+//!   `heartbeat_growth` bytes longer than the request it answers.
+//! - **Executable transfer** (`Malware_Executable_Transfer`): a segment or datagram that
+//!   starts with a PE (`MZ` with its `PE\0\0` header in reach), ELF or Mach-O image. More
+//!   severe when an HTTP response's `Content-Type` claims an image or text.
+//! - **Shell script transfer** (`Reverse_Shell`): a payload that starts with a shell
+//!   interpreter line (`#!/bin/sh`, `#!/bin/bash` …) or an interactive shell's banner
+//!   (`Microsoft Windows [Version`) on a connection that is not HTTP: a dropper or shell
+//!   session, nDPI's "Shellscript found".
+//! - **Cryptocurrency mining** (`Cryptomining`): Monero's P2P (Levin) header, or the Stratum
+//!   pool protocol (`mining.subscribe`, `mining.authorize`, or a `login` with an `agent`).
+//!
+//! One alert per (sending address, finding) and episode (for mining, per client: the flow's
+//! initiator, whichever side spoke); `meta.observed` says what was seen.
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
+use super::{table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
+use crate::app::AppProto;
+use crate::decode::IpProtocol;
+use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::flow::FlowContext;
+
+const NAME: &str = "payload";
+
+/// Settings of the [`PayloadDetector`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PayloadConfig {
+    /// Run the detector (default true).
+    pub enabled: bool,
+    /// Look for Heartbleed (default true).
+    pub heartbleed: bool,
+    /// An encrypted heartbeat answer this many bytes longer than its request is an attack
+    /// (default 512: a genuine answer echoes the request's payload).
+    pub heartbeat_growth: u64,
+    /// Look for executables (default true).
+    pub executables: bool,
+    /// Look for shell scripts and shell banners outside HTTP (default true).
+    pub shells: bool,
+    /// Look for mining protocols (default true).
+    pub mining: bool,
+    /// A sender quiet for this long ends its episode, µs (default 600 s).
+    pub quiet_us: i64,
+    /// Cap of each table (senders, flows with a pending heartbeat), default 4096.
+    pub max_tracked: usize,
+}
+
+impl Default for PayloadConfig {
+    fn default() -> Self {
+        PayloadConfig {
+            enabled: true,
+            heartbleed: true,
+            heartbeat_growth: 512,
+            executables: true,
+            shells: true,
+            mining: true,
+            quiet_us: 600_000_000,
+            max_tracked: 1 << 12,
+        }
+    }
+}
+
+impl PayloadConfig {
+    /// Validates the settings.
+    ///
+    /// # Errors
+    /// [`BehaviourConfigError::Invalid`] naming the first invalid field.
+    pub fn check(&self) -> Result<(), BehaviourConfigError> {
+        let c = Check("payload");
+        c.at_least_one("heartbeat_growth", self.heartbeat_growth)?;
+        c.non_negative("quiet_us", self.quiet_us)?;
+        c.cap(self.max_tracked)
+    }
+}
+
+/// What a payload gave away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Finding {
+    Heartbleed,
+    Executable,
+    Shell,
+    Mining,
+}
+
+impl Finding {
+    fn attack_type(self) -> &'static str {
+        match self {
+            Finding::Heartbleed => "Exploit_Heartbleed",
+            Finding::Executable => "Malware_Executable_Transfer",
+            Finding::Shell => "Reverse_Shell",
+            Finding::Mining => "Cryptomining",
+        }
+    }
+}
+
+/// The kind of executable image `p` starts with.
+pub(crate) fn executable(p: &[u8]) -> Option<&'static str> {
+    if p.len() >= 64 && p.starts_with(b"MZ") {
+        let at = u32::from_le_bytes([p[0x3c], p[0x3d], p[0x3e], p[0x3f]]) as usize;
+        if p.get(at..at + 4) == Some(b"PE\0\0") {
+            return Some("PE");
+        }
+    }
+    if p.len() >= 6 && p.starts_with(b"\x7fELF") && matches!(p[4], 1 | 2) && matches!(p[5], 1 | 2) {
+        return Some("ELF");
+    }
+    let magic = p.get(..4)?;
+    match magic {
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf] | [0xce | 0xcf, 0xfa, 0xed, 0xfe] => Some("Mach-O"),
+        _ => None,
+    }
+}
+
+/// The shell `p` starts with: an interpreter line or an interactive shell's banner.
+pub(crate) fn shell(p: &[u8]) -> Option<&'static str> {
+    const INTERPRETERS: [&[u8]; 6] = [
+        b"#!/bin/sh",
+        b"#! /bin/sh",
+        b"#!/bin/bash",
+        b"#! /bin/bash",
+        b"#!/usr/bin/env sh",
+        b"#!/usr/bin/env bash",
+    ];
+    if INTERPRETERS.iter().any(|i| p.starts_with(i)) {
+        return Some("shell script");
+    }
+    if p.starts_with(b"Microsoft Windows [Version") {
+        return Some("Windows command shell banner");
+    }
+    None
+}
+
+/// The mining protocol `p` speaks, if any.
+pub(crate) fn mining(p: &[u8]) -> Option<&'static str> {
+    // Levin (Monero P2P): the 8-byte signature 0x0101010101012101, little-endian.
+    if p.starts_with(&[0x01, 0x21, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01]) {
+        return Some("Monero P2P (Levin)");
+    }
+    if p.first() != Some(&b'{') {
+        return None;
+    }
+    let has = |needle: &[u8]| memchr::memmem::find(p, needle).is_some();
+    if has(b"\"mining.subscribe\"") || has(b"\"mining.authorize\"") {
+        return Some("Stratum");
+    }
+    let login = has(b"\"method\":\"login\"") || has(b"\"method\": \"login\"");
+    (login && has(b"\"agent\"")).then_some("Stratum (login)")
+}
+
+/// A TLS heartbeat record at the start of `p`: (record length, message type, declared
+/// payload length); the last two only when the record's first bytes are there.
+fn heartbeat(p: &[u8]) -> Option<(u16, Option<(u8, u16)>)> {
+    if p.len() < 5 || p[0] != 0x18 || p[1] != 3 || p[2] > 4 {
+        return None;
+    }
+    let len = u16::from_be_bytes([p[3], p[4]]);
+    let msg = (p.len() >= 8).then(|| (p[5], u16::from_be_bytes([p[6], p[7]])));
+    Some((len, msg))
+}
+
+/// The `Content-Type` of an HTTP response starting `p`, when it claims an image or text.
+fn claimed_harmless(p: &[u8]) -> Option<String> {
+    if !p.starts_with(b"HTTP/1.") {
+        return None;
+    }
+    let head_end = memchr::memmem::find(p, b"\r\n\r\n")?;
+    for line in p[..head_end].split(|&b| b == b'\n') {
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        if line[..colon].eq_ignore_ascii_case(b"content-type") {
+            let value = String::from_utf8_lossy(&line[colon + 1..])
+                .trim()
+                .to_string();
+            let v = value.to_ascii_lowercase();
+            return (v.starts_with("image/") || v.starts_with("text/")).then_some(value);
+        }
+    }
+    None
+}
+
+/// Finds Heartbleed, executable and shell-script transfers and mining protocols in
+/// payloads; one alert per sender, finding and episode.
+#[derive(Debug)]
+pub struct PayloadDetector {
+    config: PayloadConfig,
+    clock: Clock,
+    senders: Episodes<(Addr, u8), ()>,
+    /// Flows with an unanswered heartbeat request: its record length.
+    heartbeats: TimedTable<u64, u16>,
+    tally: Tally,
+}
+
+impl PayloadDetector {
+    /// A detector with `config`.
+    ///
+    /// # Errors
+    /// [`BehaviourConfigError::Invalid`] when `config` does not pass its `check`.
+    pub fn new(config: &PayloadConfig) -> Result<Self, BehaviourConfigError> {
+        config.check()?;
+        Ok(PayloadDetector {
+            config: config.clone(),
+            clock: Clock::default(),
+            senders: Episodes::new(config.max_tracked, config.quiet_us, config.quiet_us),
+            heartbeats: TimedTable::new(config.max_tracked, config.quiet_us.max(1)),
+            tally: Tally::default(),
+        })
+    }
+
+    /// What this payload gives away, with a description and a severity.
+    fn inspect(
+        &mut self,
+        payload: &[u8],
+        flow: Option<&FlowContext>,
+        now: crate::time::Timestamp,
+    ) -> Option<(Finding, String, Severity)> {
+        let c = &self.config;
+        if c.heartbleed {
+            if let Some((len, msg)) = heartbeat(payload) {
+                let forward = flow.is_none_or(|f| f.direction.is_forward());
+                if let Some((1, declared)) = msg {
+                    if u32::from(declared) + 19 > u32::from(len) {
+                        return Some((
+                            Finding::Heartbleed,
+                            format!(
+                                "TLS heartbeat request declares {declared} payload bytes in a {len}-byte record (over-read of {} bytes)",
+                                u32::from(declared) + 19 - u32::from(len)
+                            ),
+                            Severity::Critical,
+                        ));
+                    }
+                }
+                if let Some(f) = flow {
+                    if forward {
+                        *self.heartbeats.touch(f.flow_id, now, || len, |_, _| {}) = len;
+                    } else if let Some(&asked) = self.heartbeats.get(&f.flow_id) {
+                        if u64::from(len) > u64::from(asked) + c.heartbeat_growth {
+                            return Some((
+                                Finding::Heartbleed,
+                                format!(
+                                    "TLS heartbeat answer of {len} bytes to a {asked}-byte request"
+                                ),
+                                Severity::Critical,
+                            ));
+                        }
+                    }
+                }
+                return None;
+            }
+        }
+        if c.executables {
+            if let Some(kind) = executable(payload) {
+                return Some((
+                    Finding::Executable,
+                    format!("{kind} executable image transferred"),
+                    Severity::Medium,
+                ));
+            }
+            // An HTTP response whose body starts in the same segment.
+            if let Some(claim) = claimed_harmless(payload) {
+                let body = memchr::memmem::find(payload, b"\r\n\r\n")
+                    .map_or(&[][..], |i| &payload[i + 4..]);
+                if let Some(kind) = executable(body) {
+                    return Some((
+                        Finding::Executable,
+                        format!("{kind} executable served as {claim}"),
+                        Severity::High,
+                    ));
+                }
+            }
+        }
+        if c.shells && flow.is_none_or(|f| f.app_proto != AppProto::Http) {
+            if let Some(kind) = shell(payload) {
+                return Some((
+                    Finding::Shell,
+                    format!("{kind} sent over a non-HTTP connection"),
+                    Severity::High,
+                ));
+            }
+        }
+        if c.mining {
+            if let Some(kind) = mining(payload) {
+                return Some((
+                    Finding::Mining,
+                    format!("{kind} cryptocurrency mining protocol"),
+                    Severity::Low,
+                ));
+            }
+        }
+        None
+    }
+}
+
+impl Detector for PayloadDetector {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn stats(&self) -> DetectorStats {
+        table_stats(NAME, &self.tally, &[&self.senders, &self.heartbeats])
+    }
+
+    fn on_packet(
+        &mut self,
+        pkt: &PacketView<'_>,
+        flow: Option<&FlowContext>,
+        out: &mut Vec<Alert>,
+    ) {
+        let Some(ip) = transport(pkt) else {
+            return;
+        };
+        let m = &ip.meta;
+        if ip.payload.is_empty() || !matches!(m.protocol, IpProtocol::TCP | IpProtocol::UDP) {
+            return;
+        }
+        if flow.is_some_and(|f| f.retransmission) {
+            return;
+        }
+        let now = self.clock.advance(m.ts);
+        let Some((finding, what, severity)) = self.inspect(ip.payload, flow, now) else {
+            return;
+        };
+        // Mining is the inside host's doing whichever side speaks: keyed by the flow's client
+        // (so one miner talking to many peers is one finding); the rest by the sender.
+        let client = match flow {
+            Some(f) if finding == Finding::Mining && !f.direction.is_forward() => m.dst_addr,
+            _ => m.src_addr,
+        };
+        let key = (Addr(client), finding as u8);
+        let (ep, ()) = self.senders.event(key, now);
+        if !self.tally.fire(ep) {
+            return;
+        }
+        let ep = *ep;
+        let description = format!(
+            "{}:{} -> {}:{}: {what}.",
+            m.src_addr, m.src_port, m.dst_addr, m.dst_port
+        );
+        let alert = AlertBuilder::new(NAME, now, finding.attack_type(), severity, &ep)
+            .addrs(Some(m.src_addr), Some(m.dst_addr))
+            .ports(Some(m.src_port), Some(m.dst_port))
+            .protocol(m.protocol)
+            .score(if matches!(severity, Severity::High | Severity::Critical) {
+                0.9
+            } else {
+                0.7
+            })
+            .observed("finding", what)
+            .observed("payload_bytes", ip.payload.len() as u64)
+            .threshold("heartbeat_growth", self.config.heartbeat_growth)
+            .threshold("quiet_us", self.config.quiet_us);
+        out.push(alert.build(description));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_numbers() {
+        let mut pe = vec![0u8; 128];
+        pe[..2].copy_from_slice(b"MZ");
+        pe[0x3c] = 0x40;
+        pe[0x40..0x44].copy_from_slice(b"PE\0\0");
+        assert_eq!(executable(&pe), Some("PE"));
+        pe[0x40] = b'X';
+        assert_eq!(executable(&pe), None, "MZ alone is not enough");
+        assert_eq!(executable(b"\x7fELF\x02\x01\x01\x00"), Some("ELF"));
+        assert_eq!(executable(&[0xcf, 0xfa, 0xed, 0xfe, 7, 0]), Some("Mach-O"));
+        assert_eq!(executable(b"GET / HTTP/1.1"), None);
+        assert_eq!(shell(b"#!/bin/sh\necho"), Some("shell script"));
+        assert_eq!(shell(b"#!/usr/bin/python"), None);
+        assert_eq!(
+            mining(br#"{"id":1,"method":"mining.subscribe","params":[]}"#),
+            Some("Stratum")
+        );
+        assert_eq!(
+            mining(br#"{"id":1,"method":"login","params":{"login":"x","agent":"XMRig/6"}}"#),
+            Some("Stratum (login)")
+        );
+        assert_eq!(mining(br#"{"method":"login","params":{}}"#), None);
+        assert_eq!(
+            mining(&[1, 0x21, 1, 1, 1, 1, 1, 1, 9]),
+            Some("Monero P2P (Levin)")
+        );
+    }
+
+    #[test]
+    fn heartbeat_records() {
+        // Record of 0x3ff0 bytes declaring 0x3fed payload bytes: 16,365 + 19 > 16,368.
+        assert_eq!(
+            heartbeat(&[0x18, 3, 3, 0x3f, 0xf0, 1, 0x3f, 0xed]),
+            Some((0x3ff0, Some((1, 0x3fed))))
+        );
+        assert_eq!(heartbeat(&[0x17, 3, 3, 0, 5]), None, "application data");
+        assert_eq!(heartbeat(&[0x18, 3, 3, 0, 20]), Some((20, None)));
+    }
+}
