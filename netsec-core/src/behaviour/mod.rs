@@ -9,6 +9,7 @@
 //! | `icmp_flood` | [`IcmpFloodDetector`] | `ICMP_Flood` | victim address |
 //! | `ping_sweep` | [`PingSweepDetector`] | `Ping_Sweep` | sweeping source |
 //! | `arp_spoof` | [`ArpSpoofDetector`] | `MITM_ARP_Spoofing` | offending MAC |
+//! | `arp_scan` | [`ArpScanDetector`] | `ARP_Scan` | scanning MAC |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
 //! | `payload` | [`PayloadDetector`] | `Exploit_Heartbleed`, `Malware_Executable_Transfer`, `Reverse_Shell`, `Cryptomining` | sending address and finding |
@@ -47,12 +48,13 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 8);
+//! assert_eq!(detectors.len(), 9);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod amplification;
+mod arp_scan;
 mod arp_spoof;
 mod brute_force;
 mod dns_tunnel;
@@ -69,6 +71,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use amplification::{AmplificationConfig, AmplificationDetector, DEFAULT_AMPLIFIER_PORTS};
+pub use arp_scan::{ArpScanConfig, ArpScanDetector};
 pub use arp_spoof::{ArpSpoofConfig, ArpSpoofDetector};
 pub use brute_force::{BruteForceConfig, BruteForceDetector, LoginService, DEFAULT_LOGIN_SERVICES};
 pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
@@ -109,6 +112,8 @@ pub struct BehaviourConfig {
     pub dns_tunnel: DnsTunnelConfig,
     /// Payloads that give an attack away: Heartbleed, executables, shells, mining.
     pub payload: PayloadConfig,
+    /// ARP scans.
+    pub arp_scan: ArpScanConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -154,12 +159,13 @@ impl BehaviourConfig {
         self.arp_spoof.check()?;
         self.amplification.check()?;
         self.dns_tunnel.check()?;
-        self.payload.check()
+        self.payload.check()?;
+        self.arp_scan.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
-/// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings.
+/// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -192,6 +198,9 @@ pub fn build_detectors(
     }
     if config.payload.enabled {
         out.push(Box::new(PayloadDetector::new(&config.payload)?));
+    }
+    if config.arp_scan.enabled {
+        out.push(Box::new(ArpScanDetector::new(&config.arp_scan)?));
     }
     Ok(out)
 }
@@ -509,7 +518,8 @@ mod tests {
                 "arp_spoof",
                 "amplification",
                 "dns_tunnel",
-                "payload"
+                "payload",
+                "arp_scan"
             ]
         );
     }
@@ -525,7 +535,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 8);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 9);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))
