@@ -10,6 +10,7 @@
 //! | `ping_sweep` | [`PingSweepDetector`] | `Ping_Sweep` | sweeping source |
 //! | `arp_spoof` | [`ArpSpoofDetector`] | `MITM_ARP_Spoofing` | offending MAC |
 //! | `arp_scan` | [`ArpScanDetector`] | `ARP_Scan` | scanning MAC |
+//! | `dhcp_flood` | [`DhcpFloodDetector`] | `DHCP_Starvation` | client hardware address; server |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
 //! | `payload` | [`PayloadDetector`] | `Exploit_Heartbleed`, `Malware_Executable_Transfer`, `Reverse_Shell`, `Cryptomining` | sending address and finding |
@@ -48,7 +49,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 9);
+//! assert_eq!(detectors.len(), 10);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -57,6 +58,7 @@ mod amplification;
 mod arp_scan;
 mod arp_spoof;
 mod brute_force;
+mod dhcp_flood;
 mod dns_tunnel;
 mod encrypted_dns;
 mod icmp;
@@ -74,6 +76,7 @@ pub use amplification::{AmplificationConfig, AmplificationDetector, DEFAULT_AMPL
 pub use arp_scan::{ArpScanConfig, ArpScanDetector};
 pub use arp_spoof::{ArpSpoofConfig, ArpSpoofDetector};
 pub use brute_force::{BruteForceConfig, BruteForceDetector, LoginService, DEFAULT_LOGIN_SERVICES};
+pub use dhcp_flood::{DhcpFloodConfig, DhcpFloodDetector};
 pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
 pub use encrypted_dns::{EncryptedDnsConfig, DEFAULT_DOH_RESOLVERS, ENCRYPTED_CHANNEL_ATTACK_TYPE};
 pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
@@ -114,6 +117,8 @@ pub struct BehaviourConfig {
     pub payload: PayloadConfig,
     /// ARP scans.
     pub arp_scan: ArpScanConfig,
+    /// DHCP starvation.
+    pub dhcp_flood: DhcpFloodConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -160,12 +165,14 @@ impl BehaviourConfig {
         self.amplification.check()?;
         self.dns_tunnel.check()?;
         self.payload.check()?;
-        self.arp_scan.check()
+        self.arp_scan.check()?;
+        self.dhcp_flood.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
-/// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans.
+/// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans, DHCP
+/// starvation.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -201,6 +208,9 @@ pub fn build_detectors(
     }
     if config.arp_scan.enabled {
         out.push(Box::new(ArpScanDetector::new(&config.arp_scan)?));
+    }
+    if config.dhcp_flood.enabled {
+        out.push(Box::new(DhcpFloodDetector::new(&config.dhcp_flood)?));
     }
     Ok(out)
 }
@@ -519,7 +529,8 @@ mod tests {
                 "amplification",
                 "dns_tunnel",
                 "payload",
-                "arp_scan"
+                "arp_scan",
+                "dhcp_flood"
             ]
         );
     }
@@ -535,7 +546,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 9);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 10);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

@@ -40,7 +40,7 @@ impl Default for RuleDetectorConfig {
             max_rate_entries: 16_384,
             max_passed_flows: 16_384,
             max_match_steps: 4_096,
-            max_flowbit_flows: 8_192,
+            max_flowbit_flows: 4_096,
         }
     }
 }

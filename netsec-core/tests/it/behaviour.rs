@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 22] = [
+const POSITIVES: [(&str, &[&str]); 23] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -54,6 +54,7 @@ const POSITIVES: [(&str, &[&str]); 22] = [
     ("reverse_shell.pcap", &["Reverse_Shell"]),
     ("mining_monero.pcap", &["Cryptomining"]),
     ("scan_arp.pcap", &["ARP_Scan"]),
+    ("dhcp_flood.pcap", &["DHCP_Starvation"]),
 ];
 
 /// Runs a capture through every detector; returns all alerts in emission order.
