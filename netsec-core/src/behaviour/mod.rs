@@ -11,6 +11,7 @@
 //! | `arp_spoof` | [`ArpSpoofDetector`] | `MITM_ARP_Spoofing` | offending MAC |
 //! | `arp_scan` | [`ArpScanDetector`] | `ARP_Scan` | scanning MAC |
 //! | `dhcp_flood` | [`DhcpFloodDetector`] | `DHCP_Starvation` | client hardware address; server |
+//! | `os_fingerprint` | [`OsFingerprintDetector`] | `OS_Fingerprinting` | (source, host) |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
 //! | `payload` | [`PayloadDetector`] | `Exploit_Heartbleed`, `Malware_Executable_Transfer`, `Reverse_Shell`, `Cryptomining` | sending address and finding |
@@ -49,7 +50,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 10);
+//! assert_eq!(detectors.len(), 11);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -62,6 +63,7 @@ mod dhcp_flood;
 mod dns_tunnel;
 mod encrypted_dns;
 mod icmp;
+mod os_fingerprint;
 mod payload;
 mod port_scan;
 mod state;
@@ -80,6 +82,7 @@ pub use dhcp_flood::{DhcpFloodConfig, DhcpFloodDetector};
 pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
 pub use encrypted_dns::{EncryptedDnsConfig, DEFAULT_DOH_RESOLVERS, ENCRYPTED_CHANNEL_ATTACK_TYPE};
 pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
+pub use os_fingerprint::{OsFingerprintConfig, OsFingerprintDetector};
 pub use payload::{PayloadConfig, PayloadDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
@@ -119,6 +122,8 @@ pub struct BehaviourConfig {
     pub arp_scan: ArpScanConfig,
     /// DHCP starvation.
     pub dhcp_flood: DhcpFloodConfig,
+    /// Active OS fingerprinting.
+    pub os_fingerprint: OsFingerprintConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -166,13 +171,14 @@ impl BehaviourConfig {
         self.dns_tunnel.check()?;
         self.payload.check()?;
         self.arp_scan.check()?;
-        self.dhcp_flood.check()
+        self.dhcp_flood.check()?;
+        self.os_fingerprint.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
 /// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans, DHCP
-/// starvation.
+/// starvation, OS fingerprinting.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -211,6 +217,11 @@ pub fn build_detectors(
     }
     if config.dhcp_flood.enabled {
         out.push(Box::new(DhcpFloodDetector::new(&config.dhcp_flood)?));
+    }
+    if config.os_fingerprint.enabled {
+        out.push(Box::new(OsFingerprintDetector::new(
+            &config.os_fingerprint,
+        )?));
     }
     Ok(out)
 }
@@ -530,7 +541,8 @@ mod tests {
                 "dns_tunnel",
                 "payload",
                 "arp_scan",
-                "dhcp_flood"
+                "dhcp_flood",
+                "os_fingerprint"
             ]
         );
     }
@@ -546,7 +558,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 10);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 11);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

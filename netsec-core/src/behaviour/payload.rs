@@ -48,7 +48,7 @@ pub struct PayloadConfig {
     pub mining: bool,
     /// A sender quiet for this long ends its episode, µs (default 600 s).
     pub quiet_us: i64,
-    /// Cap of each table (senders, flows with a pending heartbeat), default 4096.
+    /// Cap of each table (senders, flows with a pending heartbeat), default 1024.
     pub max_tracked: usize,
 }
 
@@ -62,7 +62,7 @@ impl Default for PayloadConfig {
             shells: true,
             mining: true,
             quiet_us: 600_000_000,
-            max_tracked: 1 << 12,
+            max_tracked: 1 << 10,
         }
     }
 }
