@@ -15,6 +15,11 @@
 //! - **Cryptocurrency mining** (`Cryptomining`): Monero's P2P (Levin) header, or the Stratum
 //!   pool protocol (`mining.subscribe`, `mining.authorize`, or a `login` with an `agent`).
 //!
+//! - **HTTP request smuggling** (`HTTP_Request_Smuggling`): a request with both
+//!   `Content-Length` and `Transfer-Encoding`, two different `Content-Length` values, or a
+//!   `Transfer-Encoding` header line inside a request body (a second request hidden in the
+//!   first, as front and back ends frame it differently).
+//!
 //! One alert per (sending address, finding) and episode (for mining, per client: the flow's
 //! initiator, whichever side spoke); `meta.observed` says what was seen.
 
@@ -46,6 +51,8 @@ pub struct PayloadConfig {
     pub shells: bool,
     /// Look for mining protocols (default true).
     pub mining: bool,
+    /// Look for HTTP request smuggling (default true).
+    pub smuggling: bool,
     /// A sender quiet for this long ends its episode, µs (default 600 s).
     pub quiet_us: i64,
     /// Cap of each table (senders, flows with a pending heartbeat), default 1024.
@@ -61,6 +68,7 @@ impl Default for PayloadConfig {
             executables: true,
             shells: true,
             mining: true,
+            smuggling: true,
             quiet_us: 600_000_000,
             max_tracked: 1 << 10,
         }
@@ -87,6 +95,7 @@ enum Finding {
     Executable,
     Shell,
     Mining,
+    Smuggling,
 }
 
 impl Finding {
@@ -96,6 +105,7 @@ impl Finding {
             Finding::Executable => "Malware_Executable_Transfer",
             Finding::Shell => "Reverse_Shell",
             Finding::Mining => "Cryptomining",
+            Finding::Smuggling => "HTTP_Request_Smuggling",
         }
     }
 }
@@ -152,6 +162,47 @@ pub(crate) fn mining(p: &[u8]) -> Option<&'static str> {
     }
     let login = has(b"\"method\":\"login\"") || has(b"\"method\": \"login\"");
     (login && has(b"\"agent\"")).then_some("Stratum (login)")
+}
+
+/// Why the client data `p` of an HTTP flow smuggles a request, if it does: a request whose
+/// headers carry both `Content-Length` and `Transfer-Encoding`, or two different
+/// `Content-Length` values; or (`in_body`: the segment does not start a request) a
+/// `Transfer-Encoding` header line inside a body, which a front end and a back end that
+/// frame the body differently read as two requests.
+pub(crate) fn smuggling(p: &[u8], in_body: bool) -> Option<&'static str> {
+    let header = |name: &[u8], line: &[u8]| {
+        line.len() > name.len()
+            && line[..name.len()].eq_ignore_ascii_case(name)
+            && line[name.len()] == b':'
+    };
+    if in_body {
+        let starts = p.starts_with(b"Transfer-Encoding:")
+            || memchr::memmem::find_iter(p, b"\nTransfer-Encoding:")
+                .next()
+                .is_some()
+            || memchr::memmem::find_iter(p, b"\ntransfer-encoding:")
+                .next()
+                .is_some();
+        return starts.then_some("a Transfer-Encoding header inside a request body");
+    }
+    if !p.starts_with(b"POST ") && !p.starts_with(b"PUT ") && !p.starts_with(b"GET ") {
+        return None;
+    }
+    let end = memchr::memmem::find(p, b"\r\n\r\n").unwrap_or(p.len());
+    let (mut te, mut lengths) = (false, Vec::new());
+    for line in p[..end].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if header(b"transfer-encoding", line) {
+            te = true;
+        } else if header(b"content-length", line) {
+            lengths.push(line[15..].trim_ascii().to_vec());
+        }
+    }
+    if te && !lengths.is_empty() {
+        return Some("Content-Length and Transfer-Encoding in one request");
+    }
+    (lengths.len() > 1 && lengths.iter().any(|l| *l != lengths[0]))
+        .then_some("two different Content-Length headers")
 }
 
 /// A TLS heartbeat record at the start of `p`: (record length, message type, declared
@@ -285,6 +336,20 @@ impl PayloadDetector {
                 ));
             }
         }
+        if c.smuggling {
+            let http_client =
+                flow.is_some_and(|f| f.app_proto == AppProto::Http && f.direction.is_forward());
+            let starts_request = crate::app::http::looks_like_http(payload);
+            if http_client || starts_request {
+                if let Some(why) = smuggling(payload, http_client && !starts_request) {
+                    return Some((
+                        Finding::Smuggling,
+                        format!("HTTP request smuggling: {why}"),
+                        Severity::High,
+                    ));
+                }
+            }
+        }
         if c.mining {
             if let Some(kind) = mining(payload) {
                 return Some((
@@ -391,6 +456,20 @@ mod tests {
             mining(&[1, 0x21, 1, 1, 1, 1, 1, 1, 9]),
             Some("Monero P2P (Levin)")
         );
+    }
+
+    #[test]
+    fn smuggled_requests() {
+        let both = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert!(smuggling(both, false).is_some());
+        let two = b"POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 6\r\n\r\nabcd";
+        assert!(smuggling(two, false).is_some());
+        let same = b"POST / HTTP/1.1\r\nContent-Length: 4\r\ncontent-length: 4\r\n\r\nabcd";
+        assert!(smuggling(same, false).is_none());
+        let plain = b"POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Transfer-Encoding: base64\r\n\r\nabcd";
+        assert!(smuggling(plain, false).is_none());
+        assert!(smuggling(b"MIME-Version: 1.0\r\nTransfer-Encoding: chunked\r\n", true).is_some());
+        assert!(smuggling(b"--b\r\nContent-Transfer-Encoding: base64\r\n", true).is_none());
     }
 
     #[test]

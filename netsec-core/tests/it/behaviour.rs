@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 24] = [
+const POSITIVES: [(&str, &[&str]); 25] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -56,6 +56,8 @@ const POSITIVES: [(&str, &[&str]); 24] = [
     ("scan_arp.pcap", &["ARP_Scan"]),
     ("dhcp_flood.pcap", &["DHCP_Starvation"]),
     ("osfingerprint_nmap_active.pcapng", &["OS_Fingerprinting"]),
+    // The conflicting Transfer-Encoding comes inside the body of a Content-Length request.
+    ("http_request_smuggling.pcap", &["HTTP_Request_Smuggling"]),
 ];
 
 /// Runs a capture through every detector; returns all alerts in emission order.
