@@ -73,7 +73,7 @@ fn run(pcap: &Path, detectors: &mut [Box<dyn Detector>]) -> Vec<Alert> {
             continue;
         };
         let ctx = match &decoded {
-            Decoded::Ip(ip) => table.process(&ip.meta, &mut exported),
+            Decoded::Ip(ip) => table.process_ip(ip, &mut exported),
             _ => None,
         };
         if let Some(view) = PacketView::from_decoded(ts, &decoded) {
