@@ -135,7 +135,7 @@ pub fn looks_like_http(payload: &[u8]) -> bool {
 }
 
 /// The first line (without CRLF/LF) and what follows; `None` when no line end is present.
-fn next_line(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(crate) fn next_line(buf: &[u8]) -> Option<(&[u8], &[u8])> {
     let end = memchr(b'\n', buf)?;
     let line = &buf[..end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -190,7 +190,7 @@ fn ascii(b: &[u8]) -> Option<&str> {
 }
 
 /// Strips optional whitespace (SP / HTAB) on both ends (RFC 9110 §5.5).
-fn trim(v: &[u8]) -> &[u8] {
+pub(crate) fn trim(v: &[u8]) -> &[u8] {
     let ows = |b: &u8| *b == b' ' || *b == b'\t';
     let start = v.iter().position(|b| !ows(b)).unwrap_or(v.len());
     let end = v.iter().rposition(|b| !ows(b)).map_or(start, |e| e + 1);

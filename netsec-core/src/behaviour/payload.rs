@@ -164,7 +164,8 @@ pub(crate) fn mining(p: &[u8]) -> Option<&'static str> {
     (login && has(b"\"agent\"")).then_some("Stratum (login)")
 }
 
-/// Why the client data `p` of an HTTP flow smuggles a request, if it does: a request whose
+/// Why the client data `p` of an HTTP flow (a request, unless `in_body`) smuggles a request,
+/// if it does: a request whose
 /// headers carry both `Content-Length` and `Transfer-Encoding`, or two different
 /// `Content-Length` values; or (`in_body`: the segment does not start a request) a
 /// `Transfer-Encoding` header line inside a body, which a front end and a back end that
@@ -185,24 +186,22 @@ pub(crate) fn smuggling(p: &[u8], in_body: bool) -> Option<&'static str> {
                 .is_some();
         return starts.then_some("a Transfer-Encoding header inside a request body");
     }
-    if !p.starts_with(b"POST ") && !p.starts_with(b"PUT ") && !p.starts_with(b"GET ") {
-        return None;
-    }
     let end = memchr::memmem::find(p, b"\r\n\r\n").unwrap_or(p.len());
-    let (mut te, mut lengths) = (false, Vec::new());
+    let (mut te, mut length, mut conflicting) = (false, None::<&[u8]>, false);
     for line in p[..end].split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if header(b"transfer-encoding", line) {
             te = true;
         } else if header(b"content-length", line) {
-            lengths.push(line[15..].trim_ascii().to_vec());
+            let value = line[15..].trim_ascii();
+            conflicting |= length.is_some_and(|l| l != value);
+            length = Some(value);
         }
     }
-    if te && !lengths.is_empty() {
+    if te && length.is_some() {
         return Some("Content-Length and Transfer-Encoding in one request");
     }
-    (lengths.len() > 1 && lengths.iter().any(|l| *l != lengths[0]))
-        .then_some("two different Content-Length headers")
+    conflicting.then_some("two different Content-Length headers")
 }
 
 /// A TLS heartbeat record at the start of `p`: (record length, message type, declared
@@ -216,25 +215,17 @@ fn heartbeat(p: &[u8]) -> Option<(u16, Option<(u8, u16)>)> {
     Some((len, msg))
 }
 
-/// The `Content-Type` of an HTTP response starting `p`, when it claims an image or text.
-fn claimed_harmless(p: &[u8]) -> Option<String> {
-    if !p.starts_with(b"HTTP/1.") {
-        return None;
-    }
-    let head_end = memchr::memmem::find(p, b"\r\n\r\n")?;
-    for line in p[..head_end].split(|&b| b == b'\n') {
-        let Some(colon) = memchr::memchr(b':', line) else {
-            continue;
-        };
-        if line[..colon].eq_ignore_ascii_case(b"content-type") {
-            let value = String::from_utf8_lossy(&line[colon + 1..])
-                .trim()
-                .to_string();
-            let v = value.to_ascii_lowercase();
-            return (v.starts_with("image/") || v.starts_with("text/")).then_some(value);
+/// The `Content-Type` value in an HTTP header block, when it claims an image or text.
+fn claimed_harmless(head: &[u8]) -> Option<&[u8]> {
+    head.split(|&b| b == b'\n').find_map(|line| {
+        let colon = memchr::memchr(b':', line)?;
+        if !line[..colon].eq_ignore_ascii_case(b"content-type") {
+            return None;
         }
-    }
-    None
+        let value = line[colon + 1..].trim_ascii();
+        let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+        (starts(b"image/") || starts(b"text/")).then_some(value)
+    })
 }
 
 /// Finds Heartbleed, executable and shell-script transfers and mining protocols in
@@ -314,16 +305,21 @@ impl PayloadDetector {
                     Severity::Medium,
                 ));
             }
-            // An HTTP response whose body starts in the same segment.
-            if let Some(claim) = claimed_harmless(payload) {
-                let body = memchr::memmem::find(payload, b"\r\n\r\n")
-                    .map_or(&[][..], |i| &payload[i + 4..]);
-                if let Some(kind) = executable(body) {
-                    return Some((
-                        Finding::Executable,
-                        format!("{kind} executable served as {claim}"),
-                        Severity::High,
-                    ));
+            // An HTTP response whose body starts in the same segment, with a type that lies.
+            if payload.starts_with(b"HTTP/1.") {
+                if let Some(end) = memchr::memmem::find(payload, b"\r\n\r\n") {
+                    if let Some(kind) = executable(&payload[end + 4..]) {
+                        if let Some(claim) = claimed_harmless(&payload[..end]) {
+                            return Some((
+                                Finding::Executable,
+                                format!(
+                                    "{kind} executable served as {}",
+                                    String::from_utf8_lossy(claim)
+                                ),
+                                Severity::High,
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -339,9 +335,11 @@ impl PayloadDetector {
         if c.smuggling {
             let http_client =
                 flow.is_some_and(|f| f.app_proto == AppProto::Http && f.direction.is_forward());
-            let starts_request = crate::app::http::looks_like_http(payload);
-            if http_client || starts_request {
-                if let Some(why) = smuggling(payload, http_client && !starts_request) {
+            let request = [&b"POST "[..], b"PUT ", b"GET "]
+                .iter()
+                .any(|m| payload.starts_with(m));
+            if http_client || request {
+                if let Some(why) = smuggling(payload, !request) {
                     return Some((
                         Finding::Smuggling,
                         format!("HTTP request smuggling: {why}"),

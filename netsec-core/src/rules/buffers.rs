@@ -23,6 +23,8 @@ pub(crate) struct AppBuffers<'a> {
     ja3: Option<Range<usize>>,
     ja4: Option<Range<usize>>,
     query: Option<Range<usize>>,
+    /// The last `dotprefix`ed buffer built this packet, and where.
+    dotted: Option<(StickyBuffer, Range<usize>)>,
     text: Vec<u8>,
 }
 
@@ -38,6 +40,7 @@ impl<'a> AppBuffers<'a> {
             ja3: None,
             ja4: None,
             query: None,
+            dotted: None,
             text,
         }
     }
@@ -47,24 +50,60 @@ impl<'a> AppBuffers<'a> {
         self.text
     }
 
+    /// `buffer` with a `.` before it (the `dotprefix` transform), built once per packet and
+    /// buffer in the reused text buffer.
+    pub(crate) fn get_dotprefixed(&mut self, buffer: StickyBuffer) -> Option<&[u8]> {
+        // Parsed first: parsing starts the text buffer afresh.
+        self.parse();
+        if self.dotted.as_ref().is_none_or(|(b, _)| *b != buffer) {
+            let at = self.text.len();
+            match buffer {
+                StickyBuffer::PktData => {
+                    self.text.push(b'.');
+                    self.text.extend_from_slice(self.payload);
+                }
+                StickyBuffer::TlsSni => {
+                    let sni = self.sni?;
+                    self.text.push(b'.');
+                    self.text.extend_from_slice(sni);
+                }
+                _ => {
+                    let range = self.range_of(buffer)?;
+                    self.text.push(b'.');
+                    self.text.extend_from_within(range);
+                }
+            }
+            self.dotted = Some((buffer, at..self.text.len()));
+        }
+        self.dotted.clone().and_then(|(_, r)| self.text.get(r))
+    }
+
     /// The content of `buffer` in this packet, or `None` when the packet does not carry it
     /// (a rule inspecting an absent buffer does not match, as in Suricata).
     pub(crate) fn get(&mut self, buffer: StickyBuffer) -> Option<&[u8]> {
-        if buffer == StickyBuffer::PktData {
-            return Some(self.payload);
-        }
-        self.parse();
         match buffer {
             StickyBuffer::PktData => Some(self.payload),
-            StickyBuffer::TlsSni => self.sni,
-            StickyBuffer::Ja3Hash => self.ja3.clone().and_then(|r| self.text.get(r)),
-            StickyBuffer::Ja4Hash => self.ja4.clone().and_then(|r| self.text.get(r)),
-            StickyBuffer::DnsQuery => self.query.clone().and_then(|r| self.text.get(r)),
-            http => self
-                .http
-                .as_ref()
-                .and_then(|h| h.get(http))
-                .and_then(|r| self.text.get(r)),
+            StickyBuffer::TlsSni => {
+                self.parse();
+                self.sni
+            }
+            other => {
+                let range = self.range_of(other)?;
+                self.text.get(range)
+            }
+        }
+    }
+
+    /// Where a buffer rebuilt into the text buffer lies (`None` for those that borrow the
+    /// payload, and for buffers the packet does not carry).
+    fn range_of(&mut self, buffer: StickyBuffer) -> Option<Range<usize>> {
+        self.parse();
+        match buffer {
+            StickyBuffer::PktData | StickyBuffer::TlsSni => None,
+            StickyBuffer::Ja3Hash => self.ja3.clone(),
+            StickyBuffer::Ja4Hash => self.ja4.clone(),
+            StickyBuffer::DnsQuery => self.query.clone(),
+            http => self.http.as_ref().and_then(|h| h.get(http)),
         }
     }
 

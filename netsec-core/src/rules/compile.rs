@@ -72,6 +72,29 @@ impl AddrMatch {
     }
 }
 
+impl AddrMatch {
+    /// The addresses this matcher admits, as ranges (one binary search per check).
+    pub(crate) fn to_set(&self) -> AddrSet {
+        match self {
+            AddrMatch::Any => AddrSet::all(),
+            AddrMatch::Net(n) => AddrSet::net(n.addr, n.prefix),
+            AddrMatch::List { pos, neg } => {
+                let base = if pos.is_empty() {
+                    AddrSet::all()
+                } else {
+                    pos.iter()
+                        .fold(AddrSet::default(), |acc, m| acc.union(&m.to_set()))
+                };
+                let excluded = neg
+                    .iter()
+                    .fold(AddrSet::default(), |acc, m| acc.union(&m.to_set()));
+                base.minus(&excluded)
+            }
+            AddrMatch::Not(inner) => inner.to_set().complement(),
+        }
+    }
+}
+
 /// A resolved port matcher.
 #[derive(Debug, Clone)]
 pub(crate) enum PortMatch {
@@ -671,8 +694,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         _ => Severity::Low,
     };
     c.app_layer = c.app.is_some() || c.buffers.iter().any(|b| *b != StickyBuffer::PktData);
-    c.src_set = AddrSet::of(&c.src);
-    c.dst_set = AddrSet::of(&c.dst);
+    c.src_set = c.src.to_set();
+    c.dst_set = c.dst.to_set();
     c.sid = sid;
     c.gid = gid;
     c.rev = rev;
@@ -995,5 +1018,47 @@ mod tests {
         .expect("translates")
         .0;
         assert!(bytes.regex.is_match(&[0xff, b'\n']));
+    }
+}
+
+#[cfg(test)]
+mod addr_set_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::IpAddr;
+
+    fn net(a: [u8; 4], prefix: u8) -> AddrMatch {
+        AddrMatch::Net(IpNet {
+            addr: IpAddr::from(a),
+            prefix,
+        })
+    }
+
+    fn matcher() -> impl Strategy<Value = AddrMatch> {
+        let leaf = prop_oneof![
+            Just(AddrMatch::Any),
+            (0u8..4, 0u8..4, 20u8..=32).prop_map(|(a, b, p)| net([10, a, b, 0], p)),
+            (0u8..4, 0u8..=8).prop_map(|(a, p)| net([10, a, 0, 0], p)),
+        ];
+        leaf.prop_recursive(3, 12, 4, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|m| AddrMatch::Not(Box::new(m))),
+                (
+                    proptest::collection::vec(inner.clone(), 0..3),
+                    proptest::collection::vec(inner, 0..3)
+                )
+                    .prop_map(|(pos, neg)| AddrMatch::List { pos, neg }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_set_agrees_with_the_matcher(m in matcher(), a in 0u8..4, b in 0u8..4, c: u8) {
+            let set = m.to_set();
+            for ip in [IpAddr::from([10, a, b, c]), IpAddr::from([11, a, b, c]), "::1".parse().expect("v6")] {
+                prop_assert_eq!(set.contains(ip), m.matches(ip), "{:?} {}", m, ip);
+            }
+        }
     }
 }

@@ -23,7 +23,7 @@
 
 use std::ops::Range;
 
-use crate::app::http;
+use crate::app::http::{self, next_line, trim};
 
 use super::ast::StickyBuffer;
 
@@ -83,25 +83,6 @@ fn push(text: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
     at..text.len()
 }
 
-/// The next line of `p` (without its `\n` or `\r\n`) and the rest; `None` when `p` holds
-/// no complete line.
-fn next_line(p: &[u8]) -> Option<(&[u8], &[u8])> {
-    let nl = memchr::memchr(b'\n', p)?;
-    let line = &p[..nl];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    Some((line, &p[nl + 1..]))
-}
-
-fn trim(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
-}
-
 impl HttpBuffers {
     /// Parses `payload` if it starts an HTTP/1.x message, writing the rebuilt buffers into
     /// `text`.
@@ -133,10 +114,8 @@ impl HttpBuffers {
                 b.stat_msg = push(text, r.reason);
             }
         }
-        // The header lines, in order (complete lines only).
+        // The header lines, in order (complete lines only), normalised as `Name: value\r\n`.
         let header_start = text.len();
-        let mut names: Vec<(usize, usize)> = Vec::new();
-        let mut fields: Vec<(&[u8], &[u8])> = Vec::new();
         while let Some((line, tail)) = next_line(rest) {
             rest = tail;
             if line.is_empty() {
@@ -145,20 +124,19 @@ impl HttpBuffers {
             let Some(colon) = memchr::memchr(b':', line) else {
                 continue;
             };
-            let (name, value) = (trim(&line[..colon]), trim(&line[colon + 1..]));
-            let at = text.len();
-            text.extend_from_slice(name);
-            names.push((at, text.len()));
+            text.extend_from_slice(trim(&line[..colon]));
             text.extend_from_slice(b": ");
-            text.extend_from_slice(value);
+            text.extend_from_slice(trim(&line[colon + 1..]));
             text.extend_from_slice(b"\r\n");
-            fields.push((name, value));
         }
         b.header = header_start..text.len();
+        // The other buffers are read back from that block, so nothing is allocated.
         let at = text.len();
         text.extend_from_slice(b"\r\n");
-        for &(from, to) in &names {
-            text.extend_from_within(from..to);
+        let mut pos = b.header.start;
+        while let Some((name, _, next)) = header_field(text, pos, b.header.end) {
+            pos = next;
+            text.extend_from_within(name);
             text.extend_from_slice(b"\r\n");
         }
         text.extend_from_slice(b"\r\n");
@@ -173,17 +151,23 @@ impl HttpBuffers {
             let want = if b.request { req_name } else { resp_name };
             let at = text.len();
             let mut seen = false;
-            for (name, value) in &fields {
-                if name.eq_ignore_ascii_case(want.as_bytes()) {
-                    if seen {
-                        text.extend_from_slice(b", ");
+            let mut pos = b.header.start;
+            while let Some((name, value, next)) = header_field(text, pos, b.header.end) {
+                pos = next;
+                if !text[name].eq_ignore_ascii_case(want.as_bytes()) {
+                    continue;
+                }
+                if seen {
+                    text.extend_from_slice(b", ");
+                }
+                seen = true;
+                if buffer == StickyBuffer::HttpHost {
+                    for i in value {
+                        let c = text[i].to_ascii_lowercase();
+                        text.push(c);
                     }
-                    seen = true;
-                    if buffer == StickyBuffer::HttpHost {
-                        text.extend(value.iter().map(u8::to_ascii_lowercase));
-                    } else {
-                        text.extend_from_slice(value);
-                    }
+                } else {
+                    text.extend_from_within(value);
                 }
             }
             *slot = seen.then_some(at..text.len());
@@ -215,6 +199,23 @@ impl HttpBuffers {
     }
 }
 
+/// The next `Name: value\r\n` line of `text[pos..end]`: its name and value ranges and where
+/// the line after it starts. Ranges, not slices, so the caller can append to `text` between
+/// calls (the block itself never moves).
+fn header_field(
+    text: &[u8],
+    pos: usize,
+    end: usize,
+) -> Option<(Range<usize>, Range<usize>, usize)> {
+    if pos >= end {
+        return None;
+    }
+    let line_end = memchr::memmem::find(&text[pos..end], b"\r\n").map_or(end, |i| pos + i);
+    // Every line of the block was written as `Name: value`.
+    let sep = memchr::memmem::find(&text[pos..line_end], b": ").map_or(line_end, |i| pos + i);
+    Some((pos..sep, (sep + 2).min(line_end)..line_end, line_end + 2))
+}
+
 /// Appends the normalised form of request target `uri` to `out`: `%XX` decoded in path and
 /// query; in the path, empty segments (`//`) collapsed and `.`/`..` segments removed.
 pub(crate) fn normalize_uri(uri: &[u8], out: &mut Vec<u8>) {
@@ -223,47 +224,57 @@ pub(crate) fn normalize_uri(uri: &[u8], out: &mut Vec<u8>) {
         None => (uri, None),
     };
     let start = out.len();
-    let mut decoded = Vec::with_capacity(path.len());
-    percent_decode(path, &mut decoded);
-    // Remove dot segments (RFC 3986 5.2.4) and collapse empty ones, segment by segment.
-    let absolute = decoded.first() == Some(&b'/');
-    let mut segments: Vec<&[u8]> = Vec::new();
-    let parts: Vec<&[u8]> = decoded.split(|&b| b == b'/').collect();
-    let last = parts.len().saturating_sub(1);
-    let mut trailing_slash = false;
-    for (i, seg) in parts.iter().enumerate() {
-        match *seg {
-            b"" => {
-                if i == last && i > 0 {
-                    trailing_slash = true;
-                }
-            }
-            b"." => trailing_slash = i == last,
-            b".." => {
-                segments.pop();
-                trailing_slash = i == last;
-            }
-            s => {
-                segments.push(s);
-                trailing_slash = false;
-            }
-        }
-    }
-    if absolute {
-        out.push(b'/');
-    }
-    for (i, s) in segments.iter().enumerate() {
-        if i > 0 {
-            out.push(b'/');
-        }
-        out.extend_from_slice(s);
-    }
-    if trailing_slash && out.len() > start && out.last() != Some(&b'/') {
-        out.push(b'/');
-    }
+    percent_decode(path, out);
+    remove_dot_segments(out, start);
     if let Some(q) = query {
         out.push(b'?');
         percent_decode(q, out);
+    }
+}
+
+/// Resolves `.`, `..` and empty segments of the path in `buf[start..]` in place (RFC 3986
+/// 5.2.4, with `//` collapsed); the result is never longer, so it is written over the input.
+fn remove_dot_segments(buf: &mut Vec<u8>, start: usize) {
+    let end = buf.len();
+    let absolute = buf.get(start) == Some(&b'/');
+    // Segments are written from `base`, each after a `/` but the first.
+    let base = start + usize::from(absolute);
+    let (mut w, mut r, mut written, mut trailing_slash) = (base, base, 0usize, false);
+    while r <= end {
+        let seg_end = buf[r..end]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(end, |i| r + i);
+        let last = seg_end == end;
+        match &buf[r..seg_end] {
+            b"" => trailing_slash = last && r > start,
+            b"." => trailing_slash = last,
+            b".." => {
+                if written > 0 {
+                    w = buf[base..w]
+                        .iter()
+                        .rposition(|&b| b == b'/')
+                        .map_or(base, |i| base + i);
+                    written -= 1;
+                }
+                trailing_slash = last;
+            }
+            _ => {
+                if written > 0 {
+                    buf[w] = b'/';
+                    w += 1;
+                }
+                buf.copy_within(r..seg_end, w);
+                w += seg_end - r;
+                written += 1;
+                trailing_slash = false;
+            }
+        }
+        r = seg_end + 1;
+    }
+    buf.truncate(w);
+    if trailing_slash && w > start && buf[w - 1] != b'/' {
+        buf.push(b'/');
     }
 }
 

@@ -383,17 +383,12 @@ pub(super) fn rule_matches(
             .take_while(|&i| r.buffers[i] == buffer && r.dotprefixed[i] == dotted)
             .count();
         let steps = &r.steps[start..start + run];
-        ok = match buffers.get(buffer) {
-            // `dotprefix`: a rare transform, so its copy is made per evaluation.
-            Some(hay) if dotted => {
-                let mut t = Vec::with_capacity(hay.len() + 1);
-                t.push(b'.');
-                t.extend_from_slice(hay);
-                eval_steps(steps, &t, 0, 0, &mut budget)
-            }
-            Some(hay) => eval_steps(steps, hay, 0, 0, &mut budget),
-            None => false,
+        let hay = if dotted {
+            buffers.get_dotprefixed(buffer)
+        } else {
+            buffers.get(buffer)
         };
+        ok = hay.is_some_and(|hay| eval_steps(steps, hay, 0, 0, &mut budget));
         start += run;
     }
     if budget == 0 && !ok {

@@ -785,7 +785,12 @@ fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<Option<RuleOption>> {
             "dec" => read.base = Some(10),
             "oct" => read.base = Some(8),
             "dce" => read.dce = true,
-            "bitmask" => read.bitmask = Some(number("bitmask")? as u64),
+            "bitmask" => {
+                read.bitmask = Some(
+                    u64::try_from(number("bitmask")?)
+                        .map_err(|_| value_err(kw, "bitmask must not be negative"))?,
+                )
+            }
             "multiplier" if kw == "byte_jump" => {
                 multiplier = u32::try_from(number("multiplier")?)
                     .map_err(|_| value_err(kw, "multiplier out of range"))?
@@ -874,7 +879,8 @@ fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
     }))
 }
 
-/// A state variable's name: no blank and none of `,|&;"`.
+/// A state variable's name (flowbits, xbits, flowint): Suricata takes any name without
+/// blanks (`traffic/id/mozilla`); none of `,|&;"` either.
 fn state_name(kw: &str, n: &str) -> PResult<String> {
     let ok = !n.is_empty()
         && n.bytes()
@@ -996,25 +1002,17 @@ fn parse_flowbits(kw: &str, v: Option<&str>) -> PResult<Flowbits> {
     let names: Vec<String> = names
         .map(|n| n.split(['|', '&']).map(|s| s.trim().to_string()).collect())
         .unwrap_or_default();
-    // Suricata takes any name without blanks (`traffic/id/mozilla`).
-    let valid = |n: &String| {
-        !n.is_empty()
-            && n.bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'|' | b'&' | b';' | b'"'))
-    };
     match (command, names.is_empty()) {
         (FlowbitsCommand::NoAlert, true) => {}
         (FlowbitsCommand::NoAlert, false) => {
             return Err(value_err(kw, "noalert takes no name"));
         }
         (_, true) => return Err(value_err(kw, "missing bit name")),
-        (_, false) if !names.iter().all(valid) => {
-            return Err(value_err(
-                kw,
-                "a bit name is letters, digits, '.', '_' or '-'",
-            ));
+        (_, false) => {
+            for n in &names {
+                state_name(kw, n)?;
+            }
         }
-        _ => {}
     }
     Ok(Flowbits { command, names })
 }

@@ -85,6 +85,9 @@ const MAX_PREFIX: u32 = 64;
 /// position its occurrence can end at, if bounded by at most [`MAX_PREFIX`].
 pub(crate) type FastPattern<'a> = (&'a [u8], bool, Option<u32>);
 
+/// A literal as the literal sets take it: bytes and case-insensitivity.
+type FastLiteral<'a> = (&'a [u8], bool);
+
 /// A literal set and, per literal, the rules whose fast pattern it is.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LiteralIndex {
@@ -237,43 +240,40 @@ impl Prefilter {
         // Rules without a payload fast pattern but with one in an application buffer, by
         // (buffer, application protocol). A `dotprefix`ed literal is looked for without its
         // leading dot, which the raw buffer lacks.
-        let mut by_buffer: std::collections::BTreeMap<(StickyBuffer, Option<AppProto>), Vec<u32>> =
+        let buffer_literal = |i: usize| -> Option<FastLiteral<'_>> {
+            let r = &rules[i];
+            let s = r.buffer_fast_pattern?;
+            let PayloadStep::Content(c) = &r.steps[s] else {
+                return None;
+            };
+            let mut lit = c.spec.pattern.as_slice();
+            if r.dotprefixed[s] && lit.len() > 1 {
+                lit = lit.strip_prefix(b".").unwrap_or(lit);
+            }
+            Some((lit, c.spec.nocase || r.buffers[s] == StickyBuffer::HttpHost))
+        };
+        let mut by_buffer: std::collections::BTreeMap<_, Vec<(u32, FastLiteral<'_>)>> =
             Default::default();
         for (i, r) in rules.iter().enumerate() {
-            if fast[i].is_none() {
-                if let Some(s) = r.buffer_fast_pattern {
-                    by_buffer
-                        .entry((r.buffers[s], r.app))
-                        .or_default()
-                        .push(i as u32);
-                }
+            if fast[i].is_some() {
+                continue;
+            }
+            if let (Some(s), Some(lit)) = (r.buffer_fast_pattern, buffer_literal(i)) {
+                by_buffer
+                    .entry((r.buffers[s], r.app))
+                    .or_default()
+                    .push((i as u32, lit));
             }
         }
-        let buffer_literal = |i: u32| -> (u32, (&[u8], bool)) {
-            let r = &rules[i as usize];
-            let s = r.buffer_fast_pattern.unwrap_or(0);
-            match &r.steps[s] {
-                PayloadStep::Content(c) => {
-                    let mut lit = c.spec.pattern.as_slice();
-                    if r.dotprefixed[s] && lit.len() > 1 {
-                        lit = lit.strip_prefix(b".").unwrap_or(lit);
-                    }
-                    let nocase = c.spec.nocase || r.buffers[s] == StickyBuffer::HttpHost;
-                    (i, (lit, nocase))
-                }
-                _ => (i, (&[][..], false)),
-            }
-        };
         let buffer_groups: Vec<BufferGroup> = by_buffer
             .into_iter()
             .map(|((buffer, app), members)| BufferGroup {
                 buffer,
                 app,
-                index: LiteralIndex::build(members.into_iter().map(buffer_literal)),
+                index: LiteralIndex::build(members.into_iter()),
             })
             .collect();
-        let in_buffer_group =
-            |i: usize| fast[i].is_none() && rules[i].buffer_fast_pattern.is_some();
+        let in_buffer_group = |i: usize| fast[i].is_none() && buffer_literal(i).is_some();
         // Content-less rules with a listed side go to the address indexes.
         let by_addr: Vec<u32> = (0..rules.len())
             .filter(|&i| fast[i].is_none() && !in_buffer_group(i) && indexable(&rules[i]))
