@@ -166,6 +166,7 @@ fn packets(payloads: &[(IpProtocol, u16, Vec<u8>)]) -> Vec<IpPacket<'_>> {
                 tcp_window: 502,
                 tcp_seq: 0,
                 tcp_ack: 0,
+                tcp_urgent: 0,
                 payload_len: p.len() as u32,
                 ip_len: p.len() as u32 + 40,
                 ttl: 64,

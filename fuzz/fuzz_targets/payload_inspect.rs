@@ -45,6 +45,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             tcp_window: 512,
             tcp_seq: 0,
             tcp_ack: 0,
+            tcp_urgent: 0,
             payload_len: data.len() as u32,
             ip_len: 40 + data.len() as u32,
             ttl: 64,

@@ -54,6 +54,7 @@ fn base(
         tcp_window: 0,
         tcp_seq: 0,
         tcp_ack: 0,
+        tcp_urgent: 0,
         payload_len,
         ip_len: ip_header_len(src)
             .saturating_add(transport_header)

@@ -21,6 +21,7 @@ pub mod dns;
 pub mod http;
 mod inspect;
 mod record;
+pub mod smb2;
 pub mod ssh;
 pub mod tls;
 

@@ -57,7 +57,8 @@ pub struct ArpSpoofConfig {
     pub reply_timeout_us: i64,
     /// A MAC quiet for this long ends its episode, µs (default 300 s).
     pub quiet_us: i64,
-    /// Cap of each table (bindings, pending requests, MACs, (MAC, IP) claims), default 16384.
+    /// Cap of each table (bindings, pending requests, MACs, (MAC, IP) claims), default 4096:
+    /// ARP stays in one broadcast domain, which rarely holds more hosts.
     pub max_tracked: usize,
 }
 
@@ -71,7 +72,7 @@ impl Default for ArpSpoofConfig {
             unsolicited_replies: 30,
             reply_timeout_us: 5_000_000,
             quiet_us: 300_000_000,
-            max_tracked: 1 << 14,
+            max_tracked: 1 << 12,
         }
     }
 }

@@ -12,6 +12,8 @@
 //! | `arp_scan` | [`ArpScanDetector`] | `ARP_Scan` | scanning MAC |
 //! | `dhcp_flood` | [`DhcpFloodDetector`] | `DHCP_Starvation` | client hardware address; server |
 //! | `os_fingerprint` | [`OsFingerprintDetector`] | `OS_Fingerprinting` | (source, host) |
+//! | `smb` | [`SmbDetector`] | `Lateral_Movement`, `Exploit_SMBGhost` | client and finding |
+//! | `tcp_anomaly` | [`TcpAnomalyDetector`] | `Exploit_TCP_Urgent`, `TCP_Evasion` | source and finding |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
 //! | `payload` | [`PayloadDetector`] | `Exploit_Heartbleed`, `Malware_Executable_Transfer`, `Reverse_Shell`, `Cryptomining` | sending address and finding |
@@ -50,7 +52,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 11);
+//! assert_eq!(detectors.len(), 13);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -66,8 +68,10 @@ mod icmp;
 mod os_fingerprint;
 mod payload;
 mod port_scan;
+mod smb;
 mod state;
 mod syn_flood;
+mod tcp_anomaly;
 
 use std::net::IpAddr;
 
@@ -85,7 +89,9 @@ pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
 pub use os_fingerprint::{OsFingerprintConfig, OsFingerprintDetector};
 pub use payload::{PayloadConfig, PayloadDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
+pub use smb::{SmbConfig, SmbDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
+pub use tcp_anomaly::{TcpAnomalyConfig, TcpAnomalyDetector};
 
 use crate::decode::IpPacket;
 use crate::decode::IpProtocol;
@@ -124,6 +130,10 @@ pub struct BehaviourConfig {
     pub dhcp_flood: DhcpFloodConfig,
     /// Active OS fingerprinting.
     pub os_fingerprint: OsFingerprintConfig,
+    /// SMB2 lateral movement and SMBGhost.
+    pub smb: SmbConfig,
+    /// Urgent-pointer abuse and TCP desynchronisation.
+    pub tcp_anomaly: TcpAnomalyConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -172,13 +182,15 @@ impl BehaviourConfig {
         self.payload.check()?;
         self.arp_scan.check()?;
         self.dhcp_flood.check()?;
-        self.os_fingerprint.check()
+        self.os_fingerprint.check()?;
+        self.smb.check()?;
+        self.tcp_anomaly.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
 /// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans, DHCP
-/// starvation, OS fingerprinting.
+/// starvation, OS fingerprinting, SMB, TCP anomalies.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -222,6 +234,12 @@ pub fn build_detectors(
         out.push(Box::new(OsFingerprintDetector::new(
             &config.os_fingerprint,
         )?));
+    }
+    if config.smb.enabled {
+        out.push(Box::new(SmbDetector::new(&config.smb)?));
+    }
+    if config.tcp_anomaly.enabled {
+        out.push(Box::new(TcpAnomalyDetector::new(&config.tcp_anomaly)?));
     }
     Ok(out)
 }
@@ -542,7 +560,9 @@ mod tests {
                 "payload",
                 "arp_scan",
                 "dhcp_flood",
-                "os_fingerprint"
+                "os_fingerprint",
+                "smb",
+                "tcp_anomaly"
             ]
         );
     }
@@ -558,7 +578,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 11);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 13);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

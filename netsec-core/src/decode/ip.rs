@@ -217,6 +217,7 @@ fn transport<'a>(
         tcp_window: 0,
         tcp_seq: 0,
         tcp_ack: 0,
+        tcp_urgent: 0,
         payload_len: l4_len,
         ip_len: ip.ip_len,
         ttl: ip.ttl,
@@ -328,6 +329,7 @@ fn tcp<'a>(
     meta.tcp_window = t.window_len();
     meta.tcp_seq = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
     meta.tcp_ack = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+    meta.tcp_urgent = u16::from_be_bytes([buf[18], buf[19]]);
     let bogus = if hl < TCP_MIN_HEADER as u32 {
         Some("data offset below 5")
     } else if hl > l4_len {

@@ -195,6 +195,8 @@ pub struct PacketMeta {
     pub tcp_seq: u32,
     /// TCP acknowledgement number (0 for non-TCP).
     pub tcp_ack: u32,
+    /// TCP urgent pointer field, as sent whether or not URG is set (0 for non-TCP).
+    pub tcp_urgent: u16,
     /// Transport payload bytes, from the header length fields (not the captured length), so a
     /// snap-length cut does not change it. For a non-first fragment: its IP payload bytes.
     pub payload_len: u32,

@@ -142,6 +142,7 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         tcp_window: 0,
         tcp_seq: 0,
         tcp_ack: 0,
+        tcp_urgent: 0,
         payload_len: p.payload.len() as u32,
         ip_len: 0,
         ttl: 64,

@@ -874,6 +874,7 @@ mod tests {
             tcp_window: 0,
             tcp_seq: 0,
             tcp_ack: 0,
+            tcp_urgent: 0,
             payload_len: 0,
             ip_len: 0,
             ttl: 64,

@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 25] = [
+const POSITIVES: [(&str, &[&str]); 29] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -58,6 +58,15 @@ const POSITIVES: [(&str, &[&str]); 25] = [
     ("osfingerprint_nmap_active.pcapng", &["OS_Fingerprinting"]),
     // The conflicting Transfer-Encoding comes inside the body of a Content-Length request.
     ("http_request_smuggling.pcap", &["HTTP_Request_Smuggling"]),
+    // Zeek's SMBGhost trace: a scanner's SMB 3.1.1 negotiate offering compression (zero
+    // client GUID and salt), then FIN without a session.
+    ("exploit_smbghost.pcap", &["Exploit_SMBGhost"]),
+    // PsExec: PSEXESVC.exe written to ADMIN$, then CreateServiceWOW64W on \svcctl.
+    ("sv_smb_psexec_add_user.pcap", &["Lateral_Movement"]),
+    // The server resets, then sends FIN and SYN-ACK; the client resets, then sends a request.
+    ("sv_tcp_evasion_linux.pcap", &["TCP_Evasion"]),
+    // SYN|FIN|URG with urgent pointer 10 (CVE-2019-12260's trigger).
+    ("sv_urgent11_cve_2019_12260.pcap", &["Exploit_TCP_Urgent"]),
 ];
 
 /// Runs a capture through every detector; returns all alerts in emission order.
