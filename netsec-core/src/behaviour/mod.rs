@@ -13,6 +13,7 @@
 //! | `dhcp_flood` | [`DhcpFloodDetector`] | `DHCP_Starvation` | client hardware address; server |
 //! | `os_fingerprint` | [`OsFingerprintDetector`] | `OS_Fingerprinting` | (source, host) |
 //! | `smb` | [`SmbDetector`] | `Lateral_Movement`, `Exploit_SMBGhost` | client and finding |
+//! | `beacon` | [`BeaconDetector`] | `C2_Beaconing` | (client, destination) |
 //! | `tcp_anomaly` | [`TcpAnomalyDetector`] | `Exploit_TCP_Urgent`, `TCP_Evasion` | source and finding |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
@@ -52,7 +53,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 13);
+//! assert_eq!(detectors.len(), 14);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -60,6 +61,7 @@
 mod amplification;
 mod arp_scan;
 mod arp_spoof;
+mod beacon;
 mod brute_force;
 mod dhcp_flood;
 mod dns_tunnel;
@@ -81,6 +83,7 @@ use serde_json::{Map, Value};
 pub use amplification::{AmplificationConfig, AmplificationDetector, DEFAULT_AMPLIFIER_PORTS};
 pub use arp_scan::{ArpScanConfig, ArpScanDetector};
 pub use arp_spoof::{ArpSpoofConfig, ArpSpoofDetector};
+pub use beacon::{BeaconConfig, BeaconDetector};
 pub use brute_force::{BruteForceConfig, BruteForceDetector, LoginService, DEFAULT_LOGIN_SERVICES};
 pub use dhcp_flood::{DhcpFloodConfig, DhcpFloodDetector};
 pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
@@ -134,6 +137,8 @@ pub struct BehaviourConfig {
     pub smb: SmbConfig,
     /// Urgent-pointer abuse and TCP desynchronisation.
     pub tcp_anomaly: TcpAnomalyConfig,
+    /// Command-and-control beaconing.
+    pub beacon: BeaconConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -184,13 +189,14 @@ impl BehaviourConfig {
         self.dhcp_flood.check()?;
         self.os_fingerprint.check()?;
         self.smb.check()?;
-        self.tcp_anomaly.check()
+        self.tcp_anomaly.check()?;
+        self.beacon.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
 /// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans, DHCP
-/// starvation, OS fingerprinting, SMB, TCP anomalies.
+/// starvation, OS fingerprinting, SMB, TCP anomalies, beaconing.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -240,6 +246,9 @@ pub fn build_detectors(
     }
     if config.tcp_anomaly.enabled {
         out.push(Box::new(TcpAnomalyDetector::new(&config.tcp_anomaly)?));
+    }
+    if config.beacon.enabled {
+        out.push(Box::new(BeaconDetector::new(&config.beacon)?));
     }
     Ok(out)
 }
@@ -562,7 +571,8 @@ mod tests {
                 "dhcp_flood",
                 "os_fingerprint",
                 "smb",
-                "tcp_anomaly"
+                "tcp_anomaly",
+                "beacon"
             ]
         );
     }
@@ -578,7 +588,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 13);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 14);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

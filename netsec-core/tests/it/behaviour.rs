@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 29] = [
+const POSITIVES: [(&str, &[&str]); 31] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -67,6 +67,10 @@ const POSITIVES: [(&str, &[&str]); 29] = [
     ("sv_tcp_evasion_linux.pcap", &["TCP_Evasion"]),
     // SYN|FIN|URG with urgent pointer 10 (CVE-2019-12260's trigger).
     ("sv_urgent11_cve_2019_12260.pcap", &["Exploit_TCP_Urgent"]),
+    // Merlin's QUIC check-ins every 15 s on one connection; the RAT's 9-byte heartbeat every
+    // 10 s, then a connection every 10 s.
+    ("c2_merlin_quic.pcapng", &["C2_Beaconing"]),
+    ("malware_ratinfected.pcapng", &["C2_Beaconing"]),
 ];
 
 /// Runs a capture through every detector; returns all alerts in emission order.
