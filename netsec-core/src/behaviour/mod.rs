@@ -14,6 +14,7 @@
 //! | `os_fingerprint` | [`OsFingerprintDetector`] | `OS_Fingerprinting` | (source, host) |
 //! | `smb` | [`SmbDetector`] | `Lateral_Movement`, `Exploit_SMBGhost` | client and finding |
 //! | `beacon` | [`BeaconDetector`] | `C2_Beaconing` | (client, destination) |
+//! | `session_hijack` | [`SessionHijackDetector`] | `Session_Hijacking` | (client, server) |
 //! | `tcp_anomaly` | [`TcpAnomalyDetector`] | `Exploit_TCP_Urgent`, `TCP_Evasion` | source and finding |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
@@ -53,7 +54,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 14);
+//! assert_eq!(detectors.len(), 15);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -70,6 +71,7 @@ mod icmp;
 mod os_fingerprint;
 mod payload;
 mod port_scan;
+mod session_hijack;
 mod smb;
 mod state;
 mod syn_flood;
@@ -92,6 +94,7 @@ pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
 pub use os_fingerprint::{OsFingerprintConfig, OsFingerprintDetector};
 pub use payload::{PayloadConfig, PayloadDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
+pub use session_hijack::{SessionHijackConfig, SessionHijackDetector};
 pub use smb::{SmbConfig, SmbDetector};
 pub use syn_flood::{SynFloodConfig, SynFloodDetector};
 pub use tcp_anomaly::{TcpAnomalyConfig, TcpAnomalyDetector};
@@ -139,6 +142,8 @@ pub struct BehaviourConfig {
     pub tcp_anomaly: TcpAnomalyConfig,
     /// Command-and-control beaconing.
     pub beacon: BeaconConfig,
+    /// HTTP session cookies replayed by another client.
+    pub session_hijack: SessionHijackConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -190,13 +195,14 @@ impl BehaviourConfig {
         self.os_fingerprint.check()?;
         self.smb.check()?;
         self.tcp_anomaly.check()?;
-        self.beacon.check()
+        self.beacon.check()?;
+        self.session_hijack.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
 /// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans, DHCP
-/// starvation, OS fingerprinting, SMB, TCP anomalies, beaconing.
+/// starvation, OS fingerprinting, SMB, TCP anomalies, beaconing, session hijacking.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -249,6 +255,11 @@ pub fn build_detectors(
     }
     if config.beacon.enabled {
         out.push(Box::new(BeaconDetector::new(&config.beacon)?));
+    }
+    if config.session_hijack.enabled {
+        out.push(Box::new(SessionHijackDetector::new(
+            &config.session_hijack,
+        )?));
     }
     Ok(out)
 }
@@ -572,7 +583,8 @@ mod tests {
                 "os_fingerprint",
                 "smb",
                 "tcp_anomaly",
-                "beacon"
+                "beacon",
+                "session_hijack"
             ]
         );
     }
@@ -588,7 +600,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 14);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 15);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 31] = [
+const POSITIVES: [(&str, &[&str]); 32] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -71,6 +71,9 @@ const POSITIVES: [(&str, &[&str]); 31] = [
     // 10 s, then a connection every 10 s.
     ("c2_merlin_quic.pcapng", &["C2_Beaconing"]),
     ("malware_ratinfected.pcapng", &["C2_Beaconing"]),
+    // DVWA's PHPSESSID of 172.16.16.164 (Chrome 47 on macOS) sent by 172.16.16.154
+    // (Chrome 48 on Windows).
+    ("session_hijacking.pcapng", &["Session_Hijacking"]),
 ];
 
 /// Runs a capture through every detector; returns all alerts in emission order.
