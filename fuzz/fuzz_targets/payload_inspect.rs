@@ -72,6 +72,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             first_in_direction: i < 2,
             retransmission: false,
             closed: false,
+            gap_us: 0,
+            sender_reset: false,
             app_proto: netsec_core::app::AppProto::Unknown,
         };
         payload.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);

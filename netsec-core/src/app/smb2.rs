@@ -1,8 +1,8 @@
 //! SMB2/3 messages as they start TCP segments to or from port 445: the NetBIOS session
 //! header, the 64-byte SMB2 header, and the few request bodies lateral-movement and
 //! SMBGhost detection read (tree connect, create, write, ioctl, negotiate), plus the
-//! SMB 3.1.1 compression transform header ([MS-SMB2] 2.2.42) and the DCE/RPC request header
-//! ([C706] 12.6.4.9) carried in pipe writes.
+//! SMB 3.1.1 compression transform header (MS-SMB2 §2.2.42) and the DCE/RPC request header
+//! (Open Group C706 §12.6.4.9) carried in pipe writes.
 //!
 //! Zero-copy: every view borrows the segment and every accessor checks its bounds, so no
 //! input panics (`fuzz/fuzz_targets/smb2_message.rs`). Only what one segment holds is read:
@@ -31,7 +31,7 @@
 //! assert!(smb2::utf16_ends_with_ignore_case(m.tree_connect_path().expect("a path"), "ipc$"));
 //! ```
 
-/// An SMB2 command code ([MS-SMB2] 2.2.1).
+/// An SMB2 command code (MS-SMB2 §2.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Command(pub u16);
 
@@ -271,7 +271,7 @@ pub struct Negotiate {
     pub zero_salt: bool,
 }
 
-/// An SMB 3.1.1 compression transform header ([MS-SMB2] 2.2.42.1, unchained).
+/// An SMB 3.1.1 compression transform header (MS-SMB2 §2.2.42.1, unchained).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompressionTransform {
     /// OriginalCompressedSegmentSize: the size once decompressed.

@@ -14,7 +14,7 @@ use super::{
     intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
 };
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "amplification";
@@ -132,6 +132,10 @@ impl AmplificationDetector {
 impl Detector for AmplificationDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::UDP
     }
 
     fn stats(&self) -> DetectorStats {

@@ -13,7 +13,7 @@ use super::state::{Clock, DistinctWindow, Episodes, Tally};
 use super::{
     intensity_score, mac_string, secs, table_stats, AlertBuilder, BehaviourConfigError, Check,
 };
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "arp_scan";
@@ -92,6 +92,10 @@ impl ArpScanDetector {
 impl Detector for ArpScanDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::ARP
     }
 
     fn stats(&self) -> DetectorStats {

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Clock, DistinctWindow, Episodes, RateWindow, Tally, TimedTable};
 use super::{mac_string, secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::ArpInfo;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -284,6 +284,10 @@ impl ArpKind {
 impl Detector for ArpSpoofDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::ARP
     }
 
     fn stats(&self) -> DetectorStats {

@@ -3,9 +3,12 @@
 //! size, whether each burst opens a new connection or rides one long-lived connection (a
 //! RAT's heartbeat, a QUIC C2 session).
 //!
-//! A **burst** starts with a payload-carrying packet from the client after at least
-//! `burst_gap_us` of its silence toward that destination; its size is the client's payload
-//! bytes until the next burst. Over the last [`HISTORY`] bursts:
+//! A **burst** starts with a payload-carrying packet from the client that opens a connection
+//! (within its first four packets) or follows at least `burst_gap_us` of the client's
+//! silence on its connection, unless it comes within `burst_gap_us` of the destination's
+//! previous burst; its size is that packet's payload. Only those packets touch the
+//! detector's tables (the flow table says how long the connection was quiet), so the bulk
+//! of a transfer costs one comparison. Over the last [`HISTORY`] bursts:
 //!
 //! - interval regularity = 1 − MAD(intervals) / median(intervals) (0 when the MAD reaches
 //!   the median);
@@ -31,7 +34,7 @@ use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally, TimedTable};
 use super::{secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::is_unicast;
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -130,11 +133,11 @@ impl BeaconConfig {
 struct Bursts {
     /// Start of each burst, a ring of the last [`HISTORY`].
     starts: [i64; HISTORY],
-    /// Client payload bytes of each burst.
+    /// Payload bytes of each burst's first packet.
     sizes: [u32; HISTORY],
     /// Bursts seen (the ring holds the last `min(seen, HISTORY)`).
     seen: u64,
-    /// The client's last payload packet toward the destination.
+    /// The latest burst's start.
     last: Timestamp,
     /// It qualified at an earlier burst.
     qualified: bool,
@@ -151,25 +154,23 @@ impl Bursts {
         }
     }
 
-    /// Records a payload packet of `len` bytes; `true` when it starts a burst.
+    /// Records a packet of `len` payload bytes that may start a burst; `true` when it does.
     fn packet(&mut self, now: Timestamp, len: u32, gap_us: i64) -> bool {
-        let starts = self.seen == 0 || now.micros_since(self.last) >= gap_us;
-        if starts {
-            let slot = (self.seen % HISTORY as u64) as usize;
-            self.starts[slot] = now.as_micros();
-            self.sizes[slot] = 0;
-            self.seen += 1;
+        if self.seen > 0 && now.micros_since(self.last) < gap_us {
+            return false;
         }
-        let slot = ((self.seen - 1) % HISTORY as u64) as usize;
-        self.sizes[slot] = self.sizes[slot].saturating_add(len);
+        let slot = (self.seen % HISTORY as u64) as usize;
+        self.starts[slot] = now.as_micros();
+        self.sizes[slot] = len;
+        self.seen += 1;
         if now > self.last {
             self.last = now;
         }
-        starts
+        true
     }
 
-    /// The complete bursts' intervals and sizes, oldest first, with their count (the current
-    /// burst's size is still growing, so sizes stop before it). No allocation.
+    /// The bursts' intervals and the sizes of all but the latest, oldest first, with their
+    /// count. No allocation.
     fn series(&self) -> ([f64; HISTORY], [f64; HISTORY], usize) {
         let n = self.seen.min(HISTORY as u64) as usize;
         let first = (self.seen - n as u64) as usize;
@@ -256,6 +257,10 @@ impl Detector for BeaconDetector {
         NAME
     }
 
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP_DATA | PacketInterest::UDP
+    }
+
     fn stats(&self) -> DetectorStats {
         table_stats(
             NAME,
@@ -278,10 +283,16 @@ impl Detector for BeaconDetector {
             return;
         }
         // The client's side only: the flow's initiator.
-        if !flow.is_some_and(|f| f.direction.is_forward() && !f.retransmission) {
+        let c = &self.config;
+        // A burst can only start at a connection's first data or after the client's silence.
+        let may_start = |f: &FlowContext| {
+            f.direction.is_forward()
+                && !f.retransmission
+                && (f.packets <= 4 || f.gap_us >= c.burst_gap_us)
+        };
+        if !flow.is_some_and(may_start) {
             return;
         }
-        let c = &self.config;
         if !is_unicast(m.dst_addr)
             || is_directed_broadcast(m.dst_addr)
             || m.src_addr.is_unspecified()
@@ -370,14 +381,17 @@ mod tests {
         for i in 0..10 {
             let t = f64::from(i) * 15.0;
             assert!(b.packet(ts(t), 60, 2_000_000));
-            assert!(!b.packet(ts(t + 0.5), 10, 2_000_000), "same burst");
+            assert!(
+                !b.packet(ts(t + 0.5), 10, 2_000_000),
+                "within the gap of the burst start"
+            );
         }
         assert_eq!(b.seen, 10);
         let (mut iv, mut sz, n) = b.series();
         assert_eq!(n, 9);
         let (m, mad) = median_mad(&mut iv[..n]);
         assert_eq!((m, mad), (15e6, 0.0));
-        assert_eq!(median_mad(&mut sz[..n]), (70.0, 0.0));
+        assert_eq!(median_mad(&mut sz[..n]), (60.0, 0.0));
         assert_eq!(regularity(m, mad), 1.0);
         assert_eq!(regularity(10.0, 20.0), 0.0);
     }

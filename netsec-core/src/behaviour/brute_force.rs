@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, Severity};
 use crate::features::FeatureVector;
 use crate::flow::FlowRecord;
 
@@ -155,6 +155,10 @@ impl BruteForceDetector {
 impl Detector for BruteForceDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::NONE
     }
 
     fn stats(&self) -> DetectorStats {

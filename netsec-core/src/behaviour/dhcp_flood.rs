@@ -22,7 +22,7 @@ use super::{
 };
 use crate::app::dhcp::{DhcpMessage, MessageType};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "dhcp_flood";
@@ -107,6 +107,10 @@ impl DhcpFloodDetector {
 impl Detector for DhcpFloodDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::UDP
     }
 
     fn stats(&self) -> DetectorStats {

@@ -33,7 +33,7 @@ use super::{
 };
 use crate::app::dns::{DnsMessage, Name, RecordType};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "dns_tunnel";
@@ -264,6 +264,10 @@ fn query<'a>(protocol: IpProtocol, payload: &'a [u8]) -> Option<DnsMessage<'a>> 
 impl Detector for DnsTunnelDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP | PacketInterest::TCP_DATA | PacketInterest::UDP
     }
 
     fn stats(&self) -> DetectorStats {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, RateWindow, Tally};
 use super::{intensity_score, secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{IpProtocol, PacketMeta};
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const FLOOD: &str = "icmp_flood";
@@ -119,6 +119,10 @@ impl Detector for IcmpFloodDetector {
         FLOOD
     }
 
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::ICMP
+    }
+
     fn stats(&self) -> DetectorStats {
         table_stats(FLOOD, &self.tally, &[&self.victims])
     }
@@ -210,6 +214,10 @@ impl PingSweepDetector {
 impl Detector for PingSweepDetector {
     fn name(&self) -> &str {
         SWEEP
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::ICMP
     }
 
     fn stats(&self) -> DetectorStats {

@@ -515,6 +515,8 @@ pub(crate) mod tests_util {
             first_in_direction: true,
             retransmission: false,
             closed: false,
+            gap_us: 0,
+            sender_reset: false,
             app_proto: crate::app::AppProto::Unknown,
         }
     }

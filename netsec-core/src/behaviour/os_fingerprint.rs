@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally};
 use super::{secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{IpProtocol, TcpFlags};
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "os_fingerprint";
@@ -111,6 +111,10 @@ impl OsFingerprintDetector {
 impl Detector for OsFingerprintDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP | PacketInterest::TCP_DATA
     }
 
     fn stats(&self) -> DetectorStats {

@@ -29,7 +29,7 @@ use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
 use super::{table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
 use crate::app::AppProto;
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "payload";
@@ -364,6 +364,10 @@ impl PayloadDetector {
 impl Detector for PayloadDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP_DATA | PacketInterest::UDP
     }
 
     fn stats(&self) -> DetectorStats {

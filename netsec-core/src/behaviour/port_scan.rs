@@ -16,7 +16,7 @@ use super::{
     intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
 };
 use crate::decode::{is_unicast, IpProtocol, TcpFlags};
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -199,6 +199,10 @@ impl ScanKind {
 impl Detector for PortScanDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP | PacketInterest::TCP_DATA | PacketInterest::UDP
     }
 
     fn stats(&self) -> DetectorStats {

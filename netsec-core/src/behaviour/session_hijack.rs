@@ -19,7 +19,7 @@ use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
 use super::{secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
 use crate::app::http::{next_line, trim};
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "session_hijack";
@@ -154,6 +154,10 @@ impl SessionHijackDetector {
 impl Detector for SessionHijackDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP_DATA
     }
 
     fn stats(&self) -> DetectorStats {

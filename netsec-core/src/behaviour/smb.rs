@@ -22,7 +22,7 @@ use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
 use super::{table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
 use crate::app::smb2::{self, Command, Frame, Message};
 use crate::decode::{IpProtocol, PacketMeta, TcpFlags};
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 use crate::time::Timestamp;
 
@@ -325,6 +325,10 @@ impl Detector for SmbDetector {
         NAME
     }
 
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP | PacketInterest::TCP_DATA
+    }
+
     fn stats(&self) -> DetectorStats {
         table_stats(NAME, &self.tally, &[&self.flows, &self.clients])
     }
@@ -339,7 +343,9 @@ impl Detector for SmbDetector {
             return;
         };
         let m = &ip.meta;
-        if m.protocol != IpProtocol::TCP {
+        // Every SMB segment starts with a NetBIOS session message (type 0): most payloads end
+        // here, on their first byte.
+        if m.protocol != IpProtocol::TCP || ip.payload.first().is_some_and(|&b| b != 0) {
             return;
         }
         let Some(f) = flow else {

@@ -19,7 +19,7 @@ use super::{
     intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
 };
 use crate::decode::IpProtocol;
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
 const NAME: &str = "syn_flood";
@@ -150,6 +150,10 @@ impl FloodKind {
 impl Detector for SynFloodDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP | PacketInterest::TCP_DATA
     }
 
     fn stats(&self) -> DetectorStats {

@@ -7,21 +7,21 @@
 //!   pointer into their data, which never matches; nor do Xmas probes (`FIN|PSH|URG`, with
 //!   or without SYN), which the scan detectors report.
 //! - **Desynchronisation** (`TCP_Evasion`): a host that reset a connection keeps talking on
-//!   it within `desync_window_us`: data, a FIN or a SYN-ACK after its own RST, without a new
-//!   SYN in between. A real stack forgets a connection once it resets it; an attacker who
+//!   it: data, a FIN or a SYN-ACK after its own RST, while the flow table still holds the
+//!   connection (a new SYN starts a new flow). A real stack forgets a connection once it resets it; an attacker who
 //!   injects resets (to blind an IDS or hijack the session) or a peer crafted to evade one
-//!   does not.
+//!   does not. The flow table says whether the sender reset the flow
+//!   ([`FlowContext::sender_reset`]), so this costs no table of its own.
 //!
 //! One alert per (source, finding) and episode.
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Addr, Clock, Episodes, Table, Tally, TimedTable};
-use super::{secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
-use crate::decode::{IpProtocol, PacketMeta, TcpFlags};
-use crate::detect::{Alert, Detector, DetectorStats, PacketView, Severity};
+use super::state::{Addr, Clock, Episodes, Tally};
+use super::{table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
+use crate::decode::{IpProtocol, TcpFlags};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
-use crate::time::Timestamp;
 
 const NAME: &str = "tcp_anomaly";
 
@@ -35,12 +35,9 @@ pub struct TcpAnomalyConfig {
     pub urgent: bool,
     /// Look for traffic after a host's own reset (default true).
     pub desync: bool,
-    /// How long after its RST a host's data, FIN or SYN-ACK on the same connection counts,
-    /// µs (default 5 s).
-    pub desync_window_us: i64,
     /// A source quiet for this long ends its episode, µs (default 600 s).
     pub quiet_us: i64,
-    /// Cap of each table (recent resets, source episodes), default 1024.
+    /// Cap of the source episodes table, default 1024.
     pub max_tracked: usize,
 }
 
@@ -50,7 +47,6 @@ impl Default for TcpAnomalyConfig {
             enabled: true,
             urgent: true,
             desync: true,
-            desync_window_us: 5_000_000,
             quiet_us: 600_000_000,
             max_tracked: 1 << 10,
         }
@@ -64,7 +60,6 @@ impl TcpAnomalyConfig {
     /// [`BehaviourConfigError::Invalid`] naming the first invalid field.
     pub fn check(&self) -> Result<(), BehaviourConfigError> {
         let c = Check(NAME);
-        c.positive("desync_window_us", self.desync_window_us)?;
         c.non_negative("quiet_us", self.quiet_us)?;
         c.cap(self.max_tracked)
     }
@@ -89,16 +84,11 @@ pub(crate) fn urgent_abuse(flags: u8, urgent_pointer: u16) -> Option<&'static st
     }
 }
 
-/// A direction of a connection: (sender, its port, receiver, its port).
-type Conn = (Addr, u16, Addr, u16);
-
 /// Detects urgent-pointer abuse and traffic after a host's own reset.
 #[derive(Debug)]
 pub struct TcpAnomalyDetector {
     config: TcpAnomalyConfig,
     clock: Clock,
-    /// Connections a host reset, by the resetting direction.
-    resets: TimedTable<Conn, Option<Timestamp>>,
     sources: Episodes<(Addr, u8), ()>,
     tally: Tally,
 }
@@ -113,55 +103,28 @@ impl TcpAnomalyDetector {
         Ok(TcpAnomalyDetector {
             config: config.clone(),
             clock: Clock::default(),
-            resets: TimedTable::new(config.max_tracked, config.desync_window_us),
             sources: Episodes::new(config.max_tracked, config.quiet_us, config.quiet_us),
             tally: Tally::default(),
         })
     }
+}
 
-    /// After a reset from this direction: why this segment desynchronises, if it does.
-    fn desync(&mut self, m: &PacketMeta, now: Timestamp) -> Option<String> {
-        const SYN: u8 = TcpFlags::SYN;
-        const ACK: u8 = TcpFlags::ACK;
-        let flags = m.tcp_flags.0;
-        let conn = (Addr(m.src_addr), m.src_port, Addr(m.dst_addr), m.dst_port);
-        self.resets.expire(now, |_, _| {});
-        if flags & TcpFlags::RST != 0 {
-            *self.resets.touch(conn, now, || None, |_, _| {}) = Some(now);
-            return None;
-        }
-        if flags & (SYN | ACK) == SYN {
-            // A new connection on the same ports: whatever either side reset is over.
-            let back = (conn.2, conn.3, conn.0, conn.1);
-            for key in [conn, back] {
-                if let Some(at) = self.resets.get_mut(&key) {
-                    *at = None;
-                }
-            }
-            return None;
-        }
-        let reset_at = (*self.resets.get(&conn)?)?;
-        if now.micros_since(reset_at) > self.config.desync_window_us {
-            return None;
-        }
-        let what = if flags & (SYN | ACK) == SYN | ACK {
-            "a SYN-ACK".to_string()
-        } else if m.payload_len > 0 {
-            format!("{} bytes of data", m.payload_len)
-        } else if flags & TcpFlags::FIN != 0 {
-            "a FIN".to_string()
-        } else {
-            return None;
-        };
+/// Why a segment from a host that reset its connection desynchronises it, if it does.
+pub(crate) fn desync(flags: u8, payload_len: u32) -> Option<String> {
+    const SYN: u8 = TcpFlags::SYN;
+    const ACK: u8 = TcpFlags::ACK;
+    if flags & TcpFlags::RST != 0 {
+        None
+    } else if flags & (SYN | ACK) == SYN | ACK {
+        Some("a SYN-ACK after resetting the connection itself".into())
+    } else if payload_len > 0 {
         Some(format!(
-            "{what} {} after resetting the connection itself",
-            secs(now.micros_since(reset_at))
+            "{payload_len} bytes of data after resetting the connection itself"
         ))
-    }
-
-    /// Whether no reset is remembered (so no segment needs a lookup).
-    fn resets_empty(&self) -> bool {
-        self.resets.entries() == 0
+    } else if flags & TcpFlags::FIN != 0 {
+        Some("a FIN after resetting the connection itself".into())
+    } else {
+        None
     }
 }
 
@@ -170,14 +133,18 @@ impl Detector for TcpAnomalyDetector {
         NAME
     }
 
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::TCP | PacketInterest::TCP_DATA
+    }
+
     fn stats(&self) -> DetectorStats {
-        table_stats(NAME, &self.tally, &[&self.resets, &self.sources])
+        table_stats(NAME, &self.tally, &[&self.sources])
     }
 
     fn on_packet(
         &mut self,
         pkt: &PacketView<'_>,
-        _flow: Option<&FlowContext>,
+        flow: Option<&FlowContext>,
         out: &mut Vec<Alert>,
     ) {
         let Some(ip) = transport(pkt) else {
@@ -196,14 +163,8 @@ impl Detector for TcpAnomalyDetector {
                 Severity::High,
                 format!("{why} (urgent pointer {})", m.tcp_urgent),
             ))
-        } else if c.desync
-            && (flags & TcpFlags::RST != 0
-                || (!self.resets_empty()
-                    && (m.payload_len > 0 || flags & (TcpFlags::SYN | TcpFlags::FIN) != 0)))
-        {
-            let now = self.clock.advance(m.ts);
-            self.desync(m, now)
-                .map(|why| (1u8, "TCP_Evasion", Severity::Medium, why))
+        } else if c.desync && flow.is_some_and(|f| f.sender_reset) {
+            desync(flags, m.payload_len).map(|why| (1u8, "TCP_Evasion", Severity::Medium, why))
         } else {
             None
         };
@@ -229,7 +190,7 @@ impl Detector for TcpAnomalyDetector {
                 .observed("finding", what)
                 .observed("tcp_flags", u64::from(flags))
                 .observed("urgent_pointer", u64::from(m.tcp_urgent))
-                .threshold("desync_window_us", self.config.desync_window_us)
+                .threshold("quiet_us", self.config.quiet_us)
                 .build(description),
         );
     }
@@ -256,5 +217,14 @@ mod tests {
             "telnet's interrupt"
         );
         assert_eq!(urgent_abuse(TcpFlags::SYN, 10), None, "no URG flag");
+    }
+
+    #[test]
+    fn what_desynchronises() {
+        assert!(desync(TcpFlags::SYN | TcpFlags::ACK, 0).is_some());
+        assert!(desync(TcpFlags::ACK | TcpFlags::PSH, 338).is_some());
+        assert!(desync(TcpFlags::FIN | TcpFlags::ACK, 0).is_some());
+        assert_eq!(desync(TcpFlags::ACK, 0), None, "a bare ACK");
+        assert_eq!(desync(TcpFlags::RST, 0), None, "another reset");
     }
 }

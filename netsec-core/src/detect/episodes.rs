@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Alert, Detector, DetectorStats, PacketView};
+use super::{Alert, Detector, DetectorStats, PacketInterest, PacketView};
 use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
 use crate::time::Timestamp;
@@ -361,6 +361,10 @@ impl EpisodeAggregator {
 impl Detector for EpisodeAggregator {
     fn name(&self) -> &str {
         self.inner.name()
+    }
+
+    fn interest(&self) -> PacketInterest {
+        self.inner.interest()
     }
 
     fn on_packet(

@@ -17,6 +17,7 @@ mod alert;
 mod builder;
 mod episodes;
 mod ids;
+mod interest;
 pub mod signature;
 mod sink;
 mod stats;
@@ -25,6 +26,7 @@ pub use alert::{Alert, AlertStatus, Severity};
 pub use builder::AlertBuilder;
 pub use episodes::{EpisodeAggregator, EpisodeConfig};
 pub use ids::{AlertIds, RunId};
+pub use interest::PacketInterest;
 pub use sink::{
     AlertSink, ChannelSink, CsvAlertSink, EveAlertSink, FnSink, JsonlAlertSink, SinkError,
     ALERT_CSV_COLUMNS,
@@ -167,6 +169,13 @@ pub trait Detector: Send {
         _flow: Option<&FlowContext>,
         _out: &mut Vec<Alert>,
     ) {
+    }
+
+    /// The packets [`on_packet`](Detector::on_packet) can act on; a sensor calls it only for
+    /// those (a detector of ARP frames is not called for TCP segments). It must not change
+    /// while the detector runs. The default is [`PacketInterest::ALL`].
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::ALL
     }
 
     /// Called once for every finished flow, in the flow table's export order, with its

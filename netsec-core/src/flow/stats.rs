@@ -159,6 +159,14 @@ impl FlowStats {
         }
     }
 
+    /// Time of the latest packet in `direction`, µs, if it has any.
+    pub(crate) fn last_in(&self, direction: Direction) -> Option<i64> {
+        match direction {
+            Direction::Forward => (self.fwd_len.n > 0).then_some(self.last_fwd_us),
+            Direction::Backward => (self.bwd_len.n > 0).then_some(self.last_bwd_us),
+        }
+    }
+
     /// Packets in both directions.
     pub fn packets(&self) -> u64 {
         self.fwd_len.n.saturating_add(self.bwd_len.n)

@@ -236,6 +236,10 @@ pub struct FlowContext {
     pub retransmission: bool,
     /// The flow has ended (RST or FIN teardown) and is lingering for late teardown packets.
     pub closed: bool,
+    /// Microseconds since the flow's previous packet in this direction (0 for the first).
+    pub gap_us: i64,
+    /// This packet's sender reset the flow (sent a TCP RST) before this packet.
+    pub sender_reset: bool,
     /// The application protocol recognised so far (this packet included).
     pub app_proto: AppProto,
 }
@@ -359,6 +363,8 @@ const NIL: u32 = u32::MAX;
 struct TcpState {
     fin_fwd: bool,
     fin_bwd: bool,
+    /// Per direction (forward, backward): it sent a RST.
+    reset_by: [bool; 2],
     syn_ack: bool,
     established: bool,
     /// The client's SYN was seen, with this sequence number.
@@ -400,6 +406,9 @@ impl TcpState {
         ack: u32,
         closed: &mut Option<EndReason>,
     ) {
+        if flags.rst() {
+            self.reset_by[usize::from(!dir.is_forward())] = true;
+        }
         if closed.is_none() {
             if flags.rst() {
                 *closed = Some(EndReason::Rst);
@@ -980,12 +989,17 @@ impl FlowTable {
         }
         let e = &mut self.slots[idx as usize];
         let direction = Direction::of(sender, e.forward);
+        let gap_us = e
+            .stats
+            .last_in(direction)
+            .map_or(0, |last| meta.ts.as_micros().saturating_sub(last).max(0));
         e.stats
             .record(meta.ts, direction, meta.payload_len, flags, window);
         if meta.ts > e.last_ts {
             e.last_ts = meta.ts;
         }
         let mut retransmission = false;
+        let sender_reset = e.tcp.reset_by[usize::from(!direction.is_forward())];
         if meta.protocol == IpProtocol::TCP {
             e.tcp
                 .update(direction, flags, meta.tcp_seq, meta.tcp_ack, &mut e.closed);
@@ -1019,6 +1033,8 @@ impl FlowTable {
                 e.stats.bwd_packets() == 1
             },
             closed: e.closed.is_some(),
+            gap_us,
+            sender_reset,
             app_proto: e.app_proto,
         };
         self.push_back(idx);

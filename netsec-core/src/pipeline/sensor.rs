@@ -300,20 +300,24 @@ impl Sensor {
     /// boundary, with its own fresh state (flowbits, thresholds), as Suricata's reload does.
     pub fn replace_detector(&mut self, detector: Box<dyn Detector>) -> Option<Box<dyn Detector>> {
         let slots = &mut self.detection.detectors;
-        match slots.iter_mut().find(|d| d.name() == detector.name()) {
+        let old = match slots.iter_mut().find(|d| d.name() == detector.name()) {
             Some(slot) => Some(std::mem::replace(slot, detector)),
             None => {
                 slots.push(detector);
                 None
             }
-        }
+        };
+        self.detection.refresh();
+        old
     }
 
     /// Removes the detector named `name`; `None` when there is none.
     pub fn remove_detector(&mut self, name: &str) -> Option<Box<dyn Detector>> {
         let slots = &mut self.detection.detectors;
         let at = slots.iter().position(|d| d.name() == name)?;
-        Some(slots.remove(at))
+        let old = slots.remove(at);
+        self.detection.refresh();
+        Some(old)
     }
 
     /// What the alert filter held back so far, by reason (`None` without a filter).

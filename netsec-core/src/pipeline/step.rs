@@ -10,7 +10,7 @@
 
 use crate::capture::{LinkType, RawPacket};
 use crate::decode::{decode, Decoded};
-use crate::detect::{Alert, AlertIds, Detector, PacketView, RunId};
+use crate::detect::{Alert, AlertIds, Detector, PacketInterest, PacketView, RunId};
 use crate::features::FeatureVector;
 use crate::flow::{FlowConfigError, FlowContext, FlowRecord, FlowTable, FlowTableConfig};
 use crate::rules::AlertFilter;
@@ -119,6 +119,8 @@ impl Tracker {
 /// run's [`AlertIds`], its `detector` field, and the per-detector count.
 pub(crate) struct Detection {
     pub(crate) detectors: Vec<Box<dyn Detector>>,
+    /// Each detector's [`Detector::interest`], in order (kept by [`Detection::refresh`]).
+    interests: Vec<PacketInterest>,
     ids: AlertIds,
     /// `threshold.config` entries applied to every detector's alerts.
     pub(crate) filter: Option<AlertFilter>,
@@ -137,11 +139,19 @@ impl std::fmt::Debug for Detection {
 
 impl Detection {
     pub(crate) fn new(detectors: Vec<Box<dyn Detector>>, run: RunId) -> Self {
-        Detection {
+        let mut d = Detection {
             detectors,
+            interests: Vec::new(),
             ids: AlertIds::new(run),
             filter: None,
-        }
+        };
+        d.refresh();
+        d
+    }
+
+    /// Re-reads the detectors' interests, after the set of detectors changed.
+    pub(crate) fn refresh(&mut self) {
+        self.interests = self.detectors.iter().map(|d| d.interest()).collect();
     }
 
     /// Moves the detectors and ids out, leaving none (the staged driver's detection thread
@@ -208,7 +218,12 @@ impl Detection {
         ctx: Option<&FlowContext>,
         alerts: &mut Vec<Alert>,
     ) {
+        let class = PacketInterest::of(view);
         for i in 0..self.detectors.len() {
+            // A detector added without a refresh is called for every packet.
+            if !self.interests.get(i).is_none_or(|w| w.intersects(class)) {
+                continue;
+            }
             let before = alerts.len();
             self.detectors[i].on_packet(view, ctx, alerts);
             self.settle(stats, i, alerts, before);

@@ -162,6 +162,8 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         first_in_direction: first,
         retransmission: false,
         closed: false,
+        gap_us: 0,
+        sender_reset: false,
         app_proto: if http {
             AppProto::Http
         } else {

@@ -904,6 +904,8 @@ mod tests {
             first_in_direction: false,
             retransmission: false,
             closed: false,
+            gap_us: 0,
+            sender_reset: false,
             app_proto: crate::app::AppProto::Unknown,
         }
     }

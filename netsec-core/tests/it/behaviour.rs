@@ -13,7 +13,7 @@ use std::path::Path;
 use netsec_core::behaviour::{build_detectors, BehaviourConfig};
 use netsec_core::capture::{PacketSource, PcapReader};
 use netsec_core::decode::{decode, Decoded};
-use netsec_core::detect::{Alert, Detector, PacketView};
+use netsec_core::detect::{Alert, Detector, PacketInterest, PacketView};
 use netsec_core::flow::{FlowTable, FlowTableConfig};
 
 use crate::util;
@@ -76,8 +76,14 @@ const POSITIVES: [(&str, &[&str]); 32] = [
     ("session_hijacking.pcapng", &["Session_Hijacking"]),
 ];
 
-/// Runs a capture through every detector; returns all alerts in emission order.
+/// Runs a capture through every detector, each given only the packets of its
+/// [`Detector::interest`] as a sensor does; returns all alerts in emission order.
 fn run(pcap: &Path, detectors: &mut [Box<dyn Detector>]) -> Vec<Alert> {
+    run_with(pcap, detectors, true)
+}
+
+/// [`run`], or with every packet given to every detector (`use_interest` false).
+fn run_with(pcap: &Path, detectors: &mut [Box<dyn Detector>], use_interest: bool) -> Vec<Alert> {
     let mut reader = PcapReader::open(pcap).expect("open capture");
     let mut table = FlowTable::new(FlowTableConfig::default()).expect("default config");
     let mut exported = Vec::new();
@@ -93,8 +99,11 @@ fn run(pcap: &Path, detectors: &mut [Box<dyn Detector>]) -> Vec<Alert> {
             _ => None,
         };
         if let Some(view) = PacketView::from_decoded(ts, &decoded) {
+            let class = PacketInterest::of(&view);
             for d in detectors.iter_mut() {
-                d.on_packet(&view, ctx.as_ref(), &mut alerts);
+                if !use_interest || d.interest().intersects(class) {
+                    d.on_packet(&view, ctx.as_ref(), &mut alerts);
+                }
             }
         }
         for f in exported.drain(..) {
@@ -258,6 +267,22 @@ fn benign_captures_raise_no_alert() {
         false_positives.is_empty(),
         "false positives: {false_positives:?}"
     );
+}
+
+/// Each detector's declared interest drops only packets it ignores: every attack capture
+/// raises the same alerts whether detectors get all packets or only their classes.
+#[test]
+fn interests_drop_no_alert() {
+    let Some(pcaps) = util::pcaps_dir_or_skip("behaviour::interests") else {
+        return;
+    };
+    for path in sorted_files(&pcaps.join("attacks")) {
+        let mut all = build_detectors(&BehaviourConfig::default()).expect("defaults build");
+        let mut some = build_detectors(&BehaviourConfig::default()).expect("defaults build");
+        let a = run_with(&path, &mut all, false);
+        let b = run_with(&path, &mut some, true);
+        assert_eq!(a, b, "{}", path.display());
+    }
 }
 
 #[test]

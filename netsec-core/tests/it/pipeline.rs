@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use netsec_core::capture::PcapReader;
-use netsec_core::detect::{Alert, Detector, PacketView, RunId, Severity};
+use netsec_core::detect::{Alert, Detector, PacketInterest, PacketView, RunId, Severity};
 use netsec_core::features::FeatureVector;
 use netsec_core::flow::{FlowContext, FlowRecord, FlowTableConfig};
 use netsec_core::pipeline::FlowPipeline;
@@ -516,4 +516,76 @@ fn staged_batches_of_large_frames_are_cut_by_size() {
     assert!(batches >= 3, "{batches} batches for 12 MB of payload");
     assert_eq!(flows, one.0);
     assert_eq!(p.stats(), &one.2);
+}
+
+/// Counts the packets it is given by class; declares `interest`.
+struct ClassCounter {
+    interest: PacketInterest,
+    seen: Arc<Mutex<BTreeMap<u8, u64>>>,
+}
+
+impl Detector for ClassCounter {
+    fn name(&self) -> &str {
+        "class_counter"
+    }
+
+    fn interest(&self) -> PacketInterest {
+        self.interest
+    }
+
+    fn on_packet(&mut self, pkt: &PacketView<'_>, _: Option<&FlowContext>, _: &mut Vec<Alert>) {
+        let class = PacketInterest::of(pkt);
+        let key = [
+            PacketInterest::ARP,
+            PacketInterest::TCP,
+            PacketInterest::TCP_DATA,
+            PacketInterest::UDP,
+            PacketInterest::ICMP,
+            PacketInterest::OTHER,
+        ]
+        .iter()
+        .position(|c| *c == class)
+        .expect("one of the classes") as u8;
+        *self
+            .seen
+            .lock()
+            .expect("not poisoned")
+            .entry(key)
+            .or_default() += 1;
+    }
+}
+
+/// The sensor calls a detector only for the packet classes it declares: a UDP-and-ICMP
+/// detector sees exactly the UDP and ICMP packets an every-packet detector sees.
+#[test]
+fn detectors_get_only_the_packets_of_their_interest() {
+    let bytes = sample();
+    let all = Arc::new(Mutex::new(BTreeMap::new()));
+    let some = Arc::new(Mutex::new(BTreeMap::new()));
+    let detectors: Vec<Box<dyn Detector>> = vec![
+        Box::new(ClassCounter {
+            interest: PacketInterest::ALL,
+            seen: Arc::clone(&all),
+        }),
+        Box::new(ClassCounter {
+            interest: PacketInterest::UDP | PacketInterest::ICMP,
+            seen: Arc::clone(&some),
+        }),
+    ];
+    let reader = PcapReader::new(&bytes[..]).expect("pcap header");
+    let mut p = FlowPipeline::with_detectors(reader, FlowTableConfig::default(), detectors)
+        .expect("default config");
+    let mut flows = Vec::new();
+    while p.process_batch(1000, &mut flows).expect("readable") {}
+    p.finish(&mut flows);
+    drop(p);
+    let all = all.lock().expect("not poisoned").clone();
+    let some = some.lock().expect("not poisoned").clone();
+    assert!(all.len() >= 3, "the sample has several classes: {all:?}");
+    let expected: BTreeMap<u8, u64> = all
+        .into_iter()
+        .filter(|(k, _)| *k == 3 || *k == 4)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(some, expected);
 }

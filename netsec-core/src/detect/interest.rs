@@ -1,0 +1,114 @@
+//! Which packets a detector looks at, so a sensor does not call the ones a packet cannot
+//! matter to.
+
+use std::ops::BitOr;
+
+use super::PacketView;
+use crate::decode::IpProtocol;
+
+/// A set of packet classes ([`Detector::interest`](super::Detector::interest)): ARP frames,
+/// TCP segments without and with payload, UDP datagrams, ICMP messages, and the rest (other
+/// IP protocols, non-first fragments of TCP and UDP). Every packet is in exactly one class
+/// ([`PacketInterest::of`]).
+///
+/// ```
+/// use netsec_core::detect::PacketInterest;
+///
+/// let tcp = PacketInterest::TCP | PacketInterest::TCP_DATA;
+/// assert!(tcp.intersects(PacketInterest::TCP_DATA));
+/// assert!(!tcp.intersects(PacketInterest::ARP));
+/// assert!(PacketInterest::ALL.intersects(PacketInterest::OTHER));
+/// assert!(!PacketInterest::NONE.intersects(PacketInterest::ALL));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PacketInterest(u8);
+
+impl PacketInterest {
+    /// No packet: a detector that works on finished flows only.
+    pub const NONE: PacketInterest = PacketInterest(0);
+    /// ARP frames.
+    pub const ARP: PacketInterest = PacketInterest(1);
+    /// TCP segments without payload (handshakes, bare ACKs, FINs, RSTs, probes).
+    pub const TCP: PacketInterest = PacketInterest(1 << 1);
+    /// TCP segments with payload.
+    pub const TCP_DATA: PacketInterest = PacketInterest(1 << 2);
+    /// UDP datagrams (first fragments included).
+    pub const UDP: PacketInterest = PacketInterest(1 << 3);
+    /// ICMP and ICMPv6 messages (all fragments).
+    pub const ICMP: PacketInterest = PacketInterest(1 << 4);
+    /// Other IP protocols, and non-first fragments of TCP and UDP.
+    pub const OTHER: PacketInterest = PacketInterest(1 << 5);
+    /// Every packet (the default).
+    pub const ALL: PacketInterest = PacketInterest((1 << 6) - 1);
+
+    /// The class of `pkt`.
+    #[inline]
+    pub fn of(pkt: &PacketView<'_>) -> PacketInterest {
+        let PacketView::Ip(ip) = pkt else {
+            return PacketInterest::ARP;
+        };
+        let m = &ip.meta;
+        let whole = m.fragment.is_none_or(|f| f.is_first());
+        match m.protocol {
+            IpProtocol::TCP if whole && ip.payload.is_empty() => PacketInterest::TCP,
+            IpProtocol::TCP if whole => PacketInterest::TCP_DATA,
+            IpProtocol::UDP if whole => PacketInterest::UDP,
+            IpProtocol::ICMP | IpProtocol::ICMPV6 => PacketInterest::ICMP,
+            _ => PacketInterest::OTHER,
+        }
+    }
+
+    /// Whether the two sets share a class.
+    #[inline]
+    pub const fn intersects(self, other: PacketInterest) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl BitOr for PacketInterest {
+    type Output = PacketInterest;
+
+    fn bitor(self, rhs: PacketInterest) -> PacketInterest {
+        PacketInterest(self.0 | rhs.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{IpPacket, L2Info, TcpFlags};
+    use crate::synth;
+
+    fn class(meta: crate::decode::PacketMeta, payload: &[u8]) -> PacketInterest {
+        let ip = IpPacket {
+            meta,
+            payload,
+            l2: L2Info::default(),
+            transport_error: None,
+        };
+        PacketInterest::of(&PacketView::Ip(&ip))
+    }
+
+    #[test]
+    fn one_class_per_packet() {
+        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let syn = synth::tcp(0, c, 40000, s, 80, TcpFlags::SYN, 0, 64240);
+        assert_eq!(class(syn, b""), PacketInterest::TCP);
+        let data = synth::tcp(1, c, 40000, s, 80, TcpFlags::ACK, 3, 64240);
+        assert_eq!(class(data, b"GET"), PacketInterest::TCP_DATA);
+        assert_eq!(
+            class(synth::udp(2, c, 5000, s, 53, 3), b"abc"),
+            PacketInterest::UDP
+        );
+        let later = synth::fragment(synth::udp(3, c, 5000, s, 53, 3), 7, 185, false);
+        assert_eq!(class(later, b"abc"), PacketInterest::OTHER);
+        for p in [
+            PacketInterest::TCP,
+            PacketInterest::UDP,
+            PacketInterest::OTHER,
+        ] {
+            assert_eq!(p.0.count_ones(), 1);
+            assert!(PacketInterest::ALL.intersects(p));
+        }
+    }
+}
