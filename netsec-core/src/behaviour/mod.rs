@@ -15,6 +15,8 @@
 //! | `smb` | [`SmbDetector`] | `Lateral_Movement`, `Exploit_SMBGhost` | client and finding |
 //! | `beacon` | [`BeaconDetector`] | `C2_Beaconing` | (client, destination) |
 //! | `session_hijack` | [`SessionHijackDetector`] | `Session_Hijacking` | (client, server) |
+//! | `icmp_tunnel` | [`IcmpTunnelDetector`] | `ICMP_Tunnel` | (source, host) |
+//! | `login_scan` | [`LoginScanDetector`] | `Login_Scan` | source and service |
 //! | `tcp_anomaly` | [`TcpAnomalyDetector`] | `Exploit_TCP_Urgent`, `TCP_Evasion` | source and finding |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
@@ -54,7 +56,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 15);
+//! assert_eq!(detectors.len(), 17);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -68,6 +70,8 @@ mod dhcp_flood;
 mod dns_tunnel;
 mod encrypted_dns;
 mod icmp;
+mod icmp_tunnel;
+mod login_scan;
 mod os_fingerprint;
 mod payload;
 mod port_scan;
@@ -91,6 +95,8 @@ pub use dhcp_flood::{DhcpFloodConfig, DhcpFloodDetector};
 pub use dns_tunnel::{DnsTunnelConfig, DnsTunnelDetector};
 pub use encrypted_dns::{EncryptedDnsConfig, DEFAULT_DOH_RESOLVERS, ENCRYPTED_CHANNEL_ATTACK_TYPE};
 pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
+pub use icmp_tunnel::{IcmpTunnelConfig, IcmpTunnelDetector};
+pub use login_scan::{LoginScanConfig, LoginScanDetector};
 pub use os_fingerprint::{OsFingerprintConfig, OsFingerprintDetector};
 pub use payload::{PayloadConfig, PayloadDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
@@ -144,6 +150,10 @@ pub struct BehaviourConfig {
     pub beacon: BeaconConfig,
     /// HTTP session cookies replayed by another client.
     pub session_hijack: SessionHijackConfig,
+    /// Tunnels over ICMP echo.
+    pub icmp_tunnel: IcmpTunnelConfig,
+    /// Login-service scanning and VNC password guessing.
+    pub login_scan: LoginScanConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -196,13 +206,15 @@ impl BehaviourConfig {
         self.smb.check()?;
         self.tcp_anomaly.check()?;
         self.beacon.check()?;
-        self.session_hijack.check()
+        self.session_hijack.check()?;
+        self.icmp_tunnel.check()?;
+        self.login_scan.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
 /// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans, DHCP
-/// starvation, OS fingerprinting, SMB, TCP anomalies, beaconing, session hijacking.
+/// starvation, OS fingerprinting, SMB, TCP anomalies, beaconing, session hijacking, ICMP tunnels, login scans.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -260,6 +272,12 @@ pub fn build_detectors(
         out.push(Box::new(SessionHijackDetector::new(
             &config.session_hijack,
         )?));
+    }
+    if config.icmp_tunnel.enabled {
+        out.push(Box::new(IcmpTunnelDetector::new(&config.icmp_tunnel)?));
+    }
+    if config.login_scan.enabled {
+        out.push(Box::new(LoginScanDetector::new(&config.login_scan)?));
     }
     Ok(out)
 }
@@ -586,7 +604,9 @@ mod tests {
                 "smb",
                 "tcp_anomaly",
                 "beacon",
-                "session_hijack"
+                "session_hijack",
+                "icmp_tunnel",
+                "login_scan"
             ]
         );
     }
@@ -602,7 +622,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 15);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 17);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 32] = [
+const POSITIVES: [(&str, &[&str]); 34] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -74,6 +74,10 @@ const POSITIVES: [(&str, &[&str]); 32] = [
     // DVWA's PHPSESSID of 172.16.16.164 (Chrome 47 on macOS) sent by 172.16.16.154
     // (Chrome 48 on Windows).
     ("session_hijacking.pcapng", &["Session_Hijacking"]),
+    // icmptunnel: echo requests whose data are whole IPv4 packets.
+    ("icmp_tunnel.pcap", &["ICMP_Tunnel"]),
+    // Zeek's VNC scanner trace: the server's challenge, then SecurityResult "failed".
+    ("scan_vnc.pcap", &["Login_Scan"]),
 ];
 
 /// Runs a capture through every detector, each given only the packets of its
