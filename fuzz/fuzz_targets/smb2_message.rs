@@ -5,6 +5,7 @@
 use netsec_core::app::smb2::{self, Frame};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = smb2::starts_smb(data);
     match smb2::frame(data) {
         Some(Frame::Messages(msgs)) => {
             let mut n = 0;

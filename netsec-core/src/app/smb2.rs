@@ -107,6 +107,13 @@ pub fn frame(segment: &[u8]) -> Option<Frame<'_>> {
     }
 }
 
+/// Whether a segment starts an SMB1 or SMB2 message after its NetBIOS session header.
+pub fn starts_smb(segment: &[u8]) -> bool {
+    segment.len() >= 8
+        && segment[0] == 0
+        && matches!(&segment[4..8], b"\xffSMB" | b"\xfeSMB" | b"\xfcSMB")
+}
+
 /// The chained SMB2 messages of a segment (each header's `NextCommand` offset).
 #[derive(Debug, Clone)]
 pub struct Messages<'a> {
@@ -453,6 +460,9 @@ mod tests {
 
     #[test]
     fn garbage_is_not_smb() {
+        assert!(starts_smb(b"\0\0\0\x10\xffSMB"));
+        assert!(!starts_smb(b"\0\0\0\x10\xffSM"));
+        assert!(!starts_smb(b"GET / HTTP/1.1\r\n"));
         assert!(frame(b"").is_none());
         assert!(frame(b"GET / HTTP/1.1\r\n").is_none());
         let mut seg = message(3, &[]);

@@ -12,7 +12,7 @@
 //! | `arp_scan` | [`ArpScanDetector`] | `ARP_Scan` | scanning MAC |
 //! | `dhcp_flood` | [`DhcpFloodDetector`] | `DHCP_Starvation` | client hardware address; server |
 //! | `os_fingerprint` | [`OsFingerprintDetector`] | `OS_Fingerprinting` | (source, host) |
-//! | `smb` | [`SmbDetector`] | `Lateral_Movement`, `Exploit_SMBGhost` | client and finding |
+//! | `smb` | [`SmbDetector`] | `Lateral_Movement`, `Exploit_SMBGhost`, `Malware_Test_File_Transfer` | client and finding |
 //! | `beacon` | [`BeaconDetector`] | `C2_Beaconing` | (client, destination) |
 //! | `session_hijack` | [`SessionHijackDetector`] | `Session_Hijacking` | (client, server) |
 //! | `icmp_tunnel` | [`IcmpTunnelDetector`] | `ICMP_Tunnel` | (source, host) |

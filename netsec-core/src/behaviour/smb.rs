@@ -13,6 +13,10 @@
 //!   and closes the connection without setting up a session (the scanners' probe for
 //!   vulnerable servers).
 //!
+//! - **Test malware** (`Malware_Test_File_Transfer`): the EICAR anti-virus test file read or
+//!   written over SMB1 or SMB2, the file every anti-virus product flags, so its transfer
+//!   shows a share that hands malware around unchecked.
+//!
 //! Per-flow state (admin tree ids, pipes opened, a pending probe) is kept only for flows that
 //! did one of these things, in a bounded table.
 
@@ -81,6 +85,7 @@ enum Finding {
     AdminShareExecutable,
     GhostOverflow,
     GhostProbe,
+    TestFile,
 }
 
 impl Finding {
@@ -92,12 +97,14 @@ impl Finding {
             Finding::AdminShareExecutable => "admin_share_executable",
             Finding::GhostOverflow => "compression_overflow",
             Finding::GhostProbe => "compression_probe",
+            Finding::TestFile => "eicar_test_file",
         }
     }
 
     fn attack_type(self) -> &'static str {
         match self {
             Finding::GhostOverflow | Finding::GhostProbe => "Exploit_SMBGhost",
+            Finding::TestFile => "Malware_Test_File_Transfer",
             _ => "Lateral_Movement",
         }
     }
@@ -105,7 +112,7 @@ impl Finding {
     fn severity(self) -> Severity {
         match self {
             Finding::GhostOverflow => Severity::Critical,
-            Finding::GhostProbe => Severity::Medium,
+            Finding::GhostProbe | Finding::TestFile => Severity::Medium,
             _ => Severity::High,
         }
     }
@@ -132,6 +139,9 @@ fn rpc_finding(pipes: u8, opnum: u16) -> Option<Finding> {
     }
     None
 }
+
+/// The part of the EICAR test file that names it.
+const EICAR_SIGNATURE: &[u8] = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!";
 
 /// Names an executable is created under.
 const EXECUTABLE_SUFFIXES: [&str; 6] = [".exe", ".dll", ".sys", ".scr", ".bat", ".ps1"];
@@ -369,6 +379,13 @@ impl Detector for SmbDetector {
         }
         if f.retransmission {
             return;
+        }
+        if smb2::starts_smb(ip.payload)
+            && memchr::memmem::find(ip.payload, EICAR_SIGNATURE).is_some()
+        {
+            let now = self.clock.advance(m.ts);
+            let what = "the EICAR anti-virus test file transferred".to_string();
+            self.alert(m, forward, Finding::TestFile, what, now, out);
         }
         let Some(frame) = smb2::frame(ip.payload) else {
             return;

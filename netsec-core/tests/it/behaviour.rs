@@ -19,7 +19,7 @@ use netsec_core::flow::{FlowTable, FlowTableConfig};
 use crate::util;
 
 /// (capture under `attacks/`, attack types it must raise).
-const POSITIVES: [(&str, &[&str]); 34] = [
+const POSITIVES: [(&str, &[&str]); 35] = [
     ("portscan_syn_nmap.pcapng", &["Port_Scan"]),
     ("portscan_masscan_tcp.pcap", &["Port_Scan"]),
     ("portscan_tcp.pcapng", &["Port_Scan"]),
@@ -78,6 +78,8 @@ const POSITIVES: [(&str, &[&str]); 34] = [
     ("icmp_tunnel.pcap", &["ICMP_Tunnel"]),
     // Zeek's VNC scanner trace: the server's challenge, then SecurityResult "failed".
     ("scan_vnc.pcap", &["Login_Scan"]),
+    // The EICAR test file read over SMB1.
+    ("sv_smb_eicar.pcap", &["Malware_Test_File_Transfer"]),
 ];
 
 /// Runs a capture through every detector, each given only the packets of its
