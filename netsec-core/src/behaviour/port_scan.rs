@@ -6,6 +6,16 @@
 //! to a unicast address. A **stealth probe** is a TCP probe without SYN, or with SYN and FIN
 //! together: after the handshake every segment carries ACK (RFC 9293 §3.10.7.4), so only
 //! scanners and OS fingerprinting send those.
+//!
+//! Two more kinds are judged from what they leave behind:
+//!
+//! - **ACK and Maimon probes** (`nmap -sA`, `-sM`): a TCP flow of exactly one segment
+//!   without SYN or payload, answered by one reset ([`Detector::on_flow_end`]): a bare ACK
+//!   or FIN+ACK to a connection the target never had. They count as stealth probes. (A
+//!   flow picked up mid-stream carries on; it is not answered by a reset alone.)
+//! - **IP-protocol scans** (`nmap -sO`): one source sending `ip_protocols` different IP
+//!   protocols other than TCP and UDP (ICMP, IGMP, GRE, raw numbers …) to one host within the
+//!   window.
 
 use std::net::IpAddr;
 
@@ -17,7 +27,8 @@ use super::{
 };
 use crate::decode::{is_unicast, IpProtocol, TcpFlags};
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
-use crate::flow::FlowContext;
+use crate::features::{Feature, FeatureVector};
+use crate::flow::{EndReason, FlowContext, FlowRecord};
 use crate::time::Timestamp;
 
 const NAME: &str = "port_scan";
@@ -41,6 +52,10 @@ pub struct PortScanConfig {
     pub horizontal_hosts: u64,
     /// Distinct (host, port) targets of stealth probes within the window (default 3).
     pub stealth_probes: u64,
+    /// Distinct IP protocols other than TCP and UDP from one source to one host within the
+    /// window that make an IP-protocol scan (default 5; hosts use ICMP and perhaps one
+    /// tunnel protocol).
+    pub ip_protocols: u64,
     /// Cap of each table (sources, (source, host) and (source, port) pairs), default 16384.
     pub max_tracked: usize,
 }
@@ -54,6 +69,7 @@ impl Default for PortScanConfig {
             vertical_ports: 20,
             horizontal_hosts: 64,
             stealth_probes: 3,
+            ip_protocols: 5,
             max_tracked: 1 << 14,
         }
     }
@@ -71,6 +87,7 @@ impl PortScanConfig {
         c.at_least_one("vertical_ports", self.vertical_ports)?;
         c.at_least_one("horizontal_hosts", self.horizontal_hosts)?;
         c.at_least_one("stealth_probes", self.stealth_probes)?;
+        c.at_least_one("ip_protocols", self.ip_protocols)?;
         c.cap(self.max_tracked)
     }
 }
@@ -81,6 +98,7 @@ struct Scan {
     max_ports: u32,
     max_hosts: u32,
     max_stealth: u32,
+    max_protocols: u32,
 }
 
 /// Detects port scans (see the module docs); one alert per scanning source and episode.
@@ -100,6 +118,8 @@ pub struct PortScanDetector {
     per_port: Counts<(Addr, u32)>,
     /// source → distinct stealth-probed (host, port).
     stealth: DistinctWindow<Addr, (Addr, u16)>,
+    /// (source, host) → distinct IP protocols other than TCP and UDP.
+    protocols: DistinctWindow<(Addr, Addr), u8>,
     sources: Episodes<Addr, Scan>,
     tally: Tally,
 }
@@ -119,6 +139,7 @@ impl PortScanDetector {
             per_host: Counts::new(cap),
             per_port: Counts::new(cap),
             stealth: DistinctWindow::new(cap, w),
+            protocols: DistinctWindow::new(cap.min(1 << 12), w),
             sources: Episodes::new(cap, config.quiet_us, w),
             tally: Tally::default(),
         })
@@ -182,8 +203,10 @@ enum ScanKind {
     Vertical,
     /// One port on many hosts.
     Horizontal,
-    /// TCP probes without SYN, ACK or RST (FIN, NULL, Xmas …).
+    /// TCP probes without SYN, ACK or RST (FIN, NULL, Xmas …), or ACK probes.
     Stealth,
+    /// Many IP protocols to one host.
+    Protocol,
 }
 
 impl ScanKind {
@@ -192,6 +215,7 @@ impl ScanKind {
             ScanKind::Vertical => "vertical",
             ScanKind::Horizontal => "horizontal",
             ScanKind::Stealth => "stealth",
+            ScanKind::Protocol => "ip_protocol",
         }
     }
 }
@@ -202,7 +226,11 @@ impl Detector for PortScanDetector {
     }
 
     fn interest(&self) -> PacketInterest {
-        PacketInterest::TCP | PacketInterest::TCP_DATA | PacketInterest::UDP
+        PacketInterest::TCP
+            | PacketInterest::TCP_DATA
+            | PacketInterest::UDP
+            | PacketInterest::ICMP
+            | PacketInterest::OTHER
     }
 
     fn stats(&self) -> DetectorStats {
@@ -214,6 +242,7 @@ impl Detector for PortScanDetector {
                 &self.per_host,
                 &self.per_port,
                 &self.stealth,
+                &self.protocols,
                 &self.sources,
             ],
         )
@@ -229,28 +258,109 @@ impl Detector for PortScanDetector {
             return;
         };
         let m = &ip.meta;
+        if !matches!(m.protocol, IpProtocol::TCP | IpProtocol::UDP) {
+            if is_unicast(m.dst_addr) {
+                let now = self.clock.advance(m.ts);
+                let key = (Addr(m.src_addr), Addr(m.dst_addr));
+                let (n, _) = self.protocols.observe(key, m.protocol.0, now);
+                let probe = Probe {
+                    src: m.src_addr,
+                    dst: m.dst_addr,
+                    port: 0,
+                    protocol: m.protocol,
+                };
+                self.judge(probe, (0, 0, 0, n), now, out);
+            }
+            return;
+        }
         let Some(stealth) = probe_kind(m.protocol, m.tcp_flags, m.dst_addr, flow) else {
             return;
         };
         let now = self.clock.advance(m.ts);
-        let (src, dst, port) = (m.src_addr, m.dst_addr, m.dst_port);
-        let (ports, hosts) = self.observe(Addr(src), Addr(dst), port, m.protocol.0, now);
+        let probe = Probe {
+            src: m.src_addr,
+            dst: m.dst_addr,
+            port: m.dst_port,
+            protocol: m.protocol,
+        };
+        self.probe(probe, stealth, now, out);
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
+        let s = &flow.stats;
+        let ack_probe = flow.protocol == IpProtocol::TCP
+            && flow.end_reason == EndReason::Rst
+            && s.fwd_packets() == 1
+            && s.bwd_packets() == 1
+            && s.payload_bytes() == 0
+            && features[Feature::SynFlagCnt] == 0.0;
+        if !ack_probe || !is_unicast(flow.dst_addr) {
+            return;
+        }
+        let now = self.clock.advance(flow.first_ts);
+        let probe = Probe {
+            src: flow.src_addr,
+            dst: flow.dst_addr,
+            port: flow.dst_port,
+            protocol: flow.protocol,
+        };
+        self.probe(probe, true, now, out);
+    }
+}
+
+/// One probe's identity.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    src: IpAddr,
+    dst: IpAddr,
+    port: u16,
+    protocol: IpProtocol,
+}
+
+impl PortScanDetector {
+    /// Counts a port probe and alerts when its source crosses a threshold.
+    fn probe(&mut self, p: Probe, stealth: bool, now: Timestamp, out: &mut Vec<Alert>) {
+        let (ports, hosts) = self.observe(Addr(p.src), Addr(p.dst), p.port, p.protocol.0, now);
         let stealthy = if stealth {
-            self.stealth.observe(Addr(src), (Addr(dst), port), now).0
+            self.stealth
+                .observe(Addr(p.src), (Addr(p.dst), p.port), now)
+                .0
         } else {
             0
         };
+        self.judge(p, (ports, hosts, stealthy, 0), now, out);
+    }
+
+    /// Updates the source's episode with the counts (distinct ports, hosts, stealth targets,
+    /// IP protocols) and alerts when one crosses its threshold.
+    fn judge(
+        &mut self,
+        p: Probe,
+        counts: (u32, u32, u32, u32),
+        now: Timestamp,
+        out: &mut Vec<Alert>,
+    ) {
+        let (ports, hosts, stealthy, protocols) = counts;
+        let Probe {
+            src,
+            dst,
+            port,
+            protocol,
+        } = p;
         let c = &self.config;
         let (ep, scan) = self.sources.event(Addr(src), now);
         scan.max_ports = scan.max_ports.max(ports);
         scan.max_hosts = scan.max_hosts.max(hosts);
         scan.max_stealth = scan.max_stealth.max(stealthy);
+        scan.max_protocols = scan.max_protocols.max(protocols);
         let kind = if u64::from(ports) >= c.vertical_ports {
             (ScanKind::Vertical, u64::from(ports), c.vertical_ports)
         } else if u64::from(hosts) >= c.horizontal_hosts {
             (ScanKind::Horizontal, u64::from(hosts), c.horizontal_hosts)
         } else if u64::from(stealthy) >= c.stealth_probes {
             (ScanKind::Stealth, u64::from(stealthy), c.stealth_probes)
+        } else if u64::from(protocols) >= c.ip_protocols {
+            (ScanKind::Protocol, u64::from(protocols), c.ip_protocols)
         } else {
             return;
         };
@@ -259,7 +369,7 @@ impl Detector for PortScanDetector {
         }
         let (ep, scan) = (*ep, *scan);
         let (what, count, threshold) = kind;
-        let proto_name = m.protocol.name();
+        let proto_name = protocol.name();
         let window = secs(c.window_us);
         let (dst_ip, dst_port, severity, description) = match what {
             ScanKind::Vertical => (
@@ -285,7 +395,16 @@ impl Detector for PortScanDetector {
                 None,
                 Severity::High,
                 format!(
-                    "{src} sent stealth TCP probes (no SYN, ACK or RST) to {count} distinct targets within {window} ({} probes since {}).",
+                    "{src} sent stealth TCP probes (no SYN, or ACK probes answered by a reset) to {count} distinct targets within {window} ({} probes since {}).",
+                    ep.events, ep.first
+                ),
+            ),
+            ScanKind::Protocol => (
+                Some(dst),
+                None,
+                Severity::Medium,
+                format!(
+                    "{src} sent {count} different IP protocols to {dst} within {window} (an IP-protocol scan; {} probes since {}).",
                     ep.events, ep.first
                 ),
             ),
@@ -293,7 +412,7 @@ impl Detector for PortScanDetector {
         let alert = AlertBuilder::new(NAME, now, "Port_Scan", severity, &ep)
             .addrs(Some(src), dst_ip)
             .ports(None, dst_port)
-            .protocol(m.protocol)
+            .protocol(protocol)
             .score(intensity_score(
                 count,
                 threshold,
@@ -305,10 +424,12 @@ impl Detector for PortScanDetector {
             .observed("distinct_ports", scan.max_ports)
             .observed("distinct_hosts", scan.max_hosts)
             .observed("stealth_targets", scan.max_stealth)
+            .observed("ip_protocols", scan.max_protocols)
             .threshold("window_us", c.window_us)
             .threshold("vertical_ports", c.vertical_ports)
             .threshold("horizontal_hosts", c.horizontal_hosts)
             .threshold("stealth_probes", c.stealth_probes)
+            .threshold("ip_protocols", c.ip_protocols)
             .build(description);
         out.push(alert);
     }
@@ -339,6 +460,105 @@ mod tests {
         let mut c = PortScanConfig::default();
         f(&mut c);
         PortScanDetector::new(&c).expect("valid")
+    }
+
+    /// `nmap -sA`: a bare ACK to each port, each answered by a reset.
+    #[test]
+    fn ack_probes_answered_by_resets_are_stealth_probes() {
+        let target = [10, 0, 0, 1];
+        let mut pkts = Vec::new();
+        for (i, port) in [22u16, 80, 443, 8080].into_iter().enumerate() {
+            let t = i as i64 * 10_000;
+            pkts.push(synth::tcp(
+                t,
+                SCANNER,
+                50000,
+                target,
+                port,
+                TcpFlags::ACK,
+                0,
+                1024,
+            ));
+            pkts.push(synth::tcp(
+                t + 100,
+                target,
+                port,
+                SCANNER,
+                50000,
+                TcpFlags::RST,
+                0,
+                0,
+            ));
+        }
+        let alerts = feed(&mut detector(|_| {}), &pkts);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].meta["scan_kind"], "stealth");
+    }
+
+    /// A capture that starts mid-connection: bare ACKs and data to several servers, no
+    /// resets: not probes.
+    #[test]
+    fn flows_picked_up_mid_stream_are_not_ack_probes() {
+        let mut pkts = Vec::new();
+        for (i, host) in [[10, 0, 0, 1], [10, 0, 0, 2], [10, 0, 0, 3], [10, 0, 0, 4]]
+            .into_iter()
+            .enumerate()
+        {
+            let t = i as i64 * 10_000;
+            pkts.push(synth::tcp(
+                t,
+                SCANNER,
+                50000 + i as u16,
+                host,
+                443,
+                TcpFlags::ACK,
+                0,
+                1024,
+            ));
+            pkts.push(synth::tcp(
+                t + 100,
+                host,
+                443,
+                SCANNER,
+                50000 + i as u16,
+                TcpFlags::ACK | TcpFlags::PSH,
+                900,
+                501,
+            ));
+            pkts.push(synth::tcp(
+                t + 200,
+                SCANNER,
+                50000 + i as u16,
+                host,
+                443,
+                TcpFlags::ACK,
+                0,
+                1024,
+            ));
+        }
+        assert!(feed(&mut detector(|_| {}), &pkts).is_empty());
+    }
+
+    /// `nmap -sO`: ICMP, IGMP, GRE, ESP, AH and SCTP to one host.
+    #[test]
+    fn ip_protocol_scan() {
+        let target = [10, 0, 0, 1];
+        let pkts: Vec<_> = [1u8, 2, 47, 50, 51, 132]
+            .into_iter()
+            .enumerate()
+            .map(|(i, proto)| {
+                let mut m = synth::udp(i as i64 * 1000, SCANNER, 0, target, 0, 0);
+                m.protocol = IpProtocol(proto);
+                m
+            })
+            .collect();
+        let alerts = feed(&mut detector(|_| {}), &pkts);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].meta["scan_kind"], "ip_protocol");
+        assert_eq!(alerts[0].meta["observed"]["ip_protocols"], 5);
+        // ICMP and GRE alone are ordinary.
+        let alerts = feed(&mut detector(|_| {}), &pkts[..2]);
+        assert!(alerts.is_empty());
     }
 
     #[test]
