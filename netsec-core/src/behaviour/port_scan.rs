@@ -13,6 +13,11 @@
 //!   without SYN or payload, answered by one reset ([`Detector::on_flow_end`]): a bare ACK
 //!   or FIN+ACK to a connection the target never had. They count as stealth probes. (A
 //!   flow picked up mid-stream carries on; it is not answered by a reset alone.)
+//! - **Slow scans** (`nmap -T0`/`-T1`, one probe every few minutes): failed connection
+//!   attempts (a SYN-only flow left unanswered or answered by one reset), counted over
+//!   `slow_window_us` rather than the window: `slow_hosts` distinct hosts on one port, or
+//!   `slow_ports` distinct ports on one host. Only failures count, so a browser reaching many
+//!   servers in an hour does not.
 //! - **IP-protocol scans** (`nmap -sO`): one source sending `ip_protocols` different IP
 //!   protocols other than TCP and UDP (ICMP, IGMP, GRE, raw numbers …) to one host within the
 //!   window.
@@ -52,11 +57,21 @@ pub struct PortScanConfig {
     pub horizontal_hosts: u64,
     /// Distinct (host, port) targets of stealth probes within the window (default 3).
     pub stealth_probes: u64,
+    /// Window for slow scans, µs (default 1 h).
+    pub slow_window_us: i64,
+    /// Distinct hosts with failed connection attempts from one source on one port within the
+    /// slow window (default 32).
+    pub slow_hosts: u64,
+    /// Distinct ports of one host with failed connection attempts from one source within the
+    /// slow window (default 32).
+    pub slow_ports: u64,
     /// Distinct IP protocols other than TCP and UDP from one source to one host within the
     /// window that make an IP-protocol scan (default 5; hosts use ICMP and perhaps one
     /// tunnel protocol).
     pub ip_protocols: u64,
-    /// Cap of each table (sources, (source, host) and (source, port) pairs), default 16384.
+    /// Cap of each table (sources, (source, host) and (source, port) pairs), default 16384;
+    /// the IP-protocol and slow-scan tables hold at most 1024 pairs each (beyond that the
+    /// oldest are evicted, so a slow scan hidden among more failing sources can be missed).
     pub max_tracked: usize,
 }
 
@@ -69,6 +84,9 @@ impl Default for PortScanConfig {
             vertical_ports: 20,
             horizontal_hosts: 64,
             stealth_probes: 3,
+            slow_window_us: 3_600_000_000,
+            slow_hosts: 32,
+            slow_ports: 32,
             ip_protocols: 5,
             max_tracked: 1 << 14,
         }
@@ -87,6 +105,9 @@ impl PortScanConfig {
         c.at_least_one("vertical_ports", self.vertical_ports)?;
         c.at_least_one("horizontal_hosts", self.horizontal_hosts)?;
         c.at_least_one("stealth_probes", self.stealth_probes)?;
+        c.positive("slow_window_us", self.slow_window_us)?;
+        c.at_least_one("slow_hosts", self.slow_hosts)?;
+        c.at_least_one("slow_ports", self.slow_ports)?;
         c.at_least_one("ip_protocols", self.ip_protocols)?;
         c.cap(self.max_tracked)
     }
@@ -99,6 +120,7 @@ struct Scan {
     max_hosts: u32,
     max_stealth: u32,
     max_protocols: u32,
+    max_slow: u32,
 }
 
 /// Detects port scans (see the module docs); one alert per scanning source and episode.
@@ -118,6 +140,10 @@ pub struct PortScanDetector {
     per_port: Counts<(Addr, u32)>,
     /// source → distinct stealth-probed (host, port).
     stealth: DistinctWindow<Addr, (Addr, u16)>,
+    /// (source, port) → distinct hosts with failed attempts, over the slow window.
+    slow_hosts: DistinctWindow<(Addr, u16), Addr>,
+    /// (source, host) → distinct ports with failed attempts, over the slow window.
+    slow_ports: DistinctWindow<(Addr, Addr), u16>,
     /// (source, host) → distinct IP protocols other than TCP and UDP.
     protocols: DistinctWindow<(Addr, Addr), u8>,
     sources: Episodes<Addr, Scan>,
@@ -139,7 +165,9 @@ impl PortScanDetector {
             per_host: Counts::new(cap),
             per_port: Counts::new(cap),
             stealth: DistinctWindow::new(cap, w),
-            protocols: DistinctWindow::new(cap.min(1 << 12), w),
+            protocols: DistinctWindow::new(cap.min(1 << 10), w),
+            slow_hosts: DistinctWindow::new(cap.min(1 << 10), config.slow_window_us),
+            slow_ports: DistinctWindow::new(cap.min(1 << 10), config.slow_window_us),
             sources: Episodes::new(cap, config.quiet_us, w),
             tally: Tally::default(),
         })
@@ -207,6 +235,8 @@ enum ScanKind {
     Stealth,
     /// Many IP protocols to one host.
     Protocol,
+    /// Failed attempts on many hosts or ports over the slow window.
+    Slow,
 }
 
 impl ScanKind {
@@ -216,6 +246,7 @@ impl ScanKind {
             ScanKind::Horizontal => "horizontal",
             ScanKind::Stealth => "stealth",
             ScanKind::Protocol => "ip_protocol",
+            ScanKind::Slow => "slow",
         }
     }
 }
@@ -243,6 +274,8 @@ impl Detector for PortScanDetector {
                 &self.per_port,
                 &self.stealth,
                 &self.protocols,
+                &self.slow_hosts,
+                &self.slow_ports,
                 &self.sources,
             ],
         )
@@ -269,7 +302,11 @@ impl Detector for PortScanDetector {
                     port: 0,
                     protocol: m.protocol,
                 };
-                self.judge(probe, (0, 0, 0, n), now, out);
+                let seen = Observed {
+                    protocols: n,
+                    ..Observed::default()
+                };
+                self.judge(probe, seen, now, out);
             }
             return;
         }
@@ -288,6 +325,33 @@ impl Detector for PortScanDetector {
 
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
         let s = &flow.stats;
+        let failed_attempt = flow.protocol == IpProtocol::TCP
+            && features[Feature::SynFlagCnt] > 0.0
+            && s.payload_bytes() == 0
+            && s.fwd_packets() <= 3
+            && (s.bwd_packets() == 0
+                || (s.bwd_packets() == 1 && flow.end_reason == EndReason::Rst));
+        if failed_attempt && is_unicast(flow.dst_addr) {
+            let now = self.clock.advance(flow.first_ts);
+            let (src, dst) = (Addr(flow.src_addr), Addr(flow.dst_addr));
+            let (hosts, _) = self.slow_hosts.observe((src, flow.dst_port), dst, now);
+            let (ports, _) = self.slow_ports.observe((src, dst), flow.dst_port, now);
+            let c = &self.config;
+            if u64::from(hosts) >= c.slow_hosts || u64::from(ports) >= c.slow_ports {
+                let probe = Probe {
+                    src: flow.src_addr,
+                    dst: flow.dst_addr,
+                    port: flow.dst_port,
+                    protocol: flow.protocol,
+                };
+                let slow = Observed {
+                    slow: hosts.max(ports),
+                    ..Observed::default()
+                };
+                self.judge(probe, slow, now, out);
+            }
+            return;
+        }
         let ack_probe = flow.protocol == IpProtocol::TCP
             && flow.end_reason == EndReason::Rst
             && s.fwd_packets() == 1
@@ -306,6 +370,16 @@ impl Detector for PortScanDetector {
         };
         self.probe(probe, true, now, out);
     }
+}
+
+/// What a probe brought a source's distinct counts to (0 for counts it did not touch).
+#[derive(Debug, Clone, Copy, Default)]
+struct Observed {
+    ports: u32,
+    hosts: u32,
+    stealthy: u32,
+    protocols: u32,
+    slow: u32,
 }
 
 /// One probe's identity.
@@ -328,19 +402,25 @@ impl PortScanDetector {
         } else {
             0
         };
-        self.judge(p, (ports, hosts, stealthy, 0), now, out);
+        let seen = Observed {
+            ports,
+            hosts,
+            stealthy,
+            ..Observed::default()
+        };
+        self.judge(p, seen, now, out);
     }
 
     /// Updates the source's episode with the counts (distinct ports, hosts, stealth targets,
     /// IP protocols) and alerts when one crosses its threshold.
-    fn judge(
-        &mut self,
-        p: Probe,
-        counts: (u32, u32, u32, u32),
-        now: Timestamp,
-        out: &mut Vec<Alert>,
-    ) {
-        let (ports, hosts, stealthy, protocols) = counts;
+    fn judge(&mut self, p: Probe, seen: Observed, now: Timestamp, out: &mut Vec<Alert>) {
+        let Observed {
+            ports,
+            hosts,
+            stealthy,
+            protocols,
+            slow,
+        } = seen;
         let Probe {
             src,
             dst,
@@ -353,6 +433,7 @@ impl PortScanDetector {
         scan.max_hosts = scan.max_hosts.max(hosts);
         scan.max_stealth = scan.max_stealth.max(stealthy);
         scan.max_protocols = scan.max_protocols.max(protocols);
+        scan.max_slow = scan.max_slow.max(slow);
         let kind = if u64::from(ports) >= c.vertical_ports {
             (ScanKind::Vertical, u64::from(ports), c.vertical_ports)
         } else if u64::from(hosts) >= c.horizontal_hosts {
@@ -361,6 +442,12 @@ impl PortScanDetector {
             (ScanKind::Stealth, u64::from(stealthy), c.stealth_probes)
         } else if u64::from(protocols) >= c.ip_protocols {
             (ScanKind::Protocol, u64::from(protocols), c.ip_protocols)
+        } else if slow > 0 {
+            (
+                ScanKind::Slow,
+                u64::from(slow),
+                c.slow_hosts.min(c.slow_ports),
+            )
         } else {
             return;
         };
@@ -399,6 +486,15 @@ impl PortScanDetector {
                     ep.events, ep.first
                 ),
             ),
+            ScanKind::Slow => (
+                Some(dst),
+                Some(port),
+                Severity::Medium,
+                format!(
+                    "{src} made failed connection attempts to {count} distinct hosts of one port or ports of one host within {} (a slow scan; last {dst}:{port}).",
+                    secs(c.slow_window_us)
+                ),
+            ),
             ScanKind::Protocol => (
                 Some(dst),
                 None,
@@ -425,11 +521,15 @@ impl PortScanDetector {
             .observed("distinct_hosts", scan.max_hosts)
             .observed("stealth_targets", scan.max_stealth)
             .observed("ip_protocols", scan.max_protocols)
+            .observed("slow_failed_targets", scan.max_slow)
             .threshold("window_us", c.window_us)
             .threshold("vertical_ports", c.vertical_ports)
             .threshold("horizontal_hosts", c.horizontal_hosts)
             .threshold("stealth_probes", c.stealth_probes)
             .threshold("ip_protocols", c.ip_protocols)
+            .threshold("slow_window_us", c.slow_window_us)
+            .threshold("slow_hosts", c.slow_hosts)
+            .threshold("slow_ports", c.slow_ports)
             .build(description);
         out.push(alert);
     }
@@ -540,6 +640,55 @@ mod tests {
     }
 
     /// `nmap -sO`: ICMP, IGMP, GRE, ESP, AH and SCTP to one host.
+    /// `nmap -T0 -p 23`: one SYN every 2 minutes to a new host, unanswered, for 80 minutes;
+    /// far below the per-minute thresholds, a slow scan over the hour.
+    #[test]
+    fn slow_scan_of_one_port_over_an_hour() {
+        let pkts: Vec<_> = (0..40u8)
+            .map(|i| syn(i64::from(i) * 120_000, [10, 1, 0, i], 23))
+            .collect();
+        let alerts = feed(&mut detector(|_| {}), &pkts);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].meta["scan_kind"], "slow");
+        // Answered connections (a client's ordinary day) are not failures.
+        let mut ok = Vec::new();
+        for i in 0..40u8 {
+            let t = i64::from(i) * 120_000_000;
+            let host = [10, 1, 0, i];
+            ok.push(synth::tcp(
+                t,
+                SCANNER,
+                40000,
+                host,
+                443,
+                TcpFlags::SYN,
+                0,
+                1024,
+            ));
+            ok.push(synth::tcp(
+                t + 10,
+                host,
+                443,
+                SCANNER,
+                40000,
+                TcpFlags::SYN | TcpFlags::ACK,
+                0,
+                1024,
+            ));
+            ok.push(synth::tcp(
+                t + 20,
+                SCANNER,
+                40000,
+                host,
+                443,
+                TcpFlags::ACK,
+                0,
+                1024,
+            ));
+        }
+        assert!(feed(&mut detector(|_| {}), &ok).is_empty());
+    }
+
     #[test]
     fn ip_protocol_scan() {
         let target = [10, 0, 0, 1];
@@ -675,8 +824,9 @@ mod tests {
             .collect();
         assert!(feed(&mut d, &pkts).is_empty());
         let s = d.stats();
-        // Probes, the two per-probe counts, stealth pairs and their counts, sources: 64 each.
-        assert!(s.tracked <= 6 * 64, "{s:?}");
+        // Probes, the two per-probe counts, sources, and the pairs and counts of the stealth,
+        // protocol and two slow-scan windows: 64 each.
+        assert!(s.tracked <= 12 * 64, "{s:?}");
         assert!(s.evicted >= 2 * (10_000 - 64), "{s:?}");
         assert!(s.memory_bytes <= s.memory_bound_bytes, "{s:?}");
     }
