@@ -535,6 +535,8 @@ pub(crate) mod tests_util {
             closed: false,
             gap_us: 0,
             sender_reset: false,
+            repeated_ack: false,
+            rst_out_of_window: false,
             app_proto: crate::app::AppProto::Unknown,
         }
     }

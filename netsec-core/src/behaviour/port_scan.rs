@@ -17,7 +17,12 @@
 //!   attempts (a SYN-only flow left unanswered or answered by one reset), counted over
 //!   `slow_window_us` rather than the window: `slow_hosts` distinct hosts on one port, or
 //!   `slow_ports` distinct ports on one host. Only failures count, so a browser reaching many
-//!   servers in an hour does not.
+//!   servers in an hour does not. A source's first failure only marks it in a direct-mapped
+//!   filter of recent failing sources ([`REPEAT_FILTER_SLOTS`] slots, no hashing of keys);
+//!   its later failures are counted, so a flood of spoofed one-off sources costs one array
+//!   write each (while such a flood lasts, it can overwrite a slow scanner's slot and hide
+//!   it). A source already reported for a fast scan within the slow window is not reported
+//!   again as a slow one.
 //! - **IP-protocol scans** (`nmap -sO`): one source sending `ip_protocols` different IP
 //!   protocols other than TCP and UDP (ICMP, IGMP, GRE, raw numbers …) to one host within the
 //!   window.
@@ -142,6 +147,10 @@ pub struct PortScanDetector {
     stealth: DistinctWindow<Addr, (Addr, u16)>,
     /// (source, port) → distinct hosts with failed attempts, over the slow window.
     slow_hosts: DistinctWindow<(Addr, u16), Addr>,
+    /// Fingerprints of recently failing sources, by slot.
+    failing: Box<[u32]>,
+    /// Sources reported for a fast scan within the slow window.
+    fast_reported: TimedTable<Addr, ()>,
     /// (source, host) → distinct ports with failed attempts, over the slow window.
     slow_ports: DistinctWindow<(Addr, Addr), u16>,
     /// (source, host) → distinct IP protocols other than TCP and UDP.
@@ -166,6 +175,8 @@ impl PortScanDetector {
             per_port: Counts::new(cap),
             stealth: DistinctWindow::new(cap, w),
             protocols: DistinctWindow::new(cap.min(1 << 10), w),
+            failing: vec![0; REPEAT_FILTER_SLOTS].into_boxed_slice(),
+            fast_reported: TimedTable::new(cap.min(1 << 10), config.slow_window_us),
             slow_hosts: DistinctWindow::new(cap.min(1 << 10), config.slow_window_us),
             slow_ports: DistinctWindow::new(cap.min(1 << 10), config.slow_window_us),
             sources: Episodes::new(cap, config.quiet_us, w),
@@ -224,6 +235,17 @@ fn probe_kind(
     }
 }
 
+/// Slots of the filter of recently failing sources (a 256 KiB array).
+pub const REPEAT_FILTER_SLOTS: usize = 1 << 16;
+
+/// The filter slot and fingerprint of a source address (multiply-shift mixing, no keyed
+/// hash: the filter only saves work, it decides nothing alone).
+fn slot_and_print(a: IpAddr) -> (usize, u32) {
+    let bits = Addr(a).bits();
+    let x = ((bits >> 64) as u64 ^ bits as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    ((x >> 48) as usize, (x as u32) | 1)
+}
+
 /// What kind of scan crossed its threshold (`meta.scan_kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ScanKind {
@@ -265,7 +287,7 @@ impl Detector for PortScanDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        table_stats(
+        let mut d = table_stats(
             NAME,
             &self.tally,
             &[
@@ -274,11 +296,16 @@ impl Detector for PortScanDetector {
                 &self.per_port,
                 &self.stealth,
                 &self.protocols,
+                &self.fast_reported,
                 &self.slow_hosts,
                 &self.slow_ports,
                 &self.sources,
             ],
-        )
+        );
+        let filter = (self.failing.len() * std::mem::size_of::<u32>()) as u64;
+        d.memory_bytes += filter;
+        d.memory_bound_bytes += filter;
+        d
     }
 
     fn on_packet(
@@ -292,7 +319,8 @@ impl Detector for PortScanDetector {
         };
         let m = &ip.meta;
         if !matches!(m.protocol, IpProtocol::TCP | IpProtocol::UDP) {
-            if is_unicast(m.dst_addr) {
+            // Each protocol tried opens a flow of its own: only flow openers are counted.
+            if flow.is_none_or(|f| f.new_flow) && is_unicast(m.dst_addr) {
                 let now = self.clock.advance(m.ts);
                 let key = (Addr(m.src_addr), Addr(m.dst_addr));
                 let (n, _) = self.protocols.observe(key, m.protocol.0, now);
@@ -332,6 +360,10 @@ impl Detector for PortScanDetector {
             && (s.bwd_packets() == 0
                 || (s.bwd_packets() == 1 && flow.end_reason == EndReason::Rst));
         if failed_attempt && is_unicast(flow.dst_addr) {
+            let (slot, print) = slot_and_print(flow.src_addr);
+            if std::mem::replace(&mut self.failing[slot], print) != print {
+                return;
+            }
             let now = self.clock.advance(flow.first_ts);
             let (src, dst) = (Addr(flow.src_addr), Addr(flow.dst_addr));
             let (hosts, _) = self.slow_hosts.observe((src, flow.dst_port), dst, now);
@@ -393,6 +425,7 @@ struct Probe {
 
 impl PortScanDetector {
     /// Counts a port probe and alerts when its source crosses a threshold.
+    #[inline]
     fn probe(&mut self, p: Probe, stealth: bool, now: Timestamp, out: &mut Vec<Alert>) {
         let (ports, hosts) = self.observe(Addr(p.src), Addr(p.dst), p.port, p.protocol.0, now);
         let stealthy = if stealth {
@@ -442,7 +475,7 @@ impl PortScanDetector {
             (ScanKind::Stealth, u64::from(stealthy), c.stealth_probes)
         } else if u64::from(protocols) >= c.ip_protocols {
             (ScanKind::Protocol, u64::from(protocols), c.ip_protocols)
-        } else if slow > 0 {
+        } else if slow > 0 && self.fast_reported.get(&Addr(src)).is_none() {
             (
                 ScanKind::Slow,
                 u64::from(slow),
@@ -456,6 +489,10 @@ impl PortScanDetector {
         }
         let (ep, scan) = (*ep, *scan);
         let (what, count, threshold) = kind;
+        if what != ScanKind::Slow {
+            self.fast_reported.expire(now, |_, _| {});
+            self.fast_reported.touch(Addr(src), now, || (), |_, _| {});
+        }
         let proto_name = protocol.name();
         let window = secs(c.window_us);
         let (dst_ip, dst_port, severity, description) = match what {
@@ -824,9 +861,9 @@ mod tests {
             .collect();
         assert!(feed(&mut d, &pkts).is_empty());
         let s = d.stats();
-        // Probes, the two per-probe counts, sources, and the pairs and counts of the stealth,
-        // protocol and two slow-scan windows: 64 each.
-        assert!(s.tracked <= 12 * 64, "{s:?}");
+        // Probes, the two per-probe counts, sources, fast-reported sources, and the pairs and
+        // counts of the stealth, protocol and two slow-scan windows: 64 each.
+        assert!(s.tracked <= 13 * 64, "{s:?}");
         assert!(s.evicted >= 2 * (10_000 - 64), "{s:?}");
         assert!(s.memory_bytes <= s.memory_bound_bytes, "{s:?}");
     }
