@@ -74,8 +74,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             closed: false,
             gap_us: 0,
             sender_reset: false,
-            repeated_ack: false,
-            rst_out_of_window: false,
             app_proto: netsec_core::app::AppProto::Unknown,
         };
         payload.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);

@@ -3,16 +3,17 @@
 //!
 //! - **Encapsulated IP:** the echo data starts with an IPv4 or IPv6 header whose length field
 //!   matches the data (icmptunnel sends whole IP packets this way).
-//! - **Varying sizes:** one source's echo requests to one host take at least
-//!   `distinct_sizes` different data lengths within `window_us`. `ping` sends one size for a
-//!   whole run (`-s`), so a tunnel's payload-driven sizes stand out.
+//! - **Varying sizes:** one source's echo requests to one host change their data length at
+//!   least `size_changes` times, each within `window_us` of the one before. `ping` sends one
+//!   size for a whole run (`-s`), so a tunnel's payload-driven sizes stand out. One table
+//!   lookup per echo request (last size and change count per pair).
 //!
 //! One alert (`ICMP_Tunnel`) per (pinging host, pinged host) and episode: a tunnel's
 //! requests and replies are one finding.
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally};
+use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
 use super::{secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::IpProtocol;
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
@@ -26,11 +27,11 @@ const NAME: &str = "icmp_tunnel";
 pub struct IcmpTunnelConfig {
     /// Run the detector (default true).
     pub enabled: bool,
-    /// Window for distinct echo data sizes, µs (default 60 s).
+    /// A pair's size changes are forgotten after this long without an echo request, µs
+    /// (default 60 s).
     pub window_us: i64,
-    /// Distinct echo-request data sizes from one source to one host within the window
-    /// (default 8).
-    pub distinct_sizes: u64,
+    /// Changes of echo-request data size from one source to one host (default 8).
+    pub size_changes: u64,
     /// A pair quiet for this long ends its episode, µs (default 300 s).
     pub quiet_us: i64,
     /// Cap of each table, default 1024.
@@ -42,7 +43,7 @@ impl Default for IcmpTunnelConfig {
         IcmpTunnelConfig {
             enabled: true,
             window_us: 60_000_000,
-            distinct_sizes: 8,
+            size_changes: 8,
             quiet_us: 300_000_000,
             max_tracked: 1 << 10,
         }
@@ -57,7 +58,7 @@ impl IcmpTunnelConfig {
     pub fn check(&self) -> Result<(), BehaviourConfigError> {
         let c = Check(NAME);
         c.positive("window_us", self.window_us)?;
-        c.at_least_one("distinct_sizes", self.distinct_sizes)?;
+        c.at_least_one("size_changes", self.size_changes)?;
         c.non_negative("quiet_us", self.quiet_us)?;
         c.cap(self.max_tracked)
     }
@@ -81,7 +82,8 @@ pub(crate) fn carries_ip(data: &[u8]) -> bool {
 pub struct IcmpTunnelDetector {
     config: IcmpTunnelConfig,
     clock: Clock,
-    sizes: DistinctWindow<(Addr, Addr), u32>,
+    /// Per pair: the last echo-request data size and the changes counted.
+    sizes: TimedTable<(Addr, Addr), (u32, u32)>,
     pairs: Episodes<(Addr, Addr), ()>,
     tally: Tally,
 }
@@ -96,7 +98,7 @@ impl IcmpTunnelDetector {
         Ok(IcmpTunnelDetector {
             config: config.clone(),
             clock: Clock::default(),
-            sizes: DistinctWindow::new(config.max_tracked, config.window_us),
+            sizes: TimedTable::new(config.max_tracked, config.window_us),
             pairs: Episodes::new(config.max_tracked, config.quiet_us, config.window_us),
             tally: Tally::default(),
         })
@@ -146,12 +148,18 @@ impl Detector for IcmpTunnelDetector {
         let why = if carries_ip(ip.payload) {
             "echo data that is a whole IP packet".to_string()
         } else if request {
-            let (sizes, _) = self.sizes.observe(key, m.payload_len, now);
-            if u64::from(sizes) < c.distinct_sizes {
+            self.sizes.expire(now, |_, _| {});
+            let size = m.payload_len;
+            let (last, changes) = self.sizes.touch(key, now, || (size, 0), |_, _| {});
+            if *last != size {
+                *last = size;
+                *changes += 1;
+            }
+            if u64::from(*changes) != c.size_changes {
                 return;
             }
             format!(
-                "echo requests of {sizes} different data sizes within {}",
+                "echo requests that changed their data size {changes} times, each within {} of the last",
                 secs(c.window_us)
             )
         } else {
@@ -170,7 +178,7 @@ impl Detector for IcmpTunnelDetector {
                 .score(0.8)
                 .observed("finding", why)
                 .observed("data_bytes", u64::from(m.payload_len))
-                .threshold("distinct_sizes", c.distinct_sizes)
+                .threshold("size_changes", c.size_changes)
                 .threshold("window_us", c.window_us)
                 .build(description),
         );

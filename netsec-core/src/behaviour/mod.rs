@@ -535,8 +535,6 @@ pub(crate) mod tests_util {
             closed: false,
             gap_us: 0,
             sender_reset: false,
-            repeated_ack: false,
-            rst_out_of_window: false,
             app_proto: crate::app::AppProto::Unknown,
         }
     }

@@ -12,22 +12,12 @@
 //!   injects resets (to blind an IDS or hijack the session) or a peer crafted to evade one
 //!   does not. The flow table says whether the sender reset the flow
 //!   ([`FlowContext::sender_reset`]), so this costs no table of its own.
-//! - **ACK storms** (`TCP_ACK_Storm`): both sides of a connection repeat the same pure ACK
-//!   (same sequence and acknowledgement numbers) `ack_storm_repeats` times each within
-//!   `storm_window_us`: after a hijacker's injected data, client and server each answer the
-//!   other's "unacceptable" segment with an ACK, forever. Duplicate ACKs of loss recovery
-//!   come from the receiver only.
-//! - **Blind RST injection** (`TCP_RST_Injection`): `injected_rsts` resets into one
-//!   connection whose sequence numbers lie more than 16 MiB from where the sender's data
-//!   reached ([`FlowContext::rst_out_of_window`]): an off-path attacker guessing the window.
 //!
-//! The flow table marks repeated ACKs and far resets as it follows each connection; only
-//! those segments touch this detector's per-flow table. One alert per (source, finding) and
-//! episode.
+//! One alert per (source, finding) and episode.
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
+use super::state::{Addr, Clock, Episodes, Tally};
 use super::{table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{IpProtocol, TcpFlags};
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
@@ -45,17 +35,9 @@ pub struct TcpAnomalyConfig {
     pub urgent: bool,
     /// Look for traffic after a host's own reset (default true).
     pub desync: bool,
-    /// Repeated pure ACKs from each side of one connection that make an ACK storm
-    /// (default 100).
-    pub ack_storm_repeats: u64,
-    /// Out-of-window resets into one connection that make a blind injection (default 2).
-    pub injected_rsts: u64,
-    /// Window for both counts, µs (default 10 s).
-    pub storm_window_us: i64,
     /// A source quiet for this long ends its episode, µs (default 600 s).
     pub quiet_us: i64,
-    /// Cap of each table (connections with repeated ACKs or far resets, source episodes),
-    /// default 1024.
+    /// Cap of the source episodes table, default 1024.
     pub max_tracked: usize,
 }
 
@@ -65,9 +47,6 @@ impl Default for TcpAnomalyConfig {
             enabled: true,
             urgent: true,
             desync: true,
-            ack_storm_repeats: 100,
-            injected_rsts: 2,
-            storm_window_us: 10_000_000,
             quiet_us: 600_000_000,
             max_tracked: 1 << 10,
         }
@@ -81,9 +60,6 @@ impl TcpAnomalyConfig {
     /// [`BehaviourConfigError::Invalid`] naming the first invalid field.
     pub fn check(&self) -> Result<(), BehaviourConfigError> {
         let c = Check(NAME);
-        c.at_least_one("ack_storm_repeats", self.ack_storm_repeats)?;
-        c.at_least_one("injected_rsts", self.injected_rsts)?;
-        c.positive("storm_window_us", self.storm_window_us)?;
         c.non_negative("quiet_us", self.quiet_us)?;
         c.cap(self.max_tracked)
     }
@@ -113,9 +89,6 @@ pub(crate) fn urgent_abuse(flags: u8, urgent_pointer: u16) -> Option<&'static st
 pub struct TcpAnomalyDetector {
     config: TcpAnomalyConfig,
     clock: Clock,
-    /// Per connection: repeated pure ACKs (forward, backward), far resets, and whether the
-    /// storm was reported.
-    odd: TimedTable<u64, [u32; 4]>,
     sources: Episodes<(Addr, u8), ()>,
     tally: Tally,
 }
@@ -130,7 +103,6 @@ impl TcpAnomalyDetector {
         Ok(TcpAnomalyDetector {
             config: config.clone(),
             clock: Clock::default(),
-            odd: TimedTable::new(config.max_tracked, config.storm_window_us),
             sources: Episodes::new(config.max_tracked, config.quiet_us, config.quiet_us),
             tally: Tally::default(),
         })
@@ -166,7 +138,7 @@ impl Detector for TcpAnomalyDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        table_stats(NAME, &self.tally, &[&self.odd, &self.sources])
+        table_stats(NAME, &self.tally, &[&self.sources])
     }
 
     fn on_packet(
@@ -191,12 +163,8 @@ impl Detector for TcpAnomalyDetector {
                 Severity::High,
                 format!("{why} (urgent pointer {})", m.tcp_urgent),
             ))
-        } else if let Some(why) = desync(flags, m.payload_len)
-            .filter(|_| c.desync && flow.is_some_and(|f| f.sender_reset))
-        {
-            Some((1u8, "TCP_Evasion", Severity::Medium, why))
-        } else if let Some(f) = flow.filter(|f| f.repeated_ack || f.rst_out_of_window) {
-            self.count_oddity(f, m.ts)
+        } else if c.desync && flow.is_some_and(|f| f.sender_reset) {
+            desync(flags, m.payload_len).map(|why| (1u8, "TCP_Evasion", Severity::Medium, why))
         } else {
             None
         };
@@ -228,52 +196,6 @@ impl Detector for TcpAnomalyDetector {
     }
 }
 
-impl TcpAnomalyDetector {
-    /// Counts a repeated ACK or a far reset of flow `f`: a finding once a count crosses its
-    /// threshold within the window.
-    fn count_oddity(
-        &mut self,
-        f: &FlowContext,
-        ts: crate::time::Timestamp,
-    ) -> Option<(u8, &'static str, Severity, String)> {
-        let now = self.clock.advance(ts);
-        let c = &self.config;
-        self.odd.expire(now, |_, _| {});
-        let counts = self.odd.touch(f.flow_id, now, || [0; 4], |_, _| {});
-        if f.rst_out_of_window {
-            counts[2] += 1;
-            if u64::from(counts[2]) == c.injected_rsts {
-                return Some((
-                    3,
-                    "TCP_RST_Injection",
-                    Severity::High,
-                    format!(
-                        "{} resets with sequence numbers far outside the connection's window (blind injection)",
-                        counts[2]
-                    ),
-                ));
-            }
-            return None;
-        }
-        counts[usize::from(!f.direction.is_forward())] += 1;
-        let (fwd, bwd) = (u64::from(counts[0]), u64::from(counts[1]));
-        let storm = counts[3] == 0 && fwd.min(bwd) >= c.ack_storm_repeats;
-        if storm {
-            counts[3] = 1;
-        }
-        storm.then(|| {
-            (
-                2,
-                "TCP_ACK_Storm",
-                Severity::High,
-                format!(
-                    "an ACK storm: {fwd} and {bwd} identical pure ACKs from the two sides (a desynchronised, possibly hijacked session)"
-                ),
-            )
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,76 +217,6 @@ mod tests {
             "telnet's interrupt"
         );
         assert_eq!(urgent_abuse(TcpFlags::SYN, 10), None, "no URG flag");
-    }
-
-    fn handshake(c: [u8; 4], s: [u8; 4]) -> Vec<crate::decode::PacketMeta> {
-        use crate::synth::tcp;
-        const A: u8 = TcpFlags::ACK;
-        let mut syn = tcp(0, c, 40000, s, 80, TcpFlags::SYN, 0, 64240);
-        syn.tcp_seq = 100;
-        let mut syn_ack = tcp(10, s, 80, c, 40000, TcpFlags::SYN | A, 0, 64240);
-        (syn_ack.tcp_seq, syn_ack.tcp_ack) = (500, 101);
-        let mut ack = tcp(20, c, 40000, s, 80, A, 0, 64240);
-        (ack.tcp_seq, ack.tcp_ack) = (101, 501);
-        let mut data = tcp(30, c, 40000, s, 80, A | TcpFlags::PSH, 100, 64240);
-        (data.tcp_seq, data.tcp_ack) = (101, 501);
-        vec![syn, syn_ack, ack, data]
-    }
-
-    fn pure_ack(
-        t: i64,
-        from: [u8; 4],
-        to: [u8; 4],
-        ports: (u16, u16),
-        seq: u32,
-        ack: u32,
-    ) -> crate::decode::PacketMeta {
-        let mut m = crate::synth::tcp(t, from, ports.0, to, ports.1, TcpFlags::ACK, 0, 64240);
-        (m.tcp_seq, m.tcp_ack) = (seq, ack);
-        m
-    }
-
-    #[test]
-    fn ack_storm_needs_both_sides() {
-        use crate::behaviour::tests_util::feed;
-        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-        let mut storm = handshake(c, s);
-        for i in 0..150 {
-            storm.push(pure_ack(100 + 2 * i, c, s, (40000, 80), 201, 501));
-            storm.push(pure_ack(101 + 2 * i, s, c, (80, 40000), 501, 201));
-        }
-        let mut d = TcpAnomalyDetector::new(&TcpAnomalyConfig::default()).expect("valid");
-        let alerts = feed(&mut d, &storm);
-        assert_eq!(alerts.len(), 1, "{alerts:?}");
-        assert_eq!(alerts[0].attack_type, "TCP_ACK_Storm");
-        // Loss recovery: the receiver alone repeats its ACK.
-        let mut dupacks = handshake(c, s);
-        for i in 0..300 {
-            dupacks.push(pure_ack(100 + i, s, c, (80, 40000), 501, 201));
-        }
-        let mut d = TcpAnomalyDetector::new(&TcpAnomalyConfig::default()).expect("valid");
-        assert!(feed(&mut d, &dupacks).is_empty());
-    }
-
-    #[test]
-    fn far_resets_are_injections_the_senders_own_are_not() {
-        use crate::behaviour::tests_util::feed;
-        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-        let rst = |t: i64, seq: u32| {
-            let mut m = crate::synth::tcp(t, c, 40000, s, 80, TcpFlags::RST, 0, 0);
-            m.tcp_seq = seq;
-            m
-        };
-        let mut guesses = handshake(c, s);
-        guesses.extend([rst(100, 0x4000_0000), rst(101, 0x8000_0000)]);
-        let mut d = TcpAnomalyDetector::new(&TcpAnomalyConfig::default()).expect("valid");
-        let alerts = feed(&mut d, &guesses);
-        assert_eq!(alerts.len(), 1, "{alerts:?}");
-        assert_eq!(alerts[0].attack_type, "TCP_RST_Injection");
-        let mut own = handshake(c, s);
-        own.push(rst(100, 201));
-        let mut d = TcpAnomalyDetector::new(&TcpAnomalyConfig::default()).expect("valid");
-        assert!(feed(&mut d, &own).is_empty());
     }
 
     #[test]

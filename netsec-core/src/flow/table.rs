@@ -240,12 +240,6 @@ pub struct FlowContext {
     pub gap_us: i64,
     /// This packet's sender reset the flow (sent a TCP RST) before this packet.
     pub sender_reset: bool,
-    /// A TCP pure ACK (no payload, no SYN/FIN/RST/PSH) with the same sequence and
-    /// acknowledgement numbers as its direction's previous pure ACK.
-    pub repeated_ack: bool,
-    /// A TCP RST whose sequence number lies more than 16 MiB from where its direction's
-    /// data reached: not the sender's own (a blind injection guess).
-    pub rst_out_of_window: bool,
     /// The application protocol recognised so far (this packet included).
     pub app_proto: AppProto,
 }
@@ -381,40 +375,9 @@ struct TcpState {
     /// Per direction (forward, backward): the sequence number after the highest byte seen,
     /// once a segment was seen.
     next_seq: [Option<u32>; 2],
-    /// Per direction: the (seq, ack) of its latest pure ACK.
-    last_pure_ack: [Option<(u32, u32)>; 2],
 }
 
-/// How far from the sequence number its receiver expects a RST may land and still be taken
-/// for the sender's own (16 MiB: beyond any receive window in practice).
-const RST_SEQ_SLACK: u32 = 1 << 24;
-
 impl TcpState {
-    /// Before the segment is recorded: whether it is a pure ACK repeating its direction's
-    /// previous one exactly (same seq and ack), and whether it is a RST far outside the
-    /// sequence space its direction has used.
-    fn oddities(
-        &mut self,
-        dir: Direction,
-        flags: TcpFlags,
-        seq: u32,
-        ack: u32,
-        len: u32,
-    ) -> (bool, bool) {
-        let d = usize::from(!dir.is_forward());
-        let out_of_window = flags.rst()
-            && self.next_seq[d]
-                .is_some_and(|next| (seq.wrapping_sub(next) as i32).unsigned_abs() > RST_SEQ_SLACK);
-        let pure_ack =
-            flags.ack() && !flags.syn() && !flags.fin() && !flags.rst() && !flags.psh() && len == 0;
-        let mut repeated = false;
-        if pure_ack {
-            repeated = self.last_pure_ack[d] == Some((seq, ack));
-            self.last_pure_ack[d] = Some((seq, ack));
-        }
-        (repeated, out_of_window)
-    }
-
     /// Follows the handshake as Suricata's stream engine does: a SYN+ACK counts only if it
     /// acknowledges the client's SYN (when one was seen), and the client's ACK only if it
     /// acknowledges the SYN+ACK, so a forged or fuzzed handshake never makes the flow
@@ -1037,15 +1000,7 @@ impl FlowTable {
         }
         let mut retransmission = false;
         let sender_reset = e.tcp.reset_by[usize::from(!direction.is_forward())];
-        let (mut repeated_ack, mut rst_out_of_window) = (false, false);
         if meta.protocol == IpProtocol::TCP {
-            (repeated_ack, rst_out_of_window) = e.tcp.oddities(
-                direction,
-                flags,
-                meta.tcp_seq,
-                meta.tcp_ack,
-                meta.payload_len,
-            );
             e.tcp
                 .update(direction, flags, meta.tcp_seq, meta.tcp_ack, &mut e.closed);
             retransmission = e
@@ -1080,8 +1035,6 @@ impl FlowTable {
             closed: e.closed.is_some(),
             gap_us,
             sender_reset,
-            repeated_ack,
-            rst_out_of_window,
             app_proto: e.app_proto,
         };
         self.push_back(idx);

@@ -164,8 +164,6 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         closed: false,
         gap_us: 0,
         sender_reset: false,
-        repeated_ack: false,
-        rst_out_of_window: false,
         app_proto: if http {
             AppProto::Http
         } else {

@@ -906,8 +906,6 @@ mod tests {
             closed: false,
             gap_us: 0,
             sender_reset: false,
-            repeated_ack: false,
-            rst_out_of_window: false,
             app_proto: crate::app::AppProto::Unknown,
         }
     }
