@@ -611,6 +611,20 @@ mod tests {
         );
     }
 
+    /// Every behavioural detector's alerts carry the behaviour gid (9000) in EVE.
+    #[test]
+    fn every_detector_is_in_the_behaviour_signature_family() {
+        use crate::detect::signature::{non_rule, GID_BEHAVIOUR};
+        for d in build_detectors(&BehaviourConfig::default()).expect("builds") {
+            assert_eq!(
+                non_rule(d.name(), "Any_Type").gid,
+                GID_BEHAVIOUR,
+                "{}",
+                d.name()
+            );
+        }
+    }
+
     #[test]
     fn toml_round_trip_and_errors() {
         let c = BehaviourConfig::default();

@@ -139,8 +139,9 @@ pub const SIGNATURES: [(&str, &str, u64, u64, &str); 15] = [
     ),
 ];
 
-/// Behavioural detector names (gid [`GID_BEHAVIOUR`] for pairs outside the table).
-const BEHAVIOUR_DETECTORS: [&str; 8] = [
+/// Behavioural detector names (gid [`GID_BEHAVIOUR`] for pairs outside the table); every
+/// detector `behaviour::build_detectors` can build is here (tested there).
+const BEHAVIOUR_DETECTORS: [&str; 18] = [
     "port_scan",
     "syn_flood",
     "icmp_flood",
@@ -149,6 +150,16 @@ const BEHAVIOUR_DETECTORS: [&str; 8] = [
     "amplification",
     "dns_tunnel",
     "brute_force",
+    "payload",
+    "arp_scan",
+    "dhcp_flood",
+    "os_fingerprint",
+    "smb",
+    "tcp_anomaly",
+    "beacon",
+    "session_hijack",
+    "icmp_tunnel",
+    "login_scan",
 ];
 
 /// Model detector names (gid [`GID_MODEL`]).
