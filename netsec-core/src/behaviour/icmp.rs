@@ -69,7 +69,7 @@ impl IcmpConfig {
 }
 
 /// `Some(true)` for an echo request, `Some(false)` for an echo reply, else `None`.
-fn echo(m: &PacketMeta) -> Option<bool> {
+pub(crate) fn echo(m: &PacketMeta) -> Option<bool> {
     if m.fragment.is_some_and(|f| !f.is_first()) {
         return None;
     }

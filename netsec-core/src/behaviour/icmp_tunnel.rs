@@ -13,9 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::icmp::echo;
 use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
 use super::{secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
-use crate::decode::IpProtocol;
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
 
@@ -128,13 +128,8 @@ impl Detector for IcmpTunnelDetector {
             return;
         };
         let m = &ip.meta;
-        if m.fragment.is_some_and(|f| !f.is_first()) {
+        let Some(request) = echo(m) else {
             return;
-        }
-        let request = match (m.protocol, m.icmp_type) {
-            (IpProtocol::ICMP, 8) | (IpProtocol::ICMPV6, 128) => true,
-            (IpProtocol::ICMP, 0) | (IpProtocol::ICMPV6, 129) => false,
-            _ => return,
         };
         let now = self.clock.advance(m.ts);
         let c = &self.config;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, DistinctWindow, Episodes, Tally, TimedTable};
 use super::{secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
+use crate::app::smb2;
 use crate::decode::{IpProtocol, PacketMeta};
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
 use crate::flow::FlowContext;
@@ -104,10 +105,14 @@ fn greeting(payload: &[u8], src_port: u16) -> Option<Service> {
         return Some(Service::Rdp);
     }
     // NetBIOS session message, then an SMB1 or SMB2 header with the response flag.
-    if payload.len() >= 72 && payload[0] == 0 {
-        let smb2 = &payload[4..8] == b"\xfeSMB" && payload[4 + 16] & 1 != 0;
-        let smb1 = &payload[4..8] == b"\xffSMB" && payload[4 + 9] & 0x80 != 0;
-        if smb1 || smb2 {
+    if payload.len() >= 72 && smb2::starts_smb(payload) {
+        // SMB2: SMB2_FLAGS_SERVER_TO_REDIR; SMB1: the reply bit of its flags byte.
+        let response = match payload[4] {
+            0xfe => payload[4 + 16] & 1 != 0,
+            0xff => payload[4 + 9] & 0x80 != 0,
+            _ => false,
+        };
+        if response {
             return Some(Service::Smb);
         }
     }
