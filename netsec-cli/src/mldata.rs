@@ -8,6 +8,7 @@ use clap::Args;
 use netsec_ml::captures::CaptureLabeller;
 use netsec_ml::cic::{expand_csv_paths, load_cic, CicOptions};
 use netsec_ml::dataset::Dataset;
+use netsec_ml::grouped::CaptureSet;
 use netsec_ml::labels::LabelRules;
 
 use crate::flows::TableArgs;
@@ -149,4 +150,54 @@ pub fn describe(data: &Dataset) -> String {
         .map(|c| format!("{} {}", c.class, c.rows))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Loads `args.captures` (evaluated by capture) and `train_only` captures as a
+/// [`CaptureSet`], labelled by `args.labels`, printing what was read on stderr.
+pub fn load_capture_set(args: &DataArgs, train_only: &[PathBuf]) -> Result<CaptureSet, Failure> {
+    let bad = |e: netsec_ml::dataset::DataError| Failure::BadInput(anyhow::Error::new(e));
+    let labels_path = args
+        .labels
+        .as_ref()
+        .context("--captures needs --labels")
+        .map_err(Failure::BadInput)?;
+    let rules = LabelRules::load(labels_path).map_err(bad)?;
+    let table = args.table.config()?;
+    let sizes = args.captures.iter().chain(train_only).map(|p| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    });
+    let progress = Progress::over(sizes);
+    let mut last = 0u64;
+    let set = CaptureSet::load(&args.captures, train_only, &rules, table, &mut |pos| {
+        if pos < last {
+            last = 0;
+        }
+        progress.inc(pos - last);
+        last = pos;
+    });
+    progress.finish();
+    let set = set.map_err(bad)?;
+    let classes = set.class_names.len();
+    let mut flows = vec![0usize; classes];
+    for c in &set.captures {
+        for (n, k) in flows.iter_mut().zip(c.class_counts(classes)) {
+            *n += k;
+        }
+    }
+    let per_class: Vec<String> = set
+        .class_names
+        .iter()
+        .zip(&flows)
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    eprintln!(
+        "netsec: {} captures ({} training only), flows per class: {}",
+        set.captures.len(),
+        train_only.len(),
+        per_class.join(", ")
+    );
+    Ok(set)
 }

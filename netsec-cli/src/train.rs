@@ -15,7 +15,9 @@ use netsec_ml::split::{stratified_split, SplitSpec};
 use netsec_ml::train::{cross_validate, train, CrossValidation, TrainConfig};
 use netsec_ml::IsolationForestParams;
 
-use crate::mldata::{describe, load, DataArgs};
+use netsec_ml::grouped::{train_by_capture, FileInfo, GroupedConfig, GroupedReport};
+
+use crate::mldata::{describe, load, load_capture_set, DataArgs};
 use crate::progress::Stages;
 use crate::Failure;
 
@@ -80,6 +82,26 @@ pub struct TrainArgs {
     /// Training date recorded in the file (default: today, UTC); fix it for reproducible bytes.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
+    /// Evaluate and calibrate by capture instead of a random split: K folds with no capture
+    /// in two, the alert threshold fitted to --alert-budget on held-out benign captures, then
+    /// the model trained on every capture (captures only; see `netsec_ml::grouped`).
+    #[arg(long, value_name = "K", requires = "captures", conflicts_with = "cv",
+          value_parser = clap::value_parser!(u16).range(2..))]
+    pub folds: Option<u16>,
+    /// With --folds: captures used for training only, never held out or reported (e.g.
+    /// generated traffic adding examples of rare classes).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "folds")]
+    pub train_only: Vec<PathBuf>,
+    /// With --folds: share of held-out benign captures allowed to raise any alert.
+    #[arg(long, value_name = "F", default_value_t = 0.03)]
+    pub alert_budget: f64,
+    /// With --folds: most training rows of one attack class from one capture (benign rows
+    /// are all kept), for a realistic prior.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub attack_rows_per_capture: usize,
+    /// With --folds: also write the per-capture evaluation as a Markdown table.
+    #[arg(long, value_name = "FILE", requires = "folds")]
+    pub markdown: Option<PathBuf>,
 }
 
 /// Today's date (UTC) from the wall clock, `YYYY-MM-DD`.
@@ -120,6 +142,9 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
     cfg.version = args.model_version.clone();
     cfg.date = args.date.clone().unwrap_or_else(today);
 
+    if let Some(k) = args.folds {
+        return run_grouped(args, &cfg, usize::from(k));
+    }
     let started = Instant::now();
     let loaded = load(&args.data)?;
     let load_time = started.elapsed();
@@ -226,4 +251,96 @@ fn run_cv(
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(cv)
+}
+
+/// `netsec train --folds K`: grouped evaluation, calibration and the model on every capture.
+fn run_grouped(args: &TrainArgs, cfg: &TrainConfig, k: usize) -> Result<(), Failure> {
+    let started = Instant::now();
+    let set = load_capture_set(&args.data, &args.train_only)?;
+    let load_time = started.elapsed();
+    let mut grouped = GroupedConfig::new(cfg.kind);
+    grouped.folds = k;
+    grouped.seed = cfg.seed;
+    grouped.forest = cfg.forest.clone();
+    grouped.iforest = cfg.iforest.clone();
+    grouped.alert_budget = args.alert_budget;
+    grouped.attack_rows_per_capture = args.attack_rows_per_capture;
+    let info = FileInfo {
+        name: cfg.name.clone(),
+        version: cfg.version.clone(),
+        date: cfg.date.clone(),
+        source: grouped_source(args),
+    };
+    let stages = Stages::new();
+    let started = Instant::now();
+    let trained = train_by_capture(&set, &grouped, &info, &mut |s| stages.set(s));
+    stages.finish();
+    let (file, report) = trained.map_err(bad)?;
+    file.save(&args.out)
+        .with_context(|| format!("cannot write model {}", args.out.display()))?;
+    write_grouped_report(&report, args.report.as_deref(), args.markdown.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "trained {} → {} by capture ({k} folds) in {:.1} s after {:.1} s loading\n",
+        cfg.kind.as_str(),
+        args.out.display(),
+        started.elapsed().as_secs_f64(),
+        load_time.as_secs_f64()
+    );
+    let _ = write!(out, "{}", report.to_markdown());
+    Ok(())
+}
+
+/// The inputs of a grouped training run as recorded in the model file: file names (not
+/// paths, so the bytes do not depend on the checkout's location) and the label file.
+fn grouped_source(args: &TrainArgs) -> String {
+    let names = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+            })
+            .collect::<Vec<String>>()
+            .join(" ")
+    };
+    let labels = args
+        .data
+        .labels
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut s = format!(
+        "captures ({}): {}; labels: {labels}",
+        args.data.captures.len(),
+        names(&args.data.captures)
+    );
+    if !args.train_only.is_empty() {
+        s.push_str(&format!(
+            "; training only ({}): {}",
+            args.train_only.len(),
+            names(&args.train_only)
+        ));
+    }
+    s
+}
+
+/// Writes a grouped report as JSON and/or Markdown.
+pub fn write_grouped_report(
+    report: &GroupedReport,
+    json: Option<&std::path::Path>,
+    markdown: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    if let Some(path) = json {
+        let mut bytes = serde_json::to_vec_pretty(report).context("report as JSON")?;
+        bytes.push(b'\n');
+        std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    if let Some(path) = markdown {
+        std::fs::write(path, report.to_markdown())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }

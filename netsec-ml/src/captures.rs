@@ -83,9 +83,9 @@ impl<'a> CaptureLabeller<'a> {
         }
     }
 
-    fn add_flow(&mut self, flow: &FlowRecord) {
+    fn add_flow(&mut self, capture: Option<&str>, flow: &FlowRecord) {
         let features = flow.features();
-        let class = match self.rules.rules.iter().position(|r| r.matches(flow)) {
+        let class = match self.rules.position_in(capture, flow) {
             Some(i) => {
                 if let Some(hits) = self.report.rules.get_mut(i) {
                     hits.flows += 1;
@@ -103,8 +103,9 @@ impl<'a> CaptureLabeller<'a> {
         self.report.flows += 1;
     }
 
-    /// Reads every flow of `source` (named `path` in errors), calling `progress` with the bytes
-    /// consumed so far after every batch of frames.
+    /// Reads every flow of `source` (named `path` in errors; its file name is the capture name
+    /// label rules' `capture` condition sees), calling `progress` with the bytes consumed so
+    /// far after every batch of frames.
     ///
     /// # Errors
     /// [`DataError::Capture`] when the source fails (its rows are then dropped);
@@ -115,43 +116,16 @@ impl<'a> CaptureLabeller<'a> {
         path: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), DataError> {
-        let mut pipeline =
-            FlowPipeline::new(source, self.table).map_err(|e| DataError::Invalid {
-                at: Location::file(path),
-                reason: format!("invalid flow options: {e}"),
-            })?;
         let rows_before = self.builder.len();
         let report_before = self.report.clone();
-        let mut flows = Vec::with_capacity(BATCH);
-        loop {
-            let more = match pipeline.process_batch(BATCH, &mut flows) {
-                Ok(more) => more,
-                Err(cause) => {
-                    self.builder.truncate(rows_before);
-                    self.report = report_before;
-                    return Err(DataError::Capture {
-                        at: Location::file(path),
-                        cause,
-                    });
-                }
-            };
-            for flow in flows.drain(..) {
-                self.add_flow(&flow);
-            }
-            progress(pipeline.bytes_consumed());
-            if !more {
-                break;
-            }
-        }
-        // The flows still open, a batch at a time.
-        loop {
-            let done = pipeline.finish_batch(BATCH, &mut flows);
-            for flow in flows.drain(..) {
-                self.add_flow(&flow);
-            }
-            if done {
-                break;
-            }
+        let name = capture_name(path);
+        let read = read_flows(source, path, self.table, progress, &mut |flow| {
+            self.add_flow(name.as_deref(), &flow);
+        });
+        if let Err(e) = read {
+            self.builder.truncate(rows_before);
+            self.report = report_before;
+            return Err(e);
         }
         let added = self.builder.len() - rows_before;
         self.report.files.push((path.display().to_string(), added));
@@ -168,15 +142,7 @@ impl<'a> CaptureLabeller<'a> {
         path: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), DataError> {
-        let file = File::open(path).map_err(|source| DataError::Io {
-            at: Location::file(path),
-            cause: source,
-        })?;
-        let reader =
-            PcapReader::new(BufReader::new(file)).map_err(|source| DataError::Capture {
-                at: Location::file(path),
-                cause: source,
-            })?;
+        let reader = open_capture(path)?;
         self.add_source(reader, path, progress)
     }
 
@@ -184,6 +150,70 @@ impl<'a> CaptureLabeller<'a> {
     pub fn finish(self) -> (Dataset, CaptureReport) {
         (self.builder.finish(), self.report)
     }
+}
+
+/// The name label rules know a capture by: its file name without the directory.
+pub fn capture_name(path: &Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Opens `path` as a pcap or pcapng capture.
+///
+/// # Errors
+/// [`DataError::Io`] / [`DataError::Capture`] naming the file.
+pub fn open_capture(path: &Path) -> Result<PcapReader<BufReader<File>>, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Io {
+        at: Location::file(path),
+        cause: source,
+    })?;
+    PcapReader::new(BufReader::new(file)).map_err(|source| DataError::Capture {
+        at: Location::file(path),
+        cause: source,
+    })
+}
+
+/// Assembles the flows of `source` (named `path` in errors) with `table` and hands each
+/// exported flow to `on_flow`, in export order, calling `progress` with the bytes consumed
+/// after every batch of frames.
+///
+/// # Errors
+/// [`DataError::Capture`] when the source fails mid-way (the flows already handed over stay
+/// with the caller, who decides whether to keep them); [`DataError::Invalid`] for an invalid
+/// flow-table configuration.
+pub fn read_flows<S: PacketSource>(
+    source: S,
+    path: &Path,
+    table: FlowTableConfig,
+    progress: &mut dyn FnMut(u64),
+    on_flow: &mut dyn FnMut(FlowRecord),
+) -> Result<(), DataError> {
+    let mut pipeline = FlowPipeline::new(source, table).map_err(|e| DataError::Invalid {
+        at: Location::file(path),
+        reason: format!("invalid flow options: {e}"),
+    })?;
+    let mut flows = Vec::with_capacity(BATCH);
+    loop {
+        let more = pipeline
+            .process_batch(BATCH, &mut flows)
+            .map_err(|cause| DataError::Capture {
+                at: Location::file(path),
+                cause,
+            })?;
+        flows.drain(..).for_each(&mut *on_flow);
+        progress(pipeline.bytes_consumed());
+        if !more {
+            break;
+        }
+    }
+    // The flows still open, a batch at a time.
+    loop {
+        let done = pipeline.finish_batch(BATCH, &mut flows);
+        flows.drain(..).for_each(&mut *on_flow);
+        if done {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Labels the flows of `captures` (in order) with `rules`.

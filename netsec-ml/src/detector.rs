@@ -26,6 +26,7 @@ use netsec_core::features::FeatureVector;
 use netsec_core::flow::FlowRecord;
 use serde_json::{json, Value};
 
+use crate::drift::{DriftMonitor, PSI_LIMIT};
 use crate::explain::FeatureContribution;
 use crate::forest::RandomForestModel;
 use crate::iforest::{average_path_length, IsolationForestModel};
@@ -50,6 +51,8 @@ struct Common {
     alerts: u64,
     /// Flows scored.
     scored: u64,
+    /// Scored flows against the training distribution, when the file has one.
+    drift: Option<DriftMonitor>,
 }
 
 impl Common {
@@ -61,6 +64,19 @@ impl Common {
             thresholds: file.thresholds,
             alerts: 0,
             scored: 0,
+            drift: file
+                .training
+                .feature_bins
+                .as_ref()
+                .and_then(DriftMonitor::new),
+        }
+    }
+
+    /// Counts a scored row (and its place in the training distribution).
+    fn observe(&mut self, row: &[f64; netsec_core::features::FEATURE_COUNT]) {
+        self.scored += 1;
+        if let Some(d) = &mut self.drift {
+            d.observe(row);
         }
     }
 
@@ -69,6 +85,24 @@ impl Common {
         let mut d = DetectorStats::new(self.kind.as_str()).counter("flows_scored", self.scored);
         d.instance = Some(format!("{} {}", self.model_name, self.model_version));
         d.alerts = self.alerts;
+        if let Some(drift) = &self.drift {
+            let drifted = drift.drifted();
+            d.counters.insert("drifted_features", drifted.len() as u64);
+            if !drifted.is_empty() {
+                let parts: Vec<String> = drifted
+                    .iter()
+                    .map(|(f, psi)| format!("{} {psi:.2}", f.name()))
+                    .collect();
+                d.notes.push(format!(
+                    "drift: the {} flows scored by {} {} lie far from its training data in {} features (PSI > {PSI_LIMIT}): {}",
+                    drift.flows(),
+                    self.model_name,
+                    self.model_version,
+                    drifted.len(),
+                    parts.join(", ")
+                ));
+            }
+        }
         d
     }
 
@@ -219,8 +253,8 @@ impl Detector for RandomForestDetector {
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
-        self.common.scored += 1;
         let row = features.as_array();
+        self.common.observe(row);
         let vote = self.model.vote(row);
         if !self.common.thresholds.fires(vote.attack_score) {
             return;
@@ -311,8 +345,8 @@ impl Detector for IsolationForestDetector {
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
-        self.common.scored += 1;
         let row = features.as_array();
+        self.common.observe(row);
         let path = self.model.mean_path_length(row);
         let psi = self.model.subsample();
         let score = (-path / average_path_length(psi)).exp2();

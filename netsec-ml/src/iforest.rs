@@ -67,7 +67,8 @@ pub struct IsolationForestValidParams {
 
 /// Hyperparameters of the isolation forest, unchecked, built linfa-style:
 /// `IsolationForestParams::default().n_trees(100).seed(7).check()?` (see the module docs).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct IsolationForestParams(IsolationForestValidParams);
 
 impl Default for IsolationForestParams {

@@ -13,6 +13,7 @@
 //! | `src_port`, `dst_port` | the forward / backward port is in the range (`80`, `1024-65535`) |
 //! | `port` | either port is in the range |
 //! | `protocol` | the IP protocol is this one (`tcp`, `udp`, `icmp`, `icmpv6`, `sctp`, `gre` or a number) |
+//! | `capture` | the flow comes from the capture with this file name (`scan.pcap`, no directory), so one label file can describe many captures whose addresses overlap |
 //!
 //! Two formats, chosen by the file extension:
 //!
@@ -90,13 +91,27 @@ pub struct LabelRule {
     pub port: Option<PortRange>,
     /// IP protocol.
     pub protocol: Option<IpProtocol>,
+    /// File name of the capture the flow must come from.
+    pub capture: Option<String>,
     /// Line of the rule in its file (1-based).
     pub line: u64,
 }
 
 impl LabelRule {
-    /// Whether `flow` satisfies every condition of this rule.
+    /// Whether `flow` satisfies every condition of this rule, not knowing its capture (a
+    /// rule with a `capture` condition never matches).
     pub fn matches(&self, flow: &FlowRecord) -> bool {
+        self.matches_in(None, flow)
+    }
+
+    /// Whether `flow`, read from the capture whose file name is `capture`, satisfies every
+    /// condition of this rule.
+    pub fn matches_in(&self, capture: Option<&str>, flow: &FlowRecord) -> bool {
+        if let Some(want) = &self.capture {
+            if capture != Some(want.as_str()) {
+                return false;
+            }
+        }
         let net = |n: Option<IpNet>, a: IpAddr| n.is_none_or(|n| n.contains(a));
         let port = |r: Option<PortRange>, p: u16| r.is_none_or(|r| r.contains(p));
         self.start.is_none_or(|s| flow.first_ts >= s)
@@ -169,6 +184,7 @@ impl LabelRules {
             dst_port: Option<toml::Value>,
             port: Option<toml::Value>,
             protocol: Option<toml::Value>,
+            capture: Option<String>,
         }
         let line_of = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count();
         let file: File = toml::from_str(text).map_err(|e| DataError::Invalid {
@@ -200,6 +216,7 @@ impl LabelRules {
                 dst_port: text_of(raw.dst_port),
                 port: text_of(raw.port),
                 protocol: text_of(raw.protocol),
+                capture: raw.capture,
             };
             rules.push(
                 fields
@@ -276,6 +293,7 @@ impl LabelRules {
                 dst_port: get("dst_port"),
                 port: get("port"),
                 protocol: get("protocol"),
+                capture: get("capture"),
             };
             rules.push(
                 fields
@@ -291,13 +309,24 @@ impl LabelRules {
 
     /// The first rule matching `flow`, if any (no rule = benign).
     pub fn rule_for(&self, flow: &FlowRecord) -> Option<&LabelRule> {
-        self.rules.iter().find(|r| r.matches(flow))
+        self.rule_for_in(None, flow)
+    }
+
+    /// The index of the first rule matching `flow` read from the capture named `capture`.
+    pub fn position_in(&self, capture: Option<&str>, flow: &FlowRecord) -> Option<usize> {
+        self.rules.iter().position(|r| r.matches_in(capture, flow))
+    }
+
+    /// The first rule matching `flow` read from the capture named `capture`, if any.
+    pub fn rule_for_in(&self, capture: Option<&str>, flow: &FlowRecord) -> Option<&LabelRule> {
+        self.position_in(capture, flow).map(|i| &self.rules[i])
     }
 }
 
 /// Column names of the CSV format (and keys of the TOML one).
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "label", "start", "end", "src", "dst", "ip", "src_port", "dst_port", "port", "protocol",
+    "capture",
 ];
 
 /// A rule's fields as text, before validation (shared by both formats).
@@ -312,6 +341,7 @@ struct RawFields {
     dst_port: Option<String>,
     port: Option<String>,
     protocol: Option<String>,
+    capture: Option<String>,
 }
 
 impl RawFields {
@@ -348,6 +378,10 @@ impl RawFields {
                 .protocol
                 .map(|p| parse_protocol(&p).map_err(|e| keyed("protocol", e)))
                 .transpose()?,
+            capture: self
+                .capture
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty()),
             line,
         };
         if let (Some(s), Some(e)) = (rule.start, rule.end) {

@@ -234,7 +234,7 @@ impl Thresholds {
 
 /// How a model was trained, as the training tool fills it in. Everything here is supplied by
 /// the caller (no clock is read), so retraining with the same inputs writes the same bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainingMeta {
     /// The seed training used.
@@ -247,6 +247,35 @@ pub struct TrainingMeta {
     pub date: String,
     /// Rows per split (`train`, `test`, …) and class name.
     pub rows: BTreeMap<String, BTreeMap<String, u64>>,
+    /// How the alert threshold was chosen, when it was calibrated by capture
+    /// ([`crate::grouped`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// Where the training flows' features lay, to see drift in scored traffic
+    /// ([`crate::drift`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_bins: Option<crate::drift::FeatureBins>,
+}
+
+/// How a model's alert threshold was calibrated to an alert budget on held-out benign
+/// captures (see [`crate::grouped`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Calibration {
+    /// In words, for the reader of the file.
+    pub method: String,
+    /// Share of held-out benign captures allowed to raise any alert.
+    pub alert_budget: f64,
+    /// Folds of the grouped cross-validation (no capture in two folds).
+    pub folds: usize,
+    /// Most training rows of one attack class per capture.
+    pub attack_rows_per_capture: usize,
+    /// Held-out benign captures the threshold was chosen on.
+    pub benign_captures: usize,
+    /// Of which raise an alert at the threshold (out of fold, after episode aggregation).
+    pub benign_captures_alerting: usize,
+    /// The threshold chosen (also `thresholds.alert`).
+    pub threshold: f64,
 }
 
 /// The model a file holds.
@@ -425,6 +454,9 @@ impl ModelFile {
             ));
         }
         header.thresholds.check()?;
+        if let Some(bins) = &header.training.feature_bins {
+            bins.check().map_err(ModelError::Invalid)?;
+        }
         if header.class_names.first().map(String::as_str) != Some(BENIGN) {
             return Err(ModelError::Invalid(format!("class 0 must be {BENIGN}")));
         }
@@ -543,6 +575,7 @@ mod tests {
                 "train".to_string(),
                 BTreeMap::from([("BENIGN".to_string(), 100), ("DoS".to_string(), 100)]),
             )]),
+            ..TrainingMeta::default()
         };
         f
     }

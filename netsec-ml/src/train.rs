@@ -345,6 +345,10 @@ pub fn train(
         source: cfg.source.clone(),
         date: cfg.date.clone(),
         rows,
+        calibration: None,
+        feature_bins: Some(crate::drift::FeatureBins::from_rows(
+            train_part.features.view(),
+        )),
     };
     stage(&format!("evaluating on {} held-out rows", test_part.len()));
     let report = evaluate(

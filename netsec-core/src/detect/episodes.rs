@@ -1,4 +1,5 @@
-//! [`EpisodeAggregator`]: one alert per (detector, class, source) episode, for the models.
+//! [`EpisodeAggregator`]: one alert per (detector, source) episode, named by its majority
+//! class, for the models.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -27,6 +28,10 @@ pub struct EpisodeConfig {
     /// whole alert, about 1 KiB, and a full table emits its oldest episode early, so nothing
     /// is lost).
     pub max_tracked: usize,
+    /// Fewest flow alerts an episode needs to be reported (default 3): a model's verdict on
+    /// one flow is weak evidence, a source whose flows keep being judged attacks is not.
+    /// Smaller episodes are counted (`episodes_below_min_flows`), not reported.
+    pub min_flows: u64,
 }
 
 impl Default for EpisodeConfig {
@@ -36,6 +41,7 @@ impl Default for EpisodeConfig {
             max_us: 600_000_000,
             fan_in: 10,
             max_tracked: 1 << 10,
+            min_flows: 3,
         }
     }
 }
@@ -49,8 +55,8 @@ impl EpisodeConfig {
         if self.quiet_us <= 0 || self.max_us <= 0 {
             return Err("quiet_us and max_us must be > 0".into());
         }
-        if self.fan_in == 0 || self.max_tracked == 0 {
-            return Err("fan_in and max_tracked must be >= 1".into());
+        if self.fan_in == 0 || self.max_tracked == 0 || self.min_flows == 0 {
+            return Err("fan_in, max_tracked and min_flows must be >= 1".into());
         }
         Ok(())
     }
@@ -65,10 +71,10 @@ const FAN_IN_BYTES: usize = 96;
 /// What an episode is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    /// (attack type, source).
-    Src(String, IpAddr),
-    /// (attack type, destination): a distributed episode.
-    Dst(String, IpAddr),
+    /// One source.
+    Src(IpAddr),
+    /// One destination: a distributed episode.
+    Dst(IpAddr),
 }
 
 /// An open episode.
@@ -83,6 +89,52 @@ struct Open {
     sources: Distinct,
     destinations: Distinct,
     dst_port: Option<Option<u16>>,
+    /// Flow alerts per `attack_type`, in order of first appearance (few classes).
+    votes: Vec<(String, u64)>,
+}
+
+impl Open {
+    fn vote(&mut self, class: &str, n: u64) {
+        match self.votes.iter_mut().find(|(c, _)| c == class) {
+            Some(v) => v.1 += n,
+            None => self.votes.push((class.to_string(), n)),
+        }
+    }
+
+    /// The class most flows were given (ties: the first seen).
+    fn majority(&self) -> Option<&str> {
+        let mut best: Option<&(String, u64)> = None;
+        for v in &self.votes {
+            if best.is_none_or(|b| v.1 > b.1) {
+                best = Some(v);
+            }
+        }
+        best.map(|(c, _)| c.as_str())
+    }
+
+    /// Takes in another episode's flows (a source's episode joining its destination's).
+    fn merge(&mut self, other: Open) {
+        self.flows += other.flows;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        for a in other.sources.seen {
+            self.sources.add(Some(a));
+        }
+        self.sources.more |= other.sources.more;
+        for a in other.destinations.seen {
+            self.destinations.add(Some(a));
+        }
+        self.destinations.more |= other.destinations.more;
+        if self.dst_port != other.dst_port {
+            self.dst_port = Some(None);
+        }
+        for (c, n) in other.votes {
+            self.vote(&c, n);
+        }
+        if other.best.score > self.best.score {
+            self.best = other.best;
+        }
+    }
 }
 
 /// A distinct count exact up to [`Distinct::EXACT`] values, then a lower bound.
@@ -115,23 +167,27 @@ impl Distinct {
     }
 }
 
-/// One alert per (detector, class, source) episode, for detectors that
-/// judge flow by flow (the models), so one finding is one alert and not thousands.
+/// One alert per (detector, source) episode, for detectors that judge flow by flow (the
+/// models), so one finding is one alert and not thousands.
 ///
-/// It wraps any [`Detector`] and takes the alerts it raises. Alerts of the same
-/// `attack_type` from the same source address form an *episode*, which lasts while they keep
-/// coming with gaps of at most [`EpisodeConfig::quiet_us`]. When an episode ends (a quiet gap
-/// seen on a later alert or a [`tick`](Detector::on_tick), [`on_finish`](Detector::on_finish),
+/// It wraps any [`Detector`] and takes the alerts it raises. Alerts from the same source
+/// address form an *episode*, which lasts while they keep coming with gaps of at most
+/// [`EpisodeConfig::quiet_us`]. The episode is named by its **majority class**: the
+/// `attack_type` most of its flow alerts had (a scan whose flows are mostly judged
+/// `Portscan` and sometimes `DoS` is one `Portscan` finding). When an episode ends (a quiet
+/// gap seen on a later alert or a [`tick`](Detector::on_tick), [`on_finish`](Detector::on_finish),
 /// the table filling up, or after [`EpisodeConfig::max_us`] for an episode that never goes
-/// quiet) one alert goes out summarising it: `meta.episode` holds `flows`, `first_seen`,
-/// `last_seen`, `sources`, `destinations` and `max_score`, the alert's time is the last
-/// flow's, its score and severity the highest seen, and its `meta` otherwise that of the
-/// highest-scoring flow (the model's `top_features` among it).
+/// quiet) one alert goes out summarising it, provided it holds at least
+/// [`EpisodeConfig::min_flows`] flow alerts: `meta.episode` holds `flows`, `classes` (flow
+/// alerts per class), `first_seen`, `last_seen`, `sources`, `destinations` and `max_score`,
+/// the alert's time is the last flow's, its score and severity the highest seen, and its
+/// `meta` otherwise that of the highest-scoring flow (the model's `top_features` among it).
 ///
 /// A distributed attack (a spoofed flood: one new source per flow) would still give one
-/// episode per source; so once [`EpisodeConfig::fan_in`] sources have opened episodes of one
-/// class against one destination within the quiet period, further new sources of that class
-/// join one episode keyed by the destination (`meta.episode.key` `"dst"`, `src_ip` absent).
+/// episode per source; so once [`EpisodeConfig::fan_in`] sources have opened episodes against
+/// one destination within the quiet period, the open episodes of sources that only hit it and
+/// every further new source join one episode keyed by the destination
+/// (`meta.episode.key` `"dst"`, `src_ip` absent).
 ///
 /// Memory is bounded by [`EpisodeConfig::max_tracked`] episodes (a full table ends and emits
 /// its oldest episode; nothing is lost) and as many fan-in counters. The order of emitted
@@ -142,8 +198,8 @@ pub struct EpisodeAggregator {
     open: HashMap<Key, Open>,
     /// Keys in the order their episodes opened (expiry looks at the front, lazily).
     order: VecDeque<Key>,
-    /// (attack type, destination) → (sources that opened episodes, last time).
-    fan_in: HashMap<(String, IpAddr), (u32, Timestamp)>,
+    /// Destination → (sources that opened episodes, last time).
+    fan_in: HashMap<IpAddr, (u32, Timestamp)>,
     scratch: Vec<Alert>,
     /// Highest time seen.
     now: Timestamp,
@@ -155,6 +211,7 @@ struct Counts {
     alerts: u64,
     absorbed: u64,
     evicted: u64,
+    below_min: u64,
 }
 
 impl std::fmt::Debug for EpisodeAggregator {
@@ -196,23 +253,27 @@ impl EpisodeAggregator {
     }
 
     fn add(&mut self, a: Alert, out: &mut Vec<Alert>) {
-        let class = a.attack_type.clone();
-        let src_key = a.src_ip.map(|s| Key::Src(class.clone(), s));
-        let dst_key = a.dst_ip.map(|d| Key::Dst(class.clone(), d));
+        let src_key = a.src_ip.map(Key::Src);
+        let dst_key = a.dst_ip.map(Key::Dst);
+        let mut gather = None;
         let key = match (&src_key, &dst_key) {
             (Some(k), _) if self.open.contains_key(k) => k.clone(),
             (_, Some(k)) if self.open.contains_key(k) => k.clone(),
             _ => {
                 // A new source: does its destination already see many?
                 let crowded = match a.dst_ip {
-                    Some(d) => self.count_fan_in(&class, d, a.timestamp),
+                    Some(d) => self.count_fan_in(d, a.timestamp),
                     None => false,
                 };
                 match (crowded, src_key, dst_key) {
-                    (true, _, Some(k)) | (false, None, Some(k)) => k,
+                    (true, _, Some(k)) => {
+                        gather = a.dst_ip;
+                        k
+                    }
+                    (false, None, Some(k)) => k,
                     (_, Some(k), _) => k,
-                    // Neither address: one episode per class with the unspecified source.
-                    (_, None, None) => Key::Src(class, IpAddr::from([0u8, 0, 0, 0])),
+                    // Neither address: one episode with the unspecified source.
+                    (_, None, None) => Key::Src(IpAddr::from([0u8, 0, 0, 0])),
                 }
             }
         };
@@ -225,6 +286,7 @@ impl EpisodeAggregator {
             if ep.dst_port != Some(a.dst_port) {
                 ep.dst_port = Some(None);
             }
+            ep.vote(&a.attack_type, 1);
             if a.score > ep.best.score {
                 ep.best = a;
             }
@@ -235,7 +297,7 @@ impl EpisodeAggregator {
             if let Some(oldest) = self.order.pop_front() {
                 if let Some(ep) = self.open.remove(&oldest) {
                     self.stats.evicted += 1;
-                    out.push(self.summary(&oldest, ep));
+                    out.extend(self.summary(&oldest, ep));
                 }
             }
         }
@@ -246,16 +308,32 @@ impl EpisodeAggregator {
             sources: Distinct::default(),
             destinations: Distinct::default(),
             dst_port: Some(a.dst_port),
+            votes: vec![(a.attack_type.clone(), 1)],
             best: a,
         };
         ep.sources.add(ep.best.src_ip);
         ep.destinations.add(ep.best.dst_ip);
+        if let Some(d) = gather {
+            // The sources that crowded this destination join its episode.
+            let joining: Vec<Key> = self
+                .open
+                .iter()
+                .filter(|(k, e)| matches!(k, Key::Src(_)) && e.destinations.only() == Some(d))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in joining {
+                if let Some(e) = self.open.remove(&k) {
+                    self.stats.absorbed += e.flows;
+                    ep.merge(e);
+                }
+            }
+        }
         self.order.push_back(key.clone());
         self.open.insert(key, ep);
     }
 
-    /// Counts a new source of `class` against `dst`; `true` once they reach `fan_in`.
-    fn count_fan_in(&mut self, class: &str, dst: IpAddr, now: Timestamp) -> bool {
+    /// Counts a new source against `dst`; `true` once they pass `fan_in`.
+    fn count_fan_in(&mut self, dst: IpAddr, now: Timestamp) -> bool {
         let quiet = self.config.quiet_us;
         if self.fan_in.len() >= self.config.max_tracked {
             self.fan_in
@@ -264,10 +342,7 @@ impl EpisodeAggregator {
                 return false;
             }
         }
-        let e = self
-            .fan_in
-            .entry((class.to_string(), dst))
-            .or_insert((0, now));
+        let e = self.fan_in.entry(dst).or_insert((0, now));
         if now.micros_since(e.1) > quiet {
             *e = (0, now);
         }
@@ -291,7 +366,7 @@ impl EpisodeAggregator {
             });
             if done {
                 if let Some(ep) = self.open.remove(&key) {
-                    out.push(self.summary(&key, ep));
+                    out.extend(self.summary(&key, ep));
                 }
             } else if self.open.contains_key(&key) {
                 self.order.push_back(key);
@@ -303,19 +378,33 @@ impl EpisodeAggregator {
     fn close_all(&mut self, out: &mut Vec<Alert>) {
         while let Some(key) = self.order.pop_front() {
             if let Some(ep) = self.open.remove(&key) {
-                out.push(self.summary(&key, ep));
+                out.extend(self.summary(&key, ep));
             }
         }
         self.fan_in.clear();
     }
 
-    /// The one alert of an ended episode.
-    fn summary(&mut self, key: &Key, ep: Open) -> Alert {
+    /// The one alert of an ended episode; `None` (counted) when it has fewer than
+    /// `min_flows` flow alerts.
+    fn summary(&mut self, key: &Key, ep: Open) -> Option<Alert> {
+        if ep.flows < self.config.min_flows {
+            self.stats.below_min += 1;
+            return None;
+        }
         self.stats.alerts += 1;
+        let class = ep.majority().unwrap_or("").to_string();
+        let classes: serde_json::Map<String, Value> = ep
+            .votes
+            .iter()
+            .map(|(c, n)| (c.clone(), Value::from(*n)))
+            .collect();
         let mut a = ep.best;
-        let (key_name, class, subject) = match key {
-            Key::Src(c, s) => ("src", c.as_str(), format!("from {s}")),
-            Key::Dst(c, d) => ("dst", c.as_str(), format!("to {d}")),
+        if !class.is_empty() {
+            a.attack_type = class.clone();
+        }
+        let (key_name, subject) = match key {
+            Key::Src(s) => ("src", format!("from {s}")),
+            Key::Dst(d) => ("dst", format!("to {d}")),
         };
         a.description = format!(
             "{} {} flows {subject} classified {class} between {} and {} (highest score {:.2}); {}",
@@ -345,6 +434,7 @@ impl EpisodeAggregator {
             json!({
                 "key": key_name,
                 "flows": ep.flows,
+                "classes": classes,
                 "first_seen": ep.first.to_string(),
                 "last_seen": ep.last.to_string(),
                 "sources": ep.sources.count(),
@@ -354,7 +444,7 @@ impl EpisodeAggregator {
                 "max_score": Value::from(a.score),
             }),
         );
-        a
+        Some(a)
     }
 }
 
@@ -407,7 +497,8 @@ impl Detector for EpisodeAggregator {
             .stats()
             .counter("episodes_open", self.open.len() as u64)
             .counter("flow_alerts_absorbed", self.stats.absorbed)
-            .counter("episodes_evicted", self.stats.evicted);
+            .counter("episodes_evicted", self.stats.evicted)
+            .counter("episodes_below_min_flows", self.stats.below_min);
         d.counters.insert("flow_alerts", d.alerts);
         d.alerts = self.stats.alerts;
         d.suppressed += self.stats.absorbed;
@@ -475,31 +566,52 @@ mod tests {
     }
 
     #[test]
-    fn one_alert_per_class_and_source_episode() {
+    fn one_alert_per_source_episode_named_by_its_majority_class() {
         let a = [10, 0, 0, 1];
         let mut flows: Vec<FlowRecord> = (0..50)
             .map(|i| flow(a, [10, 0, 0, 9], 1000 + i, 80, i as i64))
             .collect();
+        // One flow of the same source judged another class: same episode, outvoted.
         flows.push(flow(a, [10, 0, 0, 9], 5000, 22, 60));
-        // After 10 quiet minutes, a second episode of the same class.
+        // After 10 quiet minutes, a second episode, too small to report.
         flows.push(flow(a, [10, 0, 0, 9], 2000, 80, 700));
-        let out = run(&flows, &[]);
-        assert_eq!(out.len(), 3, "{out:#?}");
+        flows.push(flow(a, [10, 0, 0, 9], 2001, 80, 701));
+        let mut d = EpisodeAggregator::new(Box::new(PerFlow), EpisodeConfig::default());
+        let mut out = Vec::new();
+        for f in &flows {
+            d.on_flow_end(f, &f.features(), &mut out);
+        }
+        d.on_finish(&mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
         let web = &out[0];
         assert_eq!(web.attack_type, "Web");
-        assert_eq!(web.meta["episode"]["flows"], 50);
+        assert_eq!(web.meta["episode"]["flows"], 51);
+        assert_eq!(web.meta["episode"]["classes"]["Web"], 50);
+        assert_eq!(web.meta["episode"]["classes"]["Other"], 1);
         assert_eq!(
             web.meta["episode"]["first_seen"],
             "1970-01-01T00:00:00.000000Z"
         );
-        assert_eq!(web.timestamp, Timestamp::from_micros(49_000_000));
+        assert_eq!(web.timestamp, Timestamp::from_micros(60_000_000));
         assert_eq!(web.dst_ip, Some([10, 0, 0, 9].into()));
-        assert_eq!(web.dst_port, Some(80));
+        assert_eq!(web.dst_port, None, "ports 80 and 22");
         assert_eq!(web.flow_id, None);
-        assert_eq!(web.score, 0.01049, "the highest score of the episode");
-        assert_eq!(out[1].attack_type, "Other");
-        assert_eq!(out[2].meta["episode"]["flows"], 1);
-        assert_eq!(out[2].flow_id, Some(700));
+        assert_eq!(web.score, 0.05, "the highest score of the episode");
+        let stats = d.stats();
+        assert_eq!(stats.counters["episodes_below_min_flows"], 1);
+        assert_eq!(stats.alerts, 1);
+    }
+
+    #[test]
+    fn a_majority_of_other_classes_renames_the_episode() {
+        let a = [10, 0, 0, 1];
+        let flows: Vec<FlowRecord> = (0..5)
+            .map(|i| flow(a, [10, 0, 0, 9], 1000 + i, if i == 0 { 80 } else { 22 }, i as i64))
+            .collect();
+        let out = run(&flows, &[]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].attack_type, "Other");
+        assert_eq!(out[0].meta["episode"]["classes"]["Web"], 1);
     }
 
     #[test]
@@ -511,14 +623,12 @@ mod tests {
             })
             .collect();
         let out = run(&flows, &[500]);
-        // `fan_in` single-source episodes, then one for the destination.
-        assert_eq!(out.len(), 11, "{}", out.len());
-        let dst = out
-            .iter()
-            .find(|a| a.meta["episode"]["key"] == "dst")
-            .expect("dst episode");
+        // The first `fan_in` sources' episodes join the destination's: one alert.
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let dst = &out[0];
+        assert_eq!(dst.meta["episode"]["key"], "dst");
         assert_eq!(dst.src_ip, None);
-        assert_eq!(dst.meta["episode"]["flows"], 990);
+        assert_eq!(dst.meta["episode"]["flows"], 1000);
         assert_eq!(dst.meta["episode"]["sources"], 64);
         assert_eq!(dst.meta["episode"]["sources_more"], true);
     }
@@ -530,6 +640,7 @@ mod tests {
             EpisodeConfig {
                 max_tracked: 4,
                 fan_in: 1000,
+                min_flows: 1,
                 ..EpisodeConfig::default()
             },
         );

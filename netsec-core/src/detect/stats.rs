@@ -35,6 +35,10 @@ pub struct DetectorStats {
     /// included).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped_by_keyword: BTreeMap<String, u64>,
+    /// Warnings for the operator in words, e.g. a model scoring traffic unlike its training
+    /// data (`drift: …`, naming the features).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl DetectorStats {
