@@ -13,15 +13,21 @@
 //! - `ml_score/*_detector_quiet`: the detectors' `on_flow_end` on the rows that raise nothing
 //!   with the alert threshold at 1.0 (those scoring below 1), i.e. the per-flow cost in a
 //!   pipeline.
+//! - `ml_score/random_forest_detector_episodes`: the forest's detector as the sensor runs it,
+//!   inside the episode aggregation, with the drift monitor on and the default threshold
+//!   (0.5), on all rows (flows from 64 sources, one second apart): scoring, alerting,
+//!   explanations and aggregation included.
 //!
 //! Training time and model sizes for 100,000 rows: `cargo run --release -p netsec-benches
 //! --example ml_figures` (a training bench would make `cargo bench` slow).
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use netsec_core::detect::{Detector, EpisodeAggregator, EpisodeConfig};
 use netsec_core::features::FeatureVector;
 use netsec_core::flow::{EndReason, FlowRecord, FlowStats};
 use netsec_core::time::Timestamp;
+use netsec_ml::drift::FeatureBins;
 use netsec_ml::{
     detector_for, IsolationForestParams, Model, ModelFile, RandomForestParams, Thresholds,
 };
@@ -112,6 +118,28 @@ fn bench(c: &mut Criterion) {
         .filter(|v| iso.score(v.as_array()) < 1.0)
         .copied()
         .collect();
+    // The forest as the sensor runs it: alerts, explanations, drift and episodes.
+    let mut file = ModelFile::new("bench", "1", Model::RandomForest(rf.clone()));
+    file.training.feature_bins = Some(FeatureBins::from_rows(data.features.view()));
+    let mut sensor_like = EpisodeAggregator::new(detector_for(&file), EpisodeConfig::default());
+    let flows: Vec<FlowRecord> = (0..SCORED)
+        .map(|i| {
+            let mut f = flow.clone();
+            f.src_addr = std::net::IpAddr::from([10, 0, 1, (i % 64) as u8]);
+            f.last_ts = Timestamp::from_micros(i as i64 * 1_000_000);
+            f
+        })
+        .collect();
+    let mut out = Vec::new();
+    g.throughput(Throughput::Elements(SCORED as u64));
+    g.bench_function("random_forest_detector_episodes", |b| {
+        b.iter(|| {
+            for (f, v) in flows.iter().zip(&vectors) {
+                sensor_like.on_flow_end(f, black_box(v), &mut out);
+            }
+            out.clear();
+        })
+    });
     for (model, quiet) in [
         (Model::RandomForest(rf), quiet_rf),
         (Model::IsolationForest(iso), quiet_iso),

@@ -517,6 +517,12 @@ fn analyze_one(plan: &Plan<'_>, index: usize, tx: &SyncSender<Chunk>) -> FileRep
         }
     }
     report.stats = Some(pipeline.stats().clone());
+    report.notes = pipeline
+        .sensor()
+        .detector_stats()
+        .into_iter()
+        .flat_map(|d| d.notes)
+        .collect();
     report.table = pipeline.table_stats();
     report.talkers = talkers;
     report.alerts = tally;

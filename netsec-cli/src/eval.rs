@@ -15,7 +15,12 @@ use clap::Args;
 use netsec_ml::evaluate::{evaluate, held_out_rows, EvalRows, DIGEST_PREFIX};
 use netsec_ml::ModelFile;
 
-use crate::mldata::{describe, load, DataArgs};
+use netsec_core::detect::EpisodeConfig;
+use netsec_ml::grouped::{config_of, evaluate_separate, grouped_evaluation};
+
+use crate::mldata::{describe, load, load_capture_set, DataArgs};
+use crate::progress::Stages;
+use crate::train::write_grouped_report;
 use crate::Failure;
 
 /// Arguments of `netsec eval`.
@@ -39,6 +44,43 @@ pub struct EvalArgs {
     /// part is scored.
     #[arg(long)]
     pub separate: bool,
+    /// Captures only: with a model trained by capture (`netsec train --folds`), repeat its
+    /// grouped evaluation on these captures (its recipe: kind, hyperparameters, seed, folds,
+    /// alert budget); with --separate, score each capture with the model as it is. Either
+    /// way the report is per capture, after episode aggregation.
+    #[arg(long, requires = "captures")]
+    pub by_capture: bool,
+    /// With --by-capture: captures used for training only (as given to `netsec train`).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "by_capture")]
+    pub train_only: Vec<PathBuf>,
+    /// With --by-capture: also write the report as a Markdown table.
+    #[arg(long, value_name = "FILE", requires = "by_capture")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// `netsec eval --by-capture`.
+fn run_by_capture(args: &EvalArgs, file: &ModelFile) -> Result<(), Failure> {
+    let set = load_capture_set(&args.data, &args.train_only)?;
+    let report = if args.separate {
+        evaluate_separate(file, &set, EpisodeConfig::default()).map_err(bad)?
+    } else {
+        let cfg = config_of(file).ok_or_else(|| {
+            bad(anyhow::anyhow!(
+                "{} was not trained by capture (no calibration record): use --separate to \
+                 score separate captures with it",
+                args.model.display()
+            ))
+        })?;
+        let stages = Stages::new();
+        let r = grouped_evaluation(&set, &cfg, &mut |s| stages.set(s));
+        stages.finish();
+        r.map_err(bad)?
+    };
+    write_grouped_report(&report, args.json.as_deref(), args.markdown.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(report.to_markdown().as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(())
 }
 
 fn bad(e: impl Into<anyhow::Error>) -> Failure {
@@ -58,6 +100,9 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
                 file.training.seed
             )));
         }
+    }
+    if args.by_capture {
+        return run_by_capture(args, &file);
     }
     let loaded = load(&args.data)?;
     let digest = format!("{DIGEST_PREFIX}{}", loaded.data.digest());

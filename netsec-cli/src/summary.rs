@@ -32,6 +32,8 @@ pub struct FileReport {
     pub error: Option<String>,
     /// What goes in the HTML report (`--report`), when asked for.
     pub report: Option<netsec_core::report::ReportBuilder>,
+    /// Detectors' warnings (`DetectorStats::notes`, e.g. a model's drift).
+    pub notes: Vec<String>,
 }
 
 /// Totals over every capture, in input order.
@@ -55,6 +57,8 @@ pub struct Totals {
     emergency_entered: u64,
     emergency_expired: u64,
     detectors: Vec<(String, u64)>,
+    /// `capture: note` of every detector warning, in input order.
+    notes: Vec<String>,
     /// Alerts held back by the threshold.config filter.
     filtered: u64,
     talkers: Talkers,
@@ -65,6 +69,9 @@ impl Totals {
     /// Adds one capture's report.
     pub fn add(&mut self, r: FileReport) {
         let s = r.stats.unwrap_or_default();
+        for n in &r.notes {
+            self.notes.push(format!("{}: {n}", r.name));
+        }
         self.files
             .push((r.name, s.packets, s.flows, s.alerts, r.error));
         self.packets += s.packets;
@@ -226,6 +233,9 @@ impl Totals {
                 .map(|(d, n)| format!("{d} {n}"))
                 .collect();
             writeln!(o, "  by detector: {}", parts.join(", "))?;
+        }
+        for n in &self.notes {
+            writeln!(o, "  warning: {n}")?;
         }
         if a.total > 0 {
             let mut types: Vec<(&String, &u64)> = a.by_type.iter().collect();

@@ -193,12 +193,13 @@ pub fn read_flows<S: PacketSource>(
     })?;
     let mut flows = Vec::with_capacity(BATCH);
     loop {
-        let more = pipeline
-            .process_batch(BATCH, &mut flows)
-            .map_err(|cause| DataError::Capture {
-                at: Location::file(path),
-                cause,
-            })?;
+        let more =
+            pipeline
+                .process_batch(BATCH, &mut flows)
+                .map_err(|cause| DataError::Capture {
+                    at: Location::file(path),
+                    cause,
+                })?;
         flows.drain(..).for_each(&mut *on_flow);
         progress(pipeline.bytes_consumed());
         if !more {

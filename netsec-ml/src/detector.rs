@@ -26,7 +26,7 @@ use netsec_core::features::FeatureVector;
 use netsec_core::flow::FlowRecord;
 use serde_json::{json, Value};
 
-use crate::drift::{DriftMonitor, PSI_LIMIT};
+use crate::drift::DriftMonitor;
 use crate::explain::FeatureContribution;
 use crate::forest::RandomForestModel;
 use crate::iforest::{average_path_length, IsolationForestModel};
@@ -94,11 +94,12 @@ impl Common {
                     .map(|(f, psi)| format!("{} {psi:.2}", f.name()))
                     .collect();
                 d.notes.push(format!(
-                    "drift: the {} flows scored by {} {} lie far from its training data in {} features (PSI > {PSI_LIMIT}): {}",
+                    "drift: the {} flows scored by {} {} lie far from its training data in {} features (PSI > {:.2}): {}",
                     drift.flows(),
                     self.model_name,
                     self.model_version,
                     drifted.len(),
+                    drift.psi_limit(),
                     parts.join(", ")
                 ));
             }

@@ -7,8 +7,10 @@
 //! `PSI = Σ (aᵢ − eᵢ) · ln(aᵢ / eᵢ)` over the bins (`e` the training shares, `a` the scored
 //! ones, both floored at 10⁻⁴). By the usual reading, below 0.1 the distributions are alike,
 //! 0.1–0.25 is a moderate shift and above [`PSI_LIMIT`] (0.25) a major one: the model is
-//! scoring traffic unlike its training data, and its scores deserve less trust. Drift is
-//! only judged once [`MIN_FLOWS`] flows were scored.
+//! scoring traffic unlike its training data, and its scores deserve less trust. A model
+//! trained on many captures raises its limit to the largest PSI any single training capture
+//! shows against the mixture ([`FeatureBins::limit_from`]), since one network is never the
+//! mixture. Drift is only judged once [`MIN_FLOWS`] flows were scored.
 //!
 //! Observing a flow costs 25 binary searches over at most 9 edges; nothing is allocated.
 //!
@@ -28,7 +30,7 @@
 //! }
 //! let drifted = monitor.drifted();
 //! assert_eq!(drifted.len(), 1);
-//! assert_eq!(drifted[0].0.name(), "fwd_pkt_len_max");
+//! assert_eq!(drifted[0].0.name(), "totlen_fwd");
 //! ```
 
 use ndarray::ArrayView2;
@@ -58,6 +60,16 @@ pub struct FeatureBins {
     pub edges: Vec<Vec<f64>>,
     /// Per feature, the share of training rows in each bin.
     pub expected: Vec<Vec<f64>>,
+    /// PSI above which a feature counts as drifted (default [`PSI_LIMIT`]). Training that
+    /// mixes many captures sets it to the largest PSI the ordinary traffic of any one
+    /// training capture shows against the mixture ([`FeatureBins::limit_from`]): "far" then
+    /// means farther than any benign traffic the model learnt from.
+    #[serde(default = "default_limit")]
+    pub psi_limit: f64,
+}
+
+fn default_limit() -> f64 {
+    PSI_LIMIT
 }
 
 fn bin_of(edges: &[f64], v: f64) -> usize {
@@ -99,7 +111,35 @@ impl FeatureBins {
             expected.push(counts.iter().map(|&c| c as f64 / n).collect());
             edges.push(e);
         }
-        FeatureBins { edges, expected }
+        FeatureBins {
+            edges,
+            expected,
+            psi_limit: PSI_LIMIT,
+        }
+    }
+
+    /// Sets [`psi_limit`](Self::psi_limit) to the largest PSI of any feature of any of
+    /// `groups` (each a set of rows, e.g. one training capture) with at least [`MIN_FLOWS`]
+    /// rows, and at least [`PSI_LIMIT`].
+    pub fn limit_from<'a>(&mut self, groups: impl IntoIterator<Item = &'a [[f64; FEATURE_COUNT]]>) {
+        let mut limit = PSI_LIMIT;
+        if self.check().is_ok() {
+            for rows in groups {
+                if (rows.len() as u64) < MIN_FLOWS {
+                    continue;
+                }
+                let mut m = DriftMonitor {
+                    bins: self.clone(),
+                    counts: vec![[0; BINS]; FEATURE_COUNT],
+                    flows: 0,
+                };
+                for r in rows {
+                    m.observe(r);
+                }
+                limit = m.psi().iter().copied().fold(limit, f64::max);
+            }
+        }
+        self.psi_limit = limit;
     }
 
     /// Checks the shape: 25 features, at most `BINS − 1` finite increasing edges each, one
@@ -120,7 +160,9 @@ impl FeatureBins {
                 && x.len() == e.len() + 1
                 && e.iter().all(|v| v.is_finite())
                 && e.windows(2).all(|w| w[0] < w[1])
-                && x.iter().all(|s| (0.0..=1.0).contains(s));
+                && x.iter().all(|s| (0.0..=1.0).contains(s))
+                && self.psi_limit.is_finite()
+                && self.psi_limit > 0.0;
             if !ok {
                 return Err(format!("feature_bins: feature {f} has invalid bins"));
             }
@@ -159,6 +201,11 @@ impl DriftMonitor {
         }
     }
 
+    /// The PSI above which a feature counts as drifted.
+    pub fn psi_limit(&self) -> f64 {
+        self.bins.psi_limit
+    }
+
     /// Rows observed.
     pub fn flows(&self) -> u64 {
         self.flows
@@ -185,8 +232,8 @@ impl DriftMonitor {
         out
     }
 
-    /// Features whose PSI is above [`PSI_LIMIT`], largest first, once at least
-    /// [`MIN_FLOWS`] flows were observed (else none).
+    /// Features whose PSI is above the bins' [`psi_limit`](FeatureBins::psi_limit), largest
+    /// first, once at least [`MIN_FLOWS`] flows were observed (else none).
     pub fn drifted(&self) -> Vec<(Feature, f64)> {
         if self.flows < MIN_FLOWS {
             return Vec::new();
@@ -194,7 +241,7 @@ impl DriftMonitor {
         let mut out: Vec<(Feature, f64)> = Feature::ALL
             .iter()
             .zip(self.psi())
-            .filter(|(_, p)| *p > PSI_LIMIT)
+            .filter(|(_, p)| *p > self.bins.psi_limit)
             .map(|(&f, p)| (f, p))
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -217,7 +264,10 @@ mod tests {
         assert_eq!(b.edges[0].len(), 9);
         assert!(b.expected[0].iter().all(|&s| (s - 0.1).abs() < 1e-9));
         // Mostly zero: 80 % zeros, then 1..=200.
-        let rows = Array2::from_shape_fn((1000, 25), |(i, _)| if i < 800 { 0.0 } else { (i - 799) as f64 });
+        let rows = Array2::from_shape_fn(
+            (1000, 25),
+            |(i, _)| if i < 800 { 0.0 } else { (i - 799) as f64 },
+        );
         let z = FeatureBins::from_rows(rows.view());
         assert_eq!(z.edges[0][0], 1.0, "{:?}", z.edges[0]);
         assert!((z.expected[0][0] - 0.8).abs() < 1e-9);
@@ -237,7 +287,10 @@ mod tests {
         for i in 0..199 {
             shifted.observe(&[1e6 + i as f64; 25]);
         }
-        assert!(shifted.drifted().is_empty(), "below MIN_FLOWS nothing is judged");
+        assert!(
+            shifted.drifted().is_empty(),
+            "below MIN_FLOWS nothing is judged"
+        );
         shifted.observe(&[1e6; 25]);
         assert_eq!(shifted.drifted().len(), 25);
     }

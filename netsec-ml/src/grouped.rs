@@ -47,10 +47,10 @@ use sha2::{Digest, Sha256};
 use crate::captures::{capture_name, open_capture, read_flows};
 use crate::dataset::{is_benign_name, DataError, Dataset, BENIGN};
 use crate::detector::{attack_type_for, ANOMALY, ML_ATTACK};
-use crate::labels::LabelRules;
-use crate::metrics::roc_auc;
 use crate::drift::FeatureBins;
 use crate::evaluate::{class_count_map, ROWS_FIT};
+use crate::labels::LabelRules;
+use crate::metrics::roc_auc;
 use crate::model::{Calibration, Model, ModelFile, ModelKind, Thresholds, TrainingMeta};
 use crate::train::TrainError;
 use crate::{IsolationForestParams, RandomForestParams};
@@ -318,6 +318,25 @@ impl GroupedConfig {
         }
     }
 
+    /// The same recipe written one way: the model's own seed set to [`seed`](Self::seed) (it
+    /// is replaced when fitting anyway) and the other model's hyperparameters at their
+    /// defaults, so reports and [`config_of`] compare equal for equal recipes.
+    pub fn canonical(&self) -> GroupedConfig {
+        let mut c = self.clone();
+        match c.kind {
+            ModelKind::RandomForest => {
+                c.forest.seed = c.seed;
+                c.forest.n_jobs = None;
+                c.iforest = IsolationForestParams::default();
+            }
+            ModelKind::IsolationForest => {
+                c.iforest = c.iforest.clone().seed(c.seed);
+                c.forest = RandomForestParams::default();
+            }
+        }
+        c
+    }
+
     /// The lowest threshold the calibration may choose: a majority of attack votes for the
     /// forest, an anomaly score above the average path's 0.5 for the isolation forest.
     pub fn threshold_floor(&self) -> f64 {
@@ -539,6 +558,16 @@ fn episode_alerts(
     out.len()
 }
 
+/// The next representable value above `v`, for scores (finite, ≥ 0); `f64::next_up` needs
+/// a newer compiler than our MSRV.
+fn next_up(v: f64) -> f64 {
+    if v.is_finite() && v >= 0.0 {
+        f64::from_bits(v.to_bits() + 1)
+    } else {
+        v
+    }
+}
+
 /// A benign capture with the verdicts of the model that did not see it.
 struct HeldOutBenign<'a> {
     capture: &'a CaptureFlows,
@@ -567,7 +596,7 @@ fn calibrate(
         .iter()
         .flat_map(|b| b.verdicts.iter().map(|v| v.0))
         .filter(|&v| v.is_finite() && v > floor && v <= 1.0)
-        .map(f64::next_up)
+        .map(next_up)
         .filter(|&v| v <= 1.0)
         .collect();
     cands.push(floor);
@@ -715,13 +744,21 @@ pub fn grouped_evaluation(
     };
     stage("calibrating the alert threshold on held-out benign captures");
     let threshold = calibrated(None);
-    let mut report = GroupedReport::empty(cfg.clone(), set, threshold);
+    let mut report = GroupedReport::empty(cfg.canonical(), set, threshold);
     let mut all_scores = Vec::new();
     let mut all_attack = Vec::new();
     for f in 0..cfg.folds {
-        stage(&format!("fold {}/{}: replaying held-out captures", f + 1, cfg.folds));
+        stage(&format!(
+            "fold {}/{}: replaying held-out captures",
+            f + 1,
+            cfg.folds
+        ));
         let t = calibrated(Some(f));
-        let mut file = ModelFile::new("grouped-cv", format!("fold{}", f + 1), oof.models[f].clone());
+        let mut file = ModelFile::new(
+            "grouped-cv",
+            format!("fold{}", f + 1),
+            oof.models[f].clone(),
+        );
         file.thresholds = thresholds_at(cfg.kind, t);
         for (i, c) in set.captures.iter().enumerate() {
             if folds[i] != Some(f) {
@@ -801,7 +838,7 @@ pub fn evaluate_separate(
     set: &CaptureSet,
     episodes: EpisodeConfig,
 ) -> Result<GroupedReport, TrainError> {
-    let mut cfg = config_of(file).unwrap_or_else(|| GroupedConfig::new(file.kind()));
+    let mut cfg = config_of(file).unwrap_or_else(|| GroupedConfig::new(file.kind()).canonical());
     cfg.folds = 1;
     cfg.episodes = episodes;
     let mut report = GroupedReport::empty(cfg, set, file.thresholds.alert);
@@ -965,6 +1002,15 @@ pub fn train_by_capture(
         ModelKind::RandomForest => rows,
         ModelKind::IsolationForest => rows.benign_rows(),
     };
+    let mut bins = FeatureBins::from_rows(fit_rows.features.view());
+    // "Far" = farther than any one real benign training capture.
+    let benign_rows: Vec<Vec<[f64; FEATURE_COUNT]>> = set
+        .captures
+        .iter()
+        .filter(|c| !c.train_only && is_benign(c))
+        .map(|c| c.rows.clone())
+        .collect();
+    bins.limit_from(benign_rows.iter().map(Vec::as_slice));
     let mut file = ModelFile::new(info.name.clone(), info.version.clone(), model);
     file.thresholds = thresholds_at(cfg.kind, report.threshold);
     file.training = TrainingMeta {
@@ -991,7 +1037,7 @@ pub fn train_by_capture(
             benign_captures_alerting: report.benign_captures.hit,
             threshold: report.threshold,
         }),
-        feature_bins: Some(FeatureBins::from_rows(fit_rows.features.view())),
+        feature_bins: Some(bins),
     };
     Ok((file, report))
 }
@@ -1017,5 +1063,159 @@ pub fn config_of(file: &ModelFile) -> Option<GroupedConfig> {
                 .seed(p.seed());
         }
     }
-    Some(cfg)
+    Some(cfg.canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_core::decode::IpProtocol;
+    use netsec_core::flow::EndReason;
+    use netsec_core::time::Timestamp;
+
+    fn flow(src: u8, port: u16, secs: i64) -> FlowRecord {
+        let ts = Timestamp::from_micros(secs * 1_000_000);
+        FlowRecord {
+            id: secs as u64,
+            first_ts: ts,
+            last_ts: ts,
+            src_addr: [10, 0, 0, src].into(),
+            src_port: port,
+            dst_addr: [10, 0, 1, 1].into(),
+            dst_port: 80,
+            protocol: IpProtocol::TCP,
+            end_reason: EndReason::Idle,
+            stats: Default::default(),
+            app_proto: Default::default(),
+            app: None,
+        }
+    }
+
+    /// A capture of `labels.len()` flows from one source, row values = its index.
+    fn capture(name: &str, labels: &[usize], train_only: bool) -> CaptureFlows {
+        CaptureFlows {
+            name: name.into(),
+            path: PathBuf::from(name),
+            flows: (0..labels.len())
+                .map(|i| flow(1, 1000 + i as u16, i as i64))
+                .collect(),
+            rows: (0..labels.len())
+                .map(|i| [i as f64; FEATURE_COUNT])
+                .collect(),
+            labels: labels.to_vec(),
+            train_only,
+        }
+    }
+
+    fn set() -> CaptureSet {
+        let mut captures = Vec::new();
+        for i in 0..6 {
+            captures.push(capture(&format!("benign{i}.pcap"), &[0; 4], false));
+        }
+        for i in 0..3 {
+            captures.push(capture(&format!("scan{i}.pcap"), &[1; 10], false));
+            captures.push(capture(&format!("flood{i}.pcap"), &[0, 2, 2, 2, 2], false));
+        }
+        captures.push(capture("gen.pcap", &[0, 1, 2], true));
+        CaptureSet {
+            class_names: vec![BENIGN.into(), "Portscan".into(), "DoS".into()],
+            captures,
+        }
+    }
+
+    #[test]
+    fn every_capture_is_in_one_fold_and_families_are_spread() {
+        let s = set();
+        let folds = assign_folds(&s, 3, 7);
+        assert_eq!(
+            folds.last(),
+            Some(&None),
+            "training-only captures are never held out"
+        );
+        assert!(folds[..folds.len() - 1].iter().all(Option::is_some));
+        for fam in ["scan", "flood", "benign"] {
+            let mut seen: Vec<Option<usize>> = s
+                .captures
+                .iter()
+                .zip(&folds)
+                .filter(|(c, _)| c.name.starts_with(fam))
+                .map(|(_, f)| *f)
+                .collect();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), 3, "{fam}: one capture of the family per fold");
+        }
+        assert_eq!(folds, assign_folds(&s, 3, 7), "seeded");
+        assert_eq!(s.captures[7].family(3), Some(2));
+        assert_eq!(s.captures[0].family(3), None);
+    }
+
+    #[test]
+    fn training_rows_keep_benign_and_cap_each_attack_class_per_capture() {
+        let s = set();
+        let rows = s.training_rows(&[0, 6, 7, 12], 3);
+        let counts = rows.class_counts();
+        // benign 4 + 1 (flood0) + 1 (gen); Portscan 3 of scan0's 10 + gen's 1; DoS 3 + 1.
+        assert_eq!(counts, vec![6, 4, 4]);
+        // Spread over the capture: scan0's rows 0, 4 and 7, not the first three.
+        let scan: Vec<f64> = (0..rows.len())
+            .filter(|&i| rows.labels[i] == 1)
+            .map(|i| rows.features[[i, 0]])
+            .collect();
+        assert_eq!(scan, vec![0.0, 4.0, 7.0, 1.0]);
+    }
+
+    #[test]
+    fn the_threshold_is_the_lowest_within_the_alert_budget_after_episodes() {
+        // Ten benign captures of three flows from one source: with min_flows 3 a capture
+        // raises an episode only when all three flows reach the threshold, i.e. at its
+        // lowest score 0.55 + 0.03 i.
+        let captures: Vec<CaptureFlows> = (0..10)
+            .map(|i| capture(&format!("b{i}"), &[0, 0, 0], false))
+            .collect();
+        let verdicts: Vec<Vec<(f64, usize)>> = (0..10)
+            .map(|i| {
+                let f = i as f64;
+                vec![(0.9, 1), (0.6 + 0.03 * f, 1), (0.55 + 0.03 * f, 1)]
+            })
+            .collect();
+        let types = vec![ML_ATTACK.to_string(), "Portscan".to_string()];
+        let benign: Vec<HeldOutBenign<'_>> = captures
+            .iter()
+            .zip(&verdicts)
+            .map(|(c, v)| HeldOutBenign {
+                capture: c,
+                verdicts: v,
+                types: &types,
+            })
+            .collect();
+        let ep = EpisodeConfig::default();
+        let kind = ModelKind::RandomForest;
+        // 10 % of 10: one capture (the last, lowest score 0.82) may alert.
+        let t = calibrate(&benign, kind, 0.1, 0.5, ep);
+        assert_eq!(t, next_up(0.55f64 + 0.03 * 8.0));
+        let alerting = |t: f64| {
+            benign
+                .iter()
+                .filter(|b| episode_alerts(kind, b.types, b.capture, b.verdicts, t, ep) > 0)
+                .count()
+        };
+        assert_eq!(alerting(t), 1);
+        assert_eq!(alerting(f64::from_bits(t.to_bits() - 1)), 2);
+        // No budget: above every capture's lowest score; 99 %: all but one may alert.
+        assert_eq!(alerting(calibrate(&benign, kind, 0.0, 0.5, ep)), 0);
+        assert_eq!(calibrate(&benign, kind, 0.99, 0.5, ep), next_up(0.55));
+        // One odd flow per capture is below min_flows: never an alert.
+        let single = vec![vec![(1.0, 1), (0.0, 0), (0.0, 0)]; 10];
+        let lone: Vec<HeldOutBenign<'_>> = captures
+            .iter()
+            .zip(&single)
+            .map(|(c, v)| HeldOutBenign {
+                capture: c,
+                verdicts: v,
+                types: &types,
+            })
+            .collect();
+        assert_eq!(calibrate(&lone, kind, 0.0, 0.5, ep), 0.5);
+    }
 }

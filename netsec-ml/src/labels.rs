@@ -580,6 +580,36 @@ port = "1000-2000"
     }
 
     #[test]
+    fn a_capture_condition_limits_a_rule_to_one_capture() -> Result<(), DataError> {
+        let toml = "[[label]]\nlabel = \"Scan\"\ncapture = \"scan.pcap\"\nsrc = \"10.0.0.1\"\n";
+        let csv = "label,capture,src\nScan,scan.pcap,10.0.0.1\n";
+        for r in [
+            LabelRules::from_toml(toml, Path::new("l.toml"))?,
+            LabelRules::from_csv(csv, Path::new("l.csv"))?,
+        ] {
+            let flow = FlowRecord {
+                id: 1,
+                first_ts: Timestamp::from_micros(0),
+                last_ts: Timestamp::from_micros(0),
+                src_addr: [10, 0, 0, 1].into(),
+                src_port: 1,
+                dst_addr: [10, 0, 0, 2].into(),
+                dst_port: 2,
+                protocol: IpProtocol::TCP,
+                end_reason: netsec_core::flow::EndReason::Idle,
+                stats: Default::default(),
+                app_proto: Default::default(),
+                app: None,
+            };
+            assert_eq!(r.rules[0].capture.as_deref(), Some("scan.pcap"));
+            assert_eq!(r.position_in(Some("scan.pcap"), &flow), Some(0));
+            assert_eq!(r.position_in(Some("other.pcap"), &flow), None);
+            assert!(r.rule_for(&flow).is_none(), "no capture known: no match");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn parsers() {
         assert!(parse_ports("90-80").is_err());
         assert_eq!(parse_ports(" 1 - 2 "), Ok(PortRange { lo: 1, hi: 2 }));

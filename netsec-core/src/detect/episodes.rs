@@ -606,7 +606,15 @@ mod tests {
     fn a_majority_of_other_classes_renames_the_episode() {
         let a = [10, 0, 0, 1];
         let flows: Vec<FlowRecord> = (0..5)
-            .map(|i| flow(a, [10, 0, 0, 9], 1000 + i, if i == 0 { 80 } else { 22 }, i as i64))
+            .map(|i| {
+                flow(
+                    a,
+                    [10, 0, 0, 9],
+                    1000 + i,
+                    if i == 0 { 80 } else { 22 },
+                    i as i64,
+                )
+            })
             .collect();
         let out = run(&flows, &[]);
         assert_eq!(out.len(), 1);
