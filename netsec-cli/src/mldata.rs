@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use netsec_core::flow::FlowTableConfig;
 use netsec_ml::captures::CaptureLabeller;
 use netsec_ml::cic::{expand_csv_paths, load_cic, CicOptions};
 use netsec_ml::dataset::Dataset;
@@ -54,6 +55,28 @@ fn list(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
+/// The `--labels` file (its path and rules) and the flow-table options, for captures.
+fn labels_and_table(args: &DataArgs) -> Result<(&PathBuf, LabelRules, FlowTableConfig), Failure> {
+    let labels_path = args
+        .labels
+        .as_ref()
+        .context("--captures needs --labels")
+        .map_err(Failure::BadInput)?;
+    let rules =
+        LabelRules::load(labels_path).map_err(|e| Failure::BadInput(anyhow::Error::new(e)))?;
+    Ok((labels_path, rules, args.table.config()?))
+}
+
+/// A progress bar over the bytes of `paths` (those that are files).
+fn progress_over<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> Progress {
+    Progress::over(paths.map(|p| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    }))
+}
+
 /// Loads the rows `args` name, printing load notes (skipped rows, corrections, rules that never
 /// matched) on stderr.
 pub fn load(args: &DataArgs) -> Result<Loaded, Failure> {
@@ -90,20 +113,8 @@ pub fn load(args: &DataArgs) -> Result<Loaded, Failure> {
             source: format!("csv: {}", list(&args.csv)),
         });
     }
-    let labels_path = args
-        .labels
-        .as_ref()
-        .context("--captures needs --labels")
-        .map_err(Failure::BadInput)?;
-    let rules = LabelRules::load(labels_path).map_err(bad)?;
-    let table = args.table.config()?;
-    let sizes = args.captures.iter().map(|p| {
-        std::fs::metadata(p)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-    });
-    let progress = Progress::over(sizes);
+    let (labels_path, rules, table) = labels_and_table(args)?;
+    let progress = progress_over(args.captures.iter());
     let mut labeller = CaptureLabeller::new(&rules, table);
     let mut done = 0u64;
     for path in &args.captures {
@@ -156,20 +167,8 @@ pub fn describe(data: &Dataset) -> String {
 /// [`CaptureSet`], labelled by `args.labels`, printing what was read on stderr.
 pub fn load_capture_set(args: &DataArgs, train_only: &[PathBuf]) -> Result<CaptureSet, Failure> {
     let bad = |e: netsec_ml::dataset::DataError| Failure::BadInput(anyhow::Error::new(e));
-    let labels_path = args
-        .labels
-        .as_ref()
-        .context("--captures needs --labels")
-        .map_err(Failure::BadInput)?;
-    let rules = LabelRules::load(labels_path).map_err(bad)?;
-    let table = args.table.config()?;
-    let sizes = args.captures.iter().chain(train_only).map(|p| {
-        std::fs::metadata(p)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-    });
-    let progress = Progress::over(sizes);
+    let (_, rules, table) = labels_and_table(args)?;
+    let progress = progress_over(args.captures.iter().chain(train_only));
     let mut last = 0u64;
     let set = CaptureSet::load(&args.captures, train_only, &rules, table, &mut |pos| {
         if pos < last {

@@ -122,6 +122,22 @@ pub enum DataError {
     Split(String),
 }
 
+/// The index of class `name` (trimmed; any spelling of benign is class 0) in `names`,
+/// appending it when new: how every loader numbers its classes.
+pub fn intern_class(names: &mut Vec<String>, name: &str) -> usize {
+    let name = name.trim();
+    if is_benign_name(name) {
+        return 0;
+    }
+    match names.iter().position(|c| c == name) {
+        Some(i) => i,
+        None => {
+            names.push(name.to_string());
+            names.len() - 1
+        }
+    }
+}
+
 /// Whether `name` is a spelling of the benign class (case-insensitive, surrounding blanks
 /// ignored).
 pub fn is_benign_name(name: &str) -> bool {
@@ -351,17 +367,7 @@ impl DatasetBuilder {
     /// The index of class `name` (trimmed; any spelling of benign is class 0), adding it when
     /// new.
     pub fn class_index(&mut self, name: &str) -> usize {
-        let name = name.trim();
-        if is_benign_name(name) {
-            return 0;
-        }
-        match self.class_names.iter().position(|c| c == name) {
-            Some(i) => i,
-            None => {
-                self.class_names.push(name.to_string());
-                self.class_names.len() - 1
-            }
-        }
+        intern_class(&mut self.class_names, name)
     }
 
     /// Appends one row (exactly [`FEATURE_COUNT`] values, in [`Feature`] order) of class

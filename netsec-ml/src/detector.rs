@@ -189,6 +189,23 @@ pub fn attack_type_for(class_name: &str) -> String {
     }
 }
 
+/// The `attack_type` of each of the forest's classes: [`attack_type_for`] its name, class 0
+/// (benign) [`ML_ATTACK`].
+pub(crate) fn forest_attack_types(model: &RandomForestModel) -> Vec<String> {
+    model
+        .class_names()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                ML_ATTACK.into()
+            } else {
+                attack_type_for(c)
+            }
+        })
+        .collect()
+}
+
 /// The random forest as a [`Detector`] (see the module docs).
 #[derive(Debug)]
 pub struct RandomForestDetector {
@@ -214,21 +231,9 @@ impl RandomForestDetector {
     }
 
     fn build(model: &RandomForestModel, file: &ModelFile) -> Self {
-        let attack_types = model
-            .class_names()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 0 {
-                    ML_ATTACK.into()
-                } else {
-                    attack_type_for(c)
-                }
-            })
-            .collect();
         RandomForestDetector {
             model: model.clone(),
-            attack_types,
+            attack_types: forest_attack_types(model),
             common: Common::new(file),
         }
     }
@@ -260,7 +265,7 @@ impl Detector for RandomForestDetector {
         if !self.common.thresholds.fires(vote.attack_score) {
             return;
         }
-        let top = self.model.explain(row, TOP_FEATURES);
+        let top = self.model.explain_class(row, vote.class, TOP_FEATURES);
         let class_name = self
             .model
             .class_names()

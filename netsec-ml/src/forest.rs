@@ -398,7 +398,17 @@ impl RandomForestModel {
     /// trees that voted for any attack class (what pushed the attack score up); empty when no
     /// tree did.
     pub fn explain(&self, row: &[f64; FEATURE_COUNT], k: usize) -> Vec<FeatureContribution> {
-        let class = self.vote(row).class;
+        self.explain_class(row, self.vote(row).class, k)
+    }
+
+    /// [`explain`](Self::explain) for a row whose predicted class is already known (from
+    /// [`vote`](Self::vote)), so the trees are not voted on twice.
+    pub fn explain_class(
+        &self,
+        row: &[f64; FEATURE_COUNT],
+        class: usize,
+        k: usize,
+    ) -> Vec<FeatureContribution> {
         let counts = |leaf_class: usize| {
             if class == 0 {
                 leaf_class != 0
@@ -407,19 +417,14 @@ impl RandomForestModel {
             }
         };
         let mut weights = [0.0f64; FEATURE_COUNT];
-        let mut path = Vec::new();
-        for &root in &self.forest.roots {
-            path.clear();
-            let leaf = self.forest.walk(root, row, |_, i| path.push(i));
-            if !counts(leaf.value as usize) {
-                continue;
-            }
-            for &i in &path {
-                let node = &self.forest.nodes[i];
-                let w = self.impurity.get(i).copied().unwrap_or(0.0);
-                weights[node.feature as usize] += f64::from(w.max(0.0));
-            }
-        }
+        self.forest
+            .for_each_path(row, &self.impurity, |leaf, path_weights| {
+                if counts(leaf.value as usize) {
+                    for (w, p) in weights.iter_mut().zip(path_weights) {
+                        *w += p;
+                    }
+                }
+            });
         top_features(&weights, row, k)
     }
 
@@ -732,6 +737,37 @@ pub(crate) mod tests {
             .fit(&data)
             .expect("trains");
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn lockstep_path_sums_equal_one_walk_per_tree() {
+        let data = three_classes(300, 5);
+        let forest = RandomForestParams {
+            n_trees: 37,
+            seed: 3,
+            ..Default::default()
+        }
+        .fit(&data)
+        .expect("trains");
+        for i in (0..300).step_by(7) {
+            let r = row(data.features.view(), i);
+            let mut lockstep = Vec::new();
+            forest
+                .forest
+                .for_each_path(&r, &forest.impurity, |leaf, sums| {
+                    lockstep.push((leaf.value, *sums));
+                });
+            assert_eq!(lockstep.len(), 37);
+            for (t, &root) in forest.forest.roots.iter().enumerate() {
+                let mut walked = [0.0f64; FEATURE_COUNT];
+                let leaf = forest.forest.walk(root, &r, |_, n| {
+                    let w = forest.impurity.get(n).copied().unwrap_or(0.0).max(0.0);
+                    walked[forest.forest.nodes[n].feature as usize] += f64::from(w);
+                });
+                assert_eq!(leaf.value, lockstep[t].0, "tree {t}");
+                assert_eq!(walked[..], lockstep[t].1[..FEATURE_COUNT], "tree {t}");
+            }
+        }
     }
 
     #[test]

@@ -45,10 +45,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::captures::{capture_name, open_capture, read_flows};
-use crate::dataset::{is_benign_name, DataError, Dataset, BENIGN};
-use crate::detector::{attack_type_for, ANOMALY, ML_ATTACK};
+use crate::dataset::{intern_class, DataError, Dataset, BENIGN};
+use crate::detector::{attack_type_for, forest_attack_types, ANOMALY, ML_ATTACK};
 use crate::drift::FeatureBins;
-use crate::evaluate::{class_count_map, ROWS_FIT};
+use crate::evaluate::{class_count_map, DIGEST_PREFIX, ROWS_FIT};
 use crate::labels::LabelRules;
 use crate::metrics::roc_auc;
 use crate::model::{Calibration, Model, ModelFile, ModelKind, Thresholds, TrainingMeta};
@@ -60,8 +60,6 @@ use crate::{IsolationForestParams, RandomForestParams};
 pub struct CaptureFlows {
     /// File name (what label rules' `capture` sees and reports show).
     pub name: String,
-    /// The path it was read from.
-    pub path: PathBuf,
     /// The flows in export order (application records dropped to save memory).
     pub flows: Vec<FlowRecord>,
     /// Their 25 features.
@@ -141,17 +139,7 @@ impl CaptureSet {
     }
 
     fn class_index(&mut self, name: &str) -> usize {
-        let name = name.trim();
-        if is_benign_name(name) {
-            return 0;
-        }
-        match self.class_names.iter().position(|c| c == name) {
-            Some(i) => i,
-            None => {
-                self.class_names.push(name.to_string());
-                self.class_names.len() - 1
-            }
-        }
+        intern_class(&mut self.class_names, name)
     }
 
     fn read_capture(
@@ -170,7 +158,6 @@ impl CaptureSet {
             .collect();
         let mut out = CaptureFlows {
             name: name.clone(),
-            path: path.to_path_buf(),
             flows: Vec::new(),
             rows: Vec::new(),
             labels: Vec::new(),
@@ -201,14 +188,14 @@ impl CaptureSet {
             let mut seen = vec![0usize; classes];
             let mut kept = vec![0usize; classes];
             for (row, &label) in c.rows.iter().zip(&c.labels) {
-                let n = counts[label];
-                let k = seen[label];
+                let (n, k) = (counts[label], seen[label]);
                 seen[label] += 1;
-                // Evenly spaced: keep row k when it starts a new stride of n / cap rows.
+                // Spread over the capture: row k is kept when k · cap / n reaches the next
+                // whole number, so `cap` of the `n` rows are (one when cap is 0).
                 let keep = label == 0
                     || n <= attack_rows_per_capture
-                    || (k * attack_rows_per_capture / n) >= kept[label];
-                if keep && (label == 0 || kept[label] < attack_rows_per_capture.max(1)) {
+                    || k * attack_rows_per_capture / n >= kept[label];
+                if keep {
                     kept[label] += 1;
                     values.extend_from_slice(row);
                     labels.push(label);
@@ -238,9 +225,8 @@ impl CaptureSet {
                 h.update((l as u64).to_le_bytes());
             }
         }
-        let d = h.finalize();
-        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("{DIGEST_PREFIX}{hex}")
     }
 }
 
@@ -280,6 +266,10 @@ pub fn assign_folds(set: &CaptureSet, k: usize, seed: u64) -> Vec<Option<usize>>
     }
     folds
 }
+
+/// The lowest threshold the calibration may choose: a majority of attack votes for the
+/// forest, an anomaly score above the average path's 0.5 for the isolation forest.
+pub const THRESHOLD_FLOOR: f64 = 0.5;
 
 /// How to train and evaluate by capture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -335,12 +325,6 @@ impl GroupedConfig {
             }
         }
         c
-    }
-
-    /// The lowest threshold the calibration may choose: a majority of attack votes for the
-    /// forest, an anomaly score above the average path's 0.5 for the isolation forest.
-    pub fn threshold_floor(&self) -> f64 {
-        0.5
     }
 }
 
@@ -469,22 +453,10 @@ fn verdict(model: &Model, row: &[f64; FEATURE_COUNT]) -> (f64, usize) {
     }
 }
 
-/// The `attack_type` the model's detector gives each class index (see
-/// [`crate::detector`]).
+/// The `attack_type` the model's detector gives each class index.
 fn attack_types(model: &Model) -> Vec<String> {
     match model {
-        Model::RandomForest(m) => m
-            .class_names()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 0 {
-                    ML_ATTACK.to_string()
-                } else {
-                    attack_type_for(c)
-                }
-            })
-            .collect(),
+        Model::RandomForest(m) => forest_attack_types(m),
         Model::IsolationForest(_) => vec![ANOMALY.to_string(); 2],
     }
 }
@@ -720,10 +692,9 @@ pub fn grouped_evaluation(
     let oof = out_of_fold(set, &folds, cfg, stage)?;
     let benign_except = |except: Option<usize>| -> Vec<HeldOutBenign<'_>> {
         (0..set.captures.len())
-            .filter(|&i| folds[i].is_some() && folds[i] != except)
             .filter(|&i| is_benign(&set.captures[i]))
             .filter_map(|i| {
-                let f = folds[i]?;
+                let f = folds[i].filter(|&f| Some(f) != except)?;
                 Some(HeldOutBenign {
                     capture: &set.captures[i],
                     verdicts: &oof.verdicts[i],
@@ -732,56 +703,43 @@ pub fn grouped_evaluation(
             })
             .collect()
     };
-    let floor = cfg.threshold_floor();
     let calibrated = |except: Option<usize>| {
         calibrate(
             &benign_except(except),
             cfg.kind,
             cfg.alert_budget,
-            floor,
+            THRESHOLD_FLOOR,
             cfg.episodes,
         )
     };
     stage("calibrating the alert threshold on held-out benign captures");
     let threshold = calibrated(None);
+    // Each fold's model at the threshold chosen without that fold.
+    let files: Vec<ModelFile> = oof
+        .models
+        .iter()
+        .enumerate()
+        .map(|(f, model)| {
+            let mut file = ModelFile::new("grouped-cv", format!("fold{}", f + 1), model.clone());
+            file.thresholds = thresholds_at(cfg.kind, calibrated(Some(f)));
+            file
+        })
+        .collect();
+    stage("replaying the held-out captures");
     let mut report = GroupedReport::empty(cfg.canonical(), set, threshold);
     let mut all_scores = Vec::new();
     let mut all_attack = Vec::new();
-    for f in 0..cfg.folds {
-        stage(&format!(
-            "fold {}/{}: replaying held-out captures",
-            f + 1,
-            cfg.folds
-        ));
-        let t = calibrated(Some(f));
-        let mut file = ModelFile::new(
-            "grouped-cv",
-            format!("fold{}", f + 1),
-            oof.models[f].clone(),
-        );
-        file.thresholds = thresholds_at(cfg.kind, t);
-        for (i, c) in set.captures.iter().enumerate() {
-            if folds[i] != Some(f) {
-                continue;
-            }
-            let scores: Vec<f64> = oof.verdicts[i].iter().map(|v| v.0).collect();
-            all_scores.extend_from_slice(&scores);
-            all_attack.extend(c.labels.iter().map(|&l| l != 0));
-            report
-                .captures
-                .push(capture_result(&file, set, c, &scores, f, cfg.episodes));
-        }
+    for (i, c) in set.captures.iter().enumerate() {
+        let Some((f, file)) = folds[i].and_then(|f| Some((f, files.get(f)?))) else {
+            continue;
+        };
+        let scores: Vec<f64> = oof.verdicts[i].iter().map(|v| v.0).collect();
+        all_scores.extend_from_slice(&scores);
+        all_attack.extend(c.labels.iter().map(|&l| l != 0));
+        report
+            .captures
+            .push(capture_result(file, set, c, &scores, f, cfg.episodes));
     }
-    // Input order, for a stable report.
-    let order: BTreeMap<&str, usize> = set
-        .captures
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.name.as_str(), i))
-        .collect();
-    report
-        .captures
-        .sort_by_key(|r| order.get(r.capture.as_str()).copied().unwrap_or(usize::MAX));
     report.finish(&all_scores, &all_attack)?;
     Ok(report)
 }
@@ -1028,7 +986,7 @@ pub fn train_by_capture(
                  which at most {} % of held-out benign captures raise an alert (floor {})",
                 cfg.folds,
                 cfg.alert_budget * 100.0,
-                cfg.threshold_floor()
+                THRESHOLD_FLOOR
             ),
             alert_budget: cfg.alert_budget,
             folds: cfg.folds,
@@ -1095,7 +1053,6 @@ mod tests {
     fn capture(name: &str, labels: &[usize], train_only: bool) -> CaptureFlows {
         CaptureFlows {
             name: name.into(),
-            path: PathBuf::from(name),
             flows: (0..labels.len())
                 .map(|i| flow(1, 1000 + i as u16, i as i64))
                 .collect(),

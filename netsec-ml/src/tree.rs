@@ -144,6 +144,46 @@ impl FlatForest {
         }
     }
 
+    /// Like [`for_each_leaf`](Self::for_each_leaf), and also sums, per feature, `weight[node]`
+    /// (negative ones as 0) over the splits each tree's walk passes: calls `f(leaf, sums)`
+    /// per tree, in tree order, `sums` indexed by feature (columns past the 25 are scratch).
+    /// The walks advance in lockstep as the vote's do, so explaining a row costs about one
+    /// more vote.
+    #[inline]
+    pub(crate) fn for_each_path(
+        &self,
+        row: &[f64; FEATURE_COUNT],
+        weight: &[f32],
+        mut f: impl FnMut(&Node, &[f64; 32]),
+    ) {
+        let x = pad(row);
+        for group in self.roots.chunks(LANES) {
+            let mut at = [group[0] as usize; LANES];
+            for (a, &r) in at.iter_mut().zip(group) {
+                *a = r as usize;
+            }
+            let mut sums = [[0.0f64; 32]; LANES];
+            loop {
+                let mut moved = false;
+                for (a, s) in at.iter_mut().zip(sums.iter_mut()) {
+                    let node = &self.nodes[*a];
+                    let next = node.step(&x);
+                    // A leaf adds to its sentinel column, which nobody reads: no branch.
+                    let w = weight.get(*a).copied().unwrap_or(0.0).max(0.0);
+                    s[(node.feature & 31) as usize] += f64::from(w);
+                    moved |= next != *a;
+                    *a = next;
+                }
+                if !moved {
+                    break;
+                }
+            }
+            for (&a, s) in at[..group.len()].iter().zip(&sums) {
+                f(&self.nodes[a], s);
+            }
+        }
+    }
+
     /// The leaf `row` reaches from `root` (one walk, for tests against the lockstep walk).
     #[cfg(test)]
     pub(crate) fn leaf(&self, root: u32, row: &[f64; FEATURE_COUNT]) -> &Node {

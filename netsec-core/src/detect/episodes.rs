@@ -94,6 +94,38 @@ struct Open {
 }
 
 impl Open {
+    /// An episode of one alert.
+    fn new(a: Alert) -> Open {
+        let mut ep = Open {
+            first: a.timestamp,
+            last: a.timestamp,
+            flows: 1,
+            sources: Distinct::default(),
+            destinations: Distinct::default(),
+            dst_port: Some(a.dst_port),
+            votes: vec![(a.attack_type.clone(), 1)],
+            best: a,
+        };
+        ep.sources.add(ep.best.src_ip);
+        ep.destinations.add(ep.best.dst_ip);
+        ep
+    }
+
+    /// Takes in one more alert.
+    fn absorb(&mut self, a: Alert) {
+        self.flows += 1;
+        self.last = self.last.max(a.timestamp);
+        self.sources.add(a.src_ip);
+        self.destinations.add(a.dst_ip);
+        if self.dst_port != Some(a.dst_port) {
+            self.dst_port = Some(None);
+        }
+        self.vote(&a.attack_type, 1);
+        if a.score > self.best.score {
+            self.best = a;
+        }
+    }
+
     fn vote(&mut self, class: &str, n: u64) {
         match self.votes.iter_mut().find(|(c, _)| c == class) {
             Some(v) => v.1 += n,
@@ -117,14 +149,8 @@ impl Open {
         self.flows += other.flows;
         self.first = self.first.min(other.first);
         self.last = self.last.max(other.last);
-        for a in other.sources.seen {
-            self.sources.add(Some(a));
-        }
-        self.sources.more |= other.sources.more;
-        for a in other.destinations.seen {
-            self.destinations.add(Some(a));
-        }
-        self.destinations.more |= other.destinations.more;
+        self.sources.merge(other.sources);
+        self.destinations.merge(other.destinations);
         if self.dst_port != other.dst_port {
             self.dst_port = Some(None);
         }
@@ -156,6 +182,13 @@ impl Distinct {
                 self.more = true;
             }
         }
+    }
+
+    fn merge(&mut self, other: Distinct) {
+        for a in other.seen {
+            self.add(Some(a));
+        }
+        self.more |= other.more;
     }
 
     fn count(&self) -> usize {
@@ -279,17 +312,7 @@ impl EpisodeAggregator {
         };
         if let Some(ep) = self.open.get_mut(&key) {
             self.stats.absorbed += 1;
-            ep.flows += 1;
-            ep.last = ep.last.max(a.timestamp);
-            ep.sources.add(a.src_ip);
-            ep.destinations.add(a.dst_ip);
-            if ep.dst_port != Some(a.dst_port) {
-                ep.dst_port = Some(None);
-            }
-            ep.vote(&a.attack_type, 1);
-            if a.score > ep.best.score {
-                ep.best = a;
-            }
+            ep.absorb(a);
             return;
         }
         if self.open.len() >= self.config.max_tracked {
@@ -301,18 +324,7 @@ impl EpisodeAggregator {
                 }
             }
         }
-        let mut ep = Open {
-            first: a.timestamp,
-            last: a.timestamp,
-            flows: 1,
-            sources: Distinct::default(),
-            destinations: Distinct::default(),
-            dst_port: Some(a.dst_port),
-            votes: vec![(a.attack_type.clone(), 1)],
-            best: a,
-        };
-        ep.sources.add(ep.best.src_ip);
-        ep.destinations.add(ep.best.dst_ip);
+        let mut ep = Open::new(a);
         if let Some(d) = gather {
             // The sources that crowded this destination join its episode.
             let joining: Vec<Key> = self
