@@ -15,8 +15,8 @@
 //!   pipeline.
 //! - `ml_score/random_forest_detector_episodes`: the forest's detector as the sensor runs it,
 //!   inside the episode aggregation, with the drift monitor on and the default threshold
-//!   (0.5), on all rows (flows from 64 sources, one second apart): scoring, alerting,
-//!   explanations and aggregation included.
+//!   (0.5), on all rows (flows from 64 sources, one second apart): scoring, alerting and
+//!   aggregation included, explanations for the alerts episodes report.
 //!
 //! Training time and model sizes for 100,000 rows: `cargo run --release -p netsec-benches
 //! --example ml_figures` (a training bench would make `cargo bench` slow).

@@ -15,6 +15,10 @@
 //! the forest; `mean_path_length`, `subsample` for the isolation forest).
 //!
 //! A flow that does not fire costs one scoring pass over the trees and allocates nothing.
+//! Inside an [`EpisodeAggregator`](netsec_core::detect::EpisodeAggregator) (as the sensor
+//! runs every model) the detectors defer the costly part of an alert, the explanation and
+//! the description ([`Detector::defer_alert_detail`]): a firing flow costs its vote and a
+//! bare alert, and only the alert an episode reports is completed.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,13 +26,13 @@ use std::sync::Arc;
 use netsec_core::config::{DetectorFactory, ModelLoader};
 
 use netsec_core::detect::{Alert, Detector, DetectorStats};
-use netsec_core::features::FeatureVector;
+use netsec_core::features::{FeatureVector, FEATURE_COUNT};
 use netsec_core::flow::FlowRecord;
 use serde_json::{json, Value};
 
 use crate::drift::DriftMonitor;
 use crate::explain::FeatureContribution;
-use crate::forest::RandomForestModel;
+use crate::forest::{ForestVote, RandomForestModel};
 use crate::iforest::{average_path_length, IsolationForestModel};
 use crate::model::{Model, ModelError, ModelFile, ModelKind, Thresholds};
 
@@ -53,6 +57,9 @@ struct Common {
     scored: u64,
     /// Scored flows against the training distribution, when the file has one.
     drift: Option<DriftMonitor>,
+    /// Leave explanations and descriptions to [`Detector::complete_alert`] (asked by an
+    /// episode aggregator, which keeps one alert of many).
+    defer: bool,
 }
 
 impl Common {
@@ -69,6 +76,7 @@ impl Common {
                 .feature_bins
                 .as_ref()
                 .and_then(DriftMonitor::new),
+            defer: false,
         }
     }
 
@@ -107,22 +115,11 @@ impl Common {
         d
     }
 
-    /// An alert about `flow`, with the `meta` every ML alert carries.
-    fn alert(
-        &mut self,
-        flow: &FlowRecord,
-        attack_type: &str,
-        score: f64,
-        description: String,
-        top: &[FeatureContribution],
-        extra: impl IntoIterator<Item = (&'static str, Value)>,
-    ) -> Alert {
+    /// An alert about `flow` without its detail: what episode aggregation needs (type,
+    /// addresses, time, score, severity) and the model's name, version and threshold.
+    fn alert(&mut self, flow: &FlowRecord, attack_type: &str, score: f64) -> Alert {
         self.alerts += 1;
-        let top: Vec<Value> = top
-            .iter()
-            .map(|c| json!({"feature": c.feature.name(), "share": c.share, "value": c.value}))
-            .collect();
-        let mut b = Alert::builder(
+        Alert::builder(
             self.kind.as_str(),
             flow.last_ts,
             attack_type,
@@ -135,24 +132,40 @@ impl Common {
         .meta("model_version", self.model_version.clone())
         .meta("confidence", score)
         .meta("threshold", self.thresholds.alert)
-        .meta("top_features", Value::Array(top));
+        .build()
+    }
+
+    /// Adds an alert's detail: the description, `top_features` and the model's own fields.
+    fn detail(
+        alert: &mut Alert,
+        description: String,
+        top: &[FeatureContribution],
+        extra: impl IntoIterator<Item = (&'static str, Value)>,
+    ) {
+        let top: Vec<Value> = top
+            .iter()
+            .map(|c| json!({"feature": c.feature.name(), "share": c.share, "value": c.value}))
+            .collect();
+        alert.meta.insert("top_features".into(), Value::Array(top));
         for (k, v) in extra {
-            b = b.meta(k, v);
+            alert.meta.insert(k.into(), v);
         }
-        b.description(description).build()
+        alert.description = description;
     }
 }
 
-/// `flow 10.0.0.1:1234 → 10.0.0.2:80 TCP` (no ports for protocols without them).
-fn flow_text(flow: &FlowRecord) -> String {
-    let p = flow.protocol.name();
-    if flow.protocol.has_ports() {
-        format!(
-            "flow {}:{} -> {}:{} {p}",
-            flow.src_addr, flow.src_port, flow.dst_addr, flow.dst_port
-        )
-    } else {
-        format!("flow {} -> {} {p}", flow.src_addr, flow.dst_addr)
+/// `flow 10.0.0.1:1234 -> 10.0.0.2:80 TCP` (no ports for protocols without them), from the
+/// flow fields of an alert.
+fn flow_text(a: &Alert) -> String {
+    let p = a.protocol.as_deref().unwrap_or("?");
+    let addr = |ip: Option<std::net::IpAddr>| ip.map_or_else(|| "?".to_string(), |i| i.to_string());
+    match (a.src_port, a.dst_port) {
+        (Some(sp), Some(dp)) => format!(
+            "flow {}:{sp} -> {}:{dp} {p}",
+            addr(a.src_ip),
+            addr(a.dst_ip)
+        ),
+        _ => format!("flow {} -> {} {p}", addr(a.src_ip), addr(a.dst_ip)),
     }
 }
 
@@ -265,16 +278,37 @@ impl Detector for RandomForestDetector {
         if !self.common.thresholds.fires(vote.attack_score) {
             return;
         }
+        let attack_type = self
+            .attack_types
+            .get(vote.class)
+            .map_or(ML_ATTACK, String::as_str);
+        let mut alert = self.common.alert(flow, attack_type, vote.attack_score);
+        if !self.common.defer {
+            self.detail(&mut alert, row, &vote);
+        }
+        out.push(alert);
+    }
+
+    fn defer_alert_detail(&mut self) -> bool {
+        self.common.defer = true;
+        true
+    }
+
+    fn complete_alert(&self, alert: &mut Alert, features: &FeatureVector) {
+        let row = features.as_array();
+        self.detail(alert, row, &self.model.vote(row));
+    }
+}
+
+impl RandomForestDetector {
+    /// Explains `vote` on `row` into `alert` (description, top features, votes).
+    fn detail(&self, alert: &mut Alert, row: &[f64; FEATURE_COUNT], vote: &ForestVote) {
         let top = self.model.explain_class(row, vote.class, TOP_FEATURES);
         let class_name = self
             .model
             .class_names()
             .get(vote.class)
             .map_or("?", String::as_str);
-        let attack_type = self
-            .attack_types
-            .get(vote.class)
-            .map_or(ML_ATTACK, String::as_str);
         let trees = self.model.n_trees();
         let description = format!(
             "Random forest {} {}: {}/{trees} trees voted {class_name}, attack score {:.2} for {}{}.",
@@ -282,13 +316,11 @@ impl Detector for RandomForestDetector {
             self.common.model_version,
             vote.class_votes,
             vote.attack_score,
-            flow_text(flow),
+            flow_text(alert),
             top_text(&top),
         );
-        let alert = self.common.alert(
-            flow,
-            attack_type,
-            vote.attack_score,
+        Common::detail(
+            alert,
             description,
             &top,
             [
@@ -297,7 +329,6 @@ impl Detector for RandomForestDetector {
                 ("trees", trees.into()),
             ],
         );
-        out.push(alert);
     }
 }
 
@@ -359,20 +390,41 @@ impl Detector for IsolationForestDetector {
         if !self.common.thresholds.fires(score) {
             return;
         }
+        let mut alert = self.common.alert(flow, ANOMALY, score);
+        if !self.common.defer {
+            self.detail(&mut alert, row, path);
+        }
+        out.push(alert);
+    }
+
+    fn defer_alert_detail(&mut self) -> bool {
+        self.common.defer = true;
+        true
+    }
+
+    fn complete_alert(&self, alert: &mut Alert, features: &FeatureVector) {
+        let row = features.as_array();
+        self.detail(alert, row, self.model.mean_path_length(row));
+    }
+}
+
+impl IsolationForestDetector {
+    /// Explains the score of `row` (mean path length `path`) into `alert`.
+    fn detail(&self, alert: &mut Alert, row: &[f64; FEATURE_COUNT], path: f64) {
         let top = self.model.explain(row, TOP_FEATURES);
+        let psi = self.model.subsample();
         let description = format!(
-            "Isolation forest {} {}: anomaly score {score:.2} (threshold {:.2}), isolated in {path:.1} splits on average against {:.1} for normal traffic, for {}{}.",
+            "Isolation forest {} {}: anomaly score {:.2} (threshold {:.2}), isolated in {path:.1} splits on average against {:.1} for normal traffic, for {}{}.",
             self.common.model_name,
             self.common.model_version,
+            alert.score,
             self.common.thresholds.alert,
             average_path_length(psi),
-            flow_text(flow),
+            flow_text(alert),
             top_text(&top),
         );
-        let alert = self.common.alert(
-            flow,
-            ANOMALY,
-            score,
+        Common::detail(
+            alert,
             description,
             &top,
             [
@@ -380,7 +432,6 @@ impl Detector for IsolationForestDetector {
                 ("subsample", psi.into()),
             ],
         );
-        out.push(alert);
     }
 }
 
@@ -546,6 +597,71 @@ mod tests {
         assert!((out[0].score - score).abs() < 1e-12);
         assert!(RandomForestDetector::new(&file).is_err());
         assert_eq!(detector_for(&file).name(), "isolation_forest");
+    }
+
+    #[test]
+    fn a_deferred_alert_is_completed_as_the_eager_one_is() {
+        use netsec_core::detect::{EpisodeAggregator, EpisodeConfig};
+        let data = three_classes(600, 3);
+        let model = RandomForestParams {
+            n_trees: 21,
+            seed: 4,
+            ..RandomForestParams::default()
+        }
+        .fit(&data)
+        .expect("trains");
+        let file = ModelFile::new("rf", "2.1", Model::RandomForest(model));
+        let f = flow(IpProtocol::TCP);
+        let row = row_of(&data, 1);
+        let mut eager = Vec::new();
+        RandomForestDetector::new(&file)
+            .expect("a forest")
+            .on_flow_end(&f, &row, &mut eager);
+        let eager = &eager[0];
+        // Asked to defer, the detector raises the alert without its detail...
+        let mut d = RandomForestDetector::new(&file).expect("a forest");
+        assert!(d.defer_alert_detail());
+        let mut light = Vec::new();
+        d.on_flow_end(&f, &row, &mut light);
+        assert!(light[0].description.is_empty());
+        assert!(!light[0].meta.contains_key("top_features"));
+        // ...and completing it gives the eager alert.
+        d.complete_alert(&mut light[0], &row);
+        assert_eq!(&light[0], eager);
+        // Through the episode aggregator: the reported alert carries the detail.
+        let mut agg = EpisodeAggregator::new(detector_for(&file), EpisodeConfig::default());
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            agg.on_flow_end(&f, &row, &mut out);
+        }
+        agg.on_finish(&mut out);
+        assert_eq!(out.len(), 1);
+        assert!(
+            out[0].description.ends_with(&eager.description),
+            "{}",
+            out[0].description
+        );
+        assert_eq!(out[0].meta["top_features"], eager.meta["top_features"]);
+        // The isolation forest defers the same way.
+        let benign: Vec<usize> = (0..600).step_by(3).collect();
+        let iso = IsolationForestParams::default()
+            .seed(1)
+            .fit_rows(data.features.select(ndarray::Axis(0), &benign).view())
+            .expect("trains");
+        let mut file = ModelFile::new("if", "1", Model::IsolationForest(iso));
+        file.thresholds.alert = 0.01;
+        let far = FeatureVector::from_array([1e9; 25]);
+        let mut eager = Vec::new();
+        IsolationForestDetector::new(&file)
+            .expect("an isolation forest")
+            .on_flow_end(&f, &far, &mut eager);
+        let mut d = IsolationForestDetector::new(&file).expect("an isolation forest");
+        assert!(d.defer_alert_detail());
+        let mut light = Vec::new();
+        d.on_flow_end(&f, &far, &mut light);
+        assert!(light[0].description.is_empty());
+        d.complete_alert(&mut light[0], &far);
+        assert_eq!(light[0], eager[0]);
     }
 
     #[test]

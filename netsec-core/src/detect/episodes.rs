@@ -63,7 +63,8 @@ impl EpisodeConfig {
 }
 
 /// Bytes an open episode takes, about: the entry, its key and the alert it holds (strings and
-/// `meta` included, as the models' alerts come).
+/// `meta` included, as the models' alerts come: without their deferred description and
+/// explanation, with their flow's 25 features).
 const EPISODE_BYTES: usize = 1024;
 /// Bytes a fan-in counter takes, about.
 const FAN_IN_BYTES: usize = 96;
@@ -82,6 +83,9 @@ enum Key {
 struct Open {
     /// The highest-scoring alert so far (the template of the summary).
     best: Alert,
+    /// The features of its flow, when it came from `on_flow_end` (to complete a deferred
+    /// alert's detail).
+    best_features: Option<FeatureVector>,
     first: Timestamp,
     last: Timestamp,
     flows: u64,
@@ -94,8 +98,8 @@ struct Open {
 }
 
 impl Open {
-    /// An episode of one alert.
-    fn new(a: Alert) -> Open {
+    /// An episode of one alert (about a flow with `features`, if known).
+    fn new(a: Alert, features: Option<&FeatureVector>) -> Open {
         let mut ep = Open {
             first: a.timestamp,
             last: a.timestamp,
@@ -105,14 +109,15 @@ impl Open {
             dst_port: Some(a.dst_port),
             votes: vec![(a.attack_type.clone(), 1)],
             best: a,
+            best_features: features.copied(),
         };
         ep.sources.add(ep.best.src_ip);
         ep.destinations.add(ep.best.dst_ip);
         ep
     }
 
-    /// Takes in one more alert.
-    fn absorb(&mut self, a: Alert) {
+    /// Takes in one more alert (about a flow with `features`, if known).
+    fn absorb(&mut self, a: Alert, features: Option<&FeatureVector>) {
         self.flows += 1;
         self.last = self.last.max(a.timestamp);
         self.sources.add(a.src_ip);
@@ -123,6 +128,7 @@ impl Open {
         self.vote(&a.attack_type, 1);
         if a.score > self.best.score {
             self.best = a;
+            self.best_features = features.copied();
         }
     }
 
@@ -159,6 +165,7 @@ impl Open {
         }
         if other.best.score > self.best.score {
             self.best = other.best;
+            self.best_features = other.best_features;
         }
     }
 }
@@ -234,6 +241,8 @@ pub struct EpisodeAggregator {
     /// Destination → (sources that opened episodes, last time).
     fan_in: HashMap<IpAddr, (u32, Timestamp)>,
     scratch: Vec<Alert>,
+    /// The inner detector leaves alert detail to `complete_alert`, done for reported alerts.
+    deferred: bool,
     /// Highest time seen.
     now: Timestamp,
     stats: Counts,
@@ -258,10 +267,13 @@ impl std::fmt::Debug for EpisodeAggregator {
 }
 
 impl EpisodeAggregator {
-    /// Aggregates the alerts of `inner`.
-    pub fn new(inner: Box<dyn Detector>, config: EpisodeConfig) -> EpisodeAggregator {
+    /// Aggregates the alerts of `inner`, asking it to defer their detail
+    /// ([`Detector::defer_alert_detail`]): only the alert an episode reports is completed.
+    pub fn new(mut inner: Box<dyn Detector>, config: EpisodeConfig) -> EpisodeAggregator {
+        let deferred = inner.defer_alert_detail();
         EpisodeAggregator {
             inner,
+            deferred,
             config,
             open: HashMap::new(),
             order: VecDeque::new(),
@@ -272,20 +284,21 @@ impl EpisodeAggregator {
         }
     }
 
-    /// Takes the inner detector's new alerts into episodes; emits the ones that end.
-    fn absorb(&mut self, out: &mut Vec<Alert>) {
+    /// Takes the inner detector's new alerts (about a flow with `features`, when they came
+    /// from `on_flow_end`) into episodes; emits the ones that end.
+    fn absorb(&mut self, features: Option<&FeatureVector>, out: &mut Vec<Alert>) {
         let mut alerts = std::mem::take(&mut self.scratch);
         for a in alerts.drain(..) {
             if a.timestamp > self.now {
                 self.now = a.timestamp;
             }
             self.close_quiet(self.now, out);
-            self.add(a, out);
+            self.add(a, features, out);
         }
         self.scratch = alerts;
     }
 
-    fn add(&mut self, a: Alert, out: &mut Vec<Alert>) {
+    fn add(&mut self, a: Alert, features: Option<&FeatureVector>, out: &mut Vec<Alert>) {
         let src_key = a.src_ip.map(Key::Src);
         let dst_key = a.dst_ip.map(Key::Dst);
         let mut gather = None;
@@ -312,7 +325,7 @@ impl EpisodeAggregator {
         };
         if let Some(ep) = self.open.get_mut(&key) {
             self.stats.absorbed += 1;
-            ep.absorb(a);
+            ep.absorb(a, features);
             return;
         }
         if self.open.len() >= self.config.max_tracked {
@@ -324,7 +337,7 @@ impl EpisodeAggregator {
                 }
             }
         }
-        let mut ep = Open::new(a);
+        let mut ep = Open::new(a, features);
         if let Some(d) = gather {
             // The sources that crowded this destination join its episode.
             let joining: Vec<Key> = self
@@ -411,6 +424,11 @@ impl EpisodeAggregator {
             .map(|(c, n)| (c.clone(), Value::from(*n)))
             .collect();
         let mut a = ep.best;
+        if self.deferred {
+            if let Some(f) = &ep.best_features {
+                self.inner.complete_alert(&mut a, f);
+            }
+        }
         if !class.is_empty() {
             a.attack_type = class.clone();
         }
@@ -477,20 +495,20 @@ impl Detector for EpisodeAggregator {
     ) {
         self.inner.on_packet(pkt, flow, &mut self.scratch);
         if !self.scratch.is_empty() {
-            self.absorb(out);
+            self.absorb(None, out);
         }
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
         self.inner.on_flow_end(flow, features, &mut self.scratch);
         if !self.scratch.is_empty() {
-            self.absorb(out);
+            self.absorb(Some(features), out);
         }
     }
 
     fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Alert>) {
         self.inner.on_tick(now, &mut self.scratch);
-        self.absorb(out);
+        self.absorb(None, out);
         if now > self.now {
             self.now = now;
         }
@@ -499,7 +517,7 @@ impl Detector for EpisodeAggregator {
 
     fn on_finish(&mut self, out: &mut Vec<Alert>) {
         self.inner.on_finish(&mut self.scratch);
-        self.absorb(out);
+        self.absorb(None, out);
         self.close_all(out);
     }
 
@@ -651,6 +669,49 @@ mod tests {
         assert_eq!(dst.meta["episode"]["flows"], 1000);
         assert_eq!(dst.meta["episode"]["sources"], 64);
         assert_eq!(dst.meta["episode"]["sources_more"], true);
+    }
+
+    /// Like [`PerFlow`], but defers its detail: completion writes the flow's first feature
+    /// into the description and counts itself.
+    struct Deferring(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+    impl Detector for Deferring {
+        fn name(&self) -> &str {
+            "deferring"
+        }
+        fn on_flow_end(&mut self, f: &FlowRecord, x: &FeatureVector, out: &mut Vec<Alert>) {
+            PerFlow.on_flow_end(f, x, out);
+        }
+        fn defer_alert_detail(&mut self) -> bool {
+            true
+        }
+        fn complete_alert(&self, a: &mut Alert, x: &FeatureVector) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            a.description = format!("detail {}", x.as_array()[0]);
+        }
+    }
+
+    #[test]
+    fn only_reported_alerts_are_completed_with_their_flows_features() {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut d =
+            EpisodeAggregator::new(Box::new(Deferring(done.clone())), EpisodeConfig::default());
+        let mut out = Vec::new();
+        for i in 0..50u16 {
+            let f = flow([10, 0, 0, 1], [10, 0, 0, 9], 1000 + i, 80, i64::from(i));
+            // The highest score (src port 1049) has feature 0 = 49.
+            let mut x = [0.0; crate::features::FEATURE_COUNT];
+            x[0] = f64::from(i);
+            d.on_flow_end(&f, &FeatureVector::from_array(x), &mut out);
+        }
+        d.on_finish(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(done.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(
+            out[0].description.ends_with("; detail 49"),
+            "{}",
+            out[0].description
+        );
     }
 
     #[test]

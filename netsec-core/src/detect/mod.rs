@@ -199,6 +199,21 @@ pub trait Detector: Send {
     /// open, say). The default does nothing.
     fn on_finish(&mut self, _out: &mut Vec<Alert>) {}
 
+    /// Asks a detector that judges finished flows to raise its alerts from
+    /// [`on_flow_end`](Detector::on_flow_end) without their costly detail (an explanation, a
+    /// long description) and to add it in [`complete_alert`](Detector::complete_alert)
+    /// instead: a wrapper that keeps one alert of many (the [`EpisodeAggregator`]) asks, and
+    /// completes only the alerts it reports. Returns whether the detector will; the default
+    /// declines and changes nothing.
+    fn defer_alert_detail(&mut self) -> bool {
+        false
+    }
+
+    /// Adds the detail left out after [`defer_alert_detail`](Detector::defer_alert_detail)
+    /// to `alert`, which this detector raised from `on_flow_end` for a flow with `features`.
+    /// The default does nothing.
+    fn complete_alert(&self, _alert: &mut Alert, _features: &FeatureVector) {}
+
     /// What the detector has done and holds so far. The default reports only its name.
     fn stats(&self) -> DetectorStats {
         DetectorStats::new(self.name())
