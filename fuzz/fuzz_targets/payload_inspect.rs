@@ -74,6 +74,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             closed: false,
             gap_us: 0,
             sender_reset: false,
+            rst_out_of_window: false,
+            ack_out_of_sync: false,
             app_proto: netsec_core::app::AppProto::Unknown,
         };
         payload.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);

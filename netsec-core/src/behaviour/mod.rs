@@ -80,6 +80,7 @@ mod smb;
 mod state;
 mod syn_flood;
 mod tcp_anomaly;
+mod tcp_memory;
 
 use std::net::IpAddr;
 
@@ -351,11 +352,18 @@ impl Check {
 
     /// A table cap in `1..=MAX_TRACKED_LIMIT`.
     pub(crate) fn cap(&self, v: usize) -> Result<(), BehaviourConfigError> {
-        if v == 0 || v > MAX_TRACKED_LIMIT {
-            return Err(self.invalid(
-                "max_tracked",
-                format!("must be in 1..={MAX_TRACKED_LIMIT}, got {v}"),
-            ));
+        self.size("max_tracked", v, MAX_TRACKED_LIMIT)
+    }
+
+    /// A size of `field` in `1..=max`.
+    pub(crate) fn size(
+        &self,
+        field: &'static str,
+        v: usize,
+        max: usize,
+    ) -> Result<(), BehaviourConfigError> {
+        if v == 0 || v > max {
+            return Err(self.invalid(field, format!("must be in 1..={max}, got {v}")));
         }
         Ok(())
     }
@@ -535,6 +543,8 @@ pub(crate) mod tests_util {
             closed: false,
             gap_us: 0,
             sender_reset: false,
+            rst_out_of_window: false,
+            ack_out_of_sync: false,
             app_proto: crate::app::AppProto::Unknown,
         }
     }

@@ -12,12 +12,37 @@
 //!   injects resets (to blind an IDS or hijack the session) or a peer crafted to evade one
 //!   does not. The flow table says whether the sender reset the flow
 //!   ([`FlowContext::sender_reset`]), so this costs no table of its own.
+//! - **Overlapping segments with different data** (`TCP_Evasion`): a data segment that
+//!   overlaps its direction's previous segment, arriving within `overlap_max_gap_us` of it,
+//!   with bytes that differ where they overlap. An IDS and the receiving host may keep
+//!   different copies (the classic insertion/evasion of Ptacek and Newsham); a real stack
+//!   resends the same bytes, and only after a retransmission timeout (at least 200 ms on
+//!   Linux, 1 s by RFC 6298), which is why a slow conflicting resend (a TLS server replacing
+//!   an unacknowledged record by an alert seconds later, seen in benign WebEx traffic) does
+//!   not count. The first and last [`SAMPLE`](super::tcp_memory::SAMPLE) bytes of each
+//!   direction's latest segment are compared, so a conflict in a long segment's middle
+//!   bytes, or with a segment older than the latest, is missed.
+//! - **ACK storms** (`TCP_ACK_Storm`): one side of a connection repeats the same
+//!   out-of-step pure ACK ([`FlowContext::ack_out_of_sync`]: its sequence number behind
+//!   where its data reached, or its acknowledgement beyond the other side's data)
+//!   `ack_storm_repeats` times within `storm_window_us`. After a hijacker's injected data
+//!   the two endpoints disagree on the sequence numbers and each answers the other's
+//!   "unacceptable" segment with an ACK, forever; the side the injection bypassed is the
+//!   one out of step with what the wire carried. Duplicate ACKs of loss recovery are in
+//!   step, and a keepalive is out of step once per interval.
+//! - **Blind RST injection** (`TCP_RST_Injection`): `injected_rsts` resets into one
+//!   connection within `storm_window_us` whose sequence numbers lie more than 16 MiB from
+//!   where the sender's data reached ([`FlowContext::rst_out_of_window`]): an off-path
+//!   attacker guessing the window.
 //!
-//! One alert per (source, finding) and episode.
+//! The last three need memory per connection: a direct-mapped array of `max_connections`
+//! slots indexed by flow id (no hashing, nothing allocated after start), touched only by
+//! data segments, out-of-step pure ACKs and far resets. One alert per (source, finding) and episode.
 
 use serde::{Deserialize, Serialize};
 
 use super::state::{Addr, Clock, Episodes, Tally};
+use super::tcp_memory::{ConnectionMemory, Finding, Limits};
 use super::{table_stats, transport, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{IpProtocol, TcpFlags};
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView, Severity};
@@ -35,6 +60,22 @@ pub struct TcpAnomalyConfig {
     pub urgent: bool,
     /// Look for traffic after a host's own reset (default true).
     pub desync: bool,
+    /// Look for overlapping segments with different data, ACK storms and blind resets
+    /// (default true).
+    pub connections: bool,
+    /// Longest time between a segment and an overlapping copy with other bytes that counts
+    /// as evasion, µs (default 200 ms, Linux's shortest retransmission timeout).
+    pub overlap_max_gap_us: i64,
+    /// Repeats of one out-of-step pure ACK from one side of a connection that make an ACK
+    /// storm (default 100).
+    pub ack_storm_repeats: u32,
+    /// Out-of-window resets into one connection that make a blind injection (default 2).
+    pub injected_rsts: u32,
+    /// Window of both counts, µs (default 10 s).
+    pub storm_window_us: i64,
+    /// Connections remembered at once (slots of the direct-mapped memory, rounded up to a
+    /// power of two; default 4096, 120 bytes each; at most 2^20).
+    pub max_connections: usize,
     /// A source quiet for this long ends its episode, µs (default 600 s).
     pub quiet_us: i64,
     /// Cap of the source episodes table, default 1024.
@@ -47,6 +88,12 @@ impl Default for TcpAnomalyConfig {
             enabled: true,
             urgent: true,
             desync: true,
+            connections: true,
+            overlap_max_gap_us: 200_000,
+            ack_storm_repeats: 100,
+            injected_rsts: 2,
+            storm_window_us: 10_000_000,
+            max_connections: 1 << 12,
             quiet_us: 600_000_000,
             max_tracked: 1 << 10,
         }
@@ -60,6 +107,11 @@ impl TcpAnomalyConfig {
     /// [`BehaviourConfigError::Invalid`] naming the first invalid field.
     pub fn check(&self) -> Result<(), BehaviourConfigError> {
         let c = Check(NAME);
+        c.non_negative("overlap_max_gap_us", self.overlap_max_gap_us)?;
+        c.at_least_one("ack_storm_repeats", u64::from(self.ack_storm_repeats))?;
+        c.at_least_one("injected_rsts", u64::from(self.injected_rsts))?;
+        c.positive("storm_window_us", self.storm_window_us)?;
+        c.size("max_connections", self.max_connections, 1 << 20)?;
         c.non_negative("quiet_us", self.quiet_us)?;
         c.cap(self.max_tracked)
     }
@@ -84,11 +136,13 @@ pub(crate) fn urgent_abuse(flags: u8, urgent_pointer: u16) -> Option<&'static st
     }
 }
 
-/// Detects urgent-pointer abuse and traffic after a host's own reset.
+/// Detects urgent-pointer abuse, traffic after a host's own reset, overlapping segments
+/// with different data, ACK storms and blind resets.
 #[derive(Debug)]
 pub struct TcpAnomalyDetector {
     config: TcpAnomalyConfig,
     clock: Clock,
+    connections: ConnectionMemory,
     sources: Episodes<(Addr, u8), ()>,
     tally: Tally,
 }
@@ -103,6 +157,15 @@ impl TcpAnomalyDetector {
         Ok(TcpAnomalyDetector {
             config: config.clone(),
             clock: Clock::default(),
+            connections: ConnectionMemory::new(
+                config.max_connections,
+                Limits {
+                    ack_storm_repeats: config.ack_storm_repeats,
+                    injected_rsts: config.injected_rsts,
+                    window_us: config.storm_window_us,
+                    overlap_max_gap_us: config.overlap_max_gap_us,
+                },
+            ),
             sources: Episodes::new(config.max_tracked, config.quiet_us, config.quiet_us),
             tally: Tally::default(),
         })
@@ -138,7 +201,7 @@ impl Detector for TcpAnomalyDetector {
     }
 
     fn stats(&self) -> DetectorStats {
-        table_stats(NAME, &self.tally, &[&self.sources])
+        table_stats(NAME, &self.tally, &[&self.connections, &self.sources])
     }
 
     fn on_packet(
@@ -163,8 +226,13 @@ impl Detector for TcpAnomalyDetector {
                 Severity::High,
                 format!("{why} (urgent pointer {})", m.tcp_urgent),
             ))
-        } else if c.desync && flow.is_some_and(|f| f.sender_reset) {
-            desync(flags, m.payload_len).map(|why| (1u8, "TCP_Evasion", Severity::Medium, why))
+        } else if let Some(why) = desync(flags, m.payload_len)
+            .filter(|_| c.desync && flow.is_some_and(|f| f.sender_reset))
+        {
+            Some((1u8, "TCP_Evasion", Severity::Medium, why))
+        } else if let Some(f) = flow.filter(|_| c.connections) {
+            self.connection_finding(f, &ip.meta, ip.payload)
+                .map(describe)
         } else {
             None
         };
@@ -196,6 +264,68 @@ impl Detector for TcpAnomalyDetector {
     }
 }
 
+impl TcpAnomalyDetector {
+    /// What the segment `m` (with captured `payload`) of flow `f` shows against the
+    /// connection's memory; only pure ACKs, data segments and far resets look.
+    fn connection_finding(
+        &mut self,
+        f: &FlowContext,
+        m: &crate::decode::PacketMeta,
+        payload: &[u8],
+    ) -> Option<Finding> {
+        let flags = m.tcp_flags;
+        let now = m.ts.as_micros();
+        if f.rst_out_of_window {
+            self.connections.far_reset(f.flow_id, now)
+        } else if flags.syn() || flags.rst() {
+            None
+        } else if m.payload_len > 0 {
+            let captured = &payload[..payload.len().min(m.payload_len as usize)];
+            self.connections
+                .data(f.flow_id, f.direction, m.tcp_seq, captured, now)
+        } else if f.ack_out_of_sync {
+            self.connections
+                .pure_ack(f.flow_id, f.direction, m.tcp_seq, m.tcp_ack, now)
+        } else {
+            None
+        }
+    }
+}
+
+/// A connection finding as (kind, attack type, severity, what was seen).
+fn describe(f: Finding) -> (u8, &'static str, Severity, String) {
+    match f {
+        Finding::Overlap {
+            compared,
+            differing,
+            gap_us,
+        } => (
+            4,
+            "TCP_Evasion",
+            Severity::High,
+            format!(
+                "a segment overlapping the previous one {gap_us} µs later with other data ({differing} of {compared} compared bytes differ)"
+            ),
+        ),
+        Finding::AckStorm { repeats } => (
+            2,
+            "TCP_ACK_Storm",
+            Severity::High,
+            format!(
+                "an ACK storm: one out-of-step pure ACK repeated {repeats} times (a desynchronised, possibly hijacked session)"
+            ),
+        ),
+        Finding::RstInjection { resets } => (
+            3,
+            "TCP_RST_Injection",
+            Severity::High,
+            format!(
+                "{resets} resets with sequence numbers far outside the connection's window (blind injection)"
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +347,138 @@ mod tests {
             "telnet's interrupt"
         );
         assert_eq!(urgent_abuse(TcpFlags::SYN, 10), None, "no URG flag");
+    }
+
+    /// A handshake and one data segment between `c`:40000 and `s`:80 (client ISN 100,
+    /// server ISN 500).
+    fn handshake(c: [u8; 4], s: [u8; 4]) -> Vec<crate::decode::PacketMeta> {
+        use crate::synth::tcp;
+        const A: u8 = TcpFlags::ACK;
+        let mut syn = tcp(0, c, 40000, s, 80, TcpFlags::SYN, 0, 64240);
+        syn.tcp_seq = 100;
+        let mut syn_ack = tcp(10, s, 80, c, 40000, TcpFlags::SYN | A, 0, 64240);
+        (syn_ack.tcp_seq, syn_ack.tcp_ack) = (500, 101);
+        let mut ack = tcp(20, c, 40000, s, 80, A, 0, 64240);
+        (ack.tcp_seq, ack.tcp_ack) = (101, 501);
+        let mut data = tcp(30, c, 40000, s, 80, A | TcpFlags::PSH, 100, 64240);
+        (data.tcp_seq, data.tcp_ack) = (101, 501);
+        vec![syn, syn_ack, ack, data]
+    }
+
+    fn pure_ack(
+        t: i64,
+        from: [u8; 4],
+        to: [u8; 4],
+        ports: (u16, u16),
+        seq: u32,
+        ack: u32,
+    ) -> crate::decode::PacketMeta {
+        let mut m = crate::synth::tcp(t, from, ports.0, to, ports.1, TcpFlags::ACK, 0, 64240);
+        (m.tcp_seq, m.tcp_ack) = (seq, ack);
+        m
+    }
+
+    fn detector() -> TcpAnomalyDetector {
+        TcpAnomalyDetector::new(&TcpAnomalyConfig::default()).expect("valid")
+    }
+
+    /// A hijack: after [`handshake`], someone injects 50 bytes as the client; the server
+    /// acknowledges them, the client (which never sent them) answers with its own stale
+    /// ACK, the server repeats its ACK, and so on.
+    fn hijack_storm(gap_us: i64, rounds: i64) -> Vec<crate::decode::PacketMeta> {
+        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let mut pkts = handshake(c, s);
+        let mut injected = crate::synth::tcp(
+            50,
+            c,
+            40000,
+            s,
+            80,
+            TcpFlags::ACK | TcpFlags::PSH,
+            50,
+            64240,
+        );
+        (injected.tcp_seq, injected.tcp_ack) = (201, 501);
+        pkts.push(injected);
+        for i in 0..rounds {
+            pkts.push(pure_ack(100 + gap_us * i, s, c, (80, 40000), 501, 251));
+            pkts.push(pure_ack(101 + gap_us * i, c, s, (40000, 80), 201, 501));
+        }
+        pkts
+    }
+
+    #[test]
+    fn ack_storm_of_a_hijacked_session() {
+        use crate::behaviour::tests_util::feed;
+        let alerts = feed(&mut detector(), &hijack_storm(2, 150));
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].attack_type, "TCP_ACK_Storm");
+        assert_eq!(alerts[0].src_ip, Some([10, 0, 0, 1].into()));
+        // Slower than 100 repeats in 10 s.
+        assert!(feed(&mut detector(), &hijack_storm(200_000, 150)).is_empty());
+        // Loss recovery: the receiver repeats an ACK that is in step with the data seen.
+        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let mut dupacks = handshake(c, s);
+        for i in 0..300 {
+            dupacks.push(pure_ack(100 + i, s, c, (80, 40000), 501, 201));
+            dupacks.push(pure_ack(100 + i, c, s, (40000, 80), 201, 501));
+        }
+        assert!(feed(&mut detector(), &dupacks).is_empty());
+    }
+
+    #[test]
+    fn far_resets_are_injections_the_senders_own_are_not() {
+        use crate::behaviour::tests_util::feed;
+        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let rst = |t: i64, seq: u32| {
+            let mut m = crate::synth::tcp(t, c, 40000, s, 80, TcpFlags::RST, 0, 0);
+            m.tcp_seq = seq;
+            m
+        };
+        let mut guesses = handshake(c, s);
+        guesses.extend([rst(100, 0x4000_0000), rst(101, 0x8000_0000)]);
+        let alerts = feed(&mut detector(), &guesses);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].attack_type, "TCP_RST_Injection");
+        // The sender's own reset, even repeated.
+        let mut own = handshake(c, s);
+        own.extend([rst(100, 201), rst(101, 201)]);
+        assert!(feed(&mut detector(), &own).is_empty());
+        // A single guess is not enough, and does not make the client's next data
+        // "traffic after its own reset".
+        let mut one = handshake(c, s);
+        one.push(rst(100, 0x4000_0000));
+        let mut more = crate::synth::tcp(
+            200,
+            c,
+            40000,
+            s,
+            80,
+            TcpFlags::ACK | TcpFlags::PSH,
+            50,
+            64240,
+        );
+        (more.tcp_seq, more.tcp_ack) = (201, 501);
+        one.push(more);
+        assert!(feed(&mut detector(), &one).is_empty());
+    }
+
+    #[test]
+    fn connection_findings_can_be_turned_off() {
+        use crate::behaviour::tests_util::feed;
+        let storm = hijack_storm(2, 150);
+        let config = TcpAnomalyConfig {
+            connections: false,
+            ..TcpAnomalyConfig::default()
+        };
+        let mut d = TcpAnomalyDetector::new(&config).expect("valid");
+        assert!(feed(&mut d, &storm).is_empty());
+        let bad = TcpAnomalyConfig {
+            max_connections: 0,
+            ..TcpAnomalyConfig::default()
+        };
+        let err = TcpAnomalyDetector::new(&bad).expect_err("zero slots");
+        assert!(err.to_string().contains("max_connections"), "{err}");
     }
 
     #[test]

@@ -240,6 +240,16 @@ pub struct FlowContext {
     pub gap_us: i64,
     /// This packet's sender reset the flow (sent a TCP RST) before this packet.
     pub sender_reset: bool,
+    /// A TCP RST whose sequence number lies more than 16 MiB from where its direction's
+    /// data reached: not the sender's own reset but a guess (blind injection). Such a reset
+    /// does not move the direction's sequence bookkeeping.
+    pub rst_out_of_window: bool,
+    /// A TCP pure ACK (no payload, no SYN/FIN/RST/PSH) out of step with what this table saw:
+    /// its sequence number behind where its direction's data reached, or its
+    /// acknowledgement beyond the other direction's. Endpoints desynchronised by injected
+    /// data send these (the ACK storm of a hijacked session), as do keepalives and hosts
+    /// whose segments the capture missed, which seldom repeat one exactly.
+    pub ack_out_of_sync: bool,
     /// The application protocol recognised so far (this packet included).
     pub app_proto: AppProto,
 }
@@ -377,11 +387,18 @@ struct TcpState {
     next_seq: [Option<u32>; 2],
 }
 
+/// How far from where its direction's data reached a RST may land and still be taken for
+/// the sender's own (16 MiB: beyond any receive window in practice).
+const RST_SEQ_SLACK: u32 = 1 << 24;
+
 impl TcpState {
-    /// Follows the handshake as Suricata's stream engine does: a SYN+ACK counts only if it
-    /// acknowledges the client's SYN (when one was seen), and the client's ACK only if it
-    /// acknowledges the SYN+ACK, so a forged or fuzzed handshake never makes the flow
-    /// established.
+    /// Whether a RST with sequence number `seq` from `dir` lies far outside the sequence
+    /// space that direction has used (asked of resets only, so it costs nothing per packet).
+    fn rst_far(&self, dir: Direction, seq: u32) -> bool {
+        self.next_seq[usize::from(!dir.is_forward())]
+            .is_some_and(|next| (seq.wrapping_sub(next) as i32).unsigned_abs() > RST_SEQ_SLACK)
+    }
+
     /// Whether a segment with `len` payload bytes from `seq` only repeats bytes already
     /// seen in its direction (a retransmission); records how far the direction got.
     fn retransmits(&mut self, dir: Direction, flags: TcpFlags, seq: u32, len: u32) -> bool {
@@ -398,6 +415,20 @@ impl TcpState {
         repeat
     }
 
+    /// Whether a pure ACK with `seq` and `ack` from `dir` is out of step: `seq` behind where
+    /// its direction's data reached, or `ack` beyond the other direction's.
+    fn ack_out_of_sync(&self, dir: Direction, seq: u32, ack: u32) -> bool {
+        let own = usize::from(!dir.is_forward());
+        let behind = self.next_seq[own].is_some_and(|next| (seq.wrapping_sub(next) as i32) < 0);
+        let ahead = self.next_seq[1 - own].is_some_and(|peer| (ack.wrapping_sub(peer) as i32) > 0);
+        behind || ahead
+    }
+
+    /// Follows the handshake as Suricata's stream engine does: a SYN+ACK counts only if it
+    /// acknowledges the client's SYN (when one was seen), and the client's ACK only if it
+    /// acknowledges the SYN+ACK, so a forged or fuzzed handshake never makes the flow
+    /// established.
+    /// Teardown: a RST (unless `rst_far`) or FINs both ways close the flow.
     fn update(
         &mut self,
         dir: Direction,
@@ -405,8 +436,10 @@ impl TcpState {
         seq: u32,
         ack: u32,
         closed: &mut Option<EndReason>,
+        rst_far: bool,
     ) {
-        if flags.rst() {
+        // A far reset is a guess by someone else, not the sender's own.
+        if flags.rst() && !rst_far {
             self.reset_by[usize::from(!dir.is_forward())] = true;
         }
         if closed.is_none() {
@@ -1000,12 +1033,26 @@ impl FlowTable {
         }
         let mut retransmission = false;
         let sender_reset = e.tcp.reset_by[usize::from(!direction.is_forward())];
+        let (mut rst_out_of_window, mut ack_out_of_sync) = (false, false);
         if meta.protocol == IpProtocol::TCP {
-            e.tcp
-                .update(direction, flags, meta.tcp_seq, meta.tcp_ack, &mut e.closed);
-            retransmission = e
-                .tcp
-                .retransmits(direction, flags, meta.tcp_seq, meta.payload_len);
+            rst_out_of_window = flags.rst() && e.tcp.rst_far(direction, meta.tcp_seq);
+            // ECE and CWR (0xc0) may ride on a pure ACK.
+            ack_out_of_sync = flags.0 & 0x3f == TcpFlags::ACK
+                && meta.payload_len == 0
+                && e.tcp.ack_out_of_sync(direction, meta.tcp_seq, meta.tcp_ack);
+            e.tcp.update(
+                direction,
+                flags,
+                meta.tcp_seq,
+                meta.tcp_ack,
+                &mut e.closed,
+                rst_out_of_window,
+            );
+            if !rst_out_of_window {
+                retransmission =
+                    e.tcp
+                        .retransmits(direction, flags, meta.tcp_seq, meta.payload_len);
+            }
         }
         if e.app_active && !payload.is_empty() {
             if let Some(app) = self.app.get_mut(idx as usize) {
@@ -1035,6 +1082,8 @@ impl FlowTable {
             closed: e.closed.is_some(),
             gap_us,
             sender_reset,
+            rst_out_of_window,
+            ack_out_of_sync,
             app_proto: e.app_proto,
         };
         self.push_back(idx);

@@ -164,6 +164,8 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         closed: false,
         gap_us: 0,
         sender_reset: false,
+        rst_out_of_window: false,
+        ack_out_of_sync: false,
         app_proto: if http {
             AppProto::Http
         } else {

@@ -906,6 +906,8 @@ mod tests {
             closed: false,
             gap_us: 0,
             sender_reset: false,
+            rst_out_of_window: false,
+            ack_out_of_sync: false,
             app_proto: crate::app::AppProto::Unknown,
         }
     }

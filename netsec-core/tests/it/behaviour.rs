@@ -330,3 +330,43 @@ fn listed_cdn_address_makes_firefox_doh_an_encrypted_channel() {
         Some("172.20.10.4".parse().expect("literal"))
     );
 }
+
+/// Suricata's own overlap test captures (suricata-verify, MIT): a client sends `GOOD`, then
+/// `EVIL` at the same sequence number 0.4 ms later (the cases differ in Suricata's overlap
+/// policy, not in their captures). Each is one `TCP_Evasion` alert from the TCP-anomaly
+/// detector; the data-leading-gap case (new data after a hole, nothing overlapping) raises
+/// none.
+#[test]
+fn overlapping_segments_with_other_data_are_evasion() {
+    let Some(data) = util::data_dir() else {
+        eprintln!("skipped: ../shared/data is absent");
+        return;
+    };
+    let verify = data.join("suricata-verify");
+    for case in [
+        "eve-payload-01-tcp-exact-overlap",
+        "eve-overlap-payload-01",
+        "eve-overlap-payload-03-ips",
+    ] {
+        let alerts = run_default(&verify.join(case).join("tcp-overlap.pcap"));
+        assert_eq!(alerts.len(), 1, "{case}: {:?}", summary(&alerts));
+        let a = &alerts[0];
+        assert_eq!(
+            (a.attack_type.as_str(), a.detector()),
+            ("TCP_Evasion", Some("tcp_anomaly")),
+            "{case}"
+        );
+        assert!(
+            a.description.contains("4 of 4 compared bytes differ"),
+            "{}",
+            a.description
+        );
+        assert_eq!(a.src_ip, Some("1.1.1.1".parse().expect("literal")));
+    }
+    let gap = verify.join("eve-payload-06-tcp-data-leading-gap");
+    let pcap = sorted_files(&gap)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .expect("the case's capture");
+    assert!(run_default(&pcap).is_empty());
+}
