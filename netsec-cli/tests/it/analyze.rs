@@ -436,7 +436,7 @@ fn a_config_can_turn_behavioural_detectors_off_and_bad_configs_are_bad_input() {
     let off = dir.join("off.toml");
     std::fs::write(
         &off,
-        "[port_scan]\nenabled = false\n[syn_flood]\nenabled = false\n[brute_force]\nenabled = false\n[icmp]\nenabled = false\n[arp_spoof]\nenabled = false\n[amplification]\nenabled = false\n[dns_tunnel]\nenabled = false\n[payload]\nenabled = false\n[arp_scan]\nenabled = false\n[dhcp_flood]\nenabled = false\n[os_fingerprint]\nenabled = false\n[smb]\nenabled = false\n[tcp_anomaly]\nenabled = false\n[beacon]\nenabled = false\n[session_hijack]\nenabled = false\n[icmp_tunnel]\nenabled = false\n[login_scan]\nenabled = false\n",
+        "[port_scan]\nenabled = false\n[syn_flood]\nenabled = false\n[brute_force]\nenabled = false\n[icmp]\nenabled = false\n[arp_spoof]\nenabled = false\n[amplification]\nenabled = false\n[dns_tunnel]\nenabled = false\n[payload]\nenabled = false\n[arp_scan]\nenabled = false\n[dhcp_flood]\nenabled = false\n[os_fingerprint]\nenabled = false\n[smb]\nenabled = false\n[tcp_anomaly]\nenabled = false\n[beacon]\nenabled = false\n[session_hijack]\nenabled = false\n[icmp_tunnel]\nenabled = false\n[login_scan]\nenabled = false\n[long_connection]\nenabled = false\n",
     )
     .expect("write");
     let out = netsec(&[

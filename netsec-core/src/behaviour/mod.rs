@@ -17,7 +17,8 @@
 //! | `session_hijack` | [`SessionHijackDetector`] | `Session_Hijacking` | (client, server) |
 //! | `icmp_tunnel` | [`IcmpTunnelDetector`] | `ICMP_Tunnel` | (source, host) |
 //! | `login_scan` | [`LoginScanDetector`] | `Login_Scan` | source and service |
-//! | `tcp_anomaly` | [`TcpAnomalyDetector`] | `Exploit_TCP_Urgent`, `TCP_Evasion` | source and finding |
+//! | `tcp_anomaly` | [`TcpAnomalyDetector`] | `Exploit_TCP_Urgent`, `TCP_Evasion`, `TCP_ACK_Storm`, `TCP_RST_Injection` | source and finding |
+//! | `long_connection` | [`LongConnectionDetector`] | `Long_Connection` | (client, destination, port) and severity step |
 //! | `amplification` | [`AmplificationDetector`] | `DDoS_Amplification` | victim address |
 //! | `dns_tunnel` | [`DnsTunnelDetector`] | `DNS_Tunnel`, `DNS_Encrypted_Channel` | client address; client → resolver |
 //! | `payload` | [`PayloadDetector`] | `Exploit_Heartbleed`, `Malware_Executable_Transfer`, `Reverse_Shell`, `Cryptomining` | sending address and finding |
@@ -56,7 +57,7 @@
 //! )?;
 //! assert_eq!(config.port_scan.vertical_ports, 50);
 //! let detectors = build_detectors(&config)?;
-//! assert_eq!(detectors.len(), 17);
+//! assert_eq!(detectors.len(), 18);
 //! assert_eq!(detectors[0].name(), "port_scan");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -72,6 +73,7 @@ mod encrypted_dns;
 mod icmp;
 mod icmp_tunnel;
 mod login_scan;
+mod long_connection;
 mod os_fingerprint;
 mod payload;
 mod port_scan;
@@ -98,6 +100,7 @@ pub use encrypted_dns::{EncryptedDnsConfig, DEFAULT_DOH_RESOLVERS, ENCRYPTED_CHA
 pub use icmp::{IcmpConfig, IcmpFloodDetector, PingSweepDetector};
 pub use icmp_tunnel::{IcmpTunnelConfig, IcmpTunnelDetector};
 pub use login_scan::{LoginScanConfig, LoginScanDetector};
+pub use long_connection::{LongConnectionConfig, LongConnectionDetector};
 pub use os_fingerprint::{OsFingerprintConfig, OsFingerprintDetector};
 pub use payload::{PayloadConfig, PayloadDetector};
 pub use port_scan::{PortScanConfig, PortScanDetector};
@@ -155,6 +158,8 @@ pub struct BehaviourConfig {
     pub icmp_tunnel: IcmpTunnelConfig,
     /// Login-service scanning and VNC password guessing.
     pub login_scan: LoginScanConfig,
+    /// Long-lived connections, weighted by how rare their destination is.
+    pub long_connection: LongConnectionConfig,
 }
 
 /// Why a [`BehaviourConfig`] was rejected.
@@ -209,13 +214,15 @@ impl BehaviourConfig {
         self.beacon.check()?;
         self.session_hijack.check()?;
         self.icmp_tunnel.check()?;
-        self.login_scan.check()
+        self.login_scan.check()?;
+        self.long_connection.check()
     }
 }
 
 /// The enabled detectors, in a fixed order: port scan, SYN flood, brute force, ICMP flood, ping
 /// sweep, ARP spoofing, amplification, DNS tunnelling, payload findings, ARP scans, DHCP
-/// starvation, OS fingerprinting, SMB, TCP anomalies, beaconing, session hijacking, ICMP tunnels, login scans.
+/// starvation, OS fingerprinting, SMB, TCP anomalies, beaconing, session hijacking, ICMP
+/// tunnels, login scans, long connections.
 ///
 /// # Errors
 /// [`BehaviourConfigError::Invalid`] when the config does not pass [`BehaviourConfig::check`].
@@ -279,6 +286,11 @@ pub fn build_detectors(
     }
     if config.login_scan.enabled {
         out.push(Box::new(LoginScanDetector::new(&config.login_scan)?));
+    }
+    if config.long_connection.enabled {
+        out.push(Box::new(LongConnectionDetector::new(
+            &config.long_connection,
+        )?));
     }
     Ok(out)
 }
@@ -616,7 +628,8 @@ mod tests {
                 "beacon",
                 "session_hijack",
                 "icmp_tunnel",
-                "login_scan"
+                "login_scan",
+                "long_connection"
             ]
         );
     }
@@ -646,7 +659,7 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(c.brute_force.extra_services[0].port, 5900);
-        assert_eq!(build_detectors(&c).expect("builds").len(), 17);
+        assert_eq!(build_detectors(&c).expect("builds").len(), 18);
         assert!(matches!(
             BehaviourConfig::from_toml_str("[port_scan]\nbogus = 1"),
             Err(BehaviourConfigError::Parse(_))

@@ -141,7 +141,7 @@ pub const SIGNATURES: [(&str, &str, u64, u64, &str); 15] = [
 
 /// Behavioural detector names (gid [`GID_BEHAVIOUR`] for pairs outside the table); every
 /// detector `behaviour::build_detectors` can build is here (tested there).
-const BEHAVIOUR_DETECTORS: [&str; 18] = [
+const BEHAVIOUR_DETECTORS: [&str; 19] = [
     "port_scan",
     "syn_flood",
     "icmp_flood",
@@ -160,6 +160,7 @@ const BEHAVIOUR_DETECTORS: [&str; 18] = [
     "session_hijack",
     "icmp_tunnel",
     "login_scan",
+    "long_connection",
 ];
 
 /// Model detector names (gid [`GID_MODEL`]).
