@@ -11,7 +11,7 @@
 //!   threshold, 1 h, `Severity::Low`), and again as it passes `medium_us` (4 h, `Medium`)
 //!   and `high_us` (8 h, `High`), RITA's further steps.
 //! - **Rare destination** (RITA's prevalence): once at least `rare_min_clients` clients have
-//!   been seen within `prevalence_window_us`, a destination that no other client contacted
+//!   been seen within `prevalence_window_us` (a linear-counting estimate, one bit per flow), a destination that no other client contacted
 //!   in that window is rare, and raises the severity one step. `meta.observed` gives the
 //!   destination's clients and the population.
 //!
@@ -22,7 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Addr, Clock, Episodes, Table, Tally, TimedTable};
+use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
 use super::{secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{is_unicast, IpProtocol};
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, Severity};
@@ -133,6 +133,56 @@ struct Clients {
     many: bool,
 }
 
+/// Distinct clients within a window, estimated by linear counting over a 4,096-bit map
+/// (one hash and one bit per flow, exact in practice for the tens of clients rarity needs;
+/// the map is cleared when the window has passed).
+#[derive(Debug)]
+struct Population {
+    bits: Box<[u64; 64]>,
+    window_us: i64,
+    window_start: Option<Timestamp>,
+}
+
+impl Population {
+    const BITS: usize = 64 * 64;
+
+    fn new(window_us: i64) -> Population {
+        Population {
+            bits: Box::new([0; 64]),
+            window_us,
+            window_start: None,
+        }
+    }
+
+    fn add(&mut self, a: Addr, now: Timestamp) {
+        match self.window_start {
+            Some(start) if now.micros_since(start) <= self.window_us => {}
+            _ => {
+                *self.bits = [0; 64];
+                self.window_start = Some(now);
+            }
+        }
+        // splitmix64's finaliser: linear counting needs random-like bit positions.
+        let b = a.bits();
+        let mut h = (b >> 64) as u64 ^ b as u64;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h = (h ^ (h >> 31)) >> 52;
+        self.bits[(h >> 6) as usize] |= 1 << (h & 63);
+    }
+
+    /// The estimated number of distinct clients added in the window.
+    fn estimate(&self) -> usize {
+        let ones: u32 = self.bits.iter().map(|w| w.count_ones()).sum();
+        let zeros = Self::BITS - ones as usize;
+        if zeros == 0 {
+            return Self::BITS * 8;
+        }
+        let m = Self::BITS as f64;
+        (-m * (zeros as f64 / m).ln()).round() as usize
+    }
+}
+
 /// Detects long-lived connections, with rare destinations weighing more.
 #[derive(Debug)]
 pub struct LongConnectionDetector {
@@ -142,8 +192,8 @@ pub struct LongConnectionDetector {
     continued: TimedTable<ConnKey, Opened>,
     /// Clients per destination address.
     destinations: TimedTable<Addr, Clients>,
-    /// Clients seen (the population).
-    clients: TimedTable<Addr, ()>,
+    /// Clients seen (the population), estimated.
+    clients: Population,
     /// Reported connections (without the client port): the highest step reported.
     reported: Episodes<(Addr, Addr, u16, u8), u8>,
     tally: Tally,
@@ -162,7 +212,7 @@ impl LongConnectionDetector {
             clock: Clock::default(),
             continued: TimedTable::new(cap, config.min_duration_us),
             destinations: TimedTable::new(cap, window),
-            clients: TimedTable::new(cap, window),
+            clients: Population::new(window),
             reported: Episodes::new(cap, window, window),
             tally: Tally::default(),
         })
@@ -171,9 +221,8 @@ impl LongConnectionDetector {
     /// Counts `client` among the population and the destination's clients; returns the
     /// destination's clients.
     fn prevalence(&mut self, client: Addr, destination: Addr, now: Timestamp) -> Clients {
-        self.clients.expire(now, |_, _| {});
         self.destinations.expire(now, |_, _| {});
-        self.clients.touch(client, now, || (), |_, _| {});
+        self.clients.add(client, now);
         let d = self.destinations.touch(
             destination,
             now,
@@ -222,12 +271,7 @@ impl Detector for LongConnectionDetector {
         table_stats(
             NAME,
             &self.tally,
-            &[
-                &self.continued,
-                &self.destinations,
-                &self.clients,
-                &self.reported,
-            ],
+            &[&self.continued, &self.destinations, &self.reported],
         )
     }
 
@@ -255,7 +299,7 @@ impl Detector for LongConnectionDetector {
         if step == 0 {
             return;
         }
-        let population = self.clients.entries();
+        let population = self.clients.estimate();
         let rare = !clients.many && population >= c.rare_min_clients as usize;
         let (ep, reported) = self
             .reported
@@ -301,7 +345,7 @@ impl Detector for LongConnectionDetector {
                 )
                 .observed("rare_destination", rare)
                 .observed("destination_clients", if clients.many { 2 } else { 1 })
-                .observed("clients_seen", population as u64)
+                .observed("clients_seen_estimate", population as u64)
                 .threshold("min_duration_us", c.min_duration_us)
                 .threshold("medium_us", c.medium_us)
                 .threshold("high_us", c.high_us)
@@ -471,6 +515,27 @@ mod tests {
         let alerts = feed(&mut detector(), &by_time(p));
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].severity, Severity::Low);
+    }
+
+    #[test]
+    fn population_estimates_are_close() {
+        let mut p = Population::new(1_000_000);
+        let t = Timestamp::from_micros(0);
+        for i in 0..13u8 {
+            p.add(Addr([10, 0, 0, i].into()), t);
+            p.add(Addr([10, 0, 0, i].into()), t);
+        }
+        assert_eq!(p.estimate(), 13);
+        for i in 0..1000u32 {
+            p.add(Addr(std::net::Ipv4Addr::from(0x0a01_0000 + i).into()), t);
+        }
+        let e = p.estimate();
+        assert!((950..=1050).contains(&e), "{e}");
+        p.add(
+            Addr([10, 0, 0, 1].into()),
+            Timestamp::from_micros(2_000_000),
+        );
+        assert_eq!(p.estimate(), 1, "a new window");
     }
 
     #[test]
