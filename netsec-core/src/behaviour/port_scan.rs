@@ -816,6 +816,23 @@ mod tests {
         assert_eq!(a[0].severity, Severity::High);
     }
 
+    /// A UDP host sweep (`nmap -sn -PU`: one datagram to port 40125 of each host) is a
+    /// horizontal scan with the default thresholds, through the real flow table.
+    #[test]
+    fn udp_host_sweep_is_a_horizontal_scan() {
+        let mut d = detector(|_| {});
+        let pkts: Vec<_> = (0..70u8)
+            .map(|h| synth::udp(i64::from(h) * 1000, SCANNER, 5000, [10, 0, 2, h], 40125, 0))
+            .collect();
+        let a = feed(&mut d, &pkts);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(a[0].meta["scan_kind"], "horizontal");
+        assert_eq!(a[0].protocol.as_deref(), Some("UDP"));
+        // Fewer hosts than the threshold (64) is not a sweep.
+        let mut d = detector(|_| {});
+        assert!(feed(&mut d, &pkts[..60]).is_empty());
+    }
+
     #[test]
     fn acks_and_replies_are_not_probes_and_udp_needs_new_flow() {
         let mut d = detector(|c| c.vertical_ports = 2);

@@ -219,6 +219,7 @@ impl Detector for TcpAnomalyDetector {
         }
         let flags = m.tcp_flags.0;
         let c = &self.config;
+        let mut connection = None;
         let finding = if let Some(why) = urgent_abuse(flags, m.tcp_urgent).filter(|_| c.urgent) {
             Some((
                 0u8,
@@ -231,8 +232,8 @@ impl Detector for TcpAnomalyDetector {
         {
             Some((1u8, "TCP_Evasion", Severity::Medium, why))
         } else if let Some(f) = flow.filter(|_| c.connections) {
-            self.connection_finding(f, &ip.meta, ip.payload)
-                .map(describe)
+            connection = self.connection_finding(f, &ip.meta, ip.payload);
+            connection.map(describe)
         } else {
             None
         };
@@ -249,18 +250,40 @@ impl Detector for TcpAnomalyDetector {
             "{}:{} -> {}:{}: {what}.",
             m.src_addr, m.src_port, m.dst_addr, m.dst_port
         );
-        out.push(
-            AlertBuilder::new(NAME, now, attack_type, severity, &ep)
-                .addrs(Some(m.src_addr), Some(m.dst_addr))
-                .ports(Some(m.src_port), Some(m.dst_port))
-                .protocol(m.protocol)
-                .score(0.8)
-                .observed("finding", what)
-                .observed("tcp_flags", u64::from(flags))
-                .observed("urgent_pointer", u64::from(m.tcp_urgent))
-                .threshold("quiet_us", self.config.quiet_us)
-                .build(description),
-        );
+        let alert = AlertBuilder::new(NAME, now, attack_type, severity, &ep)
+            .addrs(Some(m.src_addr), Some(m.dst_addr))
+            .ports(Some(m.src_port), Some(m.dst_port))
+            .protocol(m.protocol)
+            .score(0.8)
+            .observed("finding", what)
+            .observed("tcp_flags", u64::from(flags))
+            .observed("urgent_pointer", u64::from(m.tcp_urgent))
+            .threshold("quiet_us", self.config.quiet_us);
+        out.push(with_counts(alert, connection, &self.config).build(description));
+    }
+}
+
+/// Adds a connection finding's observed counts and the thresholds they crossed.
+fn with_counts(a: AlertBuilder, f: Option<Finding>, c: &TcpAnomalyConfig) -> AlertBuilder {
+    match f {
+        None => a,
+        Some(Finding::Overlap {
+            compared,
+            differing,
+            gap_us,
+        }) => a
+            .observed("bytes_compared", compared)
+            .observed("bytes_differing", differing)
+            .observed("gap_us", gap_us)
+            .threshold("overlap_max_gap_us", c.overlap_max_gap_us),
+        Some(Finding::AckStorm { repeats }) => a
+            .observed("ack_repeats", repeats)
+            .threshold("ack_storm_repeats", c.ack_storm_repeats)
+            .threshold("storm_window_us", c.storm_window_us),
+        Some(Finding::RstInjection { resets }) => a
+            .observed("far_resets", resets)
+            .threshold("injected_rsts", c.injected_rsts)
+            .threshold("storm_window_us", c.storm_window_us),
     }
 }
 
@@ -414,6 +437,8 @@ mod tests {
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         assert_eq!(alerts[0].attack_type, "TCP_ACK_Storm");
         assert_eq!(alerts[0].src_ip, Some([10, 0, 0, 1].into()));
+        assert_eq!(alerts[0].meta["observed"]["ack_repeats"], 100);
+        assert_eq!(alerts[0].meta["thresholds"]["ack_storm_repeats"], 100);
         // Slower than 100 repeats in 10 s.
         assert!(feed(&mut detector(), &hijack_storm(200_000, 150)).is_empty());
         // Loss recovery: the receiver repeats an ACK that is in step with the data seen.

@@ -362,6 +362,8 @@ fn overlapping_segments_with_other_data_are_evasion() {
             a.description
         );
         assert_eq!(a.src_ip, Some("1.1.1.1".parse().expect("literal")));
+        assert_eq!(a.meta["observed"]["bytes_differing"], 4);
+        assert_eq!(a.meta["thresholds"]["overlap_max_gap_us"], 200_000);
     }
     let gap = verify.join("eve-payload-06-tcp-data-leading-gap");
     let pcap = sorted_files(&gap)
