@@ -227,9 +227,11 @@ impl Detector for TcpAnomalyDetector {
                 Severity::High,
                 format!("{why} (urgent pointer {})", m.tcp_urgent),
             ))
-        } else if let Some(why) = desync(flags, m.payload_len)
-            .filter(|_| c.desync && flow.is_some_and(|f| f.sender_reset))
+        } else if let Some(why) = (c.desync && flow.is_some_and(|f| f.sender_reset))
+            .then(|| desync(flags, m.payload_len))
+            .flatten()
         {
+            // Asked only of a host that reset the flow: `desync` formats its finding.
             Some((1u8, "TCP_Evasion", Severity::Medium, why))
         } else if let Some(f) = flow.filter(|_| c.connections) {
             connection = self.connection_finding(f, &ip.meta, ip.payload);
