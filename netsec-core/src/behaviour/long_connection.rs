@@ -483,16 +483,14 @@ mod tests {
         assert!(feed(&mut detector(), &p).is_empty());
     }
 
+    fn seventy_minutes_to_one_destination() -> Vec<PacketMeta> {
+        session([10, 0, 0, 5], 40000, [203, 0, 113, 7], 10 * MIN, 70)
+    }
+
     #[test]
     fn a_rare_destination_raises_the_severity() {
         let mut p = crowd(12, 0);
-        p.extend(session(
-            [10, 0, 0, 5],
-            40000,
-            [203, 0, 113, 7],
-            10 * MIN,
-            70,
-        ));
+        p.extend(seventy_minutes_to_one_destination());
         let alerts = feed(&mut detector(), &by_time(p));
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         assert_eq!(alerts[0].severity, Severity::Medium);
@@ -505,13 +503,7 @@ mod tests {
         // The same destination shared with another client is not rare.
         let mut p = crowd(12, 0);
         p.extend(session([10, 0, 0, 6], 40000, [203, 0, 113, 7], 0, 2));
-        p.extend(session(
-            [10, 0, 0, 5],
-            40000,
-            [203, 0, 113, 7],
-            10 * MIN,
-            70,
-        ));
+        p.extend(seventy_minutes_to_one_destination());
         let alerts = feed(&mut detector(), &by_time(p));
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].severity, Severity::Low);

@@ -403,6 +403,14 @@ mod tests {
         m
     }
 
+    /// 50 bytes from `c`:40000 right after [`handshake`]'s data (seq 201, ack 501).
+    fn client_data(t: i64, c: [u8; 4], s: [u8; 4]) -> crate::decode::PacketMeta {
+        let flags = TcpFlags::ACK | TcpFlags::PSH;
+        let mut m = crate::synth::tcp(t, c, 40000, s, 80, flags, 50, 64240);
+        (m.tcp_seq, m.tcp_ack) = (201, 501);
+        m
+    }
+
     fn detector() -> TcpAnomalyDetector {
         TcpAnomalyDetector::new(&TcpAnomalyConfig::default()).expect("valid")
     }
@@ -413,18 +421,7 @@ mod tests {
     fn hijack_storm(gap_us: i64, rounds: i64) -> Vec<crate::decode::PacketMeta> {
         let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
         let mut pkts = handshake(c, s);
-        let mut injected = crate::synth::tcp(
-            50,
-            c,
-            40000,
-            s,
-            80,
-            TcpFlags::ACK | TcpFlags::PSH,
-            50,
-            64240,
-        );
-        (injected.tcp_seq, injected.tcp_ack) = (201, 501);
-        pkts.push(injected);
+        pkts.push(client_data(50, c, s));
         for i in 0..rounds {
             pkts.push(pure_ack(100 + gap_us * i, s, c, (80, 40000), 501, 251));
             pkts.push(pure_ack(101 + gap_us * i, c, s, (40000, 80), 201, 501));
@@ -475,18 +472,7 @@ mod tests {
         // "traffic after its own reset".
         let mut one = handshake(c, s);
         one.push(rst(100, 0x4000_0000));
-        let mut more = crate::synth::tcp(
-            200,
-            c,
-            40000,
-            s,
-            80,
-            TcpFlags::ACK | TcpFlags::PSH,
-            50,
-            64240,
-        );
-        (more.tcp_seq, more.tcp_ack) = (201, 501);
-        one.push(more);
+        one.push(client_data(200, c, s));
         assert!(feed(&mut detector(), &one).is_empty());
     }
 
