@@ -11,7 +11,8 @@
 //!   threshold, 1 h, `Severity::Low`), and again as it passes `medium_us` (4 h, `Medium`)
 //!   and `high_us` (8 h, `High`), RITA's further steps.
 //! - **Rare destination** (RITA's prevalence): once at least `rare_min_clients` clients have
-//!   been seen within `prevalence_window_us` (a linear-counting estimate, one bit per flow), a destination that no other client contacted
+//!   been seen within `prevalence_window_us` ([`Prevalence`]: an estimate and a
+//!   direct-mapped table of destinations, a few instructions per flow), a destination that no other client contacted
 //!   in that window is rare, and raises the severity one step. `meta.observed` gives the
 //!   destination's clients and the population.
 //!
@@ -22,6 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::prevalence::Prevalence;
 use super::state::{Addr, Clock, Episodes, Tally, TimedTable};
 use super::{secs, table_stats, AlertBuilder, BehaviourConfigError, Check};
 use crate::decode::{is_unicast, IpProtocol};
@@ -126,63 +128,6 @@ struct Opened {
     ended: bool,
 }
 
-/// A destination's clients within the window: the first one, and whether another came.
-#[derive(Debug, Clone, Copy)]
-struct Clients {
-    first: Addr,
-    many: bool,
-}
-
-/// Distinct clients within a window, estimated by linear counting over a 4,096-bit map
-/// (one hash and one bit per flow, exact in practice for the tens of clients rarity needs;
-/// the map is cleared when the window has passed).
-#[derive(Debug)]
-struct Population {
-    bits: Box<[u64; 64]>,
-    window_us: i64,
-    window_start: Option<Timestamp>,
-}
-
-impl Population {
-    const BITS: usize = 64 * 64;
-
-    fn new(window_us: i64) -> Population {
-        Population {
-            bits: Box::new([0; 64]),
-            window_us,
-            window_start: None,
-        }
-    }
-
-    fn add(&mut self, a: Addr, now: Timestamp) {
-        match self.window_start {
-            Some(start) if now.micros_since(start) <= self.window_us => {}
-            _ => {
-                *self.bits = [0; 64];
-                self.window_start = Some(now);
-            }
-        }
-        // splitmix64's finaliser: linear counting needs random-like bit positions.
-        let b = a.bits();
-        let mut h = (b >> 64) as u64 ^ b as u64;
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h = (h ^ (h >> 31)) >> 52;
-        self.bits[(h >> 6) as usize] |= 1 << (h & 63);
-    }
-
-    /// The estimated number of distinct clients added in the window.
-    fn estimate(&self) -> usize {
-        let ones: u32 = self.bits.iter().map(|w| w.count_ones()).sum();
-        let zeros = Self::BITS - ones as usize;
-        if zeros == 0 {
-            return Self::BITS * 8;
-        }
-        let m = Self::BITS as f64;
-        (-m * (zeros as f64 / m).ln()).round() as usize
-    }
-}
-
 /// Detects long-lived connections, with rare destinations weighing more.
 #[derive(Debug)]
 pub struct LongConnectionDetector {
@@ -190,10 +135,8 @@ pub struct LongConnectionDetector {
     clock: Clock,
     /// Connections whose last piece ended by active timeout.
     continued: TimedTable<ConnKey, Opened>,
-    /// Clients per destination address.
-    destinations: TimedTable<Addr, Clients>,
-    /// Clients seen (the population), estimated.
-    clients: Population,
+    /// Clients per destination and in all.
+    prevalence: Prevalence,
     /// Reported connections (without the client port): the highest step reported.
     reported: Episodes<(Addr, Addr, u16, u8), u8>,
     tally: Tally,
@@ -211,29 +154,10 @@ impl LongConnectionDetector {
             config: config.clone(),
             clock: Clock::default(),
             continued: TimedTable::new(cap, config.min_duration_us),
-            destinations: TimedTable::new(cap, window),
-            clients: Population::new(window),
+            prevalence: Prevalence::new(cap, window),
             reported: Episodes::new(cap, window, window),
             tally: Tally::default(),
         })
-    }
-
-    /// Counts `client` among the population and the destination's clients; returns the
-    /// destination's clients.
-    fn prevalence(&mut self, client: Addr, destination: Addr, now: Timestamp) -> Clients {
-        self.destinations.expire(now, |_, _| {});
-        self.clients.add(client, now);
-        let d = self.destinations.touch(
-            destination,
-            now,
-            || Clients {
-                first: client,
-                many: false,
-            },
-            |_, _| {},
-        );
-        d.many |= d.first != client;
-        *d
     }
 
     /// The connection `flow` is a piece of: the one continued from a piece that ended by
@@ -271,7 +195,7 @@ impl Detector for LongConnectionDetector {
         table_stats(
             NAME,
             &self.tally,
-            &[&self.continued, &self.destinations, &self.reported],
+            &[&self.continued, &self.prevalence, &self.reported],
         )
     }
 
@@ -282,14 +206,11 @@ impl Detector for LongConnectionDetector {
         let now = self.clock.advance(flow.last_ts);
         let (opened, continues) = self.connection(flow, now);
         let (client, server) = (opened.client.0, opened.server.0);
-        // A connection's clients are counted at its first piece, which its client opened.
-        let clients = if continues {
-            self.destinations.get(&server).copied().unwrap_or(Clients {
-                first: client,
-                many: false,
-            })
+        // A connection's client is counted at its first piece, which it opened.
+        let shared = if continues {
+            self.prevalence.shared(server, now)
         } else {
-            self.prevalence(client, server, now)
+            self.prevalence.observe(client, server, now)
         };
         let proto = flow.protocol.0;
         let start = opened.start;
@@ -299,8 +220,8 @@ impl Detector for LongConnectionDetector {
         if step == 0 {
             return;
         }
-        let population = self.clients.estimate();
-        let rare = !clients.many && population >= c.rare_min_clients as usize;
+        let population = self.prevalence.clients();
+        let rare = !shared && population >= c.rare_min_clients as usize;
         let (ep, reported) = self
             .reported
             .event((client, server, opened.server.1, proto), now);
@@ -344,7 +265,10 @@ impl Detector for LongConnectionDetector {
                     Timestamp::from_micros(start).to_string(),
                 )
                 .observed("rare_destination", rare)
-                .observed("destination_clients", if clients.many { 2 } else { 1 })
+                .observed(
+                    "destination_clients",
+                    if shared { "2 or more" } else { "1" },
+                )
                 .observed("clients_seen_estimate", population as u64)
                 .threshold("min_duration_us", c.min_duration_us)
                 .threshold("medium_us", c.medium_us)
@@ -507,27 +431,6 @@ mod tests {
         let alerts = feed(&mut detector(), &by_time(p));
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].severity, Severity::Low);
-    }
-
-    #[test]
-    fn population_estimates_are_close() {
-        let mut p = Population::new(1_000_000);
-        let t = Timestamp::from_micros(0);
-        for i in 0..13u8 {
-            p.add(Addr([10, 0, 0, i].into()), t);
-            p.add(Addr([10, 0, 0, i].into()), t);
-        }
-        assert_eq!(p.estimate(), 13);
-        for i in 0..1000u32 {
-            p.add(Addr(std::net::Ipv4Addr::from(0x0a01_0000 + i).into()), t);
-        }
-        let e = p.estimate();
-        assert!((950..=1050).contains(&e), "{e}");
-        p.add(
-            Addr([10, 0, 0, 1].into()),
-            Timestamp::from_micros(2_000_000),
-        );
-        assert_eq!(p.estimate(), 1, "a new window");
     }
 
     #[test]

@@ -77,6 +77,7 @@ mod long_connection;
 mod os_fingerprint;
 mod payload;
 mod port_scan;
+mod prevalence;
 mod session_hijack;
 mod smb;
 mod state;
