@@ -22,7 +22,8 @@
 //!   its later failures are counted, so a flood of spoofed one-off sources costs one array
 //!   write each (while such a flood lasts, it can overwrite a slow scanner's slot and hide
 //!   it). A source already reported for a fast scan within the slow window is not reported
-//!   again as a slow one.
+//!   again as a slow one, and its slot in the filter says so, so a fast scanner's failures
+//!   cost one lookup each instead of the slow-scan counting.
 //! - **IP-protocol scans** (`nmap -sO`): one source sending `ip_protocols` different IP
 //!   protocols other than TCP and UDP (ICMP, IGMP, GRE, raw numbers …) to one host within the
 //!   window.
@@ -246,6 +247,12 @@ fn slot_and_print(a: IpAddr) -> (usize, u32) {
     ((x >> 48) as usize, (x as u32) | 1)
 }
 
+/// The filter's mark of a source reported for a fast scan: its fingerprint with the low
+/// bit cleared (fingerprints of failing sources have it set).
+fn reported_mark(print: u32) -> u32 {
+    print & !1
+}
+
 /// What kind of scan crossed its threshold (`meta.scan_kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ScanKind {
@@ -361,11 +368,18 @@ impl Detector for PortScanDetector {
                 || (s.bwd_packets() == 1 && flow.end_reason == EndReason::Rst));
         if failed_attempt && is_unicast(flow.dst_addr) {
             let (slot, print) = slot_and_print(flow.src_addr);
-            if std::mem::replace(&mut self.failing[slot], print) != print {
-                return;
-            }
             let now = self.clock.advance(flow.first_ts);
             let (src, dst) = (Addr(flow.src_addr), Addr(flow.dst_addr));
+            if self.failing[slot] == reported_mark(print) {
+                // Reported for a fast scan: while that holds, its failures are not a slow
+                // scan, and counting them is the bulk of a fast scanner's cost here.
+                if self.fast_reported.get(&src).is_some() {
+                    return;
+                }
+                self.failing[slot] = print;
+            } else if std::mem::replace(&mut self.failing[slot], print) != print {
+                return;
+            }
             let (hosts, _) = self.slow_hosts.observe((src, flow.dst_port), dst, now);
             let (ports, _) = self.slow_ports.observe((src, dst), flow.dst_port, now);
             let c = &self.config;
@@ -492,6 +506,8 @@ impl PortScanDetector {
         if what != ScanKind::Slow {
             self.fast_reported.expire(now, |_, _| {});
             self.fast_reported.touch(Addr(src), now, || (), |_, _| {});
+            let (slot, print) = slot_and_print(src);
+            self.failing[slot] = reported_mark(print);
         }
         let proto_name = protocol.name();
         let window = secs(c.window_us);
