@@ -12,9 +12,9 @@
 //!   and `high_us` (8 h, `High`), RITA's further steps.
 //! - **Rare destination** (RITA's prevalence): once at least `rare_min_clients` clients have
 //!   been seen within `prevalence_window_us` ([`Prevalence`]: an estimate and a
-//!   direct-mapped table of destinations, a few instructions per flow), a destination that no other client contacted
-//!   in that window is rare, and raises the severity one step. `meta.observed` gives the
-//!   destination's clients and the population.
+//!   direct-mapped table of destinations, a few instructions per flow), a destination that
+//!   no other client contacted in that window is rare, and raises the severity one step.
+//!   `meta.observed` gives the destination's clients and the population estimate.
 //!
 //! Broadcast and multicast destinations are not judged. A live sensor sees a long
 //! connection when the flow table exports it (every active timeout), a capture at the

@@ -5,10 +5,9 @@
 //!
 //! The memory is **direct-mapped** by flow id: fixed arrays allocated once, a slot per
 //! `flow_id % slots`, no hashing and no allocation per packet. Data segments touch one
-//! cache line (the segment slot); out-of-step ACKs and far resets, which are rare, touch
-//! a separate count slot. A
-//! flow whose slot another flow takes loses its memory (counted as an eviction), which can
-//! only hide a finding, never invent one.
+//! cache line (the segment slot); out-of-step ACKs and far resets, which are rare, touch a
+//! separate count slot. A flow whose slot another flow takes loses its memory (counted as
+//! an eviction), which can only hide a finding, never invent one.
 
 use crate::flow::Direction;
 
