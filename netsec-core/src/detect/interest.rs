@@ -58,6 +58,25 @@ impl PacketInterest {
         }
     }
 
+    /// How many packet classes there are (the bits of [`PacketInterest::ALL`]).
+    pub const CLASSES: usize = 6;
+
+    /// The set with these class bits (bits above [`PacketInterest::ALL`] dropped).
+    pub const fn from_bits(bits: u8) -> PacketInterest {
+        PacketInterest(bits & Self::ALL.0)
+    }
+
+    /// The index (0..[`CLASSES`](Self::CLASSES)) of a single class as [`PacketInterest::of`]
+    /// returns it: its lowest set bit (0 for an empty set).
+    #[inline]
+    pub const fn bit_index(self) -> usize {
+        if self.0 == 0 {
+            0
+        } else {
+            self.0.trailing_zeros() as usize
+        }
+    }
+
     /// Whether the two sets share a class.
     #[inline]
     pub const fn intersects(self, other: PacketInterest) -> bool {
@@ -110,5 +129,21 @@ mod tests {
             assert_eq!(p.0.count_ones(), 1);
             assert!(PacketInterest::ALL.intersects(p));
         }
+    }
+
+    #[test]
+    fn each_class_has_its_own_index() {
+        let mut seen = [false; PacketInterest::CLASSES];
+        for i in 0..PacketInterest::CLASSES {
+            let c = PacketInterest::from_bits(1 << i);
+            assert_eq!(c.bit_index(), i);
+            assert!(!std::mem::replace(&mut seen[c.bit_index()], true));
+        }
+        assert_eq!(PacketInterest::from_bits(0xff), PacketInterest::ALL);
+        assert_eq!(PacketInterest::ARP.bit_index(), 0);
+        assert_eq!(
+            PacketInterest::OTHER.bit_index(),
+            PacketInterest::CLASSES - 1
+        );
     }
 }

@@ -18,6 +18,9 @@ use crate::time::Timestamp;
 
 use super::PipelineStats;
 
+/// Packet classes a detector can declare interest in.
+const CLASSES: usize = PacketInterest::CLASSES;
+
 /// Decode, count and flow tracking: everything of a packet's processing but detection.
 #[derive(Debug)]
 pub(crate) struct Tracker {
@@ -119,8 +122,11 @@ impl Tracker {
 /// run's [`AlertIds`], its `detector` field, and the per-detector count.
 pub(crate) struct Detection {
     pub(crate) detectors: Vec<Box<dyn Detector>>,
-    /// Each detector's [`Detector::interest`], in order (kept by [`Detection::refresh`]).
-    interests: Vec<PacketInterest>,
+    /// Per packet class (bit of [`PacketInterest`]), the indexes of the detectors
+    /// interested in it, in order (kept by [`Detection::refresh`]).
+    by_class: [Vec<u16>; CLASSES],
+    /// Detectors the lists cover; any added after the last refresh get every packet.
+    refreshed: usize,
     ids: AlertIds,
     /// `threshold.config` entries applied to every detector's alerts.
     pub(crate) filter: Option<AlertFilter>,
@@ -141,7 +147,8 @@ impl Detection {
     pub(crate) fn new(detectors: Vec<Box<dyn Detector>>, run: RunId) -> Self {
         let mut d = Detection {
             detectors,
-            interests: Vec::new(),
+            by_class: Default::default(),
+            refreshed: 0,
             ids: AlertIds::new(run),
             filter: None,
         };
@@ -151,7 +158,18 @@ impl Detection {
 
     /// Re-reads the detectors' interests, after the set of detectors changed.
     pub(crate) fn refresh(&mut self) {
-        self.interests = self.detectors.iter().map(|d| d.interest()).collect();
+        for (bit, list) in self.by_class.iter_mut().enumerate() {
+            let class = PacketInterest::from_bits(1 << bit);
+            list.clear();
+            list.extend(
+                self.detectors
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.interest().intersects(class))
+                    .map(|(i, _)| i as u16),
+            );
+        }
+        self.refreshed = self.detectors.len();
     }
 
     /// Moves the detectors and ids out, leaving none (the staged driver's detection thread
@@ -218,12 +236,15 @@ impl Detection {
         ctx: Option<&FlowContext>,
         alerts: &mut Vec<Alert>,
     ) {
-        let class = PacketInterest::of(view);
-        for i in 0..self.detectors.len() {
-            // A detector added without a refresh is called for every packet.
-            if !self.interests.get(i).is_none_or(|w| w.intersects(class)) {
-                continue;
-            }
+        let class = PacketInterest::of(view).bit_index();
+        for n in 0..self.by_class[class].len() {
+            let i = usize::from(self.by_class[class][n]);
+            let before = alerts.len();
+            self.detectors[i].on_packet(view, ctx, alerts);
+            self.settle(stats, i, alerts, before);
+        }
+        // A detector added without a refresh is called for every packet.
+        for i in self.refreshed..self.detectors.len() {
             let before = alerts.len();
             self.detectors[i].on_packet(view, ctx, alerts);
             self.settle(stats, i, alerts, before);
