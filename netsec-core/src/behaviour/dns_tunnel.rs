@@ -267,7 +267,7 @@ impl Detector for DnsTunnelDetector {
     }
 
     fn interest(&self) -> PacketInterest {
-        PacketInterest::TCP | PacketInterest::TCP_DATA | PacketInterest::UDP
+        PacketInterest::TCP_DATA | PacketInterest::UDP
     }
 
     fn stats(&self) -> DetectorStats {

@@ -114,7 +114,7 @@ impl Detector for OsFingerprintDetector {
     }
 
     fn interest(&self) -> PacketInterest {
-        PacketInterest::TCP | PacketInterest::TCP_DATA
+        PacketInterest::TCP_CONTROL | PacketInterest::TCP_DATA
     }
 
     fn stats(&self) -> DetectorStats {

@@ -286,7 +286,8 @@ impl Detector for PortScanDetector {
     }
 
     fn interest(&self) -> PacketInterest {
-        PacketInterest::TCP
+        // A bare ACK is never a probe (ACK probes are judged from their flows).
+        PacketInterest::TCP_CONTROL
             | PacketInterest::TCP_DATA
             | PacketInterest::UDP
             | PacketInterest::ICMP

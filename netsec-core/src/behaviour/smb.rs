@@ -336,7 +336,7 @@ impl Detector for SmbDetector {
     }
 
     fn interest(&self) -> PacketInterest {
-        PacketInterest::TCP | PacketInterest::TCP_DATA
+        PacketInterest::TCP_CONTROL | PacketInterest::TCP_DATA
     }
 
     fn stats(&self) -> DetectorStats {

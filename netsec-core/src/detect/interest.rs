@@ -7,9 +7,9 @@ use super::PacketView;
 use crate::decode::IpProtocol;
 
 /// A set of packet classes ([`Detector::interest`](super::Detector::interest)): ARP frames,
-/// TCP segments without and with payload, UDP datagrams, ICMP messages, and the rest (other
-/// IP protocols, non-first fragments of TCP and UDP). Every packet is in exactly one class
-/// ([`PacketInterest::of`]).
+/// TCP segments without payload (control segments and bare ACKs, apart) and with payload,
+/// UDP datagrams, ICMP messages, and the rest (other IP protocols, non-first fragments of
+/// TCP and UDP). Every packet is in exactly one class ([`PacketInterest::of`]).
 ///
 /// ```
 /// use netsec_core::detect::PacketInterest;
@@ -28,8 +28,14 @@ impl PacketInterest {
     pub const NONE: PacketInterest = PacketInterest(0);
     /// ARP frames.
     pub const ARP: PacketInterest = PacketInterest(1);
-    /// TCP segments without payload (handshakes, bare ACKs, FINs, RSTs, probes).
-    pub const TCP: PacketInterest = PacketInterest(1 << 1);
+    /// TCP segments without payload: [`TCP_CONTROL`](Self::TCP_CONTROL) and
+    /// [`TCP_ACK`](Self::TCP_ACK).
+    pub const TCP: PacketInterest = PacketInterest(1 << 1 | 1 << 6);
+    /// TCP segments without payload other than bare ACKs (handshakes, FINs, RSTs, probes).
+    pub const TCP_CONTROL: PacketInterest = PacketInterest(1 << 1);
+    /// Bare ACKs: TCP segments without payload whose only flag is ACK (ECE and CWR aside),
+    /// half the segments of a bulk transfer.
+    pub const TCP_ACK: PacketInterest = PacketInterest(1 << 6);
     /// TCP segments with payload.
     pub const TCP_DATA: PacketInterest = PacketInterest(1 << 2);
     /// UDP datagrams (first fragments included).
@@ -39,7 +45,7 @@ impl PacketInterest {
     /// Other IP protocols, and non-first fragments of TCP and UDP.
     pub const OTHER: PacketInterest = PacketInterest(1 << 5);
     /// Every packet (the default).
-    pub const ALL: PacketInterest = PacketInterest((1 << 6) - 1);
+    pub const ALL: PacketInterest = PacketInterest((1 << 7) - 1);
 
     /// The class of `pkt`.
     #[inline]
@@ -50,7 +56,10 @@ impl PacketInterest {
         let m = &ip.meta;
         let whole = m.fragment.is_none_or(|f| f.is_first());
         match m.protocol {
-            IpProtocol::TCP if whole && ip.payload.is_empty() => PacketInterest::TCP,
+            IpProtocol::TCP if whole && ip.payload.is_empty() && m.tcp_flags.0 & 0x3f == 0x10 => {
+                PacketInterest::TCP_ACK
+            }
+            IpProtocol::TCP if whole && ip.payload.is_empty() => PacketInterest::TCP_CONTROL,
             IpProtocol::TCP if whole => PacketInterest::TCP_DATA,
             IpProtocol::UDP if whole => PacketInterest::UDP,
             IpProtocol::ICMP | IpProtocol::ICMPV6 => PacketInterest::ICMP,
@@ -59,7 +68,7 @@ impl PacketInterest {
     }
 
     /// How many packet classes there are (the bits of [`PacketInterest::ALL`]).
-    pub const CLASSES: usize = 6;
+    pub const CLASSES: usize = 7;
 
     /// The set with these class bits (bits above [`PacketInterest::ALL`] dropped).
     pub const fn from_bits(bits: u8) -> PacketInterest {
@@ -112,7 +121,10 @@ mod tests {
     fn one_class_per_packet() {
         let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
         let syn = synth::tcp(0, c, 40000, s, 80, TcpFlags::SYN, 0, 64240);
-        assert_eq!(class(syn, b""), PacketInterest::TCP);
+        assert_eq!(class(syn, b""), PacketInterest::TCP_CONTROL);
+        let ack = synth::tcp(0, c, 40000, s, 80, TcpFlags::ACK | 0x40, 0, 64240);
+        assert_eq!(class(ack, b""), PacketInterest::TCP_ACK);
+        assert!(PacketInterest::TCP.intersects(PacketInterest::TCP_ACK));
         let data = synth::tcp(1, c, 40000, s, 80, TcpFlags::ACK, 3, 64240);
         assert_eq!(class(data, b"GET"), PacketInterest::TCP_DATA);
         assert_eq!(
@@ -122,7 +134,8 @@ mod tests {
         let later = synth::fragment(synth::udp(3, c, 5000, s, 53, 3), 7, 185, false);
         assert_eq!(class(later, b"abc"), PacketInterest::OTHER);
         for p in [
-            PacketInterest::TCP,
+            PacketInterest::TCP_CONTROL,
+            PacketInterest::TCP_ACK,
             PacketInterest::UDP,
             PacketInterest::OTHER,
         ] {
@@ -142,7 +155,7 @@ mod tests {
         assert_eq!(PacketInterest::from_bits(0xff), PacketInterest::ALL);
         assert_eq!(PacketInterest::ARP.bit_index(), 0);
         assert_eq!(
-            PacketInterest::OTHER.bit_index(),
+            PacketInterest::TCP_ACK.bit_index(),
             PacketInterest::CLASSES - 1
         );
     }

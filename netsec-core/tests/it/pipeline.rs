@@ -537,11 +537,12 @@ impl Detector for ClassCounter {
         let class = PacketInterest::of(pkt);
         let key = [
             PacketInterest::ARP,
-            PacketInterest::TCP,
+            PacketInterest::TCP_CONTROL,
             PacketInterest::TCP_DATA,
             PacketInterest::UDP,
             PacketInterest::ICMP,
             PacketInterest::OTHER,
+            PacketInterest::TCP_ACK,
         ]
         .iter()
         .position(|c| *c == class)
