@@ -521,12 +521,8 @@ mod tests {
         }
     }
 
-    fn row_of(data: &crate::dataset::Dataset, i: usize) -> FeatureVector {
-        FeatureVector::from_array(std::array::from_fn(|j| data.features[(i, j)]))
-    }
-
-    #[test]
-    fn forest_detector_alerts_on_attack_rows_only() {
+    /// Three classes of 600 rows and a 21-tree forest trained on them.
+    fn small_forest() -> (crate::dataset::Dataset, ModelFile) {
         let data = three_classes(600, 3);
         let model = RandomForestParams {
             n_trees: 21,
@@ -535,7 +531,19 @@ mod tests {
         }
         .fit(&data)
         .expect("trains");
-        let file = ModelFile::new("rf", "2.1", Model::RandomForest(model));
+        (
+            data,
+            ModelFile::new("rf", "2.1", Model::RandomForest(model)),
+        )
+    }
+
+    fn row_of(data: &crate::dataset::Dataset, i: usize) -> FeatureVector {
+        FeatureVector::from_array(std::array::from_fn(|j| data.features[(i, j)]))
+    }
+
+    #[test]
+    fn forest_detector_alerts_on_attack_rows_only() {
+        let (data, file) = small_forest();
         let mut d = RandomForestDetector::new(&file).expect("a forest");
         assert_eq!(d.name(), "random_forest");
         let mut out = Vec::new();
@@ -602,15 +610,7 @@ mod tests {
     #[test]
     fn a_deferred_alert_is_completed_as_the_eager_one_is() {
         use netsec_core::detect::{EpisodeAggregator, EpisodeConfig};
-        let data = three_classes(600, 3);
-        let model = RandomForestParams {
-            n_trees: 21,
-            seed: 4,
-            ..RandomForestParams::default()
-        }
-        .fit(&data)
-        .expect("trains");
-        let file = ModelFile::new("rf", "2.1", Model::RandomForest(model));
+        let (data, file) = small_forest();
         let f = flow(IpProtocol::TCP);
         let row = row_of(&data, 1);
         let mut eager = Vec::new();

@@ -217,6 +217,8 @@ impl ConnectionMemory {
         if payload.len() < 2 {
             return None;
         }
+        // A segment's remembered length is a u16: keep the samples where it says they are.
+        let payload = &payload[..payload.len().min(usize::from(u16::MAX))];
         let max_gap = self.limits.overlap_max_gap_us;
         let i = self.index(flow_id);
         let slot = &mut self.segments[i];
@@ -282,7 +284,7 @@ fn compare(side: &Segment, seq: u32, payload: &[u8]) -> (u32, u32) {
 /// Keeps `payload` (from `seq`, at `now`) as `side`'s latest segment.
 fn remember(side: &mut Segment, seq: u32, payload: &[u8], now: i64) {
     side.seq = seq;
-    // A longer payload (none fits a packet) is remembered as its first 64 KiB - 1.
+    // `data` cut the payload to 64 KiB - 1 (longer ones fit no IPv4 packet).
     side.len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
     side.ts = now as u32;
     let head = payload.first_chunk::<SAMPLE>();

@@ -116,6 +116,11 @@ impl TcpFlags {
     pub fn psh(self) -> bool {
         self.contains(Self::PSH)
     }
+    /// ACK is the only control flag (ECE and CWR, bits 0xc0, may ride along): with no
+    /// payload, a bare ACK.
+    pub fn only_ack(self) -> bool {
+        self.0 & 0x3f == Self::ACK
+    }
 }
 
 /// IP fragmentation facts for a fragmented datagram (absent for whole datagrams).

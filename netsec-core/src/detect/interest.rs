@@ -56,7 +56,7 @@ impl PacketInterest {
         let m = &ip.meta;
         let whole = m.fragment.is_none_or(|f| f.is_first());
         match m.protocol {
-            IpProtocol::TCP if whole && ip.payload.is_empty() && m.tcp_flags.0 & 0x3f == 0x10 => {
+            IpProtocol::TCP if whole && ip.payload.is_empty() && m.tcp_flags.only_ack() => {
                 PacketInterest::TCP_ACK
             }
             IpProtocol::TCP if whole && ip.payload.is_empty() => PacketInterest::TCP_CONTROL,

@@ -1036,8 +1036,7 @@ impl FlowTable {
         let (mut rst_out_of_window, mut ack_out_of_sync) = (false, false);
         if meta.protocol == IpProtocol::TCP {
             rst_out_of_window = flags.rst() && e.tcp.rst_far(direction, meta.tcp_seq);
-            // ECE and CWR (0xc0) may ride on a pure ACK.
-            ack_out_of_sync = flags.0 & 0x3f == TcpFlags::ACK
+            ack_out_of_sync = flags.only_ack()
                 && meta.payload_len == 0
                 && e.tcp.ack_out_of_sync(direction, meta.tcp_seq, meta.tcp_ack);
             e.tcp.update(

@@ -124,7 +124,7 @@ pub(crate) struct Detection {
     pub(crate) detectors: Vec<Box<dyn Detector>>,
     /// Per packet class (bit of [`PacketInterest`]), the indexes of the detectors
     /// interested in it, in order (kept by [`Detection::refresh`]).
-    by_class: [Vec<u16>; CLASSES],
+    by_class: [Vec<usize>; CLASSES],
     /// Detectors the lists cover; any added after the last refresh get every packet.
     refreshed: usize,
     ids: AlertIds,
@@ -166,7 +166,7 @@ impl Detection {
                     .iter()
                     .enumerate()
                     .filter(|(_, d)| d.interest().intersects(class))
-                    .map(|(i, _)| i as u16),
+                    .map(|(i, _)| i),
             );
         }
         self.refreshed = self.detectors.len();
@@ -238,7 +238,7 @@ impl Detection {
     ) {
         let class = PacketInterest::of(view).bit_index();
         for n in 0..self.by_class[class].len() {
-            let i = usize::from(self.by_class[class][n]);
+            let i = self.by_class[class][n];
             let before = alerts.len();
             self.detectors[i].on_packet(view, ctx, alerts);
             self.settle(stats, i, alerts, before);
