@@ -32,7 +32,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Addr, Clock, Counts, DistinctWindow, Episodes, Tally, TimedTable};
+use super::state::{Addr, Clock, Counts, DistinctWindow, Episode, Episodes, Tally, TimedTable};
 use super::{
     intensity_score, secs, table_stats, transport, AlertBuilder, BehaviourConfigError, Check,
 };
@@ -461,6 +461,11 @@ impl PortScanDetector {
 
     /// Updates the source's episode with the counts (distinct ports, hosts, stealth targets,
     /// IP protocols) and alerts when one crosses its threshold.
+    ///
+    /// Always inlined: called on its own, its `Observed` argument went through the stack, and
+    /// the wide load of fields just stored one by one stalled (a failed store forwarding, the
+    /// hottest instruction of the detector).
+    #[inline(always)]
     fn judge(&mut self, p: Probe, seen: Observed, now: Timestamp, out: &mut Vec<Alert>) {
         let Observed {
             ports,
@@ -469,12 +474,7 @@ impl PortScanDetector {
             protocols,
             slow,
         } = seen;
-        let Probe {
-            src,
-            dst,
-            port,
-            protocol,
-        } = p;
+        let src = p.src;
         let c = &self.config;
         let (ep, scan) = self.sources.event(Addr(src), now);
         scan.max_ports = scan.max_ports.max(ports);
@@ -503,6 +503,30 @@ impl PortScanDetector {
             return;
         }
         let (ep, scan) = (*ep, *scan);
+        self.report(p, kind, ep, scan, now, out);
+    }
+
+    /// Raises the alert for a source whose `kind` crossed its threshold: kept out of
+    /// [`judge`](Self::judge), which runs for every probe, so its code and its large stack
+    /// frame stay off the per-probe path.
+    #[cold]
+    #[inline(never)]
+    fn report(
+        &mut self,
+        p: Probe,
+        kind: (ScanKind, u64, u64),
+        ep: Episode,
+        scan: Scan,
+        now: Timestamp,
+        out: &mut Vec<Alert>,
+    ) {
+        let Probe {
+            src,
+            dst,
+            port,
+            protocol,
+        } = p;
+        let c = &self.config;
         let (what, count, threshold) = kind;
         if what != ScanKind::Slow {
             self.fast_reported.expire(now, |_, _| {});
