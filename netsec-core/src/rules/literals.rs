@@ -45,8 +45,12 @@
 /// Multiplier of the anchor hash (Knuth's 2^32 / φ): the product's top bits depend on all
 /// four anchor bytes.
 const HASH_MUL: u32 = 0x9E37_79B1;
-/// Largest sampling stride: entry offsets are packed in 3 bits.
+/// Largest sampling stride.
 const MAX_STRIDE: usize = 8;
+/// Bits of an entry's anchor offset within its literal (the rest hold the literal id).
+const OFFSET_BITS: u32 = 8;
+/// Largest anchor offset an entry can hold.
+const MAX_OFFSET: usize = (1 << OFFSET_BITS) - 1;
 /// Bitset bits per anchor and window tested per byte: a false hit costs a mispredicted
 /// branch plus verification (~100 instructions), so a dense scan (stride 1) gets ~256 bits
 /// per anchor (< 0.5 % of windows hit) and a sampled one `256 / stride`, at least 64
@@ -105,7 +109,7 @@ struct AnchorTable {
     rank: Box<[u32]>,
     /// Start of each set bit's entries in `entries` (by rank); one extra final element.
     starts: Box<[u32]>,
-    /// `(anchor key, literal id << 3 | offset of the anchor in the literal)`.
+    /// `(anchor key, literal id << OFFSET_BITS | offset of the anchor in the literal)`.
     entries: Box<[(u32, u32)]>,
 }
 
@@ -123,8 +127,12 @@ impl AnchorTable {
         let mut keyed: Vec<(u32, u32, u32)> = anchors
             .into_iter()
             .map(|(k, lit, off)| {
-                debug_assert!(off < MAX_STRIDE);
-                (Self::slot(width, shift, k), k, lit << 3 | off as u32)
+                debug_assert!(off <= MAX_OFFSET);
+                (
+                    Self::slot(width, shift, k),
+                    k,
+                    lit << OFFSET_BITS | off as u32,
+                )
             })
             .collect();
         keyed.sort_unstable();
@@ -272,11 +280,11 @@ impl AnchorTable {
             if anchor != k {
                 continue;
             }
-            let id = packed >> 3;
+            let id = packed >> OFFSET_BITS;
             if scratch.marks[id as usize] == scratch.generation {
                 continue;
             }
-            let Some(start) = q.checked_sub((packed & 7) as usize) else {
+            let Some(start) = q.checked_sub((packed & MAX_OFFSET as u32) as usize) else {
                 continue;
             };
             if lits.occurs_at(id, hay, start) {
@@ -372,10 +380,28 @@ impl LiteralSet {
                 continue;
             };
             let stride = (shortest + 1 - width).min(MAX_STRIDE);
+            // How many literals of the group have each window: a window many literals share
+            // (`User-Agent: `, `GET /`) is verified for all of them wherever it occurs.
+            let mut shared: std::collections::HashMap<u32, u32, foldhash::fast::FixedState> =
+                Default::default();
+            for (id, _) in members() {
+                let lit = set.literal(id);
+                let mut keys: Vec<u32> = (0..=lit.len() - width)
+                    .map(|at| key(width, &lit[at..]))
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                for k in keys {
+                    *shared.entry(k).or_default() += 1;
+                }
+            }
             let mut anchors = Vec::new();
             for (id, _) in members() {
                 let lit = set.literal(id);
-                for off in 0..stride {
+                let first = rarest_block(lit, width, stride, |w| {
+                    f64::from(shared[&key(width, w)]) * window_frequency(w)
+                });
+                for off in first..first + stride {
                     anchors.push((key(width, &lit[off..]), id, off));
                 }
             }
@@ -430,6 +456,49 @@ impl LiteralSet {
             r.scan(self, hay, scratch);
         }
     }
+}
+
+/// Where in `lit` its `stride` consecutive anchors of `width` bytes start: the block whose
+/// windows cost least in verification, the earliest on a tie. `cost` of a window is how
+/// often a payload window hits it (its expected frequency in payloads times the literals
+/// sharing it, each verified on a hit).
+///
+/// Any block works: an occurrence of `lit` at `p` covers the windows starting at
+/// `p + first .. p + first + stride`, and one of them is sampled. Anchoring on a literal's
+/// distinctive part rather than on its start (`|0d 0a|User-Agent|3a 20|…` anchored on what
+/// follows the header name, `GET /` on the path) keeps common text from hitting the anchors.
+fn rarest_block(lit: &[u8], width: usize, stride: usize, cost: impl Fn(&[u8]) -> f64) -> usize {
+    let windows = lit.len() - width + 1;
+    let last = (windows - stride).min(MAX_OFFSET + 1 - stride);
+    let cost: Vec<f64> = (0..windows).map(|at| cost(&lit[at..at + width])).collect();
+    let mut best = (f64::INFINITY, 0);
+    for first in 0..=last {
+        let c: f64 = cost[first..first + stride].iter().sum();
+        if c < best.0 {
+            best = (c, first);
+        }
+    }
+    best.1
+}
+
+/// The expected frequency of `window` at a payload position, as the product of its bytes'
+/// rough frequencies in typical payloads (HTTP text and binary TLS, case folded as the scan
+/// folds it); only its order between windows matters.
+fn window_frequency(window: &[u8]) -> f64 {
+    window
+        .iter()
+        .map(|&b| match b.to_ascii_lowercase() {
+            0x00 | b' ' => 0.05,
+            b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 0.035,
+            b'a'..=b'z' => 0.012,
+            b'\r' | b'\n' | b'/' | b'.' => 0.02,
+            b'0'..=b'9' => 0.01,
+            b'-' | b'_' | b':' | b'=' | b',' | b';' | b'"' | b'&' | b'?' => 0.006,
+            0xff => 0.01,
+            0x01..=0x1f | 0x7f => 0.004,
+            _ => 0.002,
+        })
+        .product()
 }
 
 /// Short literals found through one "rare" byte each, with `memchr`.
@@ -652,6 +721,26 @@ mod tests {
         assert_eq!(set.tables.len(), 1);
         let mut s = LiteralScratch::new(&set);
         assert_eq!(ours(&set, &mut s, b"7x 0x"), vec![0, 7]);
+    }
+
+    #[test]
+    fn anchors_skip_what_many_literals_share() {
+        // 14 shared bytes, then 12 of each literal's own: 23 windows, stride 8.
+        let lits: Vec<Vec<u8>> = (0..50)
+            .map(|i| format!("\r\nUser-Agent: Zq{i:03}|Kx#Vw%").into_bytes())
+            .collect();
+        let set = LiteralSet::new(lits.iter().map(|l| (l.as_slice(), false)));
+        let table = &set.tables[0];
+        assert_eq!(table.stride, 8);
+        // No anchor lies wholly in the prefix all 50 share (windows starting at 0..=10),
+        // which every HTTP request carries; the first block (0..8) would.
+        for &(_, packed) in table.entries.iter() {
+            let off = (packed & MAX_OFFSET as u32) as usize;
+            assert!(off > 10, "anchor at {off}");
+        }
+        let mut s = LiteralScratch::new(&set);
+        let hay = b"GET / HTTP/1.1\r\nUser-Agent: Zq007|Kx#Vw%\r\nUser-Agent: Zq049|Kx#Vw%\r\n";
+        assert_eq!(ours(&set, &mut s, hay), vec![7, 49]);
     }
 
     fn literal() -> impl Strategy<Value = (Vec<u8>, bool)> {
