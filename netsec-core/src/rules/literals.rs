@@ -19,8 +19,10 @@
 //!    literals, and 8–64 KiB for hundreds to a thousand).
 //! 2. **Sampling (stride).** If every long literal has length ≥ `s + 3`, any occurrence
 //!    covers a window starting at a multiple of `s`; so only every `s`-th window is tested
-//!    and each literal inserts the `s` anchors at its offsets `0..s` (verifying at
-//!    `window - offset`). The filter's work per byte drops by `s` while its false-hit rate per
+//!    and each literal inserts the anchors of `s` consecutive windows (verifying at
+//!    `window - offset`): not its first `s` but the block common payload text and other
+//!    literals hit least (see [`rarest_block`]), so `|0d 0a|User-Agent|3a 20|…` is not
+//!    verified at every request's `User-Agent` header. The filter's work per byte drops by `s` while its false-hit rate per
 //!    byte stays the same. `s = min(8, shortest long literal − 3)`: one 4-byte literal makes
 //!    the scan dense (`s = 1`), which is the plain FDR filter; to soften that, when the
 //!    shortest is 4 or 5 bytes, literals of 4–7 bytes get a separate table of 3-byte anchors
@@ -36,9 +38,9 @@
 //!    dense tables keyed directly (no hash) by the folded byte (length 1) or byte pair
 //!    (lengths 2–3). Neither runs when there are no short literals.
 //!
-//! Soundness: an occurrence of literal `L` at position `p` makes the window at the sampled
-//! position `q ∈ [p, p + s)` equal (folded) to `L[q - p .. q - p + 4]`, which was
-//! inserted; so every occurrence is verified and none is missed. Verification is exact, so no
+//! Soundness: an occurrence of literal `L` at position `p`, anchored on the block starting at
+//! offset `f`, makes the window at the sampled position `q ∈ [p + f, p + f + s)` equal
+//! (folded) to `L[q - p .. q - p + 4]`, which was inserted; so every occurrence is verified and none is missed. Verification is exact, so no
 //! literal is reported that does not occur. The property test in this module checks the
 //! result against `aho_corasick`'s overlapping search.
 
