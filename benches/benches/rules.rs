@@ -172,6 +172,7 @@ fn packets(payloads: &[(IpProtocol, u16, Vec<u8>)]) -> Vec<IpPacket<'_>> {
                 ttl: 64,
                 fragment: None,
                 tunnel: None,
+                events: netsec_core::decode::DecodeEvents::NONE,
             },
             payload: p,
             l2: L2Info::default(),

@@ -22,7 +22,7 @@
 
 use std::net::IpAddr;
 
-use crate::decode::{Fragment, IpProtocol, PacketMeta, TcpFlags};
+use crate::decode::{DecodeEvents, Fragment, IpProtocol, PacketMeta, TcpFlags};
 use crate::time::Timestamp;
 
 fn ip_header_len(addr: IpAddr) -> u32 {
@@ -62,6 +62,7 @@ fn base(
         ttl: 64,
         fragment: None,
         tunnel: None,
+        events: DecodeEvents::NONE,
     }
 }
 

@@ -19,8 +19,8 @@ use smoltcp::wire::{Icmpv4Packet, Icmpv6Packet, Ipv4Packet, Ipv6Packet, TcpPacke
 
 use super::link::{self, ETH_IPV4, ETH_IPV6};
 use super::{
-    Ctx, DecodeError, Decoded, Fragment, IpPacket, IpProtocol, Layer, PacketMeta, TcpFlags, Tunnel,
-    TunnelKind,
+    Ctx, DecodeError, DecodeEvents, Decoded, Fragment, IpPacket, IpProtocol, Layer, PacketMeta,
+    TcpFlags, Tunnel, TunnelKind,
 };
 use crate::wire::{self, capwap, check_len, geneve, gre, gtpu, ipv6_ext, sctp, tail, vxlan};
 
@@ -47,6 +47,7 @@ struct IpFacts {
     ip_len: u32,
     ttl: u8,
     fragment: Option<Fragment>,
+    events: DecodeEvents,
 }
 
 #[inline]
@@ -121,6 +122,7 @@ pub(super) fn ipv4<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
             offset,
             more,
         }),
+        events: DecodeEvents::NONE,
     };
     transport(
         ctx,
@@ -150,6 +152,8 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
     let mut rest = buf.get(IPV6_HEADER..end).unwrap_or_default();
     let mut l4_len = plen;
     let mut fragment = None;
+    let mut events = DecodeEvents::NONE;
+    let mut fragment_headers = 0;
     // Every extension header is at least 8 bytes, so the chain ends on any input.
     loop {
         if ipv6_ext::is_generic(next) {
@@ -168,6 +172,13 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
             ))?;
             next = f.next_header();
             rest = f.payload();
+            fragment_headers += 1;
+            events.insert(fragment_events(
+                fragment_headers,
+                f.offset(),
+                f.more(),
+                l4_len,
+            ));
             // RFC 6946: an "atomic fragment" (offset 0, M clear) is a whole datagram.
             if f.offset() != 0 || f.more() {
                 fragment = Some(Fragment {
@@ -191,8 +202,28 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
         ip_len: total as u32,
         ttl: ip.hop_limit(),
         fragment,
+        events,
     };
     transport(ctx, facts, next, rest, l4_len as u32)
+}
+
+/// The anomalies of the `nth` Fragment header of an IPv6 chain (offset in 8-byte units)
+/// followed by `data` bytes, as Suricata's decoder and defragmenter report them.
+fn fragment_events(nth: u32, offset: u16, more: bool, data: usize) -> DecodeEvents {
+    let mut events = DecodeEvents::NONE;
+    if nth > 1 {
+        events.insert(DecodeEvents::IPV6_EXTHDR_DUPL_FH);
+    }
+    if offset == 0 && !more {
+        events.insert(DecodeEvents::IPV6_EXTHDR_USELESS_FH);
+    }
+    if usize::from(offset) * 8 + data > usize::from(u16::MAX) {
+        events.insert(DecodeEvents::IPV6_FRAG_PKT_TOO_LARGE);
+    }
+    if more && data % 8 != 0 {
+        events.insert(DecodeEvents::IPV6_FRAG_INVALID_LENGTH);
+    }
+    events
 }
 
 /// The transport header in `buf` (captured bytes, trimmed to the IP length), whose length
@@ -223,6 +254,7 @@ fn transport<'a>(
         ttl: ip.ttl,
         fragment: ip.fragment,
         tunnel: ctx.tunnel,
+        events: ip.events,
     };
     if ip.fragment.is_some_and(|f| !f.is_first()) {
         // A non-first fragment holds no transport header.

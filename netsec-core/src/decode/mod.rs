@@ -213,6 +213,76 @@ pub struct PacketMeta {
     pub fragment: Option<Fragment>,
     /// Set when a tunnel was recognised on the way to this header.
     pub tunnel: Option<Tunnel>,
+    /// Anomalies noticed in a packet that still decoded.
+    pub events: DecodeEvents,
+}
+
+/// Anomalies the decoder noticed in a packet it still decoded, named as Suricata's decoder
+/// events are (`decode-event:ipv6.exthdr_useless_fh` in a rule): a set of bits.
+///
+/// ```
+/// use netsec_core::decode::DecodeEvents;
+///
+/// let e = DecodeEvents::from_name("ipv6.exthdr_useless_fh").expect("known");
+/// let mut seen = DecodeEvents::NONE;
+/// assert!(!seen.contains(e));
+/// seen.insert(e);
+/// assert!(seen.contains(e) && seen.contains(DecodeEvents::NONE));
+/// assert_eq!(DecodeEvents::from_name("ipv6.no_such_event"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DecodeEvents(u16);
+
+impl DecodeEvents {
+    /// No anomaly.
+    pub const NONE: DecodeEvents = DecodeEvents(0);
+    /// An IPv6 Fragment header that fragments nothing: offset 0 and no more fragments
+    /// (`ipv6.exthdr_useless_fh`).
+    pub const IPV6_EXTHDR_USELESS_FH: DecodeEvents = DecodeEvents(1);
+    /// A second Fragment header in one IPv6 header chain (`ipv6.exthdr_dupl_fh`).
+    pub const IPV6_EXTHDR_DUPL_FH: DecodeEvents = DecodeEvents(1 << 1);
+    /// An IPv6 fragment ending beyond the largest datagram, 65,535 bytes
+    /// (`ipv6.frag_pkt_too_large`).
+    pub const IPV6_FRAG_PKT_TOO_LARGE: DecodeEvents = DecodeEvents(1 << 2);
+    /// An IPv6 fragment other than the last whose data is not a multiple of 8 bytes long
+    /// (`ipv6.frag_invalid_length`).
+    pub const IPV6_FRAG_INVALID_LENGTH: DecodeEvents = DecodeEvents(1 << 3);
+
+    /// Every event with its Suricata name.
+    const NAMED: [(&'static str, DecodeEvents); 4] = [
+        ("ipv6.exthdr_useless_fh", Self::IPV6_EXTHDR_USELESS_FH),
+        ("ipv6.exthdr_dupl_fh", Self::IPV6_EXTHDR_DUPL_FH),
+        ("ipv6.frag_pkt_too_large", Self::IPV6_FRAG_PKT_TOO_LARGE),
+        ("ipv6.frag_invalid_length", Self::IPV6_FRAG_INVALID_LENGTH),
+    ];
+
+    /// The event Suricata calls `name`, if the decoder raises it.
+    pub fn from_name(name: &str) -> Option<DecodeEvents> {
+        Self::NAMED.iter().find(|(n, _)| *n == name).map(|e| e.1)
+    }
+
+    /// The Suricata names of the events in the set.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMED
+            .into_iter()
+            .filter(move |(_, e)| self.contains(*e))
+            .map(|(n, _)| n)
+    }
+
+    /// Whether every event of `other` is in the set.
+    pub fn contains(self, other: DecodeEvents) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Adds the events of `other`.
+    pub fn insert(&mut self, other: DecodeEvents) {
+        self.0 |= other.0;
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// Link-layer facts kept for detectors (ARP spoofing, host inventory).

@@ -659,6 +659,48 @@ fn ipv6_extension_chain_and_fragments() {
 }
 
 #[test]
+fn ipv6_fragment_header_anomalies_are_decoder_events() {
+    let events = |rest: &[u8]| {
+        decode_ip(LinkType::IPV6, &ipv6_simple(44, rest))
+            .meta
+            .events
+    };
+    let names = |e: DecodeEvents| e.names().collect::<Vec<_>>();
+    // A well-formed first fragment: 64 bytes of data, more to come.
+    let mut first = vec![17, 0, 0, 1, 0, 0, 0, 42];
+    first.extend_from_slice(&udp_dgram(500, 4500, &[0; 100])[..64]);
+    assert_eq!(events(&first), DecodeEvents::NONE);
+    // The same with 63 bytes: a fragment other than the last must hold 8-byte units.
+    assert_eq!(
+        names(events(&first[..8 + 63])),
+        ["ipv6.frag_invalid_length"]
+    );
+    // Atomic (offset 0, M clear): a Fragment header that fragments nothing.
+    let mut atomic = vec![17, 0, 0, 0, 0, 0, 0, 1];
+    atomic.extend(udp_dgram(1, 2, b""));
+    assert_eq!(names(events(&atomic)), ["ipv6.exthdr_useless_fh"]);
+    // Two Fragment headers in one chain.
+    let mut twice = vec![44, 0, 0, 0, 0, 0, 0, 1];
+    twice.extend_from_slice(&atomic);
+    assert_eq!(
+        names(events(&twice)),
+        ["ipv6.exthdr_useless_fh", "ipv6.exthdr_dupl_fh"]
+    );
+    // The last fragment at offset 65,528 with 16 bytes ends past 65,535.
+    let mut far = vec![17, 0, 0xff, 0xf8, 0, 0, 0, 42];
+    far.extend_from_slice(&[0; 16]);
+    assert_eq!(names(events(&far)), ["ipv6.frag_pkt_too_large"]);
+    // IPv4 raises none of them.
+    let udp = udp_dgram(1, 2, b"x");
+    assert_eq!(
+        decode_ip(LinkType::IPV4, &ipv4_simple(17, &udp))
+            .meta
+            .events,
+        DecodeEvents::NONE
+    );
+}
+
+#[test]
 fn ipv6_bogus_ext_and_lengths() {
     // Extension header longer than the payload length.
     let b = ipv6_simple(0, &[6, 3, 0, 0, 0, 0, 0, 0]);

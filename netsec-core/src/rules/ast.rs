@@ -1074,6 +1074,8 @@ pub enum RuleOption {
     Flags(FlagsSpec),
     /// `ttl`.
     Ttl(UintCmp),
+    /// `decode-event`: the packet carries this decoder anomaly.
+    DecodeEvent(crate::decode::DecodeEvents),
     /// `itype`.
     Itype(UintCmp),
     /// `icode`.
@@ -1160,6 +1162,12 @@ impl fmt::Display for RuleOption {
             RuleOption::Dsize(c) => write!(f, "dsize:{c};"),
             RuleOption::Flags(s) => write!(f, "flags:{s};"),
             RuleOption::Ttl(c) => write!(f, "ttl:{c};"),
+            RuleOption::DecodeEvent(e) => {
+                for name in e.names() {
+                    write!(f, "decode-event:{name};")?;
+                }
+                Ok(())
+            }
             RuleOption::Itype(c) => write!(f, "itype:{c};"),
             RuleOption::Icode(c) => write!(f, "icode:{c};"),
             RuleOption::IpProto(c) => write!(f, "ip_proto:{c};"),

@@ -405,6 +405,8 @@ pub(crate) struct CompiledRule {
     pub(crate) buffer_fast_pattern: Option<usize>,
     pub(crate) dsize: Vec<UintCmp>,
     pub(crate) ttl: Vec<UintCmp>,
+    /// Decoder anomalies the packet must carry (`decode-event`), all of them.
+    pub(crate) decode_events: crate::decode::DecodeEvents,
     pub(crate) itype: Vec<UintCmp>,
     pub(crate) icode: Vec<UintCmp>,
     pub(crate) ip_proto: Vec<UintCmp>,
@@ -454,11 +456,13 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         // `tcp-pkt`: TCP matched per packet, never on the stream, which is all we do.
         // `tcp-stream`: matched on the stream; here on each segment (no reassembly yet).
         Protocol::Other(p) if p == "tcp-pkt" || p == "tcp-stream" => ProtoClass::Tcp,
+        // `pkthdr`: any packet, matched on its headers (decoder events).
+        Protocol::Other(p) if p == "pkthdr" => ProtoClass::Ip,
         Protocol::Other(_) => ProtoClass::Ip,
     };
     let mut unsupported: Vec<String> = Vec::new();
     if let Protocol::Other(p) = &rule.protocol {
-        if p != "tcp-pkt" && p != "tcp-stream" {
+        if !matches!(p.as_str(), "tcp-pkt" | "tcp-stream" | "pkthdr") {
             unsupported.push(format!("protocol:{p}"));
         }
     }
@@ -504,6 +508,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         buffer_fast_pattern: None,
         dsize: Vec::new(),
         ttl: Vec::new(),
+        decode_events: crate::decode::DecodeEvents::NONE,
         itype: Vec::new(),
         icode: Vec::new(),
         ip_proto: Vec::new(),
@@ -590,6 +595,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             }
             RuleOption::Dsize(x) => c.dsize.push(*x),
             RuleOption::Ttl(x) => c.ttl.push(*x),
+            RuleOption::DecodeEvent(e) => c.decode_events.insert(*e),
             RuleOption::Itype(x) => c.itype.push(*x),
             RuleOption::Icode(x) => c.icode.push(*x),
             RuleOption::IpProto(x) => c.ip_proto.push(*x),

@@ -148,6 +148,7 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         ttl: 64,
         fragment: None,
         tunnel: None,
+        events: crate::decode::DecodeEvents::NONE,
     };
     let flow = p.flow.map(|(forward, first, http)| FlowContext {
         flow_id: 1,

@@ -341,6 +341,9 @@ pub(super) fn rule_matches(
     if !r.ttl.iter().all(|c| c.matches(u64::from(m.ttl))) {
         return false;
     }
+    if !m.events.contains(r.decode_events) {
+        return false;
+    }
     let dsize = ip.payload.len() as u64;
     if !r.dsize.iter().all(|c| c.matches(dsize)) {
         return false;
@@ -880,6 +883,7 @@ mod tests {
             ttl: 64,
             fragment: None,
             tunnel: None,
+            events: crate::decode::DecodeEvents::NONE,
         }
     }
 
@@ -1338,6 +1342,29 @@ mod tests {
              alert tcp any any -> any any (ip_proto:6; sid:7;)",
         );
         assert_eq!(sids(&mut d, &tcp(b"x"), None), vec![1, 3, 5, 7]);
+    }
+
+    #[test]
+    fn pkthdr_decode_event_rules_match_packets_with_the_event() {
+        use crate::decode::DecodeEvents;
+        let mut d = detector(
+            "alert pkthdr any any -> any any (decode-event:ipv6.exthdr_useless_fh; sid:1;)\n\
+             alert pkthdr any any -> any any (decode-event:ipv6.exthdr_useless_fh; \
+             decode-event:ipv6.exthdr_dupl_fh; sid:2;)",
+        );
+        let mut ip = tcp(b"");
+        assert!(sids(&mut d, &ip, None).is_empty());
+        ip.meta.events = DecodeEvents::IPV6_EXTHDR_USELESS_FH;
+        assert_eq!(sids(&mut d, &ip, None), vec![1]);
+        ip.meta.events.insert(DecodeEvents::IPV6_EXTHDR_DUPL_FH);
+        assert_eq!(sids(&mut d, &ip, None), vec![1, 2]);
+        // An event the decoder does not raise would never match: the rule is skipped, named.
+        let set = RuleSet::from_text(
+            "alert pkthdr any any -> any any (decode-event:ipv4.trunc_pkt; sid:3;)",
+            &RuleVars::default(),
+        );
+        assert_eq!(set.summary().skipped, 1);
+        assert_eq!(set.summary().by_keyword.get("decode-event"), Some(&1));
     }
 
     #[test]

@@ -1336,6 +1336,16 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
             "pcre" => RuleOption::Pcre(parse_pcre(kw, v)?),
             "dsize" => RuleOption::Dsize(parse_uint(kw, v, u64::from(u16::MAX))?),
             "ttl" => RuleOption::Ttl(parse_uint(kw, v, 255)?),
+            // An event the decoder does not raise would never match: skipped, named.
+            "decode-event" => {
+                match v.and_then(|v| crate::decode::DecodeEvents::from_name(v.trim())) {
+                    Some(e) => RuleOption::DecodeEvent(e),
+                    None => RuleOption::Unsupported {
+                        keyword: kw.to_string(),
+                        value: v.map(str::to_string),
+                    },
+                }
+            }
             "itype" => RuleOption::Itype(parse_uint(kw, v, 255)?),
             "icode" => RuleOption::Icode(parse_uint(kw, v, 255)?),
             "ip_proto" => {
