@@ -189,7 +189,13 @@ pub fn icmp(
 /// Marks `meta` as an IP fragment. For a non-first fragment (`offset > 0`) this also clears
 /// what the decoder cannot know (ports, TCP flags and window), as the decoder does.
 pub fn fragment(mut meta: PacketMeta, id: u32, offset: u16, more: bool) -> PacketMeta {
-    meta.fragment = Some(Fragment { id, offset, more });
+    let len = meta.ip_len.saturating_sub(ip_header_len(meta.src_addr));
+    meta.fragment = Some(Fragment {
+        id,
+        offset,
+        more,
+        len,
+    });
     if offset != 0 {
         meta.src_port = 0;
         meta.dst_port = 0;

@@ -121,6 +121,7 @@ pub(super) fn ipv4<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
             id: u32::from(ip.ident()),
             offset,
             more,
+            len: (total - hl) as u32,
         }),
         events: DecodeEvents::NONE,
     };
@@ -185,6 +186,7 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
                     id: f.ident(),
                     offset: f.offset(),
                     more: f.more(),
+                    len: l4_len as u32,
                 });
             }
             if f.offset() != 0 {

@@ -27,10 +27,12 @@ use std::net::IpAddr;
 
 mod ip;
 mod link;
+mod overlap;
 #[cfg(test)]
 mod tests;
 
 pub use ip::MAX_TUNNEL_DEPTH;
+pub use overlap::FragmentOverlaps;
 
 use crate::capture::{LinkType, RawPacket};
 use crate::time::Timestamp;
@@ -132,6 +134,9 @@ pub struct Fragment {
     pub offset: u16,
     /// More-fragments flag.
     pub more: bool,
+    /// Bytes of fragment data (what follows the IPv4 header or the IPv6 Fragment header),
+    /// from the header length fields.
+    pub len: u32,
 }
 
 impl Fragment {
@@ -247,13 +252,22 @@ impl DecodeEvents {
     /// An IPv6 fragment other than the last whose data is not a multiple of 8 bytes long
     /// (`ipv6.frag_invalid_length`).
     pub const IPV6_FRAG_INVALID_LENGTH: DecodeEvents = DecodeEvents(1 << 3);
+    /// An IPv4 fragment overlapping one received before for the same datagram
+    /// (`ipv4.frag_overlap`; raised by the sensor, which remembers fragments, not by
+    /// [`decode`]).
+    pub const IPV4_FRAG_OVERLAP: DecodeEvents = DecodeEvents(1 << 4);
+    /// An IPv6 fragment overlapping one received before for the same datagram
+    /// (`ipv6.frag_overlap`; raised by the sensor, as the IPv4 one).
+    pub const IPV6_FRAG_OVERLAP: DecodeEvents = DecodeEvents(1 << 5);
 
     /// Every event with its Suricata name.
-    const NAMED: [(&'static str, DecodeEvents); 4] = [
+    const NAMED: [(&'static str, DecodeEvents); 6] = [
         ("ipv6.exthdr_useless_fh", Self::IPV6_EXTHDR_USELESS_FH),
         ("ipv6.exthdr_dupl_fh", Self::IPV6_EXTHDR_DUPL_FH),
         ("ipv6.frag_pkt_too_large", Self::IPV6_FRAG_PKT_TOO_LARGE),
         ("ipv6.frag_invalid_length", Self::IPV6_FRAG_INVALID_LENGTH),
+        ("ipv4.frag_overlap", Self::IPV4_FRAG_OVERLAP),
+        ("ipv6.frag_overlap", Self::IPV6_FRAG_OVERLAP),
     ];
 
     /// The event Suricata calls `name`, if the decoder raises it.

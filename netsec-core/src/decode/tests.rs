@@ -565,7 +565,8 @@ fn ipv4_fragments() {
         Some(Fragment {
             id: 99,
             offset: 0,
-            more: true
+            more: true,
+            len: 1480,
         })
     );
     assert_eq!((p.meta.src_port, p.meta.dst_port), (53, 1000));
@@ -578,7 +579,8 @@ fn ipv4_fragments() {
         Some(Fragment {
             id: 99,
             offset: 185,
-            more: false
+            more: false,
+            len: 300,
         })
     );
     assert!(!p.meta.fragment.is_some_and(|f| f.is_first()));
@@ -622,7 +624,8 @@ fn ipv6_extension_chain_and_fragments() {
         Some(Fragment {
             id: 42,
             offset: 0,
-            more: true
+            more: true,
+            len: 64,
         })
     );
     assert_eq!((p.meta.src_port, p.meta.payload_len), (500, 56));
@@ -636,7 +639,8 @@ fn ipv6_extension_chain_and_fragments() {
         Some(Fragment {
             id: 42,
             offset: 8,
-            more: false
+            more: false,
+            len: 48,
         })
     );
     assert_eq!((p.meta.src_port, p.meta.payload_len), (0, 48));

@@ -9,7 +9,7 @@
 //! documented order, counting alerts per detector.
 
 use crate::capture::{LinkType, RawPacket};
-use crate::decode::{decode, Decoded};
+use crate::decode::{decode, Decoded, FragmentOverlaps};
 use crate::detect::{Alert, AlertIds, Detector, PacketInterest, PacketView, RunId};
 use crate::features::FeatureVector;
 use crate::flow::{FlowConfigError, FlowContext, FlowRecord, FlowTable, FlowTableConfig};
@@ -27,6 +27,8 @@ pub(crate) struct Tracker {
     pub(crate) table: FlowTable,
     pub(crate) stats: PipelineStats,
     pub(crate) last_link_type: Option<LinkType>,
+    /// Fragment ranges, for the overlap decoder events.
+    overlaps: FragmentOverlaps,
 }
 
 impl Tracker {
@@ -36,6 +38,7 @@ impl Tracker {
             table: FlowTable::new(config)?,
             stats: PipelineStats::default(),
             last_link_type: None,
+            overlaps: FragmentOverlaps::default(),
         })
     }
 
@@ -58,9 +61,13 @@ impl Tracker {
         self.stats.count_frame(raw);
         self.last_link_type = Some(raw.link_type);
         // Matched by reference: moving the decoded packet out of the result would copy it.
-        let decoded = decode(raw);
-        match &decoded {
+        let mut decoded = decode(raw);
+        match &mut decoded {
             Ok(Decoded::Ip(ip)) => {
+                if ip.meta.fragment.is_some() {
+                    let overlap = self.overlaps.observe(&ip.meta);
+                    ip.meta.events.insert(overlap);
+                }
                 let before = flows.len();
                 let ctx = self.stats.count_ip(&mut self.table, ip, flows);
                 Some(visit(
