@@ -37,10 +37,11 @@ impl Datagram {
         let Some(total) = self.total else {
             return false;
         };
-        let mut r: Vec<(u32, u32)> = self.ranges[..self.n].to_vec();
-        r.sort_unstable();
+        // A copy on the stack: nothing is allocated per fragment.
+        let mut r = self.ranges;
+        r[..self.n].sort_unstable();
         let mut reached = 0;
-        for (s, e) in r {
+        for &(s, e) in &r[..self.n] {
             if s > reached {
                 return false;
             }
