@@ -66,6 +66,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             ttl: 64,
             fragment: None,
             tunnel: None,
+            events: netsec_core::decode::DecodeEvents::NONE,
         };
         let ip = IpPacket {
             meta,

@@ -51,6 +51,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             ttl: 64,
             fragment: None,
             tunnel: None,
+            events: netsec_core::decode::DecodeEvents::NONE,
         };
         meta.tcp_seq = u32::from(i) * 1000;
         let ip = IpPacket {
