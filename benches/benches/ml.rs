@@ -28,6 +28,7 @@ use netsec_core::features::FeatureVector;
 use netsec_core::flow::{EndReason, FlowRecord, FlowStats};
 use netsec_core::time::Timestamp;
 use netsec_ml::drift::FeatureBins;
+use netsec_ml::inputs::{without_context, InputRow};
 use netsec_ml::{
     detector_for, IsolationForestParams, Model, ModelFile, RandomForestParams, Thresholds,
 };
@@ -75,6 +76,7 @@ fn bench(c: &mut Criterion) {
     .fit(&netsec_benches::ml_dataset(5_000, 8, 8.0, 42))
     .expect("trains");
     let (rows_sep, _) = netsec_benches::ml_rows(SCORED, 8, 8.0, 7);
+    let rows_sep: Vec<InputRow> = rows_sep.iter().map(without_context).collect();
     let (benign, _) = netsec_benches::ml_rows(20_000, 1, 3.0, 43);
     let iso = IsolationForestParams::default()
         .seed(1)
@@ -82,6 +84,7 @@ fn bench(c: &mut Criterion) {
         .expect("trains");
     let (rows, _) = netsec_benches::ml_rows(SCORED, 8, 3.0, 7);
     let vectors: Vec<FeatureVector> = rows.iter().map(|r| FeatureVector::from_array(*r)).collect();
+    let rows: Vec<InputRow> = rows.iter().map(without_context).collect();
 
     let mut g = c.benchmark_group("ml_score");
     g.throughput(Throughput::Elements(SCORED as u64));
@@ -110,12 +113,12 @@ fn bench(c: &mut Criterion) {
     let flow = flow();
     let quiet_rf: Vec<FeatureVector> = vectors
         .iter()
-        .filter(|v| rf.attack_score(v.as_array()) < 1.0)
+        .filter(|v| rf.attack_score(&without_context(v.as_array())) < 1.0)
         .copied()
         .collect();
     let quiet_iso: Vec<FeatureVector> = vectors
         .iter()
-        .filter(|v| iso.score(v.as_array()) < 1.0)
+        .filter(|v| iso.score(&without_context(v.as_array())) < 1.0)
         .copied()
         .collect();
     // The forest as the sensor runs it: alerts, explanations, drift and episodes.

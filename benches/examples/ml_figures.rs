@@ -17,6 +17,7 @@
 //! `/proc/self/stat`, Linux only), which stays meaningful on a machine busy with other work.
 use std::time::Instant;
 
+use netsec_ml::inputs::{without_context, InputRow};
 use netsec_ml::{IsolationForestParams, Model, ModelFile, RandomForestParams};
 
 /// User plus system CPU time of this process, in seconds (`/proc/self/stat`, 100 ticks/s).
@@ -31,7 +32,7 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// Runs `score` over `rows` `passes` times; prints flows/s per wall and per CPU second.
-fn rate(name: &str, rows: &[[f64; 25]], passes: usize, mut score: impl FnMut(&[f64; 25]) -> f64) {
+fn rate(name: &str, rows: &[InputRow], passes: usize, mut score: impl FnMut(&InputRow) -> f64) {
     let (wall, cpu) = (Instant::now(), cpu_seconds());
     let mut sink = 0.0;
     for _ in 0..passes {
@@ -71,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rf_secs = t.elapsed().as_secs_f64();
     let (rf_trees, rf_nodes) = (rf.n_trees(), rf.n_nodes());
     let (fresh, _) = netsec_benches::ml_rows(10_000, 8, range, 7);
+    let fresh: Vec<InputRow> = fresh.iter().map(without_context).collect();
     rate("random forest vote", &fresh, 20, |r| {
         rf.vote(r).attack_score
     });

@@ -127,7 +127,10 @@ pub fn ml_rows(
 
 /// Rows of [`ml_rows`] as an `n × 25` feature matrix.
 pub fn ml_matrix(rows: &[[f64; 25]]) -> Array2<f64> {
-    Array2::from_shape_fn((rows.len(), 25), |(i, j)| rows[i][j])
+    let width = netsec_ml::inputs::INPUT_COUNT;
+    Array2::from_shape_fn((rows.len(), width), |(i, j)| {
+        rows[i].get(j).copied().unwrap_or(0.0)
+    })
 }
 
 /// [`ml_rows`] as a training [`Dataset`]; class 0 is named `BENIGN`, class `c` `class_c`.

@@ -3,7 +3,8 @@
 //! Each capture runs through netsec-core's [`FlowPipeline`] (the same flow assembly and
 //! features as `netsec flows` and `netsec analyze`, so a model trained here sees exactly the
 //! values it will score), and every exported flow becomes one row labelled by the first
-//! matching rule of a [`LabelRules`] file (no match = benign). Captures are read in the order
+//! matching rule of a [`LabelRules`] file (no match = benign), its context features counted
+//! over the capture's flows in export order ([`crate::context`]). Captures are read in the order
 //! given, each with its own flow table; rows follow the flow export order, so the same captures
 //! and labels always give the same dataset (and digest).
 //!
@@ -21,6 +22,7 @@ use netsec_core::flow::{FlowRecord, FlowTableConfig};
 use netsec_core::pipeline::FlowPipeline;
 use serde::Serialize;
 
+use crate::context::FlowContext;
 use crate::dataset::{DataError, Dataset, DatasetBuilder, Location};
 use crate::labels::LabelRules;
 
@@ -83,8 +85,8 @@ impl<'a> CaptureLabeller<'a> {
         }
     }
 
-    fn add_flow(&mut self, capture: Option<&str>, flow: &FlowRecord) {
-        let features = flow.features();
+    fn add_flow(&mut self, capture: Option<&str>, context: &mut FlowContext, flow: &FlowRecord) {
+        let row = context.row(flow, &flow.features());
         let class = match self.rules.position_in(capture, flow) {
             Some(i) => {
                 if let Some(hits) = self.report.rules.get_mut(i) {
@@ -98,8 +100,7 @@ impl<'a> CaptureLabeller<'a> {
                 0
             }
         };
-        self.builder
-            .push_row(features.as_array().iter().copied(), class);
+        self.builder.push_row(row, class);
         self.report.flows += 1;
     }
 
@@ -119,8 +120,9 @@ impl<'a> CaptureLabeller<'a> {
         let rows_before = self.builder.len();
         let report_before = self.report.clone();
         let name = capture_name(path);
+        let mut context = FlowContext::new();
         let read = read_flows(source, path, self.table, progress, &mut |flow| {
-            self.add_flow(name.as_deref(), &flow);
+            self.add_flow(name.as_deref(), &mut context, &flow);
         });
         if let Err(e) = read {
             self.builder.truncate(rows_before);

@@ -62,6 +62,7 @@ use netsec_core::features::{Feature, FEATURE_COUNT};
 use serde::Serialize;
 
 use crate::dataset::{DataError, Dataset, DatasetBuilder, Location};
+use crate::inputs::without_context;
 
 /// How CIC CSVs are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -297,7 +298,7 @@ pub fn read_cic(
                 report.non_finite_replaced += fixes.non_finite;
                 report.negatives_clamped += fixes.negative;
                 report.act_data_corrected += usize::from(fixes.act_data);
-                builder.push(&row, &label);
+                builder.push(&without_context(&row), &label);
                 rows += 1;
             }
             Err(reason) if opts.skip_bad_rows => {

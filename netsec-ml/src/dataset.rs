@@ -1,6 +1,6 @@
 //! The shape every loader produces and every model consumes.
 //!
-//! A [`Dataset`] is a matrix of rows × 25 features (in [`Feature`] order) plus one class index
+//! A [`Dataset`] is a matrix of rows × [`INPUT_COUNT`] columns (in [`Input`] order) plus one class index
 //! per row. Class 0 is always [`BENIGN`]; attack classes follow in the order the loader first
 //! met them. Loaders build one with a [`DatasetBuilder`], which maps class names to indices and
 //! normalises the benign spelling (`BENIGN`, `Benign`, `benign` → [`BENIGN`]).
@@ -12,8 +12,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::inputs::{Input, InputRow, INPUT_COUNT};
 use ndarray::{Array2, ArrayView1, Axis};
-use netsec_core::features::{Feature, FEATURE_COUNT};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -23,7 +23,8 @@ pub const BENIGN: &str = "BENIGN";
 /// Labelled rows of the 25 flow features.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    /// One row per flow, one column per [`netsec_core::features::Feature`], in spec order.
+    /// One row per flow, one column per [`Input`]: the 25 flow features in spec order, then
+    /// the context features.
     pub features: Array2<f64>,
     /// Class index of each row, into `class_names`.
     pub labels: Vec<usize>,
@@ -145,7 +146,7 @@ pub fn is_benign_name(name: &str) -> bool {
 }
 
 impl Dataset {
-    /// A dataset from its parts, checked: 25 columns, one label per row, every label a valid
+    /// A dataset from its parts, checked: [`INPUT_COUNT`] columns, one label per row, every label a valid
     /// class index, at least one class and class 0 named [`BENIGN`], class names unique.
     ///
     /// # Errors
@@ -155,9 +156,9 @@ impl Dataset {
         labels: Vec<usize>,
         class_names: Vec<String>,
     ) -> Result<Self, DataError> {
-        if features.ncols() != FEATURE_COUNT {
+        if features.ncols() != INPUT_COUNT {
             return Err(DataError::Shape(format!(
-                "{} feature columns, expected {FEATURE_COUNT}",
+                "{} feature columns, expected {INPUT_COUNT}",
                 features.ncols()
             )));
         }
@@ -319,7 +320,7 @@ impl Dataset {
 
     /// Feature names in column order (what model files record).
     pub fn feature_names() -> Vec<String> {
-        Feature::ALL.iter().map(|f| f.name().to_string()).collect()
+        Input::all().map(|f| f.name().to_string()).collect()
     }
 }
 
@@ -370,20 +371,20 @@ impl DatasetBuilder {
         intern_class(&mut self.class_names, name)
     }
 
-    /// Appends one row (exactly [`FEATURE_COUNT`] values, in [`Feature`] order) of class
+    /// Appends one row (exactly [`INPUT_COUNT`] values, in [`Input`] order) of class
     /// `class` (an index from [`class_index`](Self::class_index)).
     ///
     /// Values beyond the 25th are ignored and missing ones are 0, so the matrix is always
     /// rectangular; loaders always pass 25.
     pub fn push_row(&mut self, values: impl IntoIterator<Item = f64>, class: usize) {
         let start = self.values.len();
-        self.values.extend(values.into_iter().take(FEATURE_COUNT));
-        self.values.resize(start + FEATURE_COUNT, 0.0);
+        self.values.extend(values.into_iter().take(INPUT_COUNT));
+        self.values.resize(start + INPUT_COUNT, 0.0);
         self.labels.push(class);
     }
 
     /// Appends one row labelled by class name.
-    pub fn push(&mut self, values: &[f64; FEATURE_COUNT], class: &str) {
+    pub fn push(&mut self, values: &InputRow, class: &str) {
         let c = self.class_index(class);
         self.push_row(values.iter().copied(), c);
     }
@@ -396,7 +397,7 @@ impl DatasetBuilder {
     /// Drops the rows after the first `rows` (class names are kept).
     pub fn truncate(&mut self, rows: usize) {
         self.labels.truncate(rows);
-        self.values.truncate(rows.saturating_mul(FEATURE_COUNT));
+        self.values.truncate(rows.saturating_mul(INPUT_COUNT));
     }
 
     /// Whether no row was pushed.
@@ -407,8 +408,8 @@ impl DatasetBuilder {
     /// The dataset.
     pub fn finish(self) -> Dataset {
         let rows = self.labels.len();
-        let features = Array2::from_shape_vec((rows, FEATURE_COUNT), self.values)
-            .unwrap_or_else(|_| Array2::zeros((0, FEATURE_COUNT)));
+        let features = Array2::from_shape_vec((rows, INPUT_COUNT), self.values)
+            .unwrap_or_else(|_| Array2::zeros((0, INPUT_COUNT)));
         Dataset {
             features,
             labels: self.labels,
@@ -421,8 +422,8 @@ impl DatasetBuilder {
 mod tests {
     use super::*;
 
-    fn row(v: f64) -> [f64; FEATURE_COUNT] {
-        [v; FEATURE_COUNT]
+    fn row(v: f64) -> InputRow {
+        [v; INPUT_COUNT]
     }
 
     fn sample() -> Dataset {
@@ -440,7 +441,7 @@ mod tests {
         assert_eq!(d.class_names, vec!["BENIGN", "DoS", "Portscan"]);
         assert_eq!(d.labels, vec![1, 0, 2, 1]);
         assert_eq!(d.class_counts(), vec![1, 2, 1]);
-        assert_eq!(d.features.shape(), &[4, FEATURE_COUNT]);
+        assert_eq!(d.features.shape(), &[4, INPUT_COUNT]);
         assert_eq!(d.features[[2, 24]], 3.0);
         assert_eq!(d.is_attack(), vec![true, false, true, true]);
     }

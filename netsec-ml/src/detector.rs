@@ -1,4 +1,5 @@
-//! The models as [`Detector`]s: each finished flow's 25 features are scored at
+//! The models as [`Detector`]s: each finished flow's 25 features and its context (counted by
+//! the detector over the flows it has seen, [`crate::context`]) are scored at
 //! [`Detector::on_flow_end`], and a score at or above the model file's alert threshold raises
 //! one [`Alert`] (`ALERTS.md`).
 //!
@@ -25,16 +26,21 @@ use std::sync::Arc;
 
 use netsec_core::config::{DetectorFactory, ModelLoader};
 
+use crate::inputs::{without_context, InputRow};
 use netsec_core::detect::{Alert, Detector, DetectorStats};
 use netsec_core::features::{FeatureVector, FEATURE_COUNT};
 use netsec_core::flow::FlowRecord;
 use serde_json::{json, Value};
 
+use crate::context::FlowContext;
 use crate::drift::DriftMonitor;
 use crate::explain::FeatureContribution;
 use crate::forest::{ForestVote, RandomForestModel};
 use crate::iforest::{average_path_length, IsolationForestModel};
 use crate::model::{Model, ModelError, ModelFile, ModelKind, Thresholds};
+
+/// The alert `meta` key holding the scored row's context features (see [`crate::inputs`]).
+pub const CONTEXT_META: &str = "context_inputs";
 
 /// Most features listed in an alert's `meta.top_features`.
 pub const TOP_FEATURES: usize = 3;
@@ -60,6 +66,8 @@ struct Common {
     /// Leave explanations and descriptions to [`Detector::complete_alert`] (asked by an
     /// episode aggregator, which keeps one alert of many).
     defer: bool,
+    /// The context features of the flows scored so far.
+    context: FlowContext,
 }
 
 impl Common {
@@ -77,15 +85,19 @@ impl Common {
                 .as_ref()
                 .and_then(DriftMonitor::new),
             defer: false,
+            context: FlowContext::new(),
         }
     }
 
-    /// Counts a scored row (and its place in the training distribution).
-    fn observe(&mut self, row: &[f64; netsec_core::features::FEATURE_COUNT]) {
+    /// The model row of `flow` (its features and context), counted as scored (and placed in
+    /// the training distribution).
+    fn row(&mut self, flow: &FlowRecord, features: &FeatureVector) -> InputRow {
+        let row = self.context.row(flow, features);
         self.scored += 1;
         if let Some(d) = &mut self.drift {
-            d.observe(row);
+            d.observe(&row);
         }
+        row
     }
 
     /// The trait's statistics: this model's name and version, its alerts and flows scored.
@@ -117,7 +129,9 @@ impl Common {
 
     /// An alert about `flow` without its detail: what episode aggregation needs (type,
     /// addresses, time, score, severity) and the model's name, version and threshold.
-    fn alert(&mut self, flow: &FlowRecord, attack_type: &str, score: f64) -> Alert {
+    /// The row's context features go in `meta.context_inputs`, so that
+    /// [`Detector::complete_alert`] explains the row that was scored.
+    fn alert(&mut self, flow: &FlowRecord, row: &InputRow, attack_type: &str, score: f64) -> Alert {
         self.alerts += 1;
         Alert::builder(
             self.kind.as_str(),
@@ -132,6 +146,7 @@ impl Common {
         .meta("model_version", self.model_version.clone())
         .meta("confidence", score)
         .meta("threshold", self.thresholds.alert)
+        .meta(CONTEXT_META, &row[FEATURE_COUNT..])
         .build()
     }
 
@@ -156,6 +171,18 @@ impl Common {
 
 /// `flow 10.0.0.1:1234 -> 10.0.0.2:80 TCP` (no ports for protocols without them), from the
 /// flow fields of an alert.
+/// The row an alert was raised for: `features` and the context recorded in its meta (zeros
+/// when absent).
+fn alert_row(alert: &Alert, features: &FeatureVector) -> InputRow {
+    let mut row = without_context(features.as_array());
+    if let Some(Value::Array(ctx)) = alert.meta.get(CONTEXT_META) {
+        for (slot, v) in row[FEATURE_COUNT..].iter_mut().zip(ctx) {
+            *slot = v.as_f64().unwrap_or(0.0);
+        }
+    }
+    row
+}
+
 fn flow_text(a: &Alert) -> String {
     let p = a.protocol.as_deref().unwrap_or("?");
     let addr = |ip: Option<std::net::IpAddr>| ip.map_or_else(|| "?".to_string(), |i| i.to_string());
@@ -272,8 +299,7 @@ impl Detector for RandomForestDetector {
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
-        let row = features.as_array();
-        self.common.observe(row);
+        let row = &self.common.row(flow, features);
         let vote = self.model.vote(row);
         if !self.common.thresholds.fires(vote.attack_score) {
             return;
@@ -282,7 +308,7 @@ impl Detector for RandomForestDetector {
             .attack_types
             .get(vote.class)
             .map_or(ML_ATTACK, String::as_str);
-        let mut alert = self.common.alert(flow, attack_type, vote.attack_score);
+        let mut alert = self.common.alert(flow, row, attack_type, vote.attack_score);
         if !self.common.defer {
             self.detail(&mut alert, row, &vote);
         }
@@ -295,14 +321,14 @@ impl Detector for RandomForestDetector {
     }
 
     fn complete_alert(&self, alert: &mut Alert, features: &FeatureVector) {
-        let row = features.as_array();
+        let row = &alert_row(alert, features);
         self.detail(alert, row, &self.model.vote(row));
     }
 }
 
 impl RandomForestDetector {
     /// Explains `vote` on `row` into `alert` (description, top features, votes).
-    fn detail(&self, alert: &mut Alert, row: &[f64; FEATURE_COUNT], vote: &ForestVote) {
+    fn detail(&self, alert: &mut Alert, row: &InputRow, vote: &ForestVote) {
         let top = self.model.explain_class(row, vote.class, TOP_FEATURES);
         let class_name = self
             .model
@@ -382,15 +408,14 @@ impl Detector for IsolationForestDetector {
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, features: &FeatureVector, out: &mut Vec<Alert>) {
-        let row = features.as_array();
-        self.common.observe(row);
+        let row = &self.common.row(flow, features);
         let path = self.model.mean_path_length(row);
         let psi = self.model.subsample();
         let score = (-path / average_path_length(psi)).exp2();
         if !self.common.thresholds.fires(score) {
             return;
         }
-        let mut alert = self.common.alert(flow, ANOMALY, score);
+        let mut alert = self.common.alert(flow, row, ANOMALY, score);
         if !self.common.defer {
             self.detail(&mut alert, row, path);
         }
@@ -403,14 +428,14 @@ impl Detector for IsolationForestDetector {
     }
 
     fn complete_alert(&self, alert: &mut Alert, features: &FeatureVector) {
-        let row = features.as_array();
+        let row = &alert_row(alert, features);
         self.detail(alert, row, self.model.mean_path_length(row));
     }
 }
 
 impl IsolationForestDetector {
     /// Explains the score of `row` (mean path length `path`) into `alert`.
-    fn detail(&self, alert: &mut Alert, row: &[f64; FEATURE_COUNT], path: f64) {
+    fn detail(&self, alert: &mut Alert, row: &InputRow, path: f64) {
         let top = self.model.explain(row, TOP_FEATURES);
         let psi = self.model.subsample();
         let description = format!(
@@ -575,6 +600,7 @@ mod tests {
         // Deterministic: the same calls on a fresh detector give the same alerts.
         let mut again = Vec::new();
         let mut d2 = RandomForestDetector::new(&file).expect("a forest");
+        d2.on_flow_end(&flow(IpProtocol::TCP), &row_of(&data, 0), &mut again);
         d2.on_flow_end(&flow(IpProtocol::TCP), &row_of(&data, 1), &mut again);
         assert_eq!(again[0], out[0]);
     }
@@ -588,7 +614,7 @@ mod tests {
             .fit_rows(data.features.select(ndarray::Axis(0), &benign).view())
             .expect("trains");
         let far = FeatureVector::from_array([1e9; 25]);
-        let score = model.score(far.as_array());
+        let score = model.score(&without_context(far.as_array()));
         let mut file = ModelFile::new("if", "1", Model::IsolationForest(model));
         let mut out = Vec::new();
         file.thresholds.alert = (score + 0.01).min(1.0);

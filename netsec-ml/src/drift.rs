@@ -1,6 +1,6 @@
 //! Drift: is the traffic being scored like the traffic the model learnt from?
 //!
-//! A model file can carry [`FeatureBins`]: for each of the 25 features, the training rows'
+//! A model file can carry [`FeatureBins`]: for each input column (the 25 flow features and the context features), the training rows'
 //! deciles (ties merged, so a mostly-zero feature gets few bins) and the share of training
 //! rows in each bin. A [`DriftMonitor`] counts the scored flows into the same bins and
 //! computes the **population stability index** per feature,
@@ -12,19 +12,20 @@
 //! shows against the mixture ([`FeatureBins::limit_from`]), since one network is never the
 //! mixture. Drift is only judged once [`MIN_FLOWS`] flows were scored.
 //!
-//! Observing a flow costs 25 binary searches over at most 9 edges; nothing is allocated.
+//! Observing a flow costs one binary search per input column over at most 9 edges; nothing is allocated.
 //!
 //! ```
 //! use ndarray::Array2;
 //! use netsec_ml::drift::{DriftMonitor, FeatureBins};
+//! use netsec_ml::inputs::INPUT_COUNT;
 //!
 //! // Training rows: every feature spread over 0..100.
-//! let train = Array2::from_shape_fn((1000, 25), |(i, _)| (i % 100) as f64);
+//! let train = Array2::from_shape_fn((1000, INPUT_COUNT), |(i, _)| (i % 100) as f64);
 //! let bins = FeatureBins::from_rows(train.view());
 //! let mut monitor = DriftMonitor::new(&bins).expect("valid bins");
 //! // Scored flows: the same spread, except feature 3, always 1,000.
 //! for i in 0..500 {
-//!     let mut row = [(i % 100) as f64; 25];
+//!     let mut row = [(i % 100) as f64; INPUT_COUNT];
 //!     row[3] = 1000.0;
 //!     monitor.observe(&row);
 //! }
@@ -33,8 +34,8 @@
 //! assert_eq!(drifted[0].0.name(), "totlen_fwd");
 //! ```
 
+use crate::inputs::{Input, InputRow, INPUT_COUNT};
 use ndarray::ArrayView2;
-use netsec_core::features::{Feature, FEATURE_COUNT};
 use serde::{Deserialize, Serialize};
 
 /// Most bins per feature (deciles).
@@ -77,12 +78,12 @@ fn bin_of(edges: &[f64], v: f64) -> usize {
 }
 
 impl FeatureBins {
-    /// The deciles of `rows` (columns in [`Feature`] order) and the share of rows in each bin.
-    /// Rows with fewer than 25 columns give empty bins for the missing features.
+    /// The deciles of `rows` (columns in [`Input`] order) and the share of rows in each bin.
+    /// Rows with fewer than [`INPUT_COUNT`] columns give empty bins for the missing features.
     pub fn from_rows(rows: ArrayView2<'_, f64>) -> FeatureBins {
-        let mut edges = Vec::with_capacity(FEATURE_COUNT);
-        let mut expected = Vec::with_capacity(FEATURE_COUNT);
-        for f in 0..FEATURE_COUNT {
+        let mut edges = Vec::with_capacity(INPUT_COUNT);
+        let mut expected = Vec::with_capacity(INPUT_COUNT);
+        for f in 0..INPUT_COUNT {
             let mut col: Vec<f64> = if f < rows.ncols() {
                 rows.column(f)
                     .iter()
@@ -121,7 +122,7 @@ impl FeatureBins {
     /// Sets [`psi_limit`](Self::psi_limit) to the largest PSI of any feature of any of
     /// `groups` (each a set of rows, e.g. one training capture) with at least [`MIN_FLOWS`]
     /// rows, and at least [`PSI_LIMIT`].
-    pub fn limit_from<'a>(&mut self, groups: impl IntoIterator<Item = &'a [[f64; FEATURE_COUNT]]>) {
+    pub fn limit_from<'a>(&mut self, groups: impl IntoIterator<Item = &'a [InputRow]>) {
         let mut limit = PSI_LIMIT;
         if self.check().is_ok() {
             for rows in groups {
@@ -130,7 +131,7 @@ impl FeatureBins {
                 }
                 let mut m = DriftMonitor {
                     bins: self.clone(),
-                    counts: vec![[0; BINS]; FEATURE_COUNT],
+                    counts: vec![[0; BINS]; INPUT_COUNT],
                     flows: 0,
                 };
                 for r in rows {
@@ -142,15 +143,15 @@ impl FeatureBins {
         self.psi_limit = limit;
     }
 
-    /// Checks the shape: 25 features, at most `BINS − 1` finite increasing edges each, one
+    /// Checks the shape: [`INPUT_COUNT`] columns, at most `BINS − 1` finite increasing edges each, one
     /// share per bin, shares in 0..=1.
     ///
     /// # Errors
     /// What is wrong, naming the feature.
     pub fn check(&self) -> Result<(), String> {
-        if self.edges.len() != FEATURE_COUNT || self.expected.len() != FEATURE_COUNT {
+        if self.edges.len() != INPUT_COUNT || self.expected.len() != INPUT_COUNT {
             return Err(format!(
-                "feature_bins must have {FEATURE_COUNT} features, has {} edges and {} shares",
+                "feature_bins must have {INPUT_COUNT} features, has {} edges and {} shares",
                 self.edges.len(),
                 self.expected.len()
             ));
@@ -186,13 +187,13 @@ impl DriftMonitor {
         bins.check().ok()?;
         Some(DriftMonitor {
             bins: bins.clone(),
-            counts: vec![[0; BINS]; FEATURE_COUNT],
+            counts: vec![[0; BINS]; INPUT_COUNT],
             flows: 0,
         })
     }
 
     /// Counts one scored row.
-    pub fn observe(&mut self, row: &[f64; FEATURE_COUNT]) {
+    pub fn observe(&mut self, row: &InputRow) {
         self.flows += 1;
         for ((counts, edges), &v) in self.counts.iter_mut().zip(&self.bins.edges).zip(row) {
             if let Some(c) = counts.get_mut(bin_of(edges, v)) {
@@ -211,9 +212,9 @@ impl DriftMonitor {
         self.flows
     }
 
-    /// The PSI of every feature, in [`Feature`] order (0 before any flow).
-    pub fn psi(&self) -> [f64; FEATURE_COUNT] {
-        let mut out = [0.0; FEATURE_COUNT];
+    /// The PSI of every feature, in [`Input`] order (0 before any flow).
+    pub fn psi(&self) -> InputRow {
+        let mut out = [0.0; INPUT_COUNT];
         if self.flows == 0 {
             return out;
         }
@@ -234,15 +235,13 @@ impl DriftMonitor {
 
     /// Features whose PSI is above the bins' [`psi_limit`](FeatureBins::psi_limit), largest
     /// first, once at least [`MIN_FLOWS`] flows were observed (else none).
-    pub fn drifted(&self) -> Vec<(Feature, f64)> {
+    pub fn drifted(&self) -> Vec<(Input, f64)> {
         if self.flows < MIN_FLOWS {
             return Vec::new();
         }
-        let mut out: Vec<(Feature, f64)> = Feature::ALL
-            .iter()
+        let mut out: Vec<(Input, f64)> = Input::all()
             .zip(self.psi())
             .filter(|(_, p)| *p > self.bins.psi_limit)
-            .map(|(&f, p)| (f, p))
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
@@ -255,7 +254,9 @@ mod tests {
     use ndarray::Array2;
 
     fn uniform() -> FeatureBins {
-        FeatureBins::from_rows(Array2::from_shape_fn((1000, 25), |(i, _)| (i % 100) as f64).view())
+        FeatureBins::from_rows(
+            Array2::from_shape_fn((1000, INPUT_COUNT), |(i, _)| (i % 100) as f64).view(),
+        )
     }
 
     #[test]
@@ -264,10 +265,13 @@ mod tests {
         assert_eq!(b.edges[0].len(), 9);
         assert!(b.expected[0].iter().all(|&s| (s - 0.1).abs() < 1e-9));
         // Mostly zero: 80 % zeros, then 1..=200.
-        let rows = Array2::from_shape_fn(
-            (1000, 25),
-            |(i, _)| if i < 800 { 0.0 } else { (i - 799) as f64 },
-        );
+        let rows = Array2::from_shape_fn((1000, INPUT_COUNT), |(i, _)| {
+            if i < 800 {
+                0.0
+            } else {
+                (i - 799) as f64
+            }
+        });
         let z = FeatureBins::from_rows(rows.view());
         assert_eq!(z.edges[0][0], 1.0, "{:?}", z.edges[0]);
         assert!((z.expected[0][0] - 0.8).abs() < 1e-9);
@@ -279,20 +283,20 @@ mod tests {
         let b = uniform();
         let mut same = DriftMonitor::new(&b).unwrap_or_else(|| panic!("valid"));
         for i in 0..1000 {
-            same.observe(&[(i % 100) as f64; 25]);
+            same.observe(&[(i % 100) as f64; INPUT_COUNT]);
         }
         assert!(same.psi().iter().all(|&p| p < 0.01), "{:?}", same.psi());
         assert!(same.drifted().is_empty());
         let mut shifted = DriftMonitor::new(&b).unwrap_or_else(|| panic!("valid"));
         for i in 0..199 {
-            shifted.observe(&[1e6 + i as f64; 25]);
+            shifted.observe(&[1e6 + i as f64; INPUT_COUNT]);
         }
         assert!(
             shifted.drifted().is_empty(),
             "below MIN_FLOWS nothing is judged"
         );
-        shifted.observe(&[1e6; 25]);
-        assert_eq!(shifted.drifted().len(), 25);
+        shifted.observe(&[1e6; INPUT_COUNT]);
+        assert_eq!(shifted.drifted().len(), INPUT_COUNT);
     }
 
     #[test]

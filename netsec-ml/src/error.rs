@@ -27,7 +27,7 @@ pub enum MlError {
     /// Rows do not have one column per feature.
     #[error("rows have {found} columns, expected {expected}")]
     WrongWidth {
-        /// Columns required ([`netsec_core::features::FEATURE_COUNT`]).
+        /// Columns required ([`crate::inputs::INPUT_COUNT`]).
         expected: usize,
         /// Columns given.
         found: usize,

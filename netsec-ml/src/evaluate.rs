@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use netsec_core::features::FEATURE_COUNT;
+use crate::inputs::{InputRow, INPUT_COUNT};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{DataError, Dataset};
@@ -135,11 +135,11 @@ pub fn evaluate(
     data_digest: String,
 ) -> Result<EvalReport, DataError> {
     // Copied row by row, so any memory layout of the matrix works.
-    let rows: Vec<[f64; FEATURE_COUNT]> = data
+    let rows: Vec<InputRow> = data
         .features
         .outer_iter()
         .map(|r| {
-            let mut row = [0.0; FEATURE_COUNT];
+            let mut row = [0.0; INPUT_COUNT];
             for (d, v) in row.iter_mut().zip(r.iter()) {
                 *d = *v;
             }
@@ -345,7 +345,7 @@ mod tests {
         for i in 0..120 {
             let base = if i % 3 == 0 { 50.0 } else { 1.0 };
             let class = if i % 3 == 0 { "DoS" } else { BENIGN };
-            let mut row = [base; 25];
+            let mut row = [base; crate::inputs::INPUT_COUNT];
             row[0] += (i % 7) as f64 * 0.1;
             b.push(&row, class);
         }
@@ -370,7 +370,7 @@ mod tests {
         assert_eq!(r.detection_by_class[1].alerted, 40);
         // A class the model never saw is kept, with recall 0.
         let mut extra = DatasetBuilder::new();
-        extra.push(&[50.0; 25], "Botnet");
+        extra.push(&[50.0; crate::inputs::INPUT_COUNT], "Botnet");
         let mut d2 = d.clone();
         d2.append(&extra.finish());
         let r2 = evaluate(&file, &d2, EvalRows::Separate, "x".into())?;

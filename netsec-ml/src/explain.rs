@@ -5,13 +5,13 @@
 //! how shallow the splits that isolated the row were; see their `explain` methods), and
 //! `top_features` turns those weights into the `k` largest shares.
 
-use netsec_core::features::{Feature, FEATURE_COUNT};
+use crate::inputs::{Input, InputRow, INPUT_COUNT};
 
 /// One feature's part in a decision.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FeatureContribution {
-    /// The feature.
-    pub feature: Feature,
+    /// The input (a flow or context feature).
+    pub feature: Input,
     /// Its share of the explanation weight, 0..=1; the shares of all features sum to 1.
     pub share: f64,
     /// The row's value of the feature.
@@ -21,15 +21,15 @@ pub struct FeatureContribution {
 /// The `k` features with the largest weights (ties: spec order), as shares of the total
 /// weight; empty when no feature has weight.
 pub(crate) fn top_features(
-    weights: &[f64; FEATURE_COUNT],
-    row: &[f64; FEATURE_COUNT],
+    weights: &InputRow,
+    row: &InputRow,
     k: usize,
 ) -> Vec<FeatureContribution> {
     let total: f64 = weights.iter().filter(|w| w.is_finite()).sum();
     if total <= 0.0 || !total.is_finite() {
         return Vec::new();
     }
-    let mut order: Vec<usize> = (0..FEATURE_COUNT)
+    let mut order: Vec<usize> = (0..INPUT_COUNT)
         .filter(|&i| weights[i].is_finite() && weights[i] > 0.0)
         .collect();
     order.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]).then(a.cmp(&b)));
@@ -38,7 +38,7 @@ pub(crate) fn top_features(
         .take(k)
         .filter_map(|i| {
             Some(FeatureContribution {
-                feature: Feature::from_index(i)?,
+                feature: Input::from_index(i)?,
                 share: weights[i] / total,
                 value: row[i],
             })
@@ -49,20 +49,21 @@ pub(crate) fn top_features(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netsec_core::features::Feature;
 
     #[test]
     fn largest_shares_first_ties_in_spec_order() {
-        let mut w = [0.0; FEATURE_COUNT];
+        let mut w = [0.0; INPUT_COUNT];
         w[4] = 1.0;
         w[2] = 2.0;
         w[7] = 1.0;
-        let row = [3.0; FEATURE_COUNT];
+        let row = [3.0; INPUT_COUNT];
         let top = top_features(&w, &row, 2);
         assert_eq!(top.len(), 2);
-        assert_eq!(top[0].feature, Feature::TotBwdPkts);
+        assert_eq!(top[0].feature, Input::Flow(Feature::TotBwdPkts));
         assert!((top[0].share - 0.5).abs() < 1e-12);
-        assert_eq!(top[1].feature, Feature::TotlenBwd);
+        assert_eq!(top[1].feature, Input::Flow(Feature::TotlenBwd));
         assert_eq!(top[1].value, 3.0);
-        assert!(top_features(&[0.0; FEATURE_COUNT], &row, 3).is_empty());
+        assert!(top_features(&[0.0; INPUT_COUNT], &row, 3).is_empty());
     }
 }

@@ -27,12 +27,12 @@
 //!   maps and breaks modal-class ties and sums Gini terms in their iteration order, so its
 //!   multi-class forests differed from run to run (~1 % of nodes on the CIC sample).
 
+use crate::inputs::{InputRow, INPUT_COUNT};
 use linfa::prelude::Fit;
 use linfa::DatasetBase;
 use linfa_ensemble::{EnsembleLearnerParams, RandomForest};
 use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
 use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix2};
-use netsec_core::features::FEATURE_COUNT;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -237,9 +237,9 @@ pub(crate) fn check_rows(x: ArrayView2<'_, f64>) -> Result<(), MlError> {
     if x.nrows() == 0 {
         return Err(MlError::NoRows);
     }
-    if x.ncols() != FEATURE_COUNT {
+    if x.ncols() != INPUT_COUNT {
         return Err(MlError::WrongWidth {
-            expected: FEATURE_COUNT,
+            expected: INPUT_COUNT,
             found: x.ncols(),
         });
     }
@@ -343,14 +343,14 @@ impl RandomForestModel {
 
     /// Adds each tree's vote for `row` into `votes` (one counter per class).
     #[inline]
-    fn count_votes(&self, row: &[f64; FEATURE_COUNT], votes: &mut [u32; MAX_CLASSES]) {
+    fn count_votes(&self, row: &InputRow, votes: &mut [u32; MAX_CLASSES]) {
         self.forest.for_each_leaf(row, |leaf| {
             votes[leaf.value as usize % MAX_CLASSES] += 1;
         });
     }
 
     /// Votes on one row: majority class and attack score. No allocation.
-    pub fn vote(&self, row: &[f64; FEATURE_COUNT]) -> ForestVote {
+    pub fn vote(&self, row: &InputRow) -> ForestVote {
         let mut votes = [0u32; MAX_CLASSES];
         self.count_votes(row, &mut votes);
         let n = self.class_names.len().min(MAX_CLASSES);
@@ -370,7 +370,7 @@ impl RandomForestModel {
 
     /// The fraction of trees voting for each class (scikit-learn's `predict_proba` for a
     /// hard-voting forest), indexed like [`class_names`](Self::class_names).
-    pub fn class_fractions(&self, row: &[f64; FEATURE_COUNT]) -> Vec<f64> {
+    pub fn class_fractions(&self, row: &InputRow) -> Vec<f64> {
         let mut votes = [0u32; MAX_CLASSES];
         self.count_votes(row, &mut votes);
         let trees = self.n_trees().max(1) as f64;
@@ -381,14 +381,14 @@ impl RandomForestModel {
     }
 
     /// Fraction of trees voting for an attack class, 0..=1. No allocation.
-    pub fn attack_score(&self, row: &[f64; FEATURE_COUNT]) -> f64 {
+    pub fn attack_score(&self, row: &InputRow) -> f64 {
         self.vote(row).attack_score
     }
 
-    /// Votes on every row of `x` (25 columns).
+    /// Votes on every row of `x` ([`INPUT_COUNT`] columns).
     ///
     /// # Errors
-    /// [`MlError::WrongWidth`] when `x` does not have 25 columns.
+    /// [`MlError::WrongWidth`] when `x` does not have [`INPUT_COUNT`] columns.
     pub fn vote_rows(&self, x: ArrayView2<'_, f64>) -> Result<Vec<ForestVote>, MlError> {
         map_rows(x, |row| self.vote(row))
     }
@@ -397,7 +397,7 @@ impl RandomForestModel {
     /// the trees that voted for the predicted class when it is an attack class, else over the
     /// trees that voted for any attack class (what pushed the attack score up); empty when no
     /// tree did.
-    pub fn explain(&self, row: &[f64; FEATURE_COUNT], k: usize) -> Vec<FeatureContribution> {
+    pub fn explain(&self, row: &InputRow, k: usize) -> Vec<FeatureContribution> {
         self.explain_class(row, self.vote(row).class, k)
     }
 
@@ -405,7 +405,7 @@ impl RandomForestModel {
     /// [`vote`](Self::vote)), so the trees are not voted on twice.
     pub fn explain_class(
         &self,
-        row: &[f64; FEATURE_COUNT],
+        row: &InputRow,
         class: usize,
         k: usize,
     ) -> Vec<FeatureContribution> {
@@ -416,7 +416,7 @@ impl RandomForestModel {
                 leaf_class == class
             }
         };
-        let mut weights = [0.0f64; FEATURE_COUNT];
+        let mut weights = [0.0f64; INPUT_COUNT];
         self.forest
             .for_each_path(row, &self.impurity, |leaf, path_weights| {
                 if counts(leaf.value as usize) {
@@ -475,18 +475,18 @@ impl RandomForestModel {
     }
 }
 
-/// Applies `f` to each row of `x` (which must have 25 columns).
+/// Applies `f` to each row of `x` (which must have [`INPUT_COUNT`] columns).
 pub(crate) fn map_rows<T>(
     x: ArrayView2<'_, f64>,
-    mut f: impl FnMut(&[f64; FEATURE_COUNT]) -> T,
+    mut f: impl FnMut(&InputRow) -> T,
 ) -> Result<Vec<T>, MlError> {
-    if x.ncols() != FEATURE_COUNT {
+    if x.ncols() != INPUT_COUNT {
         return Err(MlError::WrongWidth {
-            expected: FEATURE_COUNT,
+            expected: INPUT_COUNT,
             found: x.ncols(),
         });
     }
-    let mut row = [0.0; FEATURE_COUNT];
+    let mut row = [0.0; INPUT_COUNT];
     Ok(x.rows()
         .into_iter()
         .map(|r| {
@@ -578,11 +578,11 @@ pub(crate) mod tests {
     /// Three classes with overlapping, partly integer-valued features.
     pub(crate) fn three_classes(n: usize, seed: u64) -> Dataset {
         let mut rng = TestRng(seed);
-        let mut x = Array2::zeros((n, FEATURE_COUNT));
+        let mut x = Array2::zeros((n, INPUT_COUNT));
         let mut labels = Vec::with_capacity(n);
         for i in 0..n {
             let class = i % 3;
-            for j in 0..FEATURE_COUNT {
+            for j in 0..INPUT_COUNT {
                 let base = (j as f64 + 1.0) * (class as f64 * 0.7 + 1.0);
                 let v = base + rng.next_f64() * 6.0;
                 x[(i, j)] = if j % 2 == 0 { v.floor() } else { v };
@@ -596,8 +596,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn row(x: ArrayView2<'_, f64>, i: usize) -> [f64; FEATURE_COUNT] {
-        let mut r = [0.0; FEATURE_COUNT];
+    fn row(x: ArrayView2<'_, f64>, i: usize) -> InputRow {
+        let mut r = [0.0; INPUT_COUNT];
         for (d, s) in r.iter_mut().zip(x.row(i)) {
             *d = *s;
         }
@@ -759,13 +759,13 @@ pub(crate) mod tests {
                 });
             assert_eq!(lockstep.len(), 37);
             for (t, &root) in forest.forest.roots.iter().enumerate() {
-                let mut walked = [0.0f64; FEATURE_COUNT];
+                let mut walked = [0.0f64; INPUT_COUNT];
                 let leaf = forest.forest.walk(root, &r, |_, n| {
                     let w = forest.impurity.get(n).copied().unwrap_or(0.0).max(0.0);
                     walked[forest.forest.nodes[n].feature as usize] += f64::from(w);
                 });
                 assert_eq!(leaf.value, lockstep[t].0, "tree {t}");
-                assert_eq!(walked[..], lockstep[t].1[..FEATURE_COUNT], "tree {t}");
+                assert_eq!(walked[..], lockstep[t].1[..INPUT_COUNT], "tree {t}");
             }
         }
     }
@@ -818,7 +818,7 @@ pub(crate) mod tests {
         bad.labels.pop();
         assert!(matches!(p.fit(&bad), Err(MlError::Labels(_))));
         let empty = Dataset {
-            features: Array2::zeros((0, FEATURE_COUNT)),
+            features: Array2::zeros((0, INPUT_COUNT)),
             labels: vec![],
             class_names: data.class_names.clone(),
         };

@@ -38,13 +38,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::inputs::{InputRow, INPUT_COUNT};
 use netsec_core::detect::{Alert, Detector, EpisodeAggregator, EpisodeConfig, Severity};
-use netsec_core::features::FEATURE_COUNT;
 use netsec_core::flow::{FlowRecord, FlowTableConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::captures::{capture_name, open_capture, read_flows};
+use crate::context::FlowContext;
 use crate::dataset::{intern_class, DataError, Dataset, BENIGN};
 use crate::detector::{attack_type_for, forest_attack_types, ANOMALY, ML_ATTACK};
 use crate::drift::FeatureBins;
@@ -62,8 +63,8 @@ pub struct CaptureFlows {
     pub name: String,
     /// The flows in export order (application records dropped to save memory).
     pub flows: Vec<FlowRecord>,
-    /// Their 25 features.
-    pub rows: Vec<[f64; FEATURE_COUNT]>,
+    /// Their model rows: 25 features and the context counted over this capture's flows.
+    pub rows: Vec<InputRow>,
     /// Their class indices into [`CaptureSet::class_names`] (0 = benign).
     pub labels: Vec<usize>,
     /// Training only: never held out, never reported (generated traffic).
@@ -163,11 +164,12 @@ impl CaptureSet {
             labels: Vec::new(),
             train_only: false,
         };
+        let mut context = FlowContext::new();
         read_flows(reader, path, table, progress, &mut |mut flow| {
             let class = rules
                 .position_in(Some(&name), &flow)
                 .map_or(0, |i| rule_class[i]);
-            out.rows.push(*flow.features().as_array());
+            out.rows.push(context.row(&flow, &flow.features()));
             out.labels.push(class);
             flow.app = None;
             out.flows.push(flow);
@@ -203,8 +205,8 @@ impl CaptureSet {
             }
         }
         let rows = labels.len();
-        let features = ndarray::Array2::from_shape_vec((rows, FEATURE_COUNT), values)
-            .unwrap_or_else(|_| ndarray::Array2::zeros((0, FEATURE_COUNT)));
+        let features = ndarray::Array2::from_shape_vec((rows, INPUT_COUNT), values)
+            .unwrap_or_else(|_| ndarray::Array2::zeros((0, INPUT_COUNT)));
         Dataset {
             features,
             labels,
@@ -437,13 +439,13 @@ pub fn fit_model(rows: &Dataset, cfg: &GroupedConfig) -> Result<Model, TrainErro
 
 /// The model's score of one row (the forest's attack score, the isolation forest's anomaly
 /// score): what its detector compares with the alert threshold.
-pub fn score(model: &Model, row: &[f64; FEATURE_COUNT]) -> f64 {
+pub fn score(model: &Model, row: &InputRow) -> f64 {
     verdict(model, row).0
 }
 
 /// The score of one row and the class its detector would name (the forest's predicted
 /// class, 1 for the isolation forest).
-fn verdict(model: &Model, row: &[f64; FEATURE_COUNT]) -> (f64, usize) {
+fn verdict(model: &Model, row: &InputRow) -> (f64, usize) {
     match model {
         Model::RandomForest(m) => {
             let v = m.vote(row);
@@ -962,7 +964,7 @@ pub fn train_by_capture(
     };
     let mut bins = FeatureBins::from_rows(fit_rows.features.view());
     // "Far" = farther than any one real benign training capture.
-    let benign_rows: Vec<Vec<[f64; FEATURE_COUNT]>> = set
+    let benign_rows: Vec<Vec<InputRow>> = set
         .captures
         .iter()
         .filter(|c| !c.train_only && is_benign(c))
@@ -1056,9 +1058,7 @@ mod tests {
             flows: (0..labels.len())
                 .map(|i| flow(1, 1000 + i as u16, i as i64))
                 .collect(),
-            rows: (0..labels.len())
-                .map(|i| [i as f64; FEATURE_COUNT])
-                .collect(),
+            rows: (0..labels.len()).map(|i| [i as f64; INPUT_COUNT]).collect(),
             labels: labels.to_vec(),
             train_only,
         }

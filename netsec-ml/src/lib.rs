@@ -1,9 +1,11 @@
-//! netsec-ml: random-forest and isolation-forest detectors over the 25 flow features.
+//! netsec-ml: random-forest and isolation-forest detectors over the 25 flow features and
+//! three context features.
 //!
-//! Training data is a [`Dataset`](dataset::Dataset) (rows × 25 features in
-//! [`Feature`](netsec_core::features::Feature) order, class 0 = `BENIGN`); models score a row
-//! given as `&[f64; 25]` (what [`FeatureVector::as_array`](netsec_core::features::FeatureVector::as_array)
-//! returns), or whole `ArrayView2`s.
+//! Training data is a [`Dataset`](dataset::Dataset) (rows × [`inputs::INPUT_COUNT`] columns in
+//! [`inputs::Input`] order: the 25 flow features of `FEATURES.md`, then what the recent flows
+//! say about the flow's responder, see [`context`]; class 0 = `BENIGN`); models score a row
+//! given as an [`inputs::InputRow`] (what [`context::FlowContext::row`] builds from a flow in
+//! export order), or whole `ArrayView2`s.
 //!
 //! - [`dataset::Dataset`]: labelled rows (class 0 = `BENIGN`), the shape loaders produce:
 //!   from CICFlowMeter CSVs ([`cic`]) or from captures plus a label file ([`labels`],
@@ -15,6 +17,8 @@
 //!   2008), linfa-style, seedable.
 //! - [`model`]: [`ModelFile`], the one versioned file format for both, with thresholds and
 //!   [`TrainingMeta`].
+//! - [`inputs`] and [`context`]: the columns a model reads and the bounded per-address counts
+//!   that give a flow its context.
 //! - [`detector`]: [`RandomForestDetector`] and [`IsolationForestDetector`] score finished
 //!   flows as `netsec_core` [`Detector`](netsec_core::detect::Detector)s; [`load_detector`]
 //!   builds the right one from a file.
@@ -28,17 +32,19 @@
 //! use linfa::traits::Predict;
 //! use ndarray::Array2;
 //! use netsec_ml::dataset::Dataset;
+//! use netsec_ml::inputs::INPUT_COUNT;
 //! use netsec_ml::{IsolationForestParams, Model, ModelFile, RandomForestParams};
 //!
-//! // Two classes: benign rows near 1, attack rows near 9 (25 columns each).
-//! let features = Array2::from_shape_fn((200, 25), |(i, j)| {
+//! // Two classes: benign rows near 1, attack rows near 9 (25 flow features and 3 context
+//! // features each).
+//! let features = Array2::from_shape_fn((200, INPUT_COUNT), |(i, j)| {
 //!     (if i % 2 == 0 { 1.0 } else { 9.0 }) + ((i * 7 + j) % 5) as f64 * 0.1
 //! });
 //! let labels = (0..200).map(|i| i % 2).collect();
 //! let data = Dataset { features, labels, class_names: vec!["BENIGN".into(), "DoS".into()] };
 //!
 //! let forest = RandomForestParams { n_trees: 10, seed: 7, ..Default::default() }.fit(&data)?;
-//! let attack = [9.0; 25];
+//! let attack = [9.0; INPUT_COUNT];
 //! assert_eq!(forest.vote(&attack).class, 1);
 //! assert!(forest.attack_score(&attack) > 0.5);
 //!
@@ -60,6 +66,7 @@
 
 pub mod captures;
 pub mod cic;
+pub mod context;
 pub mod dataset;
 pub mod detector;
 pub mod drift;
@@ -69,6 +76,7 @@ pub mod explain;
 pub mod forest;
 pub mod grouped;
 pub mod iforest;
+pub mod inputs;
 pub mod labels;
 pub mod metrics;
 pub mod model;

@@ -9,7 +9,7 @@
 //! | `kind` | `"random_forest"` or `"isolation_forest"` ([`ModelKind`]) |
 //! | `name`, `version` | the model's name and version, copied into every alert |
 //! | `schema_fingerprint` | [`schema_fingerprint`] as 16 hex digits; another schema is refused |
-//! | `feature_names` | the 25 [`Feature`] names in column order (must match ours) |
+//! | `feature_names` | the [`Input`] names in column order: the 25 flow features, then the context features (must match ours) |
 //! | `class_names` | class 0 is `BENIGN`; the isolation forest has `["BENIGN", "ANOMALY"]` |
 //! | `thresholds` | [`Thresholds`]: when to alert and at which severity |
 //! | `training` | [`TrainingMeta`]: seed, data digest, rows per split and class, date, source |
@@ -30,20 +30,21 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use netsec_core::detect::Severity;
-use netsec_core::features::{schema_fingerprint, Feature};
+use netsec_core::features::schema_fingerprint;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::BENIGN;
 use crate::forest::{RandomForestModel, RandomForestParams};
 use crate::iforest::{IsolationForestModel, IsolationForestValidParams};
+use crate::inputs::Input;
 use crate::tree::TreeRepr;
 
 /// The `format` field of every model file.
 pub const FORMAT_NAME: &str = "netsec-ml-model";
 
 /// The model file format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Class names of an isolation-forest file.
 pub const ANOMALY_CLASSES: [&str; 2] = [BENIGN, "ANOMALY"];
@@ -413,7 +414,7 @@ impl ModelFile {
             name: self.name.clone(),
             version: self.version.clone(),
             schema_fingerprint: fingerprint_hex(),
-            feature_names: Feature::ALL.iter().map(|f| f.name().to_string()).collect(),
+            feature_names: Input::all().map(|f| f.name().to_string()).collect(),
             class_names: self.model.class_names(),
             thresholds: self.thresholds,
             training: self.training.clone(),
@@ -447,7 +448,7 @@ impl ModelFile {
                 expected: fingerprint_hex(),
             });
         }
-        let ours = Feature::ALL.iter().map(|f| f.name());
+        let ours = Input::all().map(|f| f.name());
         if !header.feature_names.iter().map(String::as_str).eq(ours) {
             return Err(ModelError::Invalid(
                 "feature names differ from this build's".into(),
@@ -644,8 +645,8 @@ mod tests {
         let rf = forest_file();
         let err = |bytes: &[u8]| ModelFile::from_bytes(bytes).expect_err("must be refused");
         assert!(matches!(
-            err(&edited(&rf, |v| v["format_version"] = 2.into())),
-            ModelError::UnsupportedVersion { found: 2 }
+            err(&edited(&rf, |v| v["format_version"] = 1.into())),
+            ModelError::UnsupportedVersion { found: 1 }
         ));
         assert!(matches!(
             err(&edited(&rf, |v| v["format"] = "other".into())),
@@ -688,7 +689,7 @@ mod tests {
         // leaf class without a name.
         let hostile: [fn(&mut serde_json::Value); 4] = [
             |v| v["body"]["trees"][0]["child"][0] = 1_000_000.into(),
-            |v| v["body"]["trees"][0]["feature"][0] = 25.into(),
+            |v| v["body"]["trees"][0]["feature"][0] = crate::inputs::INPUT_COUNT.into(),
             |v| v["body"]["trees"][0]["value"][0] = serde_json::Value::Null,
             |v| {
                 let tree = &mut v["body"]["trees"][0];

@@ -381,7 +381,7 @@ mod tests {
                 1 => (1.0, BENIGN),
                 _ => (1.5, BENIGN),
             };
-            let mut row = [base; 25];
+            let mut row = [base; crate::inputs::INPUT_COUNT];
             row[(i % 25) as usize] += (i % 11) as f64 * 0.05;
             b.push(&row, class);
         }

@@ -14,11 +14,11 @@
 //! On disk (see [`crate::model`]) each tree is a [`TreeRepr`]: parallel arrays indexed by node,
 //! with indices local to the tree.
 
-use netsec_core::features::FEATURE_COUNT;
+use crate::inputs::{InputRow, INPUT_COUNT};
 use serde::{Deserialize, Serialize};
 
 /// `feature` of a leaf in memory: the padded row's always −∞ column.
-pub(crate) const SENTINEL: u32 = FEATURE_COUNT as u32;
+pub(crate) const SENTINEL: u32 = INPUT_COUNT as u32;
 
 /// Trees walked in lockstep by [`FlatForest::for_each_leaf`].
 pub(crate) const LANES: usize = 16;
@@ -31,9 +31,9 @@ pub(crate) const MAX_TREE_NODES: usize = 1 << 24;
 /// check and [`SENTINEL`] reads −∞).
 type Padded = [f64; 32];
 
-fn pad(row: &[f64; FEATURE_COUNT]) -> Padded {
+fn pad(row: &InputRow) -> Padded {
     let mut x = [f64::NEG_INFINITY; 32];
-    x[..FEATURE_COUNT].copy_from_slice(row);
+    x[..INPUT_COUNT].copy_from_slice(row);
     x
 }
 
@@ -120,7 +120,7 @@ impl FlatForest {
     /// Relies on the layout invariants (children forward and in range, leaves pointing at
     /// themselves, leaf payloads ≥ 0), which [`TreeRepr::to_nodes`] checks on loaded trees.
     #[inline]
-    pub(crate) fn for_each_leaf(&self, row: &[f64; FEATURE_COUNT], mut f: impl FnMut(&Node)) {
+    pub(crate) fn for_each_leaf(&self, row: &InputRow, mut f: impl FnMut(&Node)) {
         let x = pad(row);
         for group in self.roots.chunks(LANES) {
             let mut at = [group[0] as usize; LANES];
@@ -152,7 +152,7 @@ impl FlatForest {
     #[inline]
     pub(crate) fn for_each_path(
         &self,
-        row: &[f64; FEATURE_COUNT],
+        row: &InputRow,
         weight: &[f32],
         mut f: impl FnMut(&Node, &[f64; 32]),
     ) {
@@ -186,7 +186,7 @@ impl FlatForest {
 
     /// The leaf `row` reaches from `root` (one walk, for tests against the lockstep walk).
     #[cfg(test)]
-    pub(crate) fn leaf(&self, root: u32, row: &[f64; FEATURE_COUNT]) -> &Node {
+    pub(crate) fn leaf(&self, root: u32, row: &InputRow) -> &Node {
         self.walk(root, row, |_, _| {})
     }
 
@@ -195,7 +195,7 @@ impl FlatForest {
     pub(crate) fn walk(
         &self,
         root: u32,
-        row: &[f64; FEATURE_COUNT],
+        row: &InputRow,
         mut visit: impl FnMut(usize, usize),
     ) -> &Node {
         let x = pad(row);
@@ -319,7 +319,7 @@ impl TreeRepr {
             }
             let feature = usize::try_from(f)
                 .ok()
-                .filter(|&f| f < FEATURE_COUNT)
+                .filter(|&f| f < INPUT_COUNT)
                 .ok_or_else(|| format!("node {i}: feature {f} out of range"))?;
             if !value.is_finite() {
                 return Err(format!("node {i}: non-finite split value"));
@@ -364,7 +364,7 @@ mod tests {
         let mut f = FlatForest::default();
         f.push_tree(&[Node::leaf(7.0)]);
         f.push_tree(&nodes);
-        let mut row = [0.0; FEATURE_COUNT];
+        let mut row = [0.0; INPUT_COUNT];
         assert_eq!(f.leaf(f.roots[0], &row).value, 7.0);
         for (x, class) in [
             (9.99, 0.0),
@@ -407,7 +407,7 @@ mod tests {
             f.push_tree(&nodes);
         }
         for x in [-1.0, 0.5, 1.5, 2.5, 3.5, 10.0, f64::NAN] {
-            let row = [x; FEATURE_COUNT];
+            let row = [x; INPUT_COUNT];
             let mut lock = Vec::new();
             f.for_each_leaf(&row, |n| lock.push(n.value));
             let single: Vec<f64> = f.roots.iter().map(|&r| f.leaf(r, &row).value).collect();
@@ -426,7 +426,7 @@ mod tests {
         t.child[0] = 2; // right child out of range
         assert!(t.to_nodes(false, ok).is_err());
         let mut t = stump();
-        t.feature[0] = 25;
+        t.feature[0] = crate::inputs::INPUT_COUNT as i32;
         assert!(t.to_nodes(false, ok).is_err());
         let mut t = stump();
         t.feature[0] = -2;

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 use netsec_core::capture::PcapReader;
 use netsec_core::detect::Alert;
-use netsec_core::features::{Feature, FEATURE_COUNT};
 use netsec_core::flow::{FlowRecord, FlowTableConfig};
 use netsec_core::pipeline::FlowPipeline;
 use netsec_ml::cic::{load_cic, CicOptions};
+use netsec_ml::context::FlowContext;
 use netsec_ml::dataset::{Dataset, BENIGN};
+use netsec_ml::inputs::{InputRow, INPUT_COUNT};
 use netsec_ml::{
     load_detector, IsolationForestModel, IsolationForestParams, Model, ModelFile,
     RandomForestModel, RandomForestParams, Thresholds, TrainingMeta,
@@ -64,7 +65,7 @@ fn round4(x: f64) -> f64 {
     (x * scale).round() / scale
 }
 
-fn as_rows(x: &Array2<f64>) -> Vec<[f64; FEATURE_COUNT]> {
+fn as_rows(x: &Array2<f64>) -> Vec<InputRow> {
     x.rows()
         .into_iter()
         .map(|r| std::array::from_fn(|j| r[j]))
@@ -160,8 +161,10 @@ fn cic_sample_both_models_separate_attacks_and_survive_save_load() {
     // long time when min and max differ in the last bits (CIC rates such as 56.666…657 vs
     // 56.666…671); rounding makes such values equal, a case it handles.
     let (benign_q, test_q) = (benign_train.mapv(round4), test.features.mapv(round4));
+    // Linear split draws, as that crate (and the paper) makes them.
     let ours_q = IsolationForestParams::default()
         .seed(1)
+        .log_scale(false)
         .fit_rows(benign_q.view())
         .expect("trains");
     let scores_q = ours_q.score_rows(test_q.view()).expect("25 columns");
@@ -271,7 +274,10 @@ fn check_alert(a: &Alert) {
     let top = a.meta["top_features"].as_array().expect("array");
     assert!(!top.is_empty() && top.len() <= 3, "{top:?}");
     let name = top[0]["feature"].as_str().expect("name");
-    assert!(Feature::from_name(name).is_some(), "{name}");
+    assert!(
+        netsec_ml::inputs::Input::all().any(|i| i.name() == name),
+        "{name}"
+    );
     assert!(a.description.contains("top features"), "{}", a.description);
 }
 
@@ -305,15 +311,19 @@ fn capture_flows_train_models_whose_detectors_flag_unseen_attacks() {
     let mut x = Vec::new();
     let mut y = Vec::new();
     for (_, p) in &benign_train {
+        // Context counted per capture, as the detector counts it over its flows.
+        let mut context = FlowContext::new();
         for f in flows_of(p) {
-            x.extend_from_slice(f.features().as_array());
+            x.extend_from_slice(&context.row(&f, &f.features()));
             y.push(0);
         }
     }
     let benign_flows = y.len();
     for name in attack_train {
+        // Context counted per capture, as the detector counts it over its flows.
+        let mut context = FlowContext::new();
         for f in flows_of(&pcaps.join("attacks").join(name)) {
-            x.extend_from_slice(f.features().as_array());
+            x.extend_from_slice(&context.row(&f, &f.features()));
             y.push(1);
         }
     }
@@ -321,7 +331,7 @@ fn capture_flows_train_models_whose_detectors_flag_unseen_attacks() {
     eprintln!("training flows: {benign_flows} benign, {attack_flows} attack");
     assert!(benign_flows > 100 && attack_flows > 1000);
     let data = Dataset {
-        features: Array2::from_shape_vec((y.len(), FEATURE_COUNT), x).expect("shape"),
+        features: Array2::from_shape_vec((y.len(), INPUT_COUNT), x).expect("shape"),
         labels: y,
         class_names: vec![BENIGN.into(), "SYN probe".into()],
     };
@@ -339,13 +349,16 @@ fn capture_flows_train_models_whose_detectors_flag_unseen_attacks() {
         .seed(2)
         .fit_rows(benign_x.view())
         .expect("trains");
-    // The isolation forest alerts above the 95th percentile of its benign training scores.
+    // The isolation forest alerts above the 99th percentile of its benign training scores.
+    // (With context columns the unseen captures' busiest responders fall outside the range
+    // of these few training captures more often: at the 95th, 150 of the 612 benign test
+    // flows alerted; the shipped models calibrate by capture instead, see models/README.md.)
     let mut train_scores: Vec<f64> = as_rows(&benign_x)
         .iter()
         .map(|r| iforest.score(r))
         .collect();
     train_scores.sort_by(f64::total_cmp);
-    let p95 = train_scores[train_scores.len() * 95 / 100];
+    let p99 = train_scores[train_scores.len() * 99 / 100];
 
     let dir = temp_dir("pcap");
     let rf_path = dir.join("rf.json");
@@ -355,10 +368,10 @@ fn capture_flows_train_models_whose_detectors_flag_unseen_attacks() {
         .expect("saves");
     let mut if_file = ModelFile::new("scan-iforest", "0.1.0", Model::IsolationForest(iforest));
     if_file.thresholds = Thresholds {
-        alert: p95,
-        medium: p95,
-        high: p95.max(0.7),
-        critical: p95.max(0.8),
+        alert: p99,
+        medium: p99,
+        high: p99.max(0.7),
+        critical: p99.max(0.8),
     };
     if_file.save(&if_path).expect("saves");
 

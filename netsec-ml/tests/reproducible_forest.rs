@@ -5,8 +5,8 @@
 //! patch this test fails (the two files differ).
 
 use ndarray::Array2;
-use netsec_core::features::FEATURE_COUNT;
 use netsec_ml::dataset::{Dataset, BENIGN};
+use netsec_ml::inputs::INPUT_COUNT;
 use netsec_ml::{Model, ModelFile, RandomForestParams};
 
 /// Four classes on coarse integer features: many identical rows carry different labels, so
@@ -19,7 +19,7 @@ fn tied_classes(n: usize) -> Dataset {
         state ^= state << 17;
         (state >> 33) % m
     };
-    let mut x = Array2::zeros((n, FEATURE_COUNT));
+    let mut x = Array2::zeros((n, INPUT_COUNT));
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
         // Only 3^4 = 81 distinct rows: columns 0..4 take 0..=2, the rest is constant.

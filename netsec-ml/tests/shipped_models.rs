@@ -4,8 +4,8 @@
 
 mod common;
 
-use netsec_core::features::FEATURE_COUNT;
 use netsec_ml::grouped::{config_of, GroupedReport};
+use netsec_ml::inputs::INPUT_COUNT;
 use netsec_ml::model::{Model, ModelFile, ModelKind};
 
 type Result = std::result::Result<(), Box<dyn std::error::Error>>;
@@ -53,7 +53,7 @@ fn shipped_models_load_score_and_record_their_calibration() -> Result {
         let t = file.thresholds;
         assert!(0.0 < t.alert && t.alert <= t.high && t.high <= t.critical && t.critical <= 1.0);
         // Scores are in 0..=1 for any row, extreme ones included.
-        for row in [[0.0; FEATURE_COUNT], [1e12; FEATURE_COUNT]] {
+        for row in [[0.0; INPUT_COUNT], [1e12; INPUT_COUNT]] {
             let s = match &file.model {
                 Model::RandomForest(m) => m.attack_score(&row),
                 Model::IsolationForest(m) => m.score(&row),

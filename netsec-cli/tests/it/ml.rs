@@ -223,7 +223,7 @@ fn train_and_eval_by_capture() {
         m["training"]["feature_bins"]["edges"]
             .as_array()
             .map(Vec::len),
-        Some(25)
+        Some(netsec_ml::inputs::INPUT_COUNT)
     );
     let table = std::fs::read_to_string(&md).expect("markdown");
     assert!(table.contains("| scan_icmp.pcap |"), "{table}");
