@@ -9,14 +9,17 @@ DNS, NTP, QUIC-like, ICMP; IPv6 and VLANs) with these attack episodes, spawned a
   * nmap-style SYN scan of one host (gen_pcap's own)           -> Portscan
   * ICMP echo sweep of a /24                                    -> Portscan
   * UDP port scan of one host                                   -> Portscan
+  * UDP sweep: empty probes to one port across a /24, retried  -> Portscan
   * SSH password guessing (gen_pcap's own)                      -> Brute_Force
+  * FTP password guessing, one refused login per connection     -> Brute_Force
   * UDP amplification: reflectors (DNS, NTP, SNMP, SSDP, ISAKMP, memcached, CLDAP, chargen
     source ports) answering a spoofed victim with large datagrams -> DDoS_Amplification
   * spoofed UDP flood of random ports                           -> UDP_Flood
+  * spoofed SYN flood of one port (victims in 10.2.0.0/16)       -> DoS_SYN_Flood
 
-gen_pcap's spoofed SYN flood is *not* used: its SYNs carry ordinary client windows and
-options, which at the flow level look exactly like the probes of a SYN scan (one SYN, no
-answer); the real SYN floods of the shared captures teach that class instead.
+A spoofed SYN's flow looks exactly like a SYN scan's probe (one SYN, no answer); what tells
+them apart is the context the models read beside the flow (many peers at one port of the
+victim, against one peer at many ports), so the generated floods teach that.
 
 Attackers are in TEST-NET-2 (198.51.100.0/24); victims in 10.1.0.0/16: amplification victims
 in 10.1.0.0/17, UDP-flood victims in 10.1.128.0/17 (models/labels/captures.toml relies on
@@ -103,12 +106,60 @@ def install(g):
             stats['udp'] += 1
             yield g.udp(c2s, R.randrange(1024, 65535), R.randrange(1, 65535), g.rand_payload(size))
 
+    def atk_syn_flood(stats):
+        """Spoofed sources send SYNs to one port of one victim (10.2.0.0/16); a few SYN-ACKs."""
+        stats['attack_flood'] += 1
+        vic, dp = v4(10, 2, R.randrange(256), R.randrange(1, 255)), R.choice((80, 443, 22, 25))
+        for _ in range(R.randint(1500, 5000)):
+            src = v4(R.randrange(1, 224), R.randrange(256), R.randrange(256), R.randrange(1, 255))
+            c2s, s2c = paths(src, vic)
+            t = g.Tcp(c2s, s2c, R.randrange(1024, 65535), dp)
+            t.cwin = R.choice((512, 1024, 5840, 64240))
+            stats['tcp'] += 1
+            yield t.c(g.SYN, opts=g.MSS_OPT if R.random() < 0.5 else b'')
+            if R.random() < 0.3:
+                yield t.s(g.SYN | g.ACK, opts=g.MSS_OPT)
+
+    def atk_udp_sweep(stats):
+        """Empty UDP probes to one port across a /24, in up to four passes: a host that does
+        not answer is probed again on the next pass, a whole sweep later (as nmap retries)."""
+        stats['attack_scan'] += 1
+        att, net = attacker(), (10, 1, R.randrange(256))
+        sp, dp = R.randrange(40000, 65000), R.randrange(1, 65535)
+        hosts = list(range(1, 255))
+        stats['udp'] += len(hosts)
+        for _ in range(R.randint(1, 4)):
+            for host in hosts:
+                c2s, _ = paths(att, v4(*net, host))
+                yield g.udp(c2s, sp, dp, b'')
+
+    def atk_ftp_brute(stats):
+        """FTP password guessing: one login attempt per connection, all refused."""
+        stats['attack_brute'] += 1
+        att, vic = attacker(), v4(10, 1, R.randrange(256), R.randrange(1, 255))
+        sp = R.randrange(33000, 50000)
+        for _ in range(R.randint(20, 150)):
+            sp += 1
+            c2s, s2c = paths(att, vic)
+            t = g.Tcp(c2s, s2c, sp, 21)
+            stats['tcp'] += 1
+            yield t.c(g.SYN, opts=g.MSS_OPT)
+            yield t.s(g.SYN | g.ACK, opts=g.MSS_OPT)
+            yield t.c(g.ACK)
+            yield t.s(g.PSH | g.ACK, b'220 (vsFTPd 3.0.3)\r\n')
+            yield t.c(g.PSH | g.ACK, b'USER admin\r\n')
+            yield t.s(g.PSH | g.ACK, b'331 Please specify the password.\r\n')
+            yield t.c(g.PSH | g.ACK, b'PASS ' + bytes(R.choice(b'abcdefgh12345') for _ in range(R.randint(4, 12))) + b'\r\n')
+            yield t.s(g.PSH | g.ACK, b'530 Login incorrect.\r\n')
+            yield from g.tcp_teardown(t)
+
     def atk_forced_flood(stats):
         return (atk_amplification if R.random() < 0.5 else atk_udp_flood)(stats)
 
     # main() builds its forced episodes from these module globals at run time.
     g.atk_flood = atk_forced_flood
-    g.ATTACKS[:] = [g.atk_scan, atk_icmp_sweep, atk_udp_scan, g.atk_brute, atk_amplification, atk_udp_flood]
+    g.ATTACKS[:] = [g.atk_scan, atk_icmp_sweep, atk_udp_scan, atk_udp_sweep, g.atk_brute,
+                     atk_ftp_brute, atk_amplification, atk_udp_flood, atk_syn_flood]
 
 
 def main():

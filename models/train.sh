@@ -30,6 +30,10 @@ VERSION=2
 FOLDS=5
 BUDGET=0.03
 CAP=200
+# Generated traffic at 2,000 packets/s (gen_pcap's default is 20,000): 150,000 packets then
+# span 75 s, so durations, gaps and the models' 60 s context windows look like a network's,
+# not a compressed burst.
+PPS=2000
 
 cargo build --release --quiet -p netsec-cli
 NETSEC=target/release/netsec
@@ -37,9 +41,9 @@ NETSEC=target/release/netsec
 GEN=$(mktemp -d)
 trap 'rm -rf "$GEN"' EXIT
 python3 models/gen_training.py --gen "$SHARED/tools/gen_pcap.py" -o "$GEN/gen-train-1.pcap" \
-    -n 150000 -s 101 --attack-p 0.001 > /dev/null
+    -n 150000 -s 101 --attack-p 0.002 --pps "$PPS" > /dev/null
 python3 models/gen_training.py --gen "$SHARED/tools/gen_pcap.py" -o "$GEN/gen-train-2.pcap" \
-    -n 150000 -s 102 --attack-p 0.001 > /dev/null
+    -n 150000 -s 102 --attack-p 0.002 --pps "$PPS" > /dev/null
 
 A=$PCAPS/attacks
 ATTACKS="$A/portscan_syn_nmap.pcapng $A/osfingerprint_nmap_active.pcapng $A/portscan_tcp.pcapng

@@ -5,7 +5,7 @@
 //!
 //! | detector | `attack_type` | `score` |
 //! |---|---|---|
-//! | `random_forest` ([`RandomForestDetector`]) | the predicted class (`DoS_Hulk`, …; names reduced to `[A-Za-z0-9_]`), or `ML_Attack` when benign has the plurality but attack votes pass the threshold | fraction of trees voting for an attack class |
+//! | `random_forest` ([`RandomForestDetector`]) | the attack class with the most votes (`DoS_Hulk`, …; names reduced to `[A-Za-z0-9_]`; `ML_Attack` when a name reduces to nothing), also when benign has the plurality but the attack votes together pass the threshold | fraction of trees voting for an attack class |
 //! | `isolation_forest` ([`IsolationForestDetector`]) | `Anomaly` | anomaly score 2^(−E\[h\]/c(ψ)) |
 //!
 //! Every alert carries the flow's addresses, ports, protocol and id, the time of the flow's
@@ -45,7 +45,7 @@ pub const CONTEXT_META: &str = "context_inputs";
 /// Most features listed in an alert's `meta.top_features`.
 pub const TOP_FEATURES: usize = 3;
 
-/// The `attack_type` of random-forest alerts without an attack class in the majority.
+/// The `attack_type` of model alerts whose class name reduces to nothing.
 pub const ML_ATTACK: &str = "ML_Attack";
 
 /// The `attack_type` of isolation-forest alerts.
@@ -306,7 +306,7 @@ impl Detector for RandomForestDetector {
         }
         let attack_type = self
             .attack_types
-            .get(vote.class)
+            .get(vote.attack_class)
             .map_or(ML_ATTACK, String::as_str);
         let mut alert = self.common.alert(flow, row, attack_type, vote.attack_score);
         if !self.common.defer {
@@ -329,18 +329,20 @@ impl Detector for RandomForestDetector {
 impl RandomForestDetector {
     /// Explains `vote` on `row` into `alert` (description, top features, votes).
     fn detail(&self, alert: &mut Alert, row: &InputRow, vote: &ForestVote) {
-        let top = self.model.explain_class(row, vote.class, TOP_FEATURES);
+        let top = self
+            .model
+            .explain_class(row, vote.attack_class, TOP_FEATURES);
         let class_name = self
             .model
             .class_names()
-            .get(vote.class)
+            .get(vote.attack_class)
             .map_or("?", String::as_str);
         let trees = self.model.n_trees();
         let description = format!(
             "Random forest {} {}: {}/{trees} trees voted {class_name}, attack score {:.2} for {}{}.",
             self.common.model_name,
             self.common.model_version,
-            vote.class_votes,
+            vote.attack_class_votes,
             vote.attack_score,
             flow_text(alert),
             top_text(&top),
@@ -351,7 +353,7 @@ impl RandomForestDetector {
             &top,
             [
                 ("predicted_class", Value::from(class_name)),
-                ("class_votes", vote.class_votes.into()),
+                ("class_votes", vote.attack_class_votes.into()),
                 ("trees", trees.into()),
             ],
         );

@@ -280,6 +280,12 @@ pub struct ForestVote {
     pub class_votes: u32,
     /// Fraction of trees that voted for an attack class (any class but 0), 0..=1.
     pub attack_score: f64,
+    /// The attack class with the most votes (ties: lowest index); 0 when no tree voted for
+    /// an attack. What an alert raised on `attack_score` names, even when benign has the
+    /// plurality: the alert is about the attack votes.
+    pub attack_class: usize,
+    /// Trees that voted for `attack_class`.
+    pub attack_class_votes: u32,
 }
 
 /// A trained random forest in our flat layout (see the module docs).
@@ -354,17 +360,24 @@ impl RandomForestModel {
         let mut votes = [0u32; MAX_CLASSES];
         self.count_votes(row, &mut votes);
         let n = self.class_names.len().min(MAX_CLASSES);
-        let (mut class, mut best) = (0, 0);
-        for (c, &v) in votes.iter().enumerate().take(n) {
-            if v > best {
-                (class, best) = (c, v);
+        let (mut attack_class, mut attack_best) = (0, 0);
+        for (c, &v) in votes.iter().enumerate().take(n).skip(1) {
+            if v > attack_best {
+                (attack_class, attack_best) = (c, v);
             }
         }
+        let (class, best) = if votes[0] >= attack_best {
+            (0, votes[0])
+        } else {
+            (attack_class, attack_best)
+        };
         let trees = self.n_trees().max(1) as f64;
         ForestVote {
             class,
             class_votes: best,
             attack_score: f64::from(self.n_trees() as u32 - votes[0]) / trees,
+            attack_class,
+            attack_class_votes: attack_best,
         }
     }
 
@@ -594,6 +607,35 @@ pub(crate) mod tests {
             labels,
             class_names: vec!["BENIGN".into(), "DoS".into(), "PortScan".into()],
         }
+    }
+
+    /// A forest of one-leaf trees voting `leaves` (class indices).
+    fn stumps(leaves: &[usize]) -> RandomForestModel {
+        let mut forest = FlatForest::default();
+        for &c in leaves {
+            forest.push_tree(&[Node::leaf(c as f64)]);
+        }
+        RandomForestModel {
+            forest,
+            impurity: vec![0.0; leaves.len()],
+            class_names: vec!["BENIGN".into(), "DoS".into(), "PortScan".into()],
+            params: RandomForestParams::default(),
+        }
+    }
+
+    #[test]
+    fn an_attack_score_names_the_most_voted_attack_class_even_under_a_benign_plurality() {
+        // 4 benign, 3 PortScan, 3 DoS: benign has the plurality, the attacks 60 % together.
+        let m = stumps(&[0, 0, 0, 0, 2, 2, 2, 1, 1, 1]);
+        let v = m.vote(&[0.0; INPUT_COUNT]);
+        assert_eq!((v.class, v.class_votes), (0, 4));
+        assert!((v.attack_score - 0.6).abs() < 1e-12);
+        // Ties between attack classes: the lowest index.
+        assert_eq!((v.attack_class, v.attack_class_votes), (1, 3));
+        let v = stumps(&[2, 2, 1, 0]).vote(&[0.0; INPUT_COUNT]);
+        assert_eq!((v.class, v.attack_class, v.attack_class_votes), (2, 2, 2));
+        let v = stumps(&[0, 0]).vote(&[0.0; INPUT_COUNT]);
+        assert_eq!((v.attack_class, v.attack_class_votes, v.attack_score), (0, 0, 0.0));
     }
 
     fn row(x: ArrayView2<'_, f64>, i: usize) -> InputRow {

@@ -449,7 +449,7 @@ fn verdict(model: &Model, row: &InputRow) -> (f64, usize) {
     match model {
         Model::RandomForest(m) => {
             let v = m.vote(row);
-            (v.attack_score, v.class)
+            (v.attack_score, v.attack_class)
         }
         Model::IsolationForest(m) => (m.score(row), 1),
     }

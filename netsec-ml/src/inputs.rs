@@ -23,7 +23,8 @@ pub const INPUT_COUNT: usize = FEATURE_COUNT + CONTEXT_COUNT;
 pub type InputRow = [f64; INPUT_COUNT];
 
 /// A context feature: what the flows of the last [`crate::context::WINDOW_SECS`] seconds say
-/// about the flow's responder address (either side of those flows), each as ln(1 + count).
+/// about the flow's responder address (either side of those flows), as counts (the distinct
+/// ones estimated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContextFeature {
     /// Flows the responder took part in (this one included).
