@@ -12,10 +12,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::inputs::{Input, InputRow, INPUT_COUNT};
 use ndarray::{Array2, ArrayView1, Axis};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use crate::inputs::{Input, InputRow, INPUT_COUNT};
 
 /// Name of the class every benign row carries; always class index 0.
 pub const BENIGN: &str = "BENIGN";

@@ -26,7 +26,6 @@ use std::sync::Arc;
 
 use netsec_core::config::{DetectorFactory, ModelLoader};
 
-use crate::inputs::{without_context, InputRow};
 use netsec_core::detect::{Alert, Detector, DetectorStats};
 use netsec_core::features::{FeatureVector, FEATURE_COUNT};
 use netsec_core::flow::FlowRecord;
@@ -37,6 +36,7 @@ use crate::drift::DriftMonitor;
 use crate::explain::FeatureContribution;
 use crate::forest::{ForestVote, RandomForestModel};
 use crate::iforest::{average_path_length, IsolationForestModel};
+use crate::inputs::{without_context, InputRow};
 use crate::model::{Model, ModelError, ModelFile, ModelKind, Thresholds};
 
 /// The alert `meta` key holding the scored row's context features (see [`crate::inputs`]).
@@ -169,8 +169,6 @@ impl Common {
     }
 }
 
-/// `flow 10.0.0.1:1234 -> 10.0.0.2:80 TCP` (no ports for protocols without them), from the
-/// flow fields of an alert.
 /// The row an alert was raised for: `features` and the context recorded in its meta (zeros
 /// when absent).
 fn alert_row(alert: &Alert, features: &FeatureVector) -> InputRow {
@@ -183,6 +181,8 @@ fn alert_row(alert: &Alert, features: &FeatureVector) -> InputRow {
     row
 }
 
+/// `flow 10.0.0.1:1234 -> 10.0.0.2:80 TCP` (no ports for protocols without them), from the
+/// flow fields of an alert.
 fn flow_text(a: &Alert) -> String {
     let p = a.protocol.as_deref().unwrap_or("?");
     let addr = |ip: Option<std::net::IpAddr>| ip.map_or_else(|| "?".to_string(), |i| i.to_string());

@@ -34,9 +34,10 @@
 //! assert_eq!(drifted[0].0.name(), "totlen_fwd");
 //! ```
 
-use crate::inputs::{Input, InputRow, INPUT_COUNT};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
+
+use crate::inputs::{Input, InputRow, INPUT_COUNT};
 
 /// Most bins per feature (deciles).
 pub const BINS: usize = 10;

@@ -19,10 +19,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::inputs::{InputRow, INPUT_COUNT};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{DataError, Dataset};
+use crate::inputs::{InputRow, INPUT_COUNT};
 use crate::metrics::{roc_auc, BinaryAtThreshold, ClassificationReport};
 use crate::model::{Model, ModelFile, Thresholds, ANOMALY_CLASSES};
 use crate::split::{split_by_counts, Split};

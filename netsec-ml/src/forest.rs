@@ -27,7 +27,6 @@
 //!   maps and breaks modal-class ties and sums Gini terms in their iteration order, so its
 //!   multi-class forests differed from run to run (~1 % of nodes on the CIC sample).
 
-use crate::inputs::{InputRow, INPUT_COUNT};
 use linfa::prelude::Fit;
 use linfa::DatasetBase;
 use linfa_ensemble::{EnsembleLearnerParams, RandomForest};
@@ -40,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::Dataset;
 use crate::error::MlError;
 use crate::explain::{top_features, FeatureContribution};
+use crate::inputs::{InputRow, INPUT_COUNT};
 use crate::tree::{FlatForest, Node, TreeRepr};
 
 /// Trees linfa-ensemble trains per call (one generator stream each; see
@@ -635,7 +635,10 @@ pub(crate) mod tests {
         let v = stumps(&[2, 2, 1, 0]).vote(&[0.0; INPUT_COUNT]);
         assert_eq!((v.class, v.attack_class, v.attack_class_votes), (2, 2, 2));
         let v = stumps(&[0, 0]).vote(&[0.0; INPUT_COUNT]);
-        assert_eq!((v.attack_class, v.attack_class_votes, v.attack_score), (0, 0, 0.0));
+        assert_eq!(
+            (v.attack_class, v.attack_class_votes, v.attack_score),
+            (0, 0, 0.0)
+        );
     }
 
     fn row(x: ArrayView2<'_, f64>, i: usize) -> InputRow {

@@ -38,7 +38,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::inputs::{InputRow, INPUT_COUNT};
 use netsec_core::detect::{Alert, Detector, EpisodeAggregator, EpisodeConfig, Severity};
 use netsec_core::flow::{FlowRecord, FlowTableConfig};
 use serde::{Deserialize, Serialize};
@@ -50,6 +49,7 @@ use crate::dataset::{intern_class, DataError, Dataset, BENIGN};
 use crate::detector::{attack_type_for, forest_attack_types, ANOMALY, ML_ATTACK};
 use crate::drift::FeatureBins;
 use crate::evaluate::{class_count_map, DIGEST_PREFIX, ROWS_FIT};
+use crate::inputs::{InputRow, INPUT_COUNT};
 use crate::labels::LabelRules;
 use crate::metrics::roc_auc;
 use crate::model::{Calibration, Model, ModelFile, ModelKind, Thresholds, TrainingMeta};

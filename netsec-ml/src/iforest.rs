@@ -30,7 +30,6 @@
 //!   are those whose splits isolated the row at the shallowest depths. A row no tree isolated
 //!   early has no explanation.
 
-use crate::inputs::{InputRow, INPUT_COUNT};
 use linfa::traits::{Fit, PredictInplace};
 use linfa::{DatasetBase, ParamGuard};
 use ndarray::{Array1, ArrayBase, ArrayView2, Data, Ix2};
@@ -41,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::MlError;
 use crate::explain::{top_features, FeatureContribution};
 use crate::forest::{check_rows, map_rows};
+use crate::inputs::{InputRow, INPUT_COUNT};
 use crate::tree::{FlatForest, Node, TreeRepr};
 
 /// Euler–Mascheroni constant, for the harmonic number in [`average_path_length`].

@@ -14,8 +14,9 @@
 //! On disk (see [`crate::model`]) each tree is a [`TreeRepr`]: parallel arrays indexed by node,
 //! with indices local to the tree.
 
-use crate::inputs::{InputRow, INPUT_COUNT};
 use serde::{Deserialize, Serialize};
+
+use crate::inputs::{InputRow, INPUT_COUNT};
 
 /// `feature` of a leaf in memory: the padded row's always −∞ column.
 pub(crate) const SENTINEL: u32 = INPUT_COUNT as u32;
