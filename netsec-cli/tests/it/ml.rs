@@ -451,7 +451,7 @@ fn analyze_with_models_alerts_through_the_sinks() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("model rf-default 2 (random_forest"),
+        stderr(&o).contains("model rf-default 3 (random_forest"),
         "{}",
         stderr(&o)
     );
@@ -470,7 +470,7 @@ fn analyze_with_models_alerts_through_the_sinks() {
     assert_eq!(a["detector"], "random_forest");
     assert_eq!(a["attack_type"], "Portscan");
     assert_eq!(a["src_ip"], "10.0.0.128");
-    assert_eq!(a["meta"]["model_version"], "2");
+    assert_eq!(a["meta"]["model_version"], "3");
     assert_eq!(a["meta"]["episode"]["key"], "src");
     let flows = a["meta"]["episode"]["flows"]
         .as_u64()
