@@ -1274,11 +1274,17 @@ pub enum StickyBuffer {
     Ja3Hash,
     /// `ja4.hash`: the JA4 fingerprint of a TLS ClientHello.
     Ja4Hash,
+    /// `ssh.proto`: the protocol version of an SSH identification line (`2.0` of
+    /// `SSH-2.0-OpenSSH_9.6`), client's or server's.
+    SshProto,
+    /// `ssh.software`: the software version of an SSH identification line (`OpenSSH_9.6`,
+    /// up to the first space or line end).
+    SshSoftware,
 }
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 28] = [
+    pub const ALL: [StickyBuffer; 30] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1307,6 +1313,8 @@ impl StickyBuffer {
         StickyBuffer::HttpServer,
         StickyBuffer::Ja3Hash,
         StickyBuffer::Ja4Hash,
+        StickyBuffer::SshProto,
+        StickyBuffer::SshSoftware,
     ];
 
     /// The keyword.
@@ -1340,16 +1348,20 @@ impl StickyBuffer {
             StickyBuffer::HttpServer => "http.server",
             StickyBuffer::Ja3Hash => "ja3.hash",
             StickyBuffer::Ja4Hash => "ja4.hash",
+            StickyBuffer::SshProto => "ssh.proto",
+            StickyBuffer::SshSoftware => "ssh.software",
         }
     }
 
-    /// The buffer named by a keyword (also Suricata's older `dns_query`, `tls_sni` and
-    /// `ja3_hash` spellings).
+    /// The buffer named by a keyword (also Suricata's older `dns_query`, `tls_sni`,
+    /// `ja3_hash`, `ssh_proto` and `ssh_software` spellings).
     pub fn from_keyword(kw: &str) -> Option<StickyBuffer> {
         match kw {
             "dns_query" => Some(StickyBuffer::DnsQuery),
             "tls_sni" => Some(StickyBuffer::TlsSni),
             "ja3_hash" => Some(StickyBuffer::Ja3Hash),
+            "ssh_proto" => Some(StickyBuffer::SshProto),
+            "ssh_software" => Some(StickyBuffer::SshSoftware),
             _ => StickyBuffer::ALL.into_iter().find(|b| b.as_str() == kw),
         }
     }

@@ -23,6 +23,8 @@ pub(crate) struct AppBuffers<'a> {
     ja3: Option<Range<usize>>,
     ja4: Option<Range<usize>>,
     query: Option<Range<usize>>,
+    ssh_proto: Option<Range<usize>>,
+    ssh_software: Option<Range<usize>>,
     /// The last `dotprefix`ed buffer built this packet, and where.
     dotted: Option<(StickyBuffer, Range<usize>)>,
     text: Vec<u8>,
@@ -40,6 +42,8 @@ impl<'a> AppBuffers<'a> {
             ja3: None,
             ja4: None,
             query: None,
+            ssh_proto: None,
+            ssh_software: None,
             dotted: None,
             text,
         }
@@ -103,6 +107,8 @@ impl<'a> AppBuffers<'a> {
             StickyBuffer::Ja3Hash => self.ja3.clone(),
             StickyBuffer::Ja4Hash => self.ja4.clone(),
             StickyBuffer::DnsQuery => self.query.clone(),
+            StickyBuffer::SshProto => self.ssh_proto.clone(),
+            StickyBuffer::SshSoftware => self.ssh_software.clone(),
             http => self.http.as_ref().and_then(|h| h.get(http)),
         }
     }
@@ -135,6 +141,16 @@ impl<'a> AppBuffers<'a> {
                     self.http = Some(h);
                     return;
                 }
+                if let Some((proto, software)) = ssh_identification(p) {
+                    let mut push = |b: &[u8]| {
+                        let at = self.text.len();
+                        self.text.extend_from_slice(b);
+                        Some(at..self.text.len())
+                    };
+                    self.ssh_proto = push(proto);
+                    self.ssh_software = push(software);
+                    return;
+                }
                 dns::DnsMessage::parse_tcp(p).map(|(m, _)| m)
             }
             IpProtocol::UDP => dns::DnsMessage::parse(p),
@@ -155,6 +171,19 @@ impl<'a> AppBuffers<'a> {
             self.query = Some(start..self.text.len());
         }
     }
+}
+
+/// The protocol and software versions of an SSH identification line
+/// (`SSH-protoversion-softwareversion[ comments]\r\n`, RFC 4253 4.2) at the start of `p`.
+fn ssh_identification(p: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = p.strip_prefix(b"SSH-")?;
+    let dash = rest.iter().position(|&b| b == b'-')?;
+    let (proto, rest) = (&rest[..dash], &rest[dash + 1..]);
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
+        .unwrap_or(rest.len());
+    Some((proto, &rest[..end]))
 }
 
 #[cfg(test)]
@@ -188,5 +217,29 @@ mod tests {
         reply[2] = 0x81;
         let mut b = AppBuffers::new(&reply, IpProtocol::UDP, Vec::new());
         assert_eq!(b.get(StickyBuffer::DnsQuery), None);
+    }
+
+    #[test]
+    fn ssh_identification_lines_give_proto_and_software() {
+        let line = b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n";
+        let mut b = AppBuffers::new(line, IpProtocol::TCP, Vec::new());
+        assert_eq!(b.get(StickyBuffer::SshProto), Some(&b"2.0"[..]));
+        assert_eq!(
+            b.get(StickyBuffer::SshSoftware),
+            Some(&b"OpenSSH_9.6p1"[..])
+        );
+        let mut b = AppBuffers::new(b"SSH-1.99-Cisco-1.25\r\n", IpProtocol::TCP, Vec::new());
+        assert_eq!(b.get(StickyBuffer::SshProto), Some(&b"1.99"[..]));
+        assert_eq!(b.get(StickyBuffer::SshSoftware), Some(&b"Cisco-1.25"[..]));
+        // Not a banner: no SSH buffers.
+        for p in [
+            &b"SSH-2.0"[..],
+            b"GET / HTTP/1.1\r\n\r\n",
+            b"xSSH-2.0-a\r\n",
+        ] {
+            let mut b = AppBuffers::new(p, IpProtocol::TCP, Vec::new());
+            assert_eq!(b.get(StickyBuffer::SshProto), None, "{p:?}");
+            assert_eq!(b.get(StickyBuffer::SshSoftware), None);
+        }
     }
 }

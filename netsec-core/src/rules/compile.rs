@@ -782,10 +782,6 @@ pub(crate) fn payload_end_bound(
     prev.and_then(|e| u32::try_from(e).ok())
 }
 
-/// Whether a match in `buffer` is also an occurrence in the raw payload, so a content of it
-/// can be the rule's fast pattern: true for the payload and the buffers that are slices of it;
-/// `dns.query` is rebuilt from labels, and `http.host` is lower-cased (its fast pattern is
-/// searched case-insensitively, see the prefilter).
 /// Whether a content of `buffer` occurs in the raw payload as written, so it can serve as
 /// the rule's fast pattern. Rebuilt buffers (the dotted DNS name, the header block, header
 /// names, `http.start`, the TLS fingerprints) do not. `http.uri` counts: its fast pattern is looked for in the raw

@@ -24,8 +24,9 @@
 //! Second tier, application layer: `dns`, `tls`, `http`, `ssh`, `dhcp` and `quic` in the
 //! header match packets of flows the flow table recognised as that protocol
 //! ([`FlowContext::app_proto`](crate::flow::FlowContext::app_proto), decided from the
-//! payload); the sticky buffers `dns.query`, `tls.sni`, `http.host`, `http.uri`,
-//! `http.user_agent`, `http.method` (and `pkt_data` to return to the payload) make the
+//! payload); the sticky buffers (`dns.query`, `tls.sni`, `http.host`, `http.uri`,
+//! `http.user_agent`, `http.method`, `ssh.proto`, `ssh.software`, the fingerprints and the
+//! other HTTP buffers; `pkt_data` returns to the payload) make the
 //! `content`/`pcre` after them inspect that field of the packet ([`StickyBuffer`]), parsed from
 //! that packet only when a candidate rule needs it.
 //!

@@ -1373,7 +1373,7 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                     None => RuleOption::IpProto(parse_uint(kw, v, 255)?),
                 }
             }
-            "flags" => RuleOption::Flags(parse_flags(kw, v)?),
+            "flags" | "tcp.flags" => RuleOption::Flags(parse_flags(kw, v)?),
             "flow" => match parse_flow(kw, v)? {
                 Ok(list) => RuleOption::Flow(list),
                 Err(_) => RuleOption::Unsupported {
