@@ -25,8 +25,6 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netsec_core::detect::{Detector, EpisodeAggregator, EpisodeConfig};
 use netsec_core::features::FeatureVector;
-use netsec_core::flow::{EndReason, FlowRecord, FlowStats};
-use netsec_core::time::Timestamp;
 use netsec_ml::drift::FeatureBins;
 use netsec_ml::inputs::{without_context, InputRow};
 use netsec_ml::{
@@ -34,23 +32,6 @@ use netsec_ml::{
 };
 
 const SCORED: usize = 10_000;
-
-fn flow() -> FlowRecord {
-    FlowRecord {
-        id: 1,
-        first_ts: Timestamp::from_micros(0),
-        last_ts: Timestamp::from_micros(1),
-        src_addr: "10.0.0.1".parse().expect("literal"),
-        src_port: 40000,
-        dst_addr: "10.0.0.2".parse().expect("literal"),
-        dst_port: 80,
-        protocol: netsec_core::decode::IpProtocol::TCP,
-        end_reason: EndReason::Fin,
-        stats: FlowStats::default(),
-        app_proto: netsec_core::app::AppProto::Unknown,
-        app: None,
-    }
-}
 
 fn never() -> Thresholds {
     Thresholds {
@@ -110,7 +91,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| rows.iter().map(|r| iso.score(black_box(r))).sum::<f64>())
     });
     // The detectors on rows that raise nothing: alert threshold 1.0, rows scoring below it.
-    let flow = flow();
+    let flow = netsec_benches::ml_flow();
     let quiet_rf: Vec<FeatureVector> = vectors
         .iter()
         .filter(|v| rf.attack_score(&without_context(v.as_array())) < 1.0)
@@ -125,14 +106,7 @@ fn bench(c: &mut Criterion) {
     let mut file = ModelFile::new("bench", "1", Model::RandomForest(rf.clone()));
     file.training.feature_bins = Some(FeatureBins::from_rows(data.features.view()));
     let mut sensor_like = EpisodeAggregator::new(detector_for(&file), EpisodeConfig::default());
-    let flows: Vec<FlowRecord> = (0..SCORED)
-        .map(|i| {
-            let mut f = flow.clone();
-            f.src_addr = std::net::IpAddr::from([10, 0, 1, (i % 64) as u8]);
-            f.last_ts = Timestamp::from_micros(i as i64 * 1_000_000);
-            f
-        })
-        .collect();
+    let flows = netsec_benches::ml_flows(SCORED);
     let mut out = Vec::new();
     g.throughput(Throughput::Elements(SCORED as u64));
     g.bench_function("random_forest_detector_episodes", |b| {

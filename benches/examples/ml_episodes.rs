@@ -14,20 +14,8 @@ use std::time::Instant;
 
 use netsec_core::detect::{Detector, EpisodeAggregator, EpisodeConfig};
 use netsec_core::features::FeatureVector;
-use netsec_core::flow::{EndReason, FlowRecord, FlowStats};
-use netsec_core::time::Timestamp;
 use netsec_ml::drift::FeatureBins;
 use netsec_ml::{detector_for, Model, ModelFile, RandomForestParams};
-
-/// User plus system CPU time of this process, in seconds (`/proc/self/stat`, 100 ticks/s).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let passes: usize = match std::env::args().nth(1) {
@@ -45,25 +33,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     file.training.feature_bins = Some(FeatureBins::from_rows(data.features.view()));
     let (rows, _) = netsec_benches::ml_rows(FLOWS, 8, 3.0, 7);
     let vectors: Vec<FeatureVector> = rows.iter().map(|r| FeatureVector::from_array(*r)).collect();
-    let flows: Vec<FlowRecord> = (0..FLOWS)
-        .map(|i| FlowRecord {
-            id: i as u64,
-            first_ts: Timestamp::from_micros(i as i64 * 1_000_000),
-            last_ts: Timestamp::from_micros(i as i64 * 1_000_000 + 1),
-            src_addr: std::net::IpAddr::from([10, 0, 1, (i % 64) as u8]),
-            src_port: 40000,
-            dst_addr: std::net::IpAddr::from([10, 0, 0, 2]),
-            dst_port: 80,
-            protocol: netsec_core::decode::IpProtocol::TCP,
-            end_reason: EndReason::Fin,
-            stats: FlowStats::default(),
-            app_proto: netsec_core::app::AppProto::Unknown,
-            app: None,
-        })
-        .collect();
+    let flows = netsec_benches::ml_flows(FLOWS);
     let mut sensor_like = EpisodeAggregator::new(detector_for(&file), EpisodeConfig::default());
     let mut out = Vec::new();
-    let (wall, cpu) = (Instant::now(), cpu_seconds());
+    let (wall, cpu) = (Instant::now(), netsec_benches::cpu_seconds());
     let mut alerts = 0;
     for _ in 0..passes {
         for (f, v) in flows.iter().zip(&vectors) {
@@ -74,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = (FLOWS * passes) as f64;
     let wall = wall.elapsed().as_secs_f64();
-    let cpu = cpu.zip(cpu_seconds()).map(|(a, b)| b - a);
+    let cpu = cpu.zip(netsec_benches::cpu_seconds()).map(|(a, b)| b - a);
     println!(
         "forest detector inside episode aggregation: {:.0} flows/s per wall second, {} per CPU second ({alerts} episode alerts)",
         n / wall,

@@ -20,20 +20,9 @@ use std::time::Instant;
 use netsec_ml::inputs::{without_context, InputRow};
 use netsec_ml::{IsolationForestParams, Model, ModelFile, RandomForestParams};
 
-/// User plus system CPU time of this process, in seconds (`/proc/self/stat`, 100 ticks/s).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
 /// Runs `score` over `rows` `passes` times; prints flows/s per wall and per CPU second.
 fn rate(name: &str, rows: &[InputRow], passes: usize, mut score: impl FnMut(&InputRow) -> f64) {
-    let (wall, cpu) = (Instant::now(), cpu_seconds());
+    let (wall, cpu) = (Instant::now(), netsec_benches::cpu_seconds());
     let mut sink = 0.0;
     for _ in 0..passes {
         for r in rows {
@@ -42,7 +31,7 @@ fn rate(name: &str, rows: &[InputRow], passes: usize, mut score: impl FnMut(&Inp
     }
     let flows = (rows.len() * passes) as f64;
     let wall = wall.elapsed().as_secs_f64();
-    let cpu = cpu.zip(cpu_seconds()).map(|(a, b)| b - a);
+    let cpu = cpu.zip(netsec_benches::cpu_seconds()).map(|(a, b)| b - a);
     println!(
         "{name}: {:.0} flows/s per wall second, {} per CPU second (checksum {sink:.1})",
         flows / wall,

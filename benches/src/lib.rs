@@ -150,3 +150,48 @@ pub fn ml_dataset(n: usize, classes: usize, centre_range: f64, seed: u64) -> Dat
             .collect(),
     }
 }
+
+/// The flow the ML benches score: 10.0.0.1:40000 -> 10.0.0.2:80 TCP, ended by FIN, no
+/// statistics (the benches hand the detectors their feature vectors separately).
+pub fn ml_flow() -> netsec_core::flow::FlowRecord {
+    netsec_core::flow::FlowRecord {
+        id: 1,
+        first_ts: Timestamp::from_micros(0),
+        last_ts: Timestamp::from_micros(1),
+        src_addr: std::net::IpAddr::from([10, 0, 0, 1]),
+        src_port: 40000,
+        dst_addr: std::net::IpAddr::from([10, 0, 0, 2]),
+        dst_port: 80,
+        protocol: netsec_core::decode::IpProtocol::TCP,
+        end_reason: netsec_core::flow::EndReason::Fin,
+        stats: netsec_core::flow::FlowStats::default(),
+        app_proto: netsec_core::app::AppProto::Unknown,
+        app: None,
+    }
+}
+
+/// `n` copies of [`ml_flow`] from 64 sources (10.0.1.0–63), one second apart: what the
+/// episode benches feed the forest detector inside the episode aggregation.
+pub fn ml_flows(n: usize) -> Vec<netsec_core::flow::FlowRecord> {
+    (0..n)
+        .map(|i| {
+            let mut f = ml_flow();
+            f.src_addr = std::net::IpAddr::from([10, 0, 1, (i % 64) as u8]);
+            f.last_ts = Timestamp::from_micros(i as i64 * 1_000_000);
+            f
+        })
+        .collect()
+}
+
+/// User plus system CPU time of this process, in seconds (`/proc/self/stat`, 100 ticks/s;
+/// `None` off Linux): timing per CPU second stays meaningful on a machine busy with other
+/// work.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
