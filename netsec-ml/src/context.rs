@@ -45,7 +45,7 @@ use foldhash::fast::FixedState;
 use netsec_core::features::{FeatureVector, FEATURE_COUNT};
 use netsec_core::flow::FlowRecord;
 
-use crate::inputs::{InputRow, CONTEXT_COUNT, INPUT_COUNT};
+use crate::inputs::{without_context, InputRow, CONTEXT_COUNT};
 
 /// How long an address's counts accumulate before they start over, in seconds.
 pub const WINDOW_SECS: i64 = 60;
@@ -144,8 +144,7 @@ impl FlowContext {
 
     /// The model row of `flow`: its `features`, then its context ([`FlowContext::observe`]).
     pub fn row(&mut self, flow: &FlowRecord, features: &FeatureVector) -> InputRow {
-        let mut row = [0.0; INPUT_COUNT];
-        row[..FEATURE_COUNT].copy_from_slice(features.as_array());
+        let mut row = without_context(features.as_array());
         row[FEATURE_COUNT..].copy_from_slice(&self.observe(flow));
         row
     }
