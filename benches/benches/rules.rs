@@ -177,6 +177,8 @@ fn packets(payloads: &[(IpProtocol, u16, Vec<u8>)]) -> Vec<IpPacket<'_>> {
             payload: p,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         })
         .collect()
 }

@@ -73,6 +73,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             payload: data,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         let ctx = table.process_ip(&ip, &mut exported);
         for d in detectors.iter_mut() {

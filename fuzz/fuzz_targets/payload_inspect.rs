@@ -59,6 +59,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             payload: data,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         let flow = FlowContext {
             flow_id: 1,
@@ -78,6 +80,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             rst_out_of_window: false,
             ack_out_of_sync: false,
             app_proto: netsec_core::app::AppProto::Unknown,
+            midstream: false,
         };
         payload.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);
         rules.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);

@@ -241,6 +241,8 @@ mod tests {
                 payload: &payload,
                 l2: L2Info::default(),
                 transport_error: None,
+                ip_header: &[],
+                transport_header: &[],
             };
             d.on_packet(&PacketView::Ip(&ip), None, &mut out);
         }

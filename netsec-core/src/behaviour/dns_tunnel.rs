@@ -424,6 +424,8 @@ mod tests {
             payload: &payload,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         let mut out = Vec::new();
         d.on_packet(&PacketView::Ip(&ip), None, &mut out);
@@ -564,6 +566,8 @@ mod tests {
             payload: &resp,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         let mut out = Vec::new();
         d.on_packet(&PacketView::Ip(&ip), None, &mut out);
@@ -586,6 +590,8 @@ mod tests {
                 payload: &payload,
                 l2: L2Info::default(),
                 transport_error: None,
+                ip_header: &[],
+                transport_header: &[],
             };
             d.on_packet(&PacketView::Ip(&ip), None, &mut Vec::new());
         }

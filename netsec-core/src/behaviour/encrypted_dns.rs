@@ -393,6 +393,8 @@ mod tests {
             payload,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         let mut out = Vec::new();
         d.on_packet(&PacketView::Ip(&ip), None, &mut out);

@@ -539,6 +539,8 @@ pub(crate) mod tests_util {
             payload: &[],
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         d.on_packet(&PacketView::Ip(&ip), flow, out);
     }
@@ -559,6 +561,7 @@ pub(crate) mod tests_util {
             rst_out_of_window: false,
             ack_out_of_sync: false,
             app_proto: crate::app::AppProto::Unknown,
+            midstream: false,
         }
     }
 

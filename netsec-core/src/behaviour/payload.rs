@@ -498,6 +498,8 @@ mod tests {
             payload,
             l2: crate::decode::L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         let mut out = Vec::new();
         let flow = crate::behaviour::tests_util::new_flow(1);

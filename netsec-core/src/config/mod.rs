@@ -56,8 +56,8 @@ use crate::flow::{FlowConfigError, FlowTableConfig};
 use crate::output::{CsvFlowWriter, EveFlowWriter, FlowSink, JsonlFlowWriter};
 use crate::pipeline::Sensor;
 use crate::rules::{
-    AlertFilter, ParseErrorKind, RuleDetector, RuleSet, RuleVars, RuleWarning, ThresholdConfig,
-    ThresholdConfigError,
+    AlertFilter, MidstreamPolicy, ParseErrorKind, RuleDetector, RuleDetectorConfig, RuleSet,
+    RuleVars, RuleWarning, ThresholdConfig, ThresholdConfigError,
 };
 
 /// The bundled rule file (`config/default.rules`), compiled into the library.
@@ -126,6 +126,9 @@ pub struct RulesConfig {
     /// A Suricata `threshold.config` (`suppress`, `threshold`, `event_filter`,
     /// `rate_filter`), applied to the alerts of every detector.
     pub threshold_file: Option<PathBuf>,
+    /// What the rules do with TCP flows taken up midstream (`ignore`: inspect them, the
+    /// default; `pass-flow`: inspect none of their packets).
+    pub midstream_policy: MidstreamPolicy,
 }
 
 impl Default for RulesConfig {
@@ -137,6 +140,7 @@ impl Default for RulesConfig {
             address_groups: BTreeMap::new(),
             port_groups: BTreeMap::new(),
             threshold_file: None,
+            midstream_policy: MidstreamPolicy::Ignore,
         }
     }
 }
@@ -496,8 +500,13 @@ impl CheckedSensorConfig {
 
     /// A fresh rule detector over the loaded rules; `None` when no rule loaded.
     pub fn rule_detector(&self) -> Option<Box<dyn Detector>> {
-        (!self.rules.is_empty())
-            .then(|| Box::new(RuleDetector::new(self.rules.clone())) as Box<dyn Detector>)
+        let config = RuleDetectorConfig {
+            midstream_policy: self.config.rules.midstream_policy,
+            ..RuleDetectorConfig::default()
+        };
+        (!self.rules.is_empty()).then(|| {
+            Box::new(RuleDetector::with_config(self.rules.clone(), config)) as Box<dyn Detector>
+        })
     }
 
     /// Fresh detectors, in the fixed order: rules (when any loaded), the enabled behavioural
@@ -611,6 +620,19 @@ mod tests {
             SensorConfig::from_toml_str(&text).expect("parses"),
             SensorConfig::default()
         );
+    }
+
+    #[test]
+    fn midstream_settings_parse() {
+        let c = SensorConfig::from_toml_str(
+            "[flow]\nmidstream = false\n[rules]\nmidstream_policy = \"pass-flow\"\n",
+        )
+        .expect("parses");
+        assert!(!c.flow.midstream);
+        assert_eq!(c.rules.midstream_policy, MidstreamPolicy::PassFlow);
+        let err = SensorConfig::from_toml_str("[rules]\nmidstream_policy = \"drop\"\n")
+            .expect_err("unknown policy");
+        assert!(err.to_string().contains("drop"), "{err}");
     }
 
     #[test]

@@ -125,9 +125,11 @@ pub(super) fn ipv4<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
         }),
         events: DecodeEvents::NONE,
     };
+    let header = buf.get(..hl).unwrap_or_default();
     transport(
         ctx,
         facts,
+        header,
         u8::from(ip.next_header()),
         l4,
         (total - hl) as u32,
@@ -206,7 +208,9 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
         fragment,
         events,
     };
-    transport(ctx, facts, next, rest, l4_len as u32)
+    // The fixed header and the extension headers walked (`rest` ends where the IP data ends).
+    let header = buf.get(..end - rest.len()).unwrap_or_default();
+    transport(ctx, facts, header, next, rest, l4_len as u32)
 }
 
 /// The anomalies of the `nth` Fragment header of an IPv6 chain (offset in 8-byte units)
@@ -229,8 +233,51 @@ fn fragment_events(nth: u32, offset: u16, more: bool, data: usize) -> DecodeEven
 }
 
 /// The transport header in `buf` (captured bytes, trimmed to the IP length), whose length
-/// according to the IP header is `l4_len`.
+/// according to the IP header is `l4_len`, after the IP header `ip_header`. The packet
+/// decoded at this level (not one a tunnel inside it yields) keeps both headers' bytes.
 fn transport<'a>(
+    ctx: Ctx,
+    ip: IpFacts,
+    ip_header: &'a [u8],
+    proto: u8,
+    buf: &'a [u8],
+    l4_len: u32,
+) -> Result<Decoded<'a>, DecodeError> {
+    let mut decoded = transport_inner(ctx, ip, proto, buf, l4_len)?;
+    if let Decoded::Ip(p) = &mut decoded {
+        if p.ip_header.is_empty() {
+            p.ip_header = ip_header;
+            if ip.fragment.is_none_or(|f| f.is_first()) {
+                p.transport_header = transport_header(proto, buf);
+            }
+        }
+    }
+    Ok(decoded)
+}
+
+/// The bytes of the transport header at the start of `buf`, as Suricata's `tcp.hdr`,
+/// `udp.hdr`, `icmpv4.hdr` and `icmpv6.hdr` see them: TCP's data offset (options included),
+/// UDP's 8 bytes, ICMP's 8 (an ICMPv4 router advertisement adds its address entries); as
+/// much as was captured, and nothing for other protocols or a TCP offset below 5.
+fn transport_header(proto: u8, buf: &[u8]) -> &[u8] {
+    let len = match proto {
+        6 => match buf.get(12) {
+            Some(&off) if off >> 4 >= 5 => usize::from(off >> 4) * 4,
+            _ => 0,
+        },
+        17 => UDP_HEADER,
+        1 => match buf {
+            // Router advertisement: entries × words per entry × 4 bytes follow.
+            [9, _, _, _, n, size, ..] => ICMP_HEADER + usize::from(*n) * usize::from(*size) * 4,
+            _ => ICMP_HEADER,
+        },
+        58 => ICMP_HEADER,
+        _ => 0,
+    };
+    buf.get(..len.min(buf.len())).unwrap_or_default()
+}
+
+fn transport_inner<'a>(
     ctx: Ctx,
     ip: IpFacts,
     proto: u8,
@@ -297,6 +344,8 @@ fn ip_packet<'a>(ctx: &Ctx, meta: PacketMeta, payload: &'a [u8]) -> IpPacket<'a>
         payload,
         l2: ctx.l2,
         transport_error: None,
+        ip_header: &[],
+        transport_header: &[],
     }
 }
 

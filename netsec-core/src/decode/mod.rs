@@ -355,6 +355,12 @@ pub struct IpPacket<'a> {
     /// rules, as Suricata does; `meta` then holds the fields that could be read (ports, flags,
     /// window) and a zero `payload_len`.
     pub transport_error: Option<DecodeError>,
+    /// The IP header as captured: IPv4's with its options, IPv6's fixed header with the
+    /// extension headers that precede the transport (Suricata's `ipv4.hdr` / `ipv6.hdr`).
+    pub ip_header: &'a [u8],
+    /// The transport header as captured (see `tcp.hdr`, `udp.hdr`, `icmpv4.hdr`,
+    /// `icmpv6.hdr`): empty for non-first fragments and protocols without one.
+    pub transport_header: &'a [u8],
 }
 
 /// What a frame turned out to be.

@@ -1401,3 +1401,50 @@ proptest! {
         prop_assert_eq!(cut.payload.len(), s.payload_len / 2);
     }
 }
+
+#[test]
+fn ip_and_transport_headers_are_kept_as_captured() {
+    let headers = |data: &[u8], link: LinkType| {
+        let p = ip(decode(&raw(link, data)));
+        (
+            p.ip_header.to_vec(),
+            p.transport_header.to_vec(),
+            p.payload.to_vec(),
+        )
+    };
+    // IPv4 with 4 bytes of options, TCP with 8 of options.
+    let pkt = ipv4_pkt(
+        V4A,
+        V4B,
+        6,
+        64,
+        4,
+        (7, 0, false),
+        &tcp_seg(1, 2, 0x18, 9, 8, b"hi"),
+    );
+    let (iph, th, pay) = headers(&pkt, LinkType::IPV4);
+    assert_eq!(
+        (iph.as_slice(), th.len(), pay.as_slice()),
+        (&pkt[..24], 28, &b"hi"[..])
+    );
+    assert_eq!(&th[..4], &[0, 1, 0, 2]);
+    // IPv6 with a hop-by-hop header, then UDP: the IP header covers the chain.
+    let mut rest = vec![17, 0, 1, 4, 0, 0, 0, 0];
+    rest.extend(udp_dgram(53, 53, b"q"));
+    let pkt = ipv6_simple(0, &rest);
+    let (iph, th, _) = headers(&pkt, LinkType::IPV6);
+    assert_eq!((iph.len(), th.as_slice()), (48, &pkt[48..56]));
+    // ICMP router advertisement: 2 entries of 2 words follow the 8-byte header.
+    let mut advert = vec![9, 0, 0, 0, 2, 2, 0, 30];
+    advert.extend_from_slice(&[10; 16]);
+    advert.extend_from_slice(b"tail");
+    let (_, th, _) = headers(&ipv4_simple(1, &advert), LinkType::IPV4);
+    assert_eq!(th.len(), 24);
+    // A non-first fragment has no transport header.
+    let frag = ipv4_pkt(V4A, V4B, 17, 64, 0, (7, 2, false), &[0; 16]);
+    let (iph, th, _) = headers(&frag, LinkType::IPV4);
+    assert_eq!((iph.len(), th.len()), (20, 0));
+    // A tunnel's inner packet carries the inner headers.
+    let (iph, th, _) = headers(&ipv4_simple(4, &inner_tcp_v4()), LinkType::RAW);
+    assert_eq!((iph.as_slice(), th.len()), (&inner_tcp_v4()[..20], 20));
+}

@@ -113,6 +113,8 @@ mod tests {
             payload,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         PacketInterest::of(&PacketView::Ip(&ip))
     }

@@ -164,6 +164,12 @@ impl<W: Write> EveAlertSink<W> {
         if let Some(p) = &alert.protocol {
             obj.insert("proto".into(), p.clone().into());
         }
+        // ICMP type and code, where the detector recorded them, as Suricata writes them.
+        for key in ["icmp_type", "icmp_code"] {
+            if let Some(v) = alert.meta_u64(key) {
+                obj.insert(key.into(), v.into());
+            }
+        }
         obj.insert(
             "alert".into(),
             json!({

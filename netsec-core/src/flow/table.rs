@@ -46,6 +46,11 @@ pub struct FlowTableConfig {
     /// Emergency mode ends when the table's bytes fall below this percentage of the memcap
     /// (default 70, as Suricata's `emergency-recovery: 30`).
     pub emergency_recovery_percent: u8,
+    /// Take up TCP sessions whose opening SYN was not seen (default on: captures often start
+    /// in the middle of sessions). Off, as Suricata's `stream.midstream: false` (its
+    /// default), such a flow is still a flow with its statistics, but gets no application
+    /// layer and never counts as established.
+    pub midstream: bool,
 }
 
 impl Default for FlowTableConfig {
@@ -61,6 +66,7 @@ impl Default for FlowTableConfig {
             memcap_bytes: 128 << 20,
             emergency_idle_timeout_us: 10_000_000,
             emergency_recovery_percent: 70,
+            midstream: true,
         }
     }
 }
@@ -252,6 +258,8 @@ pub struct FlowContext {
     pub ack_out_of_sync: bool,
     /// The application protocol recognised so far (this packet included).
     pub app_proto: AppProto,
+    /// A TCP flow taken up midstream: its first packet was not the client's SYN.
+    pub midstream: bool,
 }
 
 /// A finished flow: identity columns plus the statistics behind the 25 features.
@@ -385,6 +393,8 @@ struct TcpState {
     /// Per direction (forward, backward): the sequence number after the highest byte seen,
     /// once a segment was seen.
     next_seq: [Option<u32>; 2],
+    /// The flow's first packet was not a SYN without ACK.
+    midstream: bool,
 }
 
 /// How far from where its direction's data reached a RST may land and still be taken for
@@ -920,6 +930,8 @@ impl FlowTable {
         }
         self.add_memory(FLOW_ENTRY_BYTES);
         let hash = self.hasher.hash_one(key);
+        let midstream =
+            meta.protocol == IpProtocol::TCP && (!meta.tcp_flags.syn() || meta.tcp_flags.ack());
         let entry = Entry {
             key,
             hash,
@@ -928,10 +940,14 @@ impl FlowTable {
             first_ts: meta.ts,
             last_ts: meta.ts,
             stats: FlowStats::default(),
-            tcp: TcpState::default(),
+            tcp: TcpState {
+                midstream,
+                ..TcpState::default()
+            },
             closed: None,
             app_proto: AppProto::Unknown,
-            app_active: self.config.app_layer,
+            // A midstream flow gets no application layer when midstream take-up is off.
+            app_active: self.config.app_layer && (self.config.midstream || !midstream),
         };
         self.next_id += 1;
         let idx = match self.free.pop() {
@@ -1070,7 +1086,7 @@ impl FlowTable {
             flow_id: e.id,
             direction,
             packets: e.stats.packets(),
-            established: e.tcp.established,
+            established: e.tcp.established && (self.config.midstream || !e.tcp.midstream),
             new_flow,
             retransmission,
             first_in_direction: if direction.is_forward() {
@@ -1084,6 +1100,7 @@ impl FlowTable {
             rst_out_of_window,
             ack_out_of_sync,
             app_proto: e.app_proto,
+            midstream: e.tcp.midstream,
         };
         self.push_back(idx);
         ctx
@@ -1399,6 +1416,40 @@ mod tests {
             .map(|m| t.process(m, &mut out).expect("attributed").retransmission)
             .collect();
         assert_eq!(flags, [false, false, false, false, true, false, false]);
+    }
+
+    #[test]
+    fn midstream_flows_get_no_application_layer_when_take_up_is_off() {
+        let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let run = |midstream: bool, from_syn: bool| {
+            let config = FlowTableConfig {
+                midstream,
+                ..FlowTableConfig::default()
+            };
+            let mut t = FlowTable::new(config).expect("valid");
+            let mut out = Vec::new();
+            let mut pkts = if from_syn { handshake() } else { Vec::new() };
+            pkts.push(cs(300, PSH | ACK, request.len() as u32));
+            let mut last = None;
+            for (i, m) in pkts.iter().enumerate() {
+                let payload: &[u8] = if i + 1 == pkts.len() { request } else { b"" };
+                let ip = IpPacket {
+                    meta: *m,
+                    payload,
+                    l2: Default::default(),
+                    transport_error: None,
+                    ip_header: &[],
+                    transport_header: &[],
+                };
+                last = t.process_ip(&ip, &mut out);
+            }
+            let c = last.expect("attributed");
+            (c.midstream, c.established, c.app_proto)
+        };
+        assert_eq!(run(true, true), (false, true, AppProto::Http));
+        assert_eq!(run(false, true), (false, true, AppProto::Http));
+        assert_eq!(run(true, false), (true, false, AppProto::Http));
+        assert_eq!(run(false, false), (true, false, AppProto::Unknown));
     }
 
     #[test]

@@ -49,6 +49,8 @@ enum StagedPacket {
         transport_error: Option<DecodeError>,
         /// The packet's flow context (`None` for an orphan fragment).
         ctx: Option<FlowContext>,
+        /// Bytes of the IP header, then of the transport header, stored before the payload.
+        header_lens: (u16, u16),
     },
     Arp {
         ts: Timestamp,
@@ -177,12 +179,20 @@ impl Stage1 {
         let packet = tracker.track(raw, flows, |_, _, view, ctx| {
             let (packet, payload) = match *view {
                 PacketView::Ip(ip) => {
+                    // Lengths fit a u16: the IP length field bounds both headers.
+                    let max = usize::from(u16::MAX);
+                    let ip_header = &ip.ip_header[..ip.ip_header.len().min(max)];
+                    let transport_header =
+                        &ip.transport_header[..ip.transport_header.len().min(max)];
                     let packet = StagedPacket::Ip {
                         meta: ip.meta,
                         l2: ip.l2,
                         transport_error: ip.transport_error,
                         ctx: ctx.copied(),
+                        header_lens: (ip_header.len() as u16, transport_header.len() as u16),
                     };
+                    bytes.extend_from_slice(ip_header);
+                    bytes.extend_from_slice(transport_header);
                     (packet, ip.payload)
                 }
                 PacketView::Arp { ts, arp, l2 } => {
@@ -491,12 +501,18 @@ fn detect_batch(
                 l2,
                 transport_error,
                 ctx,
+                header_lens: (ip_len, transport_len),
             } => {
+                let (ip_header, rest) = payload.split_at(usize::from(ip_len).min(payload.len()));
+                let (transport_header, payload) =
+                    rest.split_at(usize::from(transport_len).min(rest.len()));
                 let ip = IpPacket {
                     meta,
                     payload,
                     l2,
                     transport_error,
+                    ip_header,
+                    transport_header,
                 };
                 detection.packet(counters, &PacketView::Ip(&ip), ctx.as_ref(), alerts)
             }

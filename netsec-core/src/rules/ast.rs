@@ -1280,11 +1280,25 @@ pub enum StickyBuffer {
     /// `ssh.software`: the software version of an SSH identification line (`OpenSSH_9.6`,
     /// up to the first space or line end).
     SshSoftware,
+    /// `ipv4.hdr`: an IPv4 packet's header, options included.
+    Ipv4Hdr,
+    /// `ipv6.hdr`: an IPv6 packet's fixed header and the extension headers before the
+    /// transport.
+    Ipv6Hdr,
+    /// `tcp.hdr`: a TCP segment's header, options included.
+    TcpHdr,
+    /// `udp.hdr`: a UDP datagram's 8-byte header.
+    UdpHdr,
+    /// `icmpv4.hdr`: an ICMP message's header (8 bytes; a router advertisement's address
+    /// entries too).
+    Icmpv4Hdr,
+    /// `icmpv6.hdr`: an ICMPv6 message's 8-byte header.
+    Icmpv6Hdr,
 }
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 30] = [
+    pub const ALL: [StickyBuffer; 36] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1315,6 +1329,12 @@ impl StickyBuffer {
         StickyBuffer::Ja4Hash,
         StickyBuffer::SshProto,
         StickyBuffer::SshSoftware,
+        StickyBuffer::Ipv4Hdr,
+        StickyBuffer::Ipv6Hdr,
+        StickyBuffer::TcpHdr,
+        StickyBuffer::UdpHdr,
+        StickyBuffer::Icmpv4Hdr,
+        StickyBuffer::Icmpv6Hdr,
     ];
 
     /// The keyword.
@@ -1350,20 +1370,54 @@ impl StickyBuffer {
             StickyBuffer::Ja4Hash => "ja4.hash",
             StickyBuffer::SshProto => "ssh.proto",
             StickyBuffer::SshSoftware => "ssh.software",
+            StickyBuffer::Ipv4Hdr => "ipv4.hdr",
+            StickyBuffer::Ipv6Hdr => "ipv6.hdr",
+            StickyBuffer::TcpHdr => "tcp.hdr",
+            StickyBuffer::UdpHdr => "udp.hdr",
+            StickyBuffer::Icmpv4Hdr => "icmpv4.hdr",
+            StickyBuffer::Icmpv6Hdr => "icmpv6.hdr",
         }
     }
 
-    /// The buffer named by a keyword (also Suricata's older `dns_query`, `tls_sni`,
-    /// `ja3_hash`, `ssh_proto` and `ssh_software` spellings).
+    /// The buffer named by a keyword (also Suricata's older spellings with `_`: `dns_query`,
+    /// `tls_sni`, `ja3_hash`, `ssh_proto`, `ssh_software`, `http_request_line`,
+    /// `http_response_line`, `http_header_names`, `http_protocol`, `http_start`,
+    /// `http_accept`, `http_accept_enc`, `http_accept_lang`, `http_connection`,
+    /// `http_content_len`, `http_content_type`).
     pub fn from_keyword(kw: &str) -> Option<StickyBuffer> {
-        match kw {
-            "dns_query" => Some(StickyBuffer::DnsQuery),
-            "tls_sni" => Some(StickyBuffer::TlsSni),
-            "ja3_hash" => Some(StickyBuffer::Ja3Hash),
-            "ssh_proto" => Some(StickyBuffer::SshProto),
-            "ssh_software" => Some(StickyBuffer::SshSoftware),
-            _ => StickyBuffer::ALL.into_iter().find(|b| b.as_str() == kw),
-        }
+        let b = match kw {
+            "dns_query" => StickyBuffer::DnsQuery,
+            "tls_sni" => StickyBuffer::TlsSni,
+            "ja3_hash" => StickyBuffer::Ja3Hash,
+            "ssh_proto" => StickyBuffer::SshProto,
+            "ssh_software" => StickyBuffer::SshSoftware,
+            "http_request_line" => StickyBuffer::HttpRequestLine,
+            "http_response_line" => StickyBuffer::HttpResponseLine,
+            "http_header_names" => StickyBuffer::HttpHeaderNames,
+            "http_protocol" => StickyBuffer::HttpProtocol,
+            "http_start" => StickyBuffer::HttpStart,
+            "http_accept" => StickyBuffer::HttpAccept,
+            "http_accept_enc" => StickyBuffer::HttpAcceptEnc,
+            "http_accept_lang" => StickyBuffer::HttpAcceptLang,
+            "http_connection" => StickyBuffer::HttpConnection,
+            "http_content_len" => StickyBuffer::HttpContentLen,
+            "http_content_type" => StickyBuffer::HttpContentType,
+            _ => return StickyBuffer::ALL.into_iter().find(|b| b.as_str() == kw),
+        };
+        Some(b)
+    }
+
+    /// A packet header (`ipv4.hdr`, `tcp.hdr` …) rather than payload or application data.
+    pub fn is_header(self) -> bool {
+        matches!(
+            self,
+            StickyBuffer::Ipv4Hdr
+                | StickyBuffer::Ipv6Hdr
+                | StickyBuffer::TcpHdr
+                | StickyBuffer::UdpHdr
+                | StickyBuffer::Icmpv4Hdr
+                | StickyBuffer::Icmpv6Hdr
+        )
     }
 }
 

@@ -16,6 +16,9 @@ use crate::decode::IpProtocol;
 /// The buffers of one packet.
 pub(crate) struct AppBuffers<'a> {
     payload: &'a [u8],
+    /// The packet's IP and transport headers (empty when not known).
+    ip_header: &'a [u8],
+    transport_header: &'a [u8],
     protocol: IpProtocol,
     parsed: bool,
     http: Option<HttpBuffers>,
@@ -35,6 +38,8 @@ impl<'a> AppBuffers<'a> {
     pub(crate) fn new(payload: &'a [u8], protocol: IpProtocol, text: Vec<u8>) -> Self {
         AppBuffers {
             payload,
+            ip_header: &[],
+            transport_header: &[],
             protocol,
             parsed: false,
             http: None,
@@ -47,6 +52,28 @@ impl<'a> AppBuffers<'a> {
             dotted: None,
             text,
         }
+    }
+
+    /// The same, with the packet's IP and transport headers for the header buffers.
+    pub(crate) fn with_headers(mut self, ip_header: &'a [u8], transport_header: &'a [u8]) -> Self {
+        self.ip_header = ip_header;
+        self.transport_header = transport_header;
+        self
+    }
+
+    /// A header buffer, when the packet has that header.
+    fn header(&self, buffer: StickyBuffer) -> Option<&'a [u8]> {
+        let version = self.ip_header.first().map(|b| b >> 4);
+        let (h, present) = match buffer {
+            StickyBuffer::Ipv4Hdr => (self.ip_header, version == Some(4)),
+            StickyBuffer::Ipv6Hdr => (self.ip_header, version == Some(6)),
+            StickyBuffer::TcpHdr => (self.transport_header, self.protocol == IpProtocol::TCP),
+            StickyBuffer::UdpHdr => (self.transport_header, self.protocol == IpProtocol::UDP),
+            StickyBuffer::Icmpv4Hdr => (self.transport_header, self.protocol == IpProtocol::ICMP),
+            StickyBuffer::Icmpv6Hdr => (self.transport_header, self.protocol == IpProtocol::ICMPV6),
+            _ => return None,
+        };
+        (present && !h.is_empty()).then_some(h)
     }
 
     /// Gives back the text buffer for reuse.
@@ -71,6 +98,11 @@ impl<'a> AppBuffers<'a> {
                     self.text.push(b'.');
                     self.text.extend_from_slice(sni);
                 }
+                header if header.is_header() => {
+                    let h = self.header(header)?;
+                    self.text.push(b'.');
+                    self.text.extend_from_slice(h);
+                }
                 _ => {
                     let range = self.range_of(buffer)?;
                     self.text.push(b'.');
@@ -91,6 +123,7 @@ impl<'a> AppBuffers<'a> {
                 self.parse();
                 self.sni
             }
+            header if header.is_header() => self.header(header),
             other => {
                 let range = self.range_of(other)?;
                 self.text.get(range)
@@ -104,6 +137,7 @@ impl<'a> AppBuffers<'a> {
         self.parse();
         match buffer {
             StickyBuffer::PktData | StickyBuffer::TlsSni => None,
+            header if header.is_header() => None,
             StickyBuffer::Ja3Hash => self.ja3.clone(),
             StickyBuffer::Ja4Hash => self.ja4.clone(),
             StickyBuffer::DnsQuery => self.query.clone(),

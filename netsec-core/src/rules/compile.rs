@@ -699,7 +699,10 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         2 => Severity::Medium,
         _ => Severity::Low,
     };
-    c.app_layer = c.app.is_some() || c.buffers.iter().any(|b| *b != StickyBuffer::PktData);
+    c.app_layer = c.app.is_some()
+        || c.buffers
+            .iter()
+            .any(|b| *b != StickyBuffer::PktData && !b.is_header());
     c.src_set = c.src.to_set();
     c.dst_set = c.dst.to_set();
     c.sid = sid;
@@ -789,15 +792,16 @@ pub(crate) fn payload_end_bound(
 /// contents are matched on the normalised URI); a deliberate difference from Suricata for
 /// speed.
 pub(crate) fn in_payload(buffer: StickyBuffer) -> bool {
-    !matches!(
-        buffer,
-        StickyBuffer::DnsQuery
-            | StickyBuffer::HttpHeader
-            | StickyBuffer::HttpHeaderNames
-            | StickyBuffer::HttpStart
-            | StickyBuffer::Ja3Hash
-            | StickyBuffer::Ja4Hash
-    )
+    !buffer.is_header()
+        && !matches!(
+            buffer,
+            StickyBuffer::DnsQuery
+                | StickyBuffer::HttpHeader
+                | StickyBuffer::HttpHeaderNames
+                | StickyBuffer::HttpStart
+                | StickyBuffer::Ja3Hash
+                | StickyBuffer::Ja4Hash
+        )
 }
 
 #[cfg(test)]

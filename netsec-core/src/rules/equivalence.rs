@@ -172,12 +172,15 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         } else {
             AppProto::Unknown
         },
+        midstream: false,
     });
     let ip = IpPacket {
         meta,
         payload: p.payload,
         l2: L2Info::default(),
         transport_error: None,
+        ip_header: &[],
+        transport_header: &[],
     };
     (ip, flow)
 }
@@ -185,7 +188,8 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
 /// Every rule, in order, asked directly.
 fn naive(set: &RuleSet, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Vec<u32> {
     let mut out = Vec::new();
-    let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, Vec::new());
+    let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, Vec::new())
+        .with_headers(ip.ip_header, ip.transport_header);
     for (i, r) in set.rules.iter().enumerate() {
         let indexed_ip_only = super::addr_index::indexable(r) && ip_only(r);
         if indexed_ip_only && flow.is_some_and(|f| !f.first_in_direction) {

@@ -32,6 +32,23 @@ pub struct RuleDetectorConfig {
     /// Most entries in each state table: flows holding `flowbits`, `xbits` (address keys),
     /// flows holding `flowint` variables.
     pub max_flowbit_flows: usize,
+    /// What to do with TCP flows taken up midstream.
+    pub midstream_policy: MidstreamPolicy,
+}
+
+/// What the rule detector does with a TCP flow taken up midstream, whose opening SYN it did
+/// not see (Suricata's `stream.midstream-policy`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum MidstreamPolicy {
+    /// Inspect it as any other flow (the default; Suricata's `ignore`).
+    #[default]
+    Ignore,
+    /// Inspect none of its packets (Suricata's `pass-flow`; also what `bypass`,
+    /// `drop-flow` and `reject` come to for a detector that blocks nothing).
+    PassFlow,
 }
 
 impl Default for RuleDetectorConfig {
@@ -41,6 +58,7 @@ impl Default for RuleDetectorConfig {
             max_passed_flows: 16_384,
             max_match_steps: 4_096,
             max_flowbit_flows: 4_096,
+            midstream_policy: MidstreamPolicy::Ignore,
         }
     }
 }
@@ -286,6 +304,11 @@ impl RuleDetector {
             .meta("action", r.action.as_str());
         if let Some(ct) = &r.classtype {
             b = b.meta("classtype", ct.clone());
+        }
+        if matches!(ip.meta.protocol, IpProtocol::ICMP | IpProtocol::ICMPV6) {
+            b = b
+                .meta("icmp_type", ip.meta.icmp_type)
+                .meta("icmp_code", ip.meta.icmp_code);
         }
         b.description(description).build()
     }
@@ -627,10 +650,12 @@ fn gather_buffer_hits(
     out: &mut Vec<u32>,
 ) {
     out.clear();
-    if ip.payload.is_empty() {
-        return;
-    }
+    // Without payload only the header buffers have anything to search.
+    let no_payload = ip.payload.is_empty();
     for g in groups {
+        if no_payload && !g.buffer.is_header() {
+            continue;
+        }
         if let Some(app) = g.app {
             if flow.map(|f| f.app_proto) != Some(app) {
                 continue;
@@ -741,7 +766,9 @@ impl Detector for RuleDetector {
         };
         self.stats.packets += 1;
         if let Some(f) = flow {
-            if !self.passed.is_empty() && self.passed.contains(&f.flow_id) {
+            let midstream_pass =
+                f.midstream && self.config.midstream_policy == MidstreamPolicy::PassFlow;
+            if midstream_pass || (!self.passed.is_empty() && self.passed.contains(&f.flow_id)) {
                 self.stats.passed_packets += 1;
                 return;
             }
@@ -760,7 +787,8 @@ impl Detector for RuleDetector {
         // application-buffer fast pattern the packet holds); evaluate them in rule order by
         // merging, so alerts come out in file order without a per-packet sort.
         let text = std::mem::take(&mut self.buffer_text);
-        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, text);
+        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, text)
+            .with_headers(ip.ip_header, ip.transport_header);
         gather_buffer_hits(
             &self.set.prefilter.buffer_groups,
             &mut buffers,
@@ -895,6 +923,8 @@ mod tests {
             payload,
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         }
     }
 
@@ -913,6 +943,7 @@ mod tests {
             rst_out_of_window: false,
             ack_out_of_sync: false,
             app_proto: crate::app::AppProto::Unknown,
+            midstream: false,
         }
     }
 
@@ -921,6 +952,56 @@ mod tests {
             flow_id: id,
             ..ctx(Direction::Forward, true)
         }
+    }
+
+    #[test]
+    fn header_buffers_match_the_packet_headers_only() {
+        let mut ip4 = [0u8; 20];
+        ip4[0] = 0x45;
+        ip4[8] = 0x40;
+        let mut tcph = [0u8; 24];
+        tcph[2..4].copy_from_slice(&80u16.to_be_bytes());
+        tcph[12] = 6 << 4;
+        tcph[20..24].copy_from_slice(&[2, 4, 0x05, 0xb4]);
+        let mut d = detector(
+            "alert tcp any any -> any any (tcp.hdr; content:\"|00 50|\"; offset:2; depth:2; sid:1;)\n\
+             alert tcp any any -> any any (tcp.hdr; content:\"|02 04 05 b4|\"; endswith; sid:2;)\n\
+             alert ip any any -> any any (ipv4.hdr; content:\"|40|\"; offset:8; depth:1; sid:3;)\n\
+             alert ip any any -> any any (ipv6.hdr; content:\"|40|\"; sid:4;)\n\
+             alert udp any any -> any any (udp.hdr; content:\"|00 50|\"; sid:5;)\n\
+             alert tcp any any -> any any (content:\"|00 50|\"; sid:6;)",
+        );
+        // No payload: header rules still match (SYNs carry none).
+        let syn = IpPacket {
+            ip_header: &ip4,
+            transport_header: &tcph,
+            ..tcp(b"")
+        };
+        assert_eq!(sids(&mut d, &syn, None), vec![1, 2, 3]);
+        // Without the headers (a test packet, a decoder that had none) nothing matches.
+        assert!(sids(&mut d, &tcp(b"x"), None).is_empty());
+    }
+
+    #[test]
+    fn midstream_flows_pass_under_the_pass_flow_policy() {
+        let rules = "alert tcp any any -> any any (content:\"uid=0\"; sid:1;)";
+        let set = || RuleSet::from_text(rules, &RuleVars::default());
+        let midstream = FlowContext {
+            midstream: true,
+            ..flow_n(1)
+        };
+        let mut ignore = RuleDetector::new(set());
+        assert_eq!(sids(&mut ignore, &tcp(b"uid=0"), Some(&midstream)), vec![1]);
+        let mut pass = RuleDetector::with_config(
+            set(),
+            RuleDetectorConfig {
+                midstream_policy: MidstreamPolicy::PassFlow,
+                ..RuleDetectorConfig::default()
+            },
+        );
+        assert!(sids(&mut pass, &tcp(b"uid=0"), Some(&midstream)).is_empty());
+        assert_eq!(sids(&mut pass, &tcp(b"uid=0"), Some(&flow_n(2))), vec![1]);
+        assert_eq!(pass.stats().passed_packets, 1);
     }
 
     #[test]
@@ -1243,6 +1324,8 @@ mod tests {
                 payload: &payload,
                 l2: L2Info::default(),
                 transport_error: None,
+                ip_header: &[],
+                transport_header: &[],
             };
             assert_eq!(!sids(&mut d, &ip, Some(&f)).is_empty(), want, "{name}");
         }
@@ -1379,6 +1462,8 @@ mod tests {
             payload: b"",
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         assert_eq!(sids(&mut d, &ip, None), vec![1]);
         // Echo request: identifier 0x1234 in the ports, type 8 still matches `itype:8`.
@@ -1389,6 +1474,8 @@ mod tests {
             payload: b"",
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         assert_eq!(sids(&mut d, &ip, None), vec![2]);
         // A TCP packet never matches itype, whatever its ports.
@@ -1397,6 +1484,8 @@ mod tests {
             payload: b"",
             l2: L2Info::default(),
             transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
         };
         assert!(sids(&mut d, &ip, None).is_empty());
     }
@@ -1584,7 +1673,8 @@ mod tests {
     }
 
     fn evaluate_all(set: &RuleSet, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Vec<u64> {
-        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, Vec::new());
+        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, Vec::new())
+            .with_headers(ip.ip_header, ip.transport_header);
         let mut limit = false;
         set.rules
             .iter()

@@ -74,7 +74,7 @@ pub use ast::{
     PortSpec, Protocol, Rule, RuleDirection, RuleOption, StickyBuffer, Threshold, ThresholdType,
     Track, Transform, UintCmp, Xbits, XbitsTrack,
 };
-pub use matcher::{RuleDetector, RuleDetectorConfig, RuleStats};
+pub use matcher::{MidstreamPolicy, RuleDetector, RuleDetectorConfig, RuleStats};
 pub use parse::{
     display_round_trips, parse_rule, parse_rules, ParseError, ParseErrorKind, ParsedLine,
 };

@@ -31,10 +31,11 @@ use netsec_core::rules::{RuleDetector, RuleSet, RuleVars, SkipReason};
 use crate::util;
 
 /// Tests expected to load every rule and match exactly.
-const SUPPORTED: [&str; 3] = [
+const SUPPORTED: [&str; 4] = [
     "alert-testmyids",
     "issue-5466-alert-then-pass-01",
     "bug-6875-01",
+    "issue-3341-tcphdr-01",
 ];
 
 /// One `filter` check of a test.yaml that concerns alerts.
@@ -67,7 +68,7 @@ fn alert_checks(yaml: &str) -> Vec<Expect> {
                 "count" => count = v.parse().ok(),
                 "event_type" => is_alert = v == "alert",
                 "alert.signature_id" => sid = v.parse().ok(),
-                "match" | "requires" | "min-version" | "pcap_cnt" | "stream"
+                "match" | "requires" | "min-version" | "pcap_cnt" | "stream" | "args"
                 | "alert.signature" => {}
                 _ => unmodelled = true,
             }
