@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Timestamp;
 
+/// The alert meta key holding the number (from 1) of the input frame that raised a packet
+/// alert, which the sensor records: Suricata's EVE `pcap_cnt`.
+pub const PACKET_NUMBER_META: &str = "pcap_cnt";
+
 /// How bad an alert is; serialized upper-case (`LOW` … `CRITICAL`). Ordered least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

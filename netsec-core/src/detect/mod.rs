@@ -22,7 +22,7 @@ pub mod signature;
 mod sink;
 mod stats;
 
-pub use alert::{Alert, AlertStatus, Severity};
+pub use alert::{Alert, AlertStatus, Severity, PACKET_NUMBER_META};
 pub use builder::AlertBuilder;
 pub use episodes::{EpisodeAggregator, EpisodeConfig};
 pub use ids::{AlertIds, RunId};

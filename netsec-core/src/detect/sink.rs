@@ -164,8 +164,9 @@ impl<W: Write> EveAlertSink<W> {
         if let Some(p) = &alert.protocol {
             obj.insert("proto".into(), p.clone().into());
         }
-        // ICMP type and code, where the detector recorded them, as Suricata writes them.
-        for key in ["icmp_type", "icmp_code"] {
+        // ICMP type and code where the detector recorded them, and the number of the frame
+        // that raised a packet alert, as Suricata writes them.
+        for key in ["icmp_type", "icmp_code", super::PACKET_NUMBER_META] {
             if let Some(v) = alert.meta_u64(key) {
                 obj.insert(key.into(), v.into());
             }

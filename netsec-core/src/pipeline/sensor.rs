@@ -120,7 +120,7 @@ impl Sensor {
         tracker.track(frame, flows, |stats, exported, view, ctx| {
             if !detection.is_empty() {
                 detection.flows(stats, exported, alerts);
-                detection.packet(stats, view, ctx, alerts);
+                detection.packet(stats, stats.packets, view, ctx, alerts);
             }
         });
     }

@@ -67,6 +67,8 @@ enum StagedPacket {
 #[derive(Debug, Clone, Copy)]
 struct StagedFrame {
     packet: StagedPacket,
+    /// The frame's number in the input, from 1 (0 for ticks and the end).
+    number: u64,
     /// End of the packet's payload in [`Batch::bytes`] (it starts where the previous ends).
     end: usize,
     /// Flows in [`Batch::flows`] exported up to and including this packet's processing.
@@ -176,7 +178,8 @@ impl Stage1 {
             flows,
             ..
         } = batch;
-        let packet = tracker.track(raw, flows, |_, _, view, ctx| {
+        let packet = tracker.track(raw, flows, |stats, _, view, ctx| {
+            let number = stats.packets;
             let (packet, payload) = match *view {
                 PacketView::Ip(ip) => {
                     // Lengths fit a u16: the IP length field bounds both headers.
@@ -205,11 +208,12 @@ impl Stage1 {
                 }
             };
             bytes.extend_from_slice(payload);
-            packet
+            (packet, number)
         });
-        if let Some(packet) = packet {
+        if let Some((packet, number)) = packet {
             frames.push(StagedFrame {
                 packet,
+                number,
                 end: bytes.len(),
                 flows_end: flows.len(),
             });
@@ -222,6 +226,7 @@ impl Stage1 {
         tracker.advance_time(now, &mut batch.flows);
         batch.frames.push(StagedFrame {
             packet: StagedPacket::Tick(now),
+            number: 0,
             end: batch.bytes.len(),
             flows_end: batch.flows.len(),
         });
@@ -237,6 +242,7 @@ impl Stage1 {
             if done {
                 batch.frames.push(StagedFrame {
                     packet: StagedPacket::Finish,
+                    number: 0,
                     end: batch.bytes.len(),
                     flows_end: batch.flows.len(),
                 });
@@ -514,7 +520,13 @@ fn detect_batch(
                     ip_header,
                     transport_header,
                 };
-                detection.packet(counters, &PacketView::Ip(&ip), ctx.as_ref(), alerts)
+                detection.packet(
+                    counters,
+                    f.number,
+                    &PacketView::Ip(&ip),
+                    ctx.as_ref(),
+                    alerts,
+                )
             }
             StagedPacket::Arp { ts, arp, l2 } => {
                 let view = PacketView::Arp {
@@ -522,7 +534,7 @@ fn detect_batch(
                     arp: &arp,
                     l2: &l2,
                 };
-                detection.packet(counters, &view, None, alerts)
+                detection.packet(counters, f.number, &view, None, alerts)
             }
             StagedPacket::Tick(now) => detection.tick(counters, now, alerts),
             StagedPacket::Finish => detection.finish(counters, alerts),

@@ -10,7 +10,9 @@
 
 use crate::capture::{LinkType, RawPacket};
 use crate::decode::{decode, Decoded, FragmentOverlaps};
-use crate::detect::{Alert, AlertIds, Detector, PacketInterest, PacketView, RunId};
+use crate::detect::{
+    Alert, AlertIds, Detector, PacketInterest, PacketView, RunId, PACKET_NUMBER_META,
+};
 use crate::features::FeatureVector;
 use crate::flow::{FlowConfigError, FlowContext, FlowRecord, FlowTable, FlowTableConfig};
 use crate::rules::AlertFilter;
@@ -125,6 +127,15 @@ impl Tracker {
     }
 }
 
+/// Records in each alert the number of the frame that raised it (`pcap_cnt`).
+#[cold]
+#[inline(never)]
+fn stamp_packet_number(alerts: &mut [Alert], number: u64) {
+    for a in alerts {
+        a.meta.insert(PACKET_NUMBER_META.into(), number.into());
+    }
+}
+
 /// The detectors of one sensor and what every alert they raise goes through: its id from the
 /// run's [`AlertIds`], its `detector` field, and the per-detector count.
 pub(crate) struct Detection {
@@ -234,9 +245,27 @@ impl Detection {
         }
     }
 
-    /// Gives one packet to every detector's `on_packet`, in order.
+    /// Gives one packet, the `number`th frame of the input (from 1), to every detector's
+    /// `on_packet`, in order. The alerts it raises record the number as `pcap_cnt` meta, as
+    /// Suricata's EVE does.
     #[inline]
     pub(crate) fn packet(
+        &mut self,
+        stats: &mut PipelineStats,
+        number: u64,
+        view: &PacketView<'_>,
+        ctx: Option<&FlowContext>,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let start = alerts.len();
+        self.packet_alerts(stats, view, ctx, alerts);
+        if alerts.len() > start {
+            stamp_packet_number(&mut alerts[start..], number);
+        }
+    }
+
+    #[inline(always)]
+    fn packet_alerts(
         &mut self,
         stats: &mut PipelineStats,
         view: &PacketView<'_>,

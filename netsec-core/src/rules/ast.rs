@@ -217,6 +217,69 @@ pub enum RuleDirection {
     Both,
 }
 
+/// A number of a packet that a rule compares with [`RuleOption::Field`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PacketField {
+    /// `seq`: the TCP sequence number.
+    TcpSeq,
+    /// `ack`: the TCP acknowledgement number.
+    TcpAck,
+    /// `window` (or `tcp.window`): the TCP window, unscaled.
+    TcpWindow,
+    /// `tcp.mss`: the TCP maximum segment size option (a packet without one never matches).
+    TcpMss,
+    /// `dns.opcode`: the opcode of a DNS message.
+    DnsOpcode,
+}
+
+impl PacketField {
+    /// Every field.
+    pub const ALL: [PacketField; 5] = [
+        PacketField::TcpSeq,
+        PacketField::TcpAck,
+        PacketField::TcpWindow,
+        PacketField::TcpMss,
+        PacketField::DnsOpcode,
+    ];
+
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            PacketField::TcpSeq => "seq",
+            PacketField::TcpAck => "ack",
+            PacketField::TcpWindow => "window",
+            PacketField::TcpMss => "tcp.mss",
+            PacketField::DnsOpcode => "dns.opcode",
+        }
+    }
+
+    /// The field a keyword names (`tcp.window` is a spelling of `window`).
+    pub fn from_keyword(kw: &str) -> Option<PacketField> {
+        match kw {
+            "tcp.window" => Some(PacketField::TcpWindow),
+            _ => PacketField::ALL.into_iter().find(|f| f.keyword() == kw),
+        }
+    }
+
+    /// The largest value the field holds.
+    pub fn max(self) -> u64 {
+        match self {
+            PacketField::TcpSeq | PacketField::TcpAck => u64::from(u32::MAX),
+            PacketField::TcpWindow | PacketField::TcpMss => u64::from(u16::MAX),
+            PacketField::DnsOpcode => 15,
+        }
+    }
+
+    /// Whether the keyword takes only `N` or `!N` (Suricata's `seq`, `ack` and `window`),
+    /// not ranges or `<`/`>`.
+    pub fn exact_only(self) -> bool {
+        matches!(
+            self,
+            PacketField::TcpSeq | PacketField::TcpAck | PacketField::TcpWindow
+        )
+    }
+}
+
 /// A typed unsigned comparison (`dsize`, `ttl`, `itype`, `icode`, `ip_proto`), parsed once
 /// (in the manner of Suricata's `detect/uint.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1062,6 +1125,10 @@ pub enum RuleOption {
     Metadata(String),
     /// `target` (kept raw, informational).
     Target(String),
+    /// `requires` (kept raw; a rule whose requirements are not met is skipped at load).
+    Requires(String),
+    /// `prefilter` (a hint to pick this option as the prefilter; accepted, no effect).
+    Prefilter,
     /// `tag` (accepted; tagged packets are not logged).
     Tag(String),
     /// `content` with its modifiers.
@@ -1074,6 +1141,9 @@ pub enum RuleOption {
     Flags(FlagsSpec),
     /// `ttl`.
     Ttl(UintCmp),
+    /// A number in the packet's headers or its application message compared (`seq`, `ack`,
+    /// `window`, `tcp.mss`, `dns.opcode`).
+    Field(PacketField, UintCmp),
     /// `decode-event`: the packet carries this decoder anomaly.
     DecodeEvent(crate::decode::DecodeEvents),
     /// `itype`.
@@ -1143,6 +1213,8 @@ impl fmt::Display for RuleOption {
             RuleOption::Reference(s) => write!(f, "reference:{s};"),
             RuleOption::Metadata(s) => write!(f, "metadata:{s};"),
             RuleOption::Target(s) => write!(f, "target:{s};"),
+            RuleOption::Requires(s) => write!(f, "requires:{s};"),
+            RuleOption::Prefilter => f.write_str("prefilter;"),
             RuleOption::Tag(s) => write!(f, "tag:{s};"),
             RuleOption::Content(c) => write!(f, "{c}"),
             RuleOption::Pcre(p) => {
@@ -1162,6 +1234,7 @@ impl fmt::Display for RuleOption {
             RuleOption::Dsize(c) => write!(f, "dsize:{c};"),
             RuleOption::Flags(s) => write!(f, "flags:{s};"),
             RuleOption::Ttl(c) => write!(f, "ttl:{c};"),
+            RuleOption::Field(field, c) => write!(f, "{}:{c};", field.keyword()),
             RuleOption::DecodeEvent(e) => {
                 for name in e.names() {
                     write!(f, "decode-event:{name};")?;

@@ -405,6 +405,8 @@ pub(crate) struct CompiledRule {
     pub(crate) buffer_fast_pattern: Option<usize>,
     pub(crate) dsize: Vec<UintCmp>,
     pub(crate) ttl: Vec<UintCmp>,
+    /// `seq`, `ack`, `window`, `tcp.mss`, `dns.opcode`: all must hold.
+    pub(crate) fields: Vec<(PacketField, UintCmp)>,
     /// Decoder anomalies the packet must carry (`decode-event`), all of them.
     pub(crate) decode_events: crate::decode::DecodeEvents,
     pub(crate) itype: Vec<UintCmp>,
@@ -508,6 +510,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         buffer_fast_pattern: None,
         dsize: Vec::new(),
         ttl: Vec::new(),
+        fields: Vec::new(),
         decode_events: crate::decode::DecodeEvents::NONE,
         itype: Vec::new(),
         icode: Vec::new(),
@@ -530,6 +533,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             RuleOption::Reference(_)
             | RuleOption::Metadata(_)
             | RuleOption::Target(_)
+            | RuleOption::Requires(_)
+            | RuleOption::Prefilter
             | RuleOption::Tag(_) => {}
             RuleOption::Content(ct) => {
                 if ct.fast_pattern && !ct.negated && in_payload(buffer) && !dotprefix {
@@ -595,6 +600,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             }
             RuleOption::Dsize(x) => c.dsize.push(*x),
             RuleOption::Ttl(x) => c.ttl.push(*x),
+            RuleOption::Field(field, x) => c.fields.push((*field, *x)),
             RuleOption::DecodeEvent(e) => c.decode_events.insert(*e),
             RuleOption::Itype(x) => c.itype.push(*x),
             RuleOption::Icode(x) => c.icode.push(*x),

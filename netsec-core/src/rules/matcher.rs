@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
-use super::ast::{Action, ByteRead, JumpFrom as ByteJumpFrom, Track};
+use super::ast::{Action, ByteRead, JumpFrom as ByteJumpFrom, PacketField, Track};
 use super::buffers::AppBuffers;
 use super::compile::{CompiledRule, PayloadStep};
 use super::literals::LiteralScratch;
@@ -364,6 +364,13 @@ pub(super) fn rule_matches(
     if !r.ttl.iter().all(|c| c.matches(u64::from(m.ttl))) {
         return false;
     }
+    if !r
+        .fields
+        .iter()
+        .all(|(f, c)| field_value(*f, ip).is_some_and(|v| c.matches(v)))
+    {
+        return false;
+    }
     if !m.events.contains(r.decode_events) {
         return false;
     }
@@ -636,6 +643,50 @@ fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usi
         }
     }
     Some((value, at, used))
+}
+
+/// A number of the packet a rule compares, when the packet has it.
+fn field_value(field: PacketField, ip: &IpPacket<'_>) -> Option<u64> {
+    let m = &ip.meta;
+    let tcp = m.protocol == IpProtocol::TCP;
+    match field {
+        PacketField::TcpSeq => tcp.then_some(u64::from(m.tcp_seq)),
+        PacketField::TcpAck => tcp.then_some(u64::from(m.tcp_ack)),
+        PacketField::TcpWindow => tcp.then_some(u64::from(m.tcp_window)),
+        PacketField::TcpMss if tcp => tcp_mss(ip.transport_header).map(u64::from),
+        PacketField::TcpMss => None,
+        PacketField::DnsOpcode => {
+            let msg = match m.protocol {
+                IpProtocol::UDP => ip.payload,
+                IpProtocol::TCP => ip.payload.get(2..)?,
+                _ => return None,
+            };
+            // The DNS header is 12 bytes; the opcode is bits 3-6 of its third byte.
+            (msg.len() >= 12).then(|| u64::from((msg[2] >> 3) & 0x0f))
+        }
+    }
+}
+
+/// The maximum segment size option of a TCP header (kind 2, length 4), if it has one.
+fn tcp_mss(header: &[u8]) -> Option<u16> {
+    let mut opts = header.get(20..)?;
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => return None,
+            1 => opts = rest,
+            _ => {
+                let len = usize::from(*rest.first()?);
+                if *kind == 2 && len == 4 {
+                    return Some(u16::from_be_bytes([*rest.get(1)?, *rest.get(2)?]));
+                }
+                if len < 2 {
+                    return None;
+                }
+                opts = opts.get(len..)?;
+            }
+        }
+    }
+    None
 }
 
 /// The rules of `groups` whose literal occurs in their buffer of this packet. A group whose

@@ -64,6 +64,7 @@ mod prefilter;
 #[cfg(test)]
 mod proptests;
 mod rate;
+mod requires;
 mod state;
 mod threshold_config;
 mod vars;
@@ -101,6 +102,9 @@ pub enum SkipReason {
     Unsupported(Vec<String>),
     /// The rule parses but cannot be compiled (e.g. an undefined variable).
     Invalid(String),
+    /// Its `requires:` asks for a Suricata version, feature or keyword this engine does not
+    /// provide (checked first, as Suricata does: the rest is not parsed).
+    Requirement(String),
 }
 
 /// One skipped rule.
@@ -128,7 +132,7 @@ impl fmt::Display for RuleWarning {
                 let names: Vec<String> = k.iter().map(|k| format!("`{k}`")).collect();
                 write!(f, "unsupported keyword{plural} {}", names.join(", "))
             }
-            SkipReason::Invalid(why) => write!(f, "{why}"),
+            SkipReason::Invalid(why) | SkipReason::Requirement(why) => write!(f, "{why}"),
         }
     }
 }
@@ -147,6 +151,8 @@ pub struct RuleSetSummary {
     pub malformed: usize,
     /// Skipped rules that parsed but could not be compiled (undefined variable …).
     pub invalid: usize,
+    /// Skipped rules whose `requires:` is not met.
+    pub unmet_requirements: usize,
     /// One warning per skipped rule, in file order.
     pub warnings: Vec<RuleWarning>,
 }
@@ -168,6 +174,9 @@ impl fmt::Display for RuleSetSummary {
         }
         if self.invalid > 0 {
             parts.push(format!("invalid {}", self.invalid));
+        }
+        if self.unmet_requirements > 0 {
+            parts.push(format!("requires {}", self.unmet_requirements));
         }
         write!(f, "{})", parts.join("; "))
     }
@@ -198,6 +207,10 @@ impl RuleSet {
     pub fn from_text(text: &str, vars: &RuleVars) -> RuleSet {
         let mut builder = Builder::default();
         for pl in parse_rules(text) {
+            if let Some(why) = requires::unmet(&pl.text) {
+                builder.skip(pl.line, scrape_sid(&pl.text), SkipReason::Requirement(why));
+                continue;
+            }
             match pl.result {
                 Ok(rule) => builder.add(pl.line, &rule, vars),
                 Err(e) => builder.skip(pl.line, scrape_sid(&pl.text), SkipReason::Malformed(e)),
@@ -291,6 +304,7 @@ impl Builder {
                 }
             }
             SkipReason::Invalid(_) => s.invalid += 1,
+            SkipReason::Requirement(_) => s.unmet_requirements += 1,
         }
         s.warnings.push(RuleWarning { line, sid, reason });
     }

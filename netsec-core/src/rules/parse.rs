@@ -1226,7 +1226,8 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
                 RuleOption::Tag(v.to_string())
             }
-            "reference" | "metadata" | "target" => {
+            "prefilter" if v.is_none() => RuleOption::Prefilter,
+            "reference" | "metadata" | "target" | "requires" => {
                 let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
                 if v.is_empty() {
                     return Err(value_err(kw, "missing value"));
@@ -1234,6 +1235,7 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 match kw {
                     "reference" => RuleOption::Reference(v.to_string()),
                     "metadata" => RuleOption::Metadata(v.to_string()),
+                    "requires" => RuleOption::Requires(v.to_string()),
                     _ => RuleOption::Target(v.to_string()),
                 }
             }
@@ -1336,6 +1338,14 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
             "pcre" => RuleOption::Pcre(parse_pcre(kw, v)?),
             "dsize" => RuleOption::Dsize(parse_uint(kw, v, u64::from(u16::MAX))?),
             "ttl" => RuleOption::Ttl(parse_uint(kw, v, 255)?),
+            field if PacketField::from_keyword(field).is_some() => {
+                let field = PacketField::from_keyword(field).unwrap_or(PacketField::TcpSeq);
+                let cmp = parse_uint(kw, v, field.max())?;
+                if field.exact_only() && !matches!(cmp, UintCmp::Eq(_) | UintCmp::Ne(_)) {
+                    return Err(value_err(kw, "takes a number or !number"));
+                }
+                RuleOption::Field(field, cmp)
+            }
             // An event the decoder does not raise would never match: skipped, named.
             "decode-event" => {
                 match v.and_then(|v| crate::decode::DecodeEvents::from_name(v.trim())) {

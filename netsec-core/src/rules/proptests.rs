@@ -175,6 +175,22 @@ fn option() -> impl Strategy<Value = RuleOption> {
         ),
         uint(65535).prop_map(RuleOption::Dsize),
         uint(255).prop_map(RuleOption::Ttl),
+        (
+            proptest::sample::select(PacketField::ALL.to_vec()),
+            uint(15),
+            any::<bool>()
+        )
+            .prop_map(|(field, cmp, negated)| {
+                let cmp = match cmp {
+                    UintCmp::Eq(n) | UintCmp::Ne(n) if field.exact_only() && negated => {
+                        UintCmp::Ne(n)
+                    }
+                    UintCmp::Eq(n) | UintCmp::Ne(n) if field.exact_only() => UintCmp::Eq(n),
+                    _ if field.exact_only() => UintCmp::Eq(7),
+                    other => other,
+                };
+                RuleOption::Field(field, cmp)
+            }),
         uint(255).prop_map(RuleOption::Itype),
         uint(255).prop_map(RuleOption::Icode),
         uint(255).prop_map(RuleOption::IpProto),
@@ -389,6 +405,7 @@ fn is_known(kw: &str, has_value: bool) -> bool {
         || (kw == "noalert" && !has_value)
         || (kw == "dotprefix" && !has_value)
         || (StickyBuffer::from_keyword(kw).is_some() && !has_value)
+        || (PacketField::from_keyword(kw).is_some() && has_value)
 }
 
 proptest! {
