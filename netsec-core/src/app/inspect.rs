@@ -75,6 +75,8 @@ impl AppInspector {
             AppProto::Dhcp => self.dhcp(payload),
             // Recognised only: the payload is encrypted.
             AppProto::Quic => true,
+            // Recognised only: rules read its start lines from each packet.
+            AppProto::Sip => true,
         };
     }
 

@@ -1,4 +1,4 @@
-//! Application-layer metadata parsed from single packets: DNS, TLS, HTTP, DHCP, SSH.
+//! Application-layer metadata parsed from single packets: DNS, TLS, HTTP, DHCP, SSH, SIP.
 //!
 //! - [`AppProto`] and [`AppProto::detect`]: which application protocol a payload carries,
 //!   decided from its bytes (not from the port).
@@ -21,6 +21,7 @@ pub mod dns;
 pub mod http;
 mod inspect;
 mod record;
+pub mod sip;
 pub mod smb2;
 pub mod ssh;
 pub mod tls;
@@ -48,11 +49,13 @@ pub enum AppProto {
     Dhcp,
     /// QUIC (a long-header packet of a known version).
     Quic,
+    /// SIP over UDP or TCP (a request or status line naming `SIP/2.0`).
+    Sip,
 }
 
 impl AppProto {
     /// All protocols, in [`AppProto::index`] order.
-    pub const ALL: [AppProto; 7] = [
+    pub const ALL: [AppProto; 8] = [
         AppProto::Unknown,
         AppProto::Dns,
         AppProto::Tls,
@@ -60,10 +63,11 @@ impl AppProto {
         AppProto::Ssh,
         AppProto::Dhcp,
         AppProto::Quic,
+        AppProto::Sip,
     ];
 
     /// Lower-case name, as the `app_proto` column and rule headers spell it (`unknown`, `dns`,
-    /// `tls`, `http`, `ssh`, `dhcp`, `quic`).
+    /// `tls`, `http`, `ssh`, `dhcp`, `quic`, `sip`).
     pub fn as_str(self) -> &'static str {
         match self {
             AppProto::Unknown => "unknown",
@@ -73,6 +77,7 @@ impl AppProto {
             AppProto::Ssh => "ssh",
             AppProto::Dhcp => "dhcp",
             AppProto::Quic => "quic",
+            AppProto::Sip => "sip",
         }
     }
 
@@ -88,9 +93,10 @@ impl AppProto {
 
     /// Recognises the protocol of one transport payload from its bytes.
     ///
-    /// TCP: a TLS handshake record, an HTTP/1.x request or status line, an SSH identification
-    /// string, or a length-prefixed DNS message. UDP: DHCP (BOOTP with the magic cookie), a
-    /// QUIC long-header packet of a known version, or a DNS message. Ports are not consulted,
+    /// TCP: a TLS handshake record, an SSH identification string, a SIP start line, an
+    /// HTTP/1.x request or status line, or a length-prefixed DNS message. UDP: DHCP (BOOTP
+    /// with the magic cookie), a QUIC long-header packet of a known version, a SIP start
+    /// line, or a DNS message. Ports are not consulted,
     /// so services on unusual ports are recognised and other traffic on well-known ports is
     /// not mislabelled. Cheap: each check looks at a few bytes before parsing further.
     pub fn detect(protocol: IpProtocol, payload: &[u8]) -> AppProto {
@@ -114,6 +120,7 @@ fn detect_tcp(p: &[u8]) -> AppProto {
         // data, version 3.x. A flow seen from its middle is recognised by its data records.
         Some(20..=23) if matches!(p.get(1..3), Some([3, 0..=4])) => AppProto::Tls,
         Some(b'S') if ssh::parse(p).is_ok() => AppProto::Ssh,
+        Some(b'A'..=b'Z') if sip::parse(p).is_some() => AppProto::Sip,
         Some(b'A'..=b'Z') if http::looks_like_http(p) => AppProto::Http,
         // DNS over TCP: a two-byte length, then the message (RFC 1035 §4.2.2).
         Some(_) if p.len() >= 14 && looks_like_dns(&p[2..]) => AppProto::Dns,
@@ -126,6 +133,8 @@ fn detect_udp(p: &[u8]) -> AppProto {
         AppProto::Dhcp
     } else if is_quic_long_header(p) || is_gquic_with_version(p) {
         AppProto::Quic
+    } else if sip::parse(p).is_some() {
+        AppProto::Sip
     } else if looks_like_dns(p) {
         AppProto::Dns
     } else {
@@ -270,6 +279,10 @@ mod tests {
 
     #[test]
     fn detects_udp_protocols() {
+        let register = b"REGISTER sip:example.dk SIP/2.0\r\n\r\n";
+        assert_eq!(AppProto::detect(UDP, register), AppProto::Sip);
+        assert_eq!(AppProto::detect(TCP, register), AppProto::Sip);
+        assert_eq!(AppProto::detect(UDP, b"SIP/2.0 200 OK\r\n"), AppProto::Sip);
         assert_eq!(AppProto::detect(UDP, DNS_QUERY), AppProto::Dns);
         assert_eq!(AppProto::detect(UDP, &DNS_QUERY[..27]), AppProto::Unknown);
         let mut dhcp = vec![0u8; 300];

@@ -1367,11 +1367,25 @@ pub enum StickyBuffer {
     Icmpv4Hdr,
     /// `icmpv6.hdr`: an ICMPv6 message's 8-byte header.
     Icmpv6Hdr,
+    /// `sip.method`: a SIP request's method.
+    SipMethod,
+    /// `sip.uri`: a SIP request's Request-URI.
+    SipUri,
+    /// `sip.protocol`: the `SIP/2.0` of a request or response line.
+    SipProtocol,
+    /// `sip.request_line`: a SIP request's first line.
+    SipRequestLine,
+    /// `sip.response_line`: a SIP response's first line.
+    SipResponseLine,
+    /// `sip.stat_code`: a SIP response's status code.
+    SipStatCode,
+    /// `sip.stat_msg`: a SIP response's reason phrase.
+    SipStatMsg,
 }
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 36] = [
+    pub const ALL: [StickyBuffer; 43] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1408,6 +1422,13 @@ impl StickyBuffer {
         StickyBuffer::UdpHdr,
         StickyBuffer::Icmpv4Hdr,
         StickyBuffer::Icmpv6Hdr,
+        StickyBuffer::SipMethod,
+        StickyBuffer::SipUri,
+        StickyBuffer::SipProtocol,
+        StickyBuffer::SipRequestLine,
+        StickyBuffer::SipResponseLine,
+        StickyBuffer::SipStatCode,
+        StickyBuffer::SipStatMsg,
     ];
 
     /// The keyword.
@@ -1449,6 +1470,13 @@ impl StickyBuffer {
             StickyBuffer::UdpHdr => "udp.hdr",
             StickyBuffer::Icmpv4Hdr => "icmpv4.hdr",
             StickyBuffer::Icmpv6Hdr => "icmpv6.hdr",
+            StickyBuffer::SipMethod => "sip.method",
+            StickyBuffer::SipUri => "sip.uri",
+            StickyBuffer::SipProtocol => "sip.protocol",
+            StickyBuffer::SipRequestLine => "sip.request_line",
+            StickyBuffer::SipResponseLine => "sip.response_line",
+            StickyBuffer::SipStatCode => "sip.stat_code",
+            StickyBuffer::SipStatMsg => "sip.stat_msg",
         }
     }
 

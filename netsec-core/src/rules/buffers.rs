@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use super::ast::StickyBuffer;
 use super::http_buffers::HttpBuffers;
-use crate::app::{dns, tls};
+use crate::app::{dns, sip, tls};
 use crate::decode::IpProtocol;
 
 /// The buffers of one packet.
@@ -28,6 +28,9 @@ pub(crate) struct AppBuffers<'a> {
     query: Option<Range<usize>>,
     ssh_proto: Option<Range<usize>>,
     ssh_software: Option<Range<usize>>,
+    /// The SIP start line's parts (`sip.method` … `sip.stat_msg`), in
+    /// [`SIP_BUFFERS`] order.
+    sip: [Option<Range<usize>>; 7],
     /// The last `dotprefix`ed buffer built this packet, and where.
     dotted: Option<(StickyBuffer, Range<usize>)>,
     text: Vec<u8>,
@@ -49,6 +52,7 @@ impl<'a> AppBuffers<'a> {
             query: None,
             ssh_proto: None,
             ssh_software: None,
+            sip: Default::default(),
             dotted: None,
             text,
         }
@@ -143,6 +147,10 @@ impl<'a> AppBuffers<'a> {
             StickyBuffer::DnsQuery => self.query.clone(),
             StickyBuffer::SshProto => self.ssh_proto.clone(),
             StickyBuffer::SshSoftware => self.ssh_software.clone(),
+            sip if SIP_BUFFERS.contains(&sip) => {
+                let at = SIP_BUFFERS.iter().position(|b| *b == sip)?;
+                self.sip[at].clone()
+            }
             http => self.http.as_ref().and_then(|h| h.get(http)),
         }
     }
@@ -175,6 +183,9 @@ impl<'a> AppBuffers<'a> {
                     self.http = Some(h);
                     return;
                 }
+                if self.parse_sip() {
+                    return;
+                }
                 if let Some((proto, software)) = ssh_identification(p) {
                     let mut push = |b: &[u8]| {
                         let at = self.text.len();
@@ -187,7 +198,12 @@ impl<'a> AppBuffers<'a> {
                 }
                 dns::DnsMessage::parse_tcp(p).map(|(m, _)| m)
             }
-            IpProtocol::UDP => dns::DnsMessage::parse(p),
+            IpProtocol::UDP => {
+                if self.parse_sip() {
+                    return;
+                }
+                dns::DnsMessage::parse(p)
+            }
             _ => return,
         };
         // dns.query: the question name of a request.
@@ -204,6 +220,64 @@ impl<'a> AppBuffers<'a> {
             self.text.extend_from_slice(name);
             self.query = Some(start..self.text.len());
         }
+    }
+}
+
+/// The SIP buffers, in the order [`AppBuffers`] keeps their ranges.
+const SIP_BUFFERS: [StickyBuffer; 7] = [
+    StickyBuffer::SipMethod,
+    StickyBuffer::SipUri,
+    StickyBuffer::SipProtocol,
+    StickyBuffer::SipRequestLine,
+    StickyBuffer::SipResponseLine,
+    StickyBuffer::SipStatCode,
+    StickyBuffer::SipStatMsg,
+];
+
+impl AppBuffers<'_> {
+    /// The SIP buffers of a payload starting with a SIP start line; whether it did.
+    fn parse_sip(&mut self) -> bool {
+        let Some(line) = sip::parse(self.payload) else {
+            return false;
+        };
+        let parts = match line {
+            sip::StartLine::Request {
+                line,
+                method,
+                uri,
+                version,
+            } => [
+                Some(method),
+                Some(uri),
+                Some(version),
+                Some(line),
+                None,
+                None,
+                None,
+            ],
+            sip::StartLine::Response {
+                line,
+                version,
+                code,
+                reason,
+            } => [
+                None,
+                None,
+                Some(version),
+                None,
+                Some(line),
+                Some(code),
+                Some(reason),
+            ],
+        };
+        for (slot, part) in self.sip.iter_mut().zip(parts) {
+            if let Some(part) = part {
+                let at = self.text.len();
+                self.text.extend_from_slice(part);
+                *slot = Some(at..self.text.len());
+            }
+        }
+        true
     }
 }
 
@@ -251,6 +325,31 @@ mod tests {
         reply[2] = 0x81;
         let mut b = AppBuffers::new(&reply, IpProtocol::UDP, Vec::new());
         assert_eq!(b.get(StickyBuffer::DnsQuery), None);
+    }
+
+    #[test]
+    fn sip_start_lines_over_udp_and_tcp() {
+        let req = b"INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n";
+        for proto in [IpProtocol::UDP, IpProtocol::TCP] {
+            let mut b = AppBuffers::new(req, proto, Vec::new());
+            assert_eq!(b.get(StickyBuffer::SipMethod), Some(&b"INVITE"[..]));
+            assert_eq!(
+                b.get(StickyBuffer::SipUri),
+                Some(&b"sip:bob@example.com"[..])
+            );
+            assert_eq!(b.get(StickyBuffer::SipProtocol), Some(&b"SIP/2.0"[..]));
+            assert_eq!(b.get(StickyBuffer::SipStatCode), None);
+            assert_eq!(b.get(StickyBuffer::HttpMethod), None);
+        }
+        let resp = b"SIP/2.0 180 Ringing\r\n\r\n";
+        let mut b = AppBuffers::new(resp, IpProtocol::UDP, Vec::new());
+        assert_eq!(
+            b.get(StickyBuffer::SipResponseLine),
+            Some(&b"SIP/2.0 180 Ringing"[..])
+        );
+        assert_eq!(b.get(StickyBuffer::SipStatCode), Some(&b"180"[..]));
+        assert_eq!(b.get(StickyBuffer::SipStatMsg), Some(&b"Ringing"[..]));
+        assert_eq!(b.get(StickyBuffer::SipMethod), None);
     }
 
     #[test]

@@ -450,7 +450,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         Protocol::Icmp => ProtoClass::Icmp,
         Protocol::Icmpv6 => ProtoClass::Icmpv6,
         Protocol::App(p) => match p {
-            AppProto::Dns => ProtoClass::TcpOrUdp,
+            AppProto::Dns | AppProto::Sip => ProtoClass::TcpOrUdp,
             AppProto::Dhcp | AppProto::Quic => ProtoClass::Udp,
             AppProto::Tls | AppProto::Http | AppProto::Ssh => ProtoClass::Tcp,
             AppProto::Unknown => ProtoClass::Ip,
