@@ -126,6 +126,10 @@ pub struct RulesConfig {
     /// A Suricata `threshold.config` (`suppress`, `threshold`, `event_filter`,
     /// `rate_filter`), applied to the alerts of every detector.
     pub threshold_file: Option<PathBuf>,
+    /// Inspect TCP flows whose opening SYN was not seen as sessions (established, with
+    /// their application protocol), as Suricata's `stream.midstream: true` (default on;
+    /// Suricata's default is off: see [`RuleDetectorConfig::midstream`]).
+    pub midstream: bool,
     /// What the rules do with TCP flows taken up midstream (`ignore`: inspect them, the
     /// default; `pass-flow`: inspect none of their packets).
     pub midstream_policy: MidstreamPolicy,
@@ -140,6 +144,7 @@ impl Default for RulesConfig {
             address_groups: BTreeMap::new(),
             port_groups: BTreeMap::new(),
             threshold_file: None,
+            midstream: true,
             midstream_policy: MidstreamPolicy::Ignore,
         }
     }
@@ -501,6 +506,7 @@ impl CheckedSensorConfig {
     /// A fresh rule detector over the loaded rules; `None` when no rule loaded.
     pub fn rule_detector(&self) -> Option<Box<dyn Detector>> {
         let config = RuleDetectorConfig {
+            midstream: self.config.rules.midstream,
             midstream_policy: self.config.rules.midstream_policy,
             ..RuleDetectorConfig::default()
         };
@@ -625,10 +631,10 @@ mod tests {
     #[test]
     fn midstream_settings_parse() {
         let c = SensorConfig::from_toml_str(
-            "[flow]\nmidstream = false\n[rules]\nmidstream_policy = \"pass-flow\"\n",
+            "[rules]\nmidstream = false\nmidstream_policy = \"pass-flow\"\n",
         )
         .expect("parses");
-        assert!(!c.flow.midstream);
+        assert!(!c.rules.midstream);
         assert_eq!(c.rules.midstream_policy, MidstreamPolicy::PassFlow);
         let err = SensorConfig::from_toml_str("[rules]\nmidstream_policy = \"drop\"\n")
             .expect_err("unknown policy");

@@ -46,11 +46,6 @@ pub struct FlowTableConfig {
     /// Emergency mode ends when the table's bytes fall below this percentage of the memcap
     /// (default 70, as Suricata's `emergency-recovery: 30`).
     pub emergency_recovery_percent: u8,
-    /// Take up TCP sessions whose opening SYN was not seen (default on: captures often start
-    /// in the middle of sessions). Off, as Suricata's `stream.midstream: false` (its
-    /// default), such a flow is still a flow with its statistics, but gets no application
-    /// layer and never counts as established.
-    pub midstream: bool,
 }
 
 impl Default for FlowTableConfig {
@@ -66,7 +61,6 @@ impl Default for FlowTableConfig {
             memcap_bytes: 128 << 20,
             emergency_idle_timeout_us: 10_000_000,
             emergency_recovery_percent: 70,
-            midstream: true,
         }
     }
 }
@@ -258,7 +252,9 @@ pub struct FlowContext {
     pub ack_out_of_sync: bool,
     /// The application protocol recognised so far (this packet included).
     pub app_proto: AppProto,
-    /// A TCP flow taken up midstream: its first packet was not the client's SYN.
+    /// A TCP flow taken up midstream: its first packet was not a SYN (without ACK). Such a
+    /// flow has its statistics and application layer like any other; whether rules treat
+    /// it as established is theirs to say (Suricata's `stream.midstream`).
     pub midstream: bool,
 }
 
@@ -946,8 +942,7 @@ impl FlowTable {
             },
             closed: None,
             app_proto: AppProto::Unknown,
-            // A midstream flow gets no application layer when midstream take-up is off.
-            app_active: self.config.app_layer && (self.config.midstream || !midstream),
+            app_active: self.config.app_layer,
         };
         self.next_id += 1;
         let idx = match self.free.pop() {
@@ -1086,7 +1081,7 @@ impl FlowTable {
             flow_id: e.id,
             direction,
             packets: e.stats.packets(),
-            established: e.tcp.established && (self.config.midstream || !e.tcp.midstream),
+            established: e.tcp.established,
             new_flow,
             retransmission,
             first_in_direction: if direction.is_forward() {
@@ -1419,37 +1414,21 @@ mod tests {
     }
 
     #[test]
-    fn midstream_flows_get_no_application_layer_when_take_up_is_off() {
-        let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-        let run = |midstream: bool, from_syn: bool| {
-            let config = FlowTableConfig {
-                midstream,
-                ..FlowTableConfig::default()
-            };
-            let mut t = FlowTable::new(config).expect("valid");
-            let mut out = Vec::new();
-            let mut pkts = if from_syn { handshake() } else { Vec::new() };
-            pkts.push(cs(300, PSH | ACK, request.len() as u32));
-            let mut last = None;
-            for (i, m) in pkts.iter().enumerate() {
-                let payload: &[u8] = if i + 1 == pkts.len() { request } else { b"" };
-                let ip = IpPacket {
-                    meta: *m,
-                    payload,
-                    l2: Default::default(),
-                    transport_error: None,
-                    ip_header: &[],
-                    transport_header: &[],
-                };
-                last = t.process_ip(&ip, &mut out);
-            }
-            let c = last.expect("attributed");
-            (c.midstream, c.established, c.app_proto)
-        };
-        assert_eq!(run(true, true), (false, true, AppProto::Http));
-        assert_eq!(run(false, true), (false, true, AppProto::Http));
-        assert_eq!(run(true, false), (true, false, AppProto::Http));
-        assert_eq!(run(false, false), (true, false, AppProto::Unknown));
+    fn flows_not_opened_by_a_syn_are_marked_midstream() {
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("default is valid");
+        let mut out = Vec::new();
+        let from_syn: Vec<bool> = handshake()
+            .iter()
+            .map(|m| t.process(m, &mut out).expect("attributed").midstream)
+            .collect();
+        assert_eq!(from_syn, [false, false, false]);
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("default is valid");
+        let data = t
+            .process(&cs(300, PSH | ACK, 10), &mut out)
+            .expect("attributed");
+        assert!(data.midstream && !data.established);
+        let udp = synth::udp(0, C, 5000, S, 53, 40);
+        assert!(!t.process(&udp, &mut out).expect("attributed").midstream);
     }
 
     #[test]

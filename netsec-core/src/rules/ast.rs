@@ -1367,6 +1367,11 @@ pub enum StickyBuffer {
     Icmpv4Hdr,
     /// `icmpv6.hdr`: an ICMPv6 message's 8-byte header.
     Icmpv6Hdr,
+    /// `http.request_header`: each header line of a request (`Name: value`), one at a time
+    /// (a multi-buffer: the rule matches if one line does).
+    HttpRequestHeader,
+    /// `http.response_header`: each header line of a response, one at a time.
+    HttpResponseHeader,
     /// `sip.method`: a SIP request's method.
     SipMethod,
     /// `sip.uri`: a SIP request's Request-URI.
@@ -1385,7 +1390,7 @@ pub enum StickyBuffer {
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 43] = [
+    pub const ALL: [StickyBuffer; 45] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1422,6 +1427,8 @@ impl StickyBuffer {
         StickyBuffer::UdpHdr,
         StickyBuffer::Icmpv4Hdr,
         StickyBuffer::Icmpv6Hdr,
+        StickyBuffer::HttpRequestHeader,
+        StickyBuffer::HttpResponseHeader,
         StickyBuffer::SipMethod,
         StickyBuffer::SipUri,
         StickyBuffer::SipProtocol,
@@ -1470,6 +1477,8 @@ impl StickyBuffer {
             StickyBuffer::UdpHdr => "udp.hdr",
             StickyBuffer::Icmpv4Hdr => "icmpv4.hdr",
             StickyBuffer::Icmpv6Hdr => "icmpv6.hdr",
+            StickyBuffer::HttpRequestHeader => "http.request_header",
+            StickyBuffer::HttpResponseHeader => "http.response_header",
             StickyBuffer::SipMethod => "sip.method",
             StickyBuffer::SipUri => "sip.uri",
             StickyBuffer::SipProtocol => "sip.protocol",
@@ -1506,6 +1515,15 @@ impl StickyBuffer {
             _ => return StickyBuffer::ALL.into_iter().find(|b| b.as_str() == kw),
         };
         Some(b)
+    }
+
+    /// A multi-buffer: a rule's contents on it are matched against each of its instances
+    /// (each header line) in turn, not against their concatenation.
+    pub fn is_multi(self) -> bool {
+        matches!(
+            self,
+            StickyBuffer::HttpRequestHeader | StickyBuffer::HttpResponseHeader
+        )
     }
 
     /// A packet header (`ipv4.hdr`, `tcp.hdr` …) rather than payload or application data.

@@ -189,6 +189,9 @@ impl HttpBuffers {
             StickyBuffer::HttpStatMsg => response(&self.stat_msg),
             StickyBuffer::HttpProtocol => Some(self.protocol.clone()),
             StickyBuffer::HttpHeader => Some(self.header.clone()),
+            // The header block, whose lines the matcher takes one at a time.
+            StickyBuffer::HttpRequestHeader => request(&self.header),
+            StickyBuffer::HttpResponseHeader => response(&self.header),
             StickyBuffer::HttpHeaderNames => Some(self.header_names.clone()),
             StickyBuffer::HttpStart => Some(self.start.clone()),
             other => VALUE_BUFFERS

@@ -32,6 +32,12 @@ pub struct RuleDetectorConfig {
     /// Most entries in each state table: flows holding `flowbits`, `xbits` (address keys),
     /// flows holding `flowint` variables.
     pub max_flowbit_flows: usize,
+    /// Inspect TCP flows taken up midstream as sessions, as Suricata's `stream.midstream:
+    /// true` does: established, with their application protocol (the default: captures
+    /// handed to an analyst often start in the middle of sessions). Off, as Suricata's
+    /// default, such a flow is never established and application-layer rules do not apply
+    /// to it; packet rules still do.
+    pub midstream: bool,
     /// What to do with TCP flows taken up midstream.
     pub midstream_policy: MidstreamPolicy,
 }
@@ -58,6 +64,7 @@ impl Default for RuleDetectorConfig {
             max_passed_flows: 16_384,
             max_match_steps: 4_096,
             max_flowbit_flows: 4_096,
+            midstream: true,
             midstream_policy: MidstreamPolicy::Ignore,
         }
     }
@@ -421,13 +428,38 @@ pub(super) fn rule_matches(
         } else {
             buffers.get(buffer)
         };
-        ok = hay.is_some_and(|hay| eval_steps(steps, hay, 0, 0, &mut budget));
+        ok = match hay {
+            // A multi-buffer's instances are its lines: one of them must match.
+            Some(block) if buffer.is_multi() => {
+                lines(block).any(|line| eval_steps(steps, line, 0, 0, &mut budget))
+            }
+            Some(hay) => eval_steps(steps, hay, 0, 0, &mut budget),
+            None => false,
+        };
         start += run;
     }
     if budget == 0 && !ok {
         *limit_hit = true;
     }
     ok
+}
+
+/// The non-empty `\r\n`-separated lines of a rebuilt header block.
+fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = block;
+    std::iter::from_fn(move || loop {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match memchr::memmem::find(rest, b"\r\n") {
+            Some(i) => (&rest[..i], &rest[i + 2..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        if !line.is_empty() {
+            return Some(line);
+        }
+    })
 }
 
 /// Evaluates payload steps from `i`, with the previous match ending at `prev_end`,
@@ -645,6 +677,21 @@ fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usi
     Some((value, at, used))
 }
 
+/// How rules see a flow taken up midstream: with midstream take-up on, as an established
+/// session of its application protocol (Suricata's pickup makes it established at once);
+/// off, as a flow that is neither.
+fn midstream_view(f: &FlowContext, take_up: bool) -> FlowContext {
+    FlowContext {
+        established: take_up,
+        app_proto: if take_up {
+            f.app_proto
+        } else {
+            crate::app::AppProto::Unknown
+        },
+        ..*f
+    }
+}
+
 /// A number of the packet a rule compares, when the packet has it.
 fn field_value(field: PacketField, ip: &IpPacket<'_>) -> Option<u64> {
     let m = &ip.meta;
@@ -816,12 +863,18 @@ impl Detector for RuleDetector {
             return;
         };
         self.stats.packets += 1;
+        let taken_up;
+        let mut flow = flow;
         if let Some(f) = flow {
             let midstream_pass =
                 f.midstream && self.config.midstream_policy == MidstreamPolicy::PassFlow;
             if midstream_pass || (!self.passed.is_empty() && self.passed.contains(&f.flow_id)) {
                 self.stats.passed_packets += 1;
                 return;
+            }
+            if f.midstream {
+                taken_up = midstream_view(f, self.config.midstream);
+                flow = Some(&taken_up);
             }
         }
         self.gather_hits(ip, flow);
@@ -1034,6 +1087,31 @@ mod tests {
     }
 
     #[test]
+    fn midstream_flows_are_sessions_only_with_take_up_on() {
+        let rules = "alert tcp any any -> any any (flow:established; content:\"GET\"; sid:1;)\n\
+                     alert http any any -> any any (content:\"GET\"; sid:2;)\n\
+                     alert tcp any any -> any any (content:\"GET\"; sid:3;)";
+        let midstream = FlowContext {
+            midstream: true,
+            established: false,
+            app_proto: crate::app::AppProto::Http,
+            ..flow_n(1)
+        };
+        let run = |take_up: bool| {
+            let mut d = RuleDetector::with_config(
+                RuleSet::from_text(rules, &RuleVars::default()),
+                RuleDetectorConfig {
+                    midstream: take_up,
+                    ..RuleDetectorConfig::default()
+                },
+            );
+            sids(&mut d, &tcp(b"GET / HTTP/1.1\r\n\r\n"), Some(&midstream))
+        };
+        assert_eq!(run(true), vec![1, 2, 3]);
+        assert_eq!(run(false), vec![3], "packet rules only");
+    }
+
+    #[test]
     fn midstream_flows_pass_under_the_pass_flow_policy() {
         let rules = "alert tcp any any -> any any (content:\"uid=0\"; sid:1;)";
         let set = || RuleSet::from_text(rules, &RuleVars::default());
@@ -1231,6 +1309,33 @@ mod tests {
             !hits(r#"http.method; content:"GET";"#, resp),
             "a response has no method"
         );
+    }
+
+    #[test]
+    fn header_multi_buffers_match_one_line_at_a_time() {
+        let req = b"GET / HTTP/1.1\r\nHost: h\r\nKey: abc\r\nX: y\r\n\r\n";
+        assert!(hits(
+            r#"http.request_header; content:"Key: "; startswith; bsize:8;"#,
+            req
+        ));
+        assert!(hits(
+            r#"http.request_header; content:"X: y"; startswith; endswith;"#,
+            req
+        ));
+        // Across lines, as http.header would allow, no single instance holds both.
+        assert!(hits(r#"http.header; content:"abc|0d 0a|X";"#, req));
+        assert!(!hits(r#"http.request_header; content:"abc|0d 0a|X";"#, req));
+        assert!(!hits(
+            r#"http.request_header; content:"Host"; content:"Key"; distance:0;"#,
+            req
+        ));
+        assert!(!hits(r#"http.response_header; content:"Host";"#, req));
+        let resp = b"HTTP/1.1 200 OK\r\nDate: today\r\n\r\n";
+        assert!(hits(
+            r#"http.response_header; content:"Date|3a 20|";"#,
+            resp
+        ));
+        assert!(!hits(r#"http.request_header; content:"Date";"#, resp));
     }
 
     #[test]
