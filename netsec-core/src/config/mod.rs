@@ -439,6 +439,8 @@ impl RulesConfig {
         let mut text = String::new();
         // (first line in `text`, source name)
         let mut origins: Vec<(usize, String)> = Vec::new();
+        // (first line in `text`, directory) of each file, for relative dataset files.
+        let mut dirs: Vec<(usize, PathBuf)> = Vec::new();
         let mut add = |name: String, body: &str, text: &mut String| {
             origins.push((text.lines().count() + 1, name));
             text.push_str(body);
@@ -453,12 +455,16 @@ impl RulesConfig {
                 path: path.clone(),
                 source,
             })?;
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            dirs.push((text.lines().count() + 1, dir));
             add(path.display().to_string(), &body, &mut text);
         }
+        // Inline rules read relative dataset files from the working directory.
+        dirs.push((text.lines().count() + 1, PathBuf::from(".")));
         for rule in &self.inline {
             add("<inline>".into(), rule, &mut text);
         }
-        let set = RuleSet::from_text(&text, vars);
+        let set = RuleSet::from_sources(&text, vars, &dirs);
         let warnings = set
             .summary()
             .warnings
@@ -626,6 +632,29 @@ mod tests {
             SensorConfig::from_toml_str(&text).expect("parses"),
             SensorConfig::default()
         );
+    }
+
+    #[test]
+    fn dataset_files_are_read_beside_their_rule_file() {
+        let dir = std::env::temp_dir().join(format!("netsec-config-ds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("ua.csv"), "Y3VybA==\n").expect("write");
+        std::fs::write(dir.join("bad.csv"), "%%%\n").expect("write");
+        std::fs::write(
+            dir.join("ds.rules"),
+            "alert http any any -> any any (http.user_agent; dataset:isset,ua,type string,load ua.csv; sid:1;)\n\
+             alert http any any -> any any (http.user_agent; dataset:isset,bad,type string,load bad.csv; sid:2;)\n",
+        )
+        .expect("write");
+        let mut c = SensorConfig::default();
+        c.rules.bundled = false;
+        c.rules.files.push(dir.join("ds.rules"));
+        let checked = c.check().expect("loads");
+        assert_eq!(checked.rules().len(), 1);
+        let w = &checked.rule_warnings()[0];
+        assert_eq!((w.warning.sid, w.warning.line), (Some(2), 2));
+        assert!(w.warning.to_string().contains("bad.csv line 1"), "{}", w.warning);
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

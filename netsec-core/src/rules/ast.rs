@@ -217,6 +217,94 @@ pub enum RuleDirection {
     Both,
 }
 
+/// What a `dataset` option does with the buffer's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatasetCommand {
+    /// `isset`: matches when the value is in the set.
+    IsSet,
+    /// `isnotset`: matches when it is not.
+    IsNotSet,
+    /// `set`: adds the value; matches when it was absent.
+    Set,
+    /// `unset`: removes the value; matches when it was there.
+    Unset,
+}
+
+impl DatasetCommand {
+    /// The keyword's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetCommand::IsSet => "isset",
+            DatasetCommand::IsNotSet => "isnotset",
+            DatasetCommand::Set => "set",
+            DatasetCommand::Unset => "unset",
+        }
+    }
+}
+
+/// The values a dataset holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatasetKind {
+    /// Any bytes (base64 in files).
+    String,
+    /// 16-byte MD5 digests (hex in files).
+    Md5,
+    /// 32-byte SHA-256 digests (hex in files).
+    Sha256,
+    /// IPv4 addresses.
+    Ipv4,
+    /// IPv4 or IPv6 addresses.
+    Ip,
+}
+
+impl DatasetKind {
+    /// The keyword's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetKind::String => "string",
+            DatasetKind::Md5 => "md5",
+            DatasetKind::Sha256 => "sha256",
+            DatasetKind::Ipv4 => "ipv4",
+            DatasetKind::Ip => "ip",
+        }
+    }
+}
+
+/// One `dataset` option.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dataset {
+    /// What to do.
+    pub command: DatasetCommand,
+    /// The set's name (shared by every rule naming it).
+    pub name: String,
+    /// The values it holds.
+    pub kind: DatasetKind,
+    /// The file its values start from (`load`, or `state`).
+    pub load: Option<String>,
+    /// The other settings as written (`save <file>`, `memcap <n>`, `hashsize <n>`):
+    /// accepted, not acted on.
+    pub other: Vec<String>,
+}
+
+impl fmt::Display for Dataset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "dataset:{},{},type {}",
+            self.command.as_str(),
+            self.name,
+            self.kind.as_str()
+        )?;
+        if let Some(l) = &self.load {
+            write!(f, ",load {l}")?;
+        }
+        for o in &self.other {
+            write!(f, ",{o}")?;
+        }
+        f.write_str(";")
+    }
+}
+
 /// A number of a packet that a rule compares with [`RuleOption::Field`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PacketField {
@@ -1131,6 +1219,8 @@ pub enum RuleOption {
     Prefilter,
     /// `tag` (accepted; tagged packets are not logged).
     Tag(String),
+    /// `dataset`: the current buffer tested against, or put into, a named set.
+    Dataset(Dataset),
     /// `content` with its modifiers.
     Content(Content),
     /// `pcre`.
@@ -1214,6 +1304,7 @@ impl fmt::Display for RuleOption {
             RuleOption::Metadata(s) => write!(f, "metadata:{s};"),
             RuleOption::Target(s) => write!(f, "target:{s};"),
             RuleOption::Requires(s) => write!(f, "requires:{s};"),
+            RuleOption::Dataset(d) => write!(f, "{d}"),
             RuleOption::Prefilter => f.write_str("prefilter;"),
             RuleOption::Tag(s) => write!(f, "tag:{s};"),
             RuleOption::Content(c) => write!(f, "{c}"),
@@ -1367,6 +1458,10 @@ pub enum StickyBuffer {
     Icmpv4Hdr,
     /// `icmpv6.hdr`: an ICMPv6 message's 8-byte header.
     Icmpv6Hdr,
+    /// `ip.src`: the source address, 4 or 16 bytes.
+    IpSrc,
+    /// `ip.dst`: the destination address, 4 or 16 bytes.
+    IpDst,
     /// `http.request_header`: each header line of a request (`Name: value`), one at a time
     /// (a multi-buffer: the rule matches if one line does).
     HttpRequestHeader,
@@ -1390,7 +1485,7 @@ pub enum StickyBuffer {
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 45] = [
+    pub const ALL: [StickyBuffer; 47] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1427,6 +1522,8 @@ impl StickyBuffer {
         StickyBuffer::UdpHdr,
         StickyBuffer::Icmpv4Hdr,
         StickyBuffer::Icmpv6Hdr,
+        StickyBuffer::IpSrc,
+        StickyBuffer::IpDst,
         StickyBuffer::HttpRequestHeader,
         StickyBuffer::HttpResponseHeader,
         StickyBuffer::SipMethod,
@@ -1477,6 +1574,8 @@ impl StickyBuffer {
             StickyBuffer::UdpHdr => "udp.hdr",
             StickyBuffer::Icmpv4Hdr => "icmpv4.hdr",
             StickyBuffer::Icmpv6Hdr => "icmpv6.hdr",
+            StickyBuffer::IpSrc => "ip.src",
+            StickyBuffer::IpDst => "ip.dst",
             StickyBuffer::HttpRequestHeader => "http.request_header",
             StickyBuffer::HttpResponseHeader => "http.response_header",
             StickyBuffer::SipMethod => "sip.method",
@@ -1526,11 +1625,14 @@ impl StickyBuffer {
         )
     }
 
-    /// A packet header (`ipv4.hdr`, `tcp.hdr` …) rather than payload or application data.
+    /// A packet header (`ipv4.hdr`, `tcp.hdr` …, and the addresses `ip.src`, `ip.dst`)
+    /// rather than payload or application data.
     pub fn is_header(self) -> bool {
         matches!(
             self,
-            StickyBuffer::Ipv4Hdr
+            StickyBuffer::IpSrc
+                | StickyBuffer::IpDst
+                | StickyBuffer::Ipv4Hdr
                 | StickyBuffer::Ipv6Hdr
                 | StickyBuffer::TcpHdr
                 | StickyBuffer::UdpHdr

@@ -6,12 +6,13 @@
 //! [`http_buffers`](super::http_buffers)) are rebuilt into one text buffer the rule detector
 //! owns and reuses, so nothing is allocated per packet once it has grown.
 
+use std::net::IpAddr;
 use std::ops::Range;
 
 use super::ast::StickyBuffer;
 use super::http_buffers::HttpBuffers;
 use crate::app::{dns, sip, tls};
-use crate::decode::IpProtocol;
+use crate::decode::{IpPacket, IpProtocol};
 
 /// The buffers of one packet.
 pub(crate) struct AppBuffers<'a> {
@@ -19,6 +20,9 @@ pub(crate) struct AppBuffers<'a> {
     /// The packet's IP and transport headers (empty when not known).
     ip_header: &'a [u8],
     transport_header: &'a [u8],
+    /// The source and destination addresses (`ip.src`, `ip.dst`): 4 or 16 bytes of each
+    /// array, as the length says (0 when not known).
+    addrs: [([u8; 16], u8); 2],
     protocol: IpProtocol,
     parsed: bool,
     http: Option<HttpBuffers>,
@@ -43,6 +47,7 @@ impl<'a> AppBuffers<'a> {
             payload,
             ip_header: &[],
             transport_header: &[],
+            addrs: [([0; 16], 0); 2],
             protocol,
             parsed: false,
             http: None,
@@ -58,11 +63,33 @@ impl<'a> AppBuffers<'a> {
         }
     }
 
-    /// The same, with the packet's IP and transport headers for the header buffers.
-    pub(crate) fn with_headers(mut self, ip_header: &'a [u8], transport_header: &'a [u8]) -> Self {
-        self.ip_header = ip_header;
-        self.transport_header = transport_header;
-        self
+    /// The buffers of `ip`'s payload, headers and addresses, using `text` (cleared) for the
+    /// rebuilt ones.
+    pub(crate) fn of_packet(ip: &IpPacket<'a>, text: Vec<u8>) -> Self {
+        let mut b = AppBuffers::new(ip.payload, ip.meta.protocol, text);
+        b.ip_header = ip.ip_header;
+        b.transport_header = ip.transport_header;
+        for (slot, addr) in b.addrs.iter_mut().zip([ip.meta.src_addr, ip.meta.dst_addr]) {
+            *slot = match addr {
+                IpAddr::V4(a) => {
+                    let mut bytes = [0; 16];
+                    bytes[..4].copy_from_slice(&a.octets());
+                    (bytes, 4)
+                }
+                IpAddr::V6(a) => (a.octets(), 16),
+            };
+        }
+        b
+    }
+
+    /// `ip.src` or `ip.dst`.
+    fn address(&self, buffer: StickyBuffer) -> Option<&[u8]> {
+        let (bytes, len) = match buffer {
+            StickyBuffer::IpSrc => &self.addrs[0],
+            StickyBuffer::IpDst => &self.addrs[1],
+            _ => return None,
+        };
+        bytes.get(..usize::from(*len)).filter(|a| !a.is_empty())
     }
 
     /// A header buffer, when the packet has that header.
@@ -102,6 +129,14 @@ impl<'a> AppBuffers<'a> {
                     self.text.push(b'.');
                     self.text.extend_from_slice(sni);
                 }
+                StickyBuffer::IpSrc | StickyBuffer::IpDst => {
+                    let mut a = [0u8; 16];
+                    let addr = self.address(buffer)?;
+                    let n = addr.len();
+                    a[..n].copy_from_slice(addr);
+                    self.text.push(b'.');
+                    self.text.extend_from_slice(&a[..n]);
+                }
                 header if header.is_header() => {
                     let h = self.header(header)?;
                     self.text.push(b'.');
@@ -127,6 +162,7 @@ impl<'a> AppBuffers<'a> {
                 self.parse();
                 self.sni
             }
+            StickyBuffer::IpSrc | StickyBuffer::IpDst => self.address(buffer),
             header if header.is_header() => self.header(header),
             other => {
                 let range = self.range_of(other)?;

@@ -418,6 +418,8 @@ pub(crate) struct CompiledRule {
     pub(crate) detection_filter: Option<Threshold>,
     /// `flowbits` (other than `noalert`), `xbits` and `flowint` commands, in rule order.
     pub(crate) state: Vec<StateOp>,
+    /// `dataset` commands, in rule order: each on the buffer in force where it was written.
+    pub(crate) datasets: Vec<DatasetOp>,
     /// The rule inspects application data (names an application protocol or a sticky
     /// buffer): a retransmitted segment, which carries no new data, is not asked.
     pub(crate) app_layer: bool,
@@ -439,6 +441,15 @@ pub(crate) enum CompileOutcome {
     Unsupported(Vec<String>),
     /// The rule is inconsistent (undefined variable …).
     Invalid(String),
+}
+
+/// One `dataset` command of a compiled rule: on which buffer, and the set's id once the
+/// rule set has bound its name.
+#[derive(Debug, Clone)]
+pub(crate) struct DatasetOp {
+    pub(crate) buffer: StickyBuffer,
+    pub(crate) dataset: Dataset,
+    pub(crate) id: u32,
 }
 
 /// Compiles one rule against `vars`.
@@ -520,6 +531,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         threshold: None,
         detection_filter: None,
         state: Vec::new(),
+        datasets: Vec::new(),
         app_layer: false,
     };
     for opt in &rule.options {
@@ -645,6 +657,11 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                     unsupported.push(name);
                 }
             }
+            RuleOption::Dataset(d) => c.datasets.push(DatasetOp {
+                buffer,
+                dataset: d.clone(),
+                id: 0,
+            }),
             RuleOption::Flowbits(b) => match b.command {
                 FlowbitsCommand::NoAlert => raises = false,
                 command => c.state.push(StateOp::Flowbit {

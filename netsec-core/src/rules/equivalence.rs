@@ -188,8 +188,7 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
 /// Every rule, in order, asked directly.
 fn naive(set: &RuleSet, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Vec<u32> {
     let mut out = Vec::new();
-    let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, Vec::new())
-        .with_headers(ip.ip_header, ip.transport_header);
+    let mut buffers = AppBuffers::of_packet(ip, Vec::new());
     for (i, r) in set.rules.iter().enumerate() {
         let indexed_ip_only = super::addr_index::indexable(r) && ip_only(r);
         if indexed_ip_only && flow.is_some_and(|f| !f.first_in_direction) {

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use super::ast::{Action, ByteRead, JumpFrom as ByteJumpFrom, PacketField, Track};
 use super::buffers::AppBuffers;
 use super::compile::{CompiledRule, PayloadStep};
+use super::dataset::Datasets;
 use super::literals::LiteralScratch;
 use super::rate::{track_addrs, RateWindow};
 use super::state::RuleState;
@@ -146,6 +147,8 @@ pub struct RuleDetector {
     passed: HashSet<u64, RandomState>,
     /// `flowbits`, `xbits` and `flowint` state.
     state: RuleState,
+    /// The `dataset` sets, as `set`/`unset` change them.
+    datasets: Datasets,
     /// Literal search state (found fast patterns) of the current packet.
     scratch: LiteralScratch,
     /// Rules of the found fast patterns, sorted.
@@ -176,6 +179,7 @@ impl RuleDetector {
             rate: HashMap::default(),
             passed: HashSet::default(),
             state: RuleState::new(config.max_flowbit_flows),
+            datasets: Datasets::new(set.datasets.clone()),
             scratch: LiteralScratch::with_capacity(
                 set.prefilter
                     .groups()
@@ -677,6 +681,16 @@ fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usi
     Some((value, at, used))
 }
 
+/// Runs a matching rule's `dataset` commands on their buffers, in order; whether all match
+/// (a command on a buffer the packet lacks does not).
+fn apply_datasets(sets: &mut Datasets, r: &CompiledRule, buffers: &mut AppBuffers<'_>) -> bool {
+    r.datasets.iter().all(|op| {
+        buffers
+            .get(op.buffer)
+            .is_some_and(|value| sets.apply(op.id, op.dataset.command, value))
+    })
+}
+
 /// How rules see a flow taken up midstream: with midstream take-up on, as an established
 /// session of its application protocol (Suricata's pickup makes it established at once);
 /// off, as a flow that is neither.
@@ -821,7 +835,9 @@ impl Detector for RuleDetector {
             .counter("passed_packets", s.passed_packets)
             .counter("suppressed_by_pass", s.suppressed_by_pass)
             .counter("suppressed_by_rate", s.suppressed_by_rate)
-            .counter("step_limit_hits", s.step_limit_hits);
+            .counter("step_limit_hits", s.step_limit_hits)
+            .counter("dataset_values", self.datasets.len() as u64)
+            .counter("dataset_drops", self.datasets.drops);
         d.alerts = s.alerts;
         d.suppressed = s.suppressed_by_pass + s.suppressed_by_rate;
         d.tracked = (self.rate.len() + self.passed.len() + self.state.len()) as u64;
@@ -891,8 +907,7 @@ impl Detector for RuleDetector {
         // application-buffer fast pattern the packet holds); evaluate them in rule order by
         // merging, so alerts come out in file order without a per-packet sort.
         let text = std::mem::take(&mut self.buffer_text);
-        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, text)
-            .with_headers(ip.ip_header, ip.transport_header);
+        let mut buffers = AppBuffers::of_packet(ip, text);
         gather_buffer_hits(
             &self.set.prefilter.buffer_groups,
             &mut buffers,
@@ -914,6 +929,7 @@ impl Detector for RuleDetector {
             let mut limit_hit = false;
             let r = &self.set.rules[idx as usize];
             if rule_matches(r, ip, flow, &mut buffers, max_steps, &mut limit_hit)
+                && (r.datasets.is_empty() || apply_datasets(&mut self.datasets, r, &mut buffers))
                 && (r.state.is_empty()
                     || self.state.apply(
                         &r.state,
@@ -1109,6 +1125,25 @@ mod tests {
         };
         assert_eq!(run(true), vec![1, 2, 3]);
         assert_eq!(run(false), vec![3], "packet rules only");
+    }
+
+    #[test]
+    fn dataset_set_matches_once_per_value_and_feeds_isset() {
+        let mut d = detector(
+            "alert tcp any any -> any any (ip.dst; dataset:set,seen,type ip; sid:1;)\n\
+             alert tcp any any -> any any (content:\"x\"; ip.dst; dataset:isset,seen,type ip; sid:2;)",
+        );
+        assert_eq!(sids(&mut d, &tcp(b"a"), None), vec![1], "first time: added");
+        assert!(sids(&mut d, &tcp(b"a"), None).is_empty(), "already there");
+        assert_eq!(sids(&mut d, &tcp(b"x"), None), vec![2]);
+        let other = IpPacket {
+            meta: PacketMeta {
+                dst_addr: "8.8.4.4".parse().expect("ip"),
+                ..tcp(b"x").meta
+            },
+            ..tcp(b"x")
+        };
+        assert_eq!(sids(&mut d, &other, None), vec![1, 2]);
     }
 
     #[test]
@@ -1829,8 +1864,7 @@ mod tests {
     }
 
     fn evaluate_all(set: &RuleSet, ip: &IpPacket<'_>, flow: Option<&FlowContext>) -> Vec<u64> {
-        let mut buffers = AppBuffers::new(ip.payload, ip.meta.protocol, Vec::new())
-            .with_headers(ip.ip_header, ip.transport_header);
+        let mut buffers = AppBuffers::of_packet(ip, Vec::new());
         let mut limit = false;
         set.rules
             .iter()

@@ -54,6 +54,7 @@ mod addr_set;
 mod ast;
 mod buffers;
 mod compile;
+mod dataset;
 #[cfg(test)]
 mod equivalence;
 mod http_buffers;
@@ -86,8 +87,11 @@ pub use vars::{classtype_priority, RuleVars, CLASSIFICATIONS, CRITICAL_CLASSTYPE
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use compile::{compile_rule, CompileOutcome, CompiledRule};
+use dataset::DatasetDef;
+pub use dataset::MAX_DATASET_ENTRIES;
 use prefilter::Prefilter;
 
 /// Why one rule was skipped at load time.
@@ -188,6 +192,8 @@ pub struct RuleSet {
     rules: Vec<CompiledRule>,
     prefilter: Prefilter,
     summary: RuleSetSummary,
+    /// The `dataset` sets the rules name, with their starting values.
+    datasets: Vec<DatasetDef>,
 }
 
 /// Best-effort `sid` of a rule that did not parse.
@@ -204,8 +210,22 @@ fn scrape_sid(text: &str) -> Option<u64> {
 impl RuleSet {
     /// Loads every rule in a rule file. Never fails: see [`RuleSet::summary`] for what was
     /// skipped and why.
+    /// Relative `dataset` files are read from the working directory; see
+    /// [`RuleSet::from_sources`].
     pub fn from_text(text: &str, vars: &RuleVars) -> RuleSet {
-        let mut builder = Builder::default();
+        RuleSet::from_sources(text, vars, &[])
+    }
+
+    /// [`from_text`](Self::from_text) for a text joined from several rule files:
+    /// `sources` gives, for each, its first line in `text` and its directory, against which
+    /// its rules' relative `dataset` files are read (as Suricata reads them beside the rule
+    /// file). A dataset file that cannot be read or parsed skips the rules naming it, with a
+    /// warning naming the file and line.
+    pub fn from_sources(text: &str, vars: &RuleVars, sources: &[(usize, PathBuf)]) -> RuleSet {
+        let mut builder = Builder {
+            sources,
+            ..Builder::default()
+        };
         for pl in parse_rules(text) {
             if let Some(why) = requires::unmet(&pl.text) {
                 builder.skip(pl.line, scrape_sid(&pl.text), SkipReason::Requirement(why));
@@ -275,15 +295,21 @@ impl RuleSet {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'s> {
     rules: Vec<CompiledRule>,
     summary: RuleSetSummary,
+    /// (first line, directory) of each rule file in the text.
+    sources: &'s [(usize, PathBuf)],
+    datasets: Vec<DatasetDef>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn add(&mut self, line: usize, rule: &Rule, vars: &RuleVars) {
         match compile_rule(rule, vars) {
-            Ok(c) => self.rules.push(c),
+            Ok(mut c) => match self.bind_datasets(line, &mut c) {
+                Ok(()) => self.rules.push(c),
+                Err(why) => self.skip(line, rule.sid(), SkipReason::Invalid(why)),
+            },
             Err(CompileOutcome::Unsupported(k)) => {
                 self.skip(line, rule.sid(), SkipReason::Unsupported(k))
             }
@@ -291,6 +317,42 @@ impl Builder {
                 self.skip(line, rule.sid(), SkipReason::Invalid(why))
             }
         }
+    }
+
+    /// Gives each `dataset` command of `c` its set's id, defining the set (and reading its
+    /// file) at its first mention.
+    fn bind_datasets(&mut self, line: usize, c: &mut CompiledRule) -> Result<(), String> {
+        for op in &mut c.datasets {
+            let d = &op.dataset;
+            if let Some(at) = self.datasets.iter().position(|s| s.name == d.name) {
+                if self.datasets[at].kind != d.kind {
+                    return Err(format!(
+                        "dataset {} is of type {} in an earlier rule",
+                        d.name,
+                        self.datasets[at].kind.as_str()
+                    ));
+                }
+                op.id = at as u32;
+                continue;
+            }
+            let mut values: std::collections::HashSet<Box<[u8]>, _> = Default::default();
+            if let Some(file) = &d.load {
+                let dir = self
+                    .sources
+                    .iter()
+                    .rev()
+                    .find(|(first, _)| *first <= line)
+                    .map_or(Path::new("."), |(_, dir)| dir.as_path());
+                values.extend(dataset::load(&dir.join(file), d.kind)?);
+            }
+            op.id = self.datasets.len() as u32;
+            self.datasets.push(DatasetDef {
+                name: d.name.clone(),
+                kind: d.kind,
+                values,
+            });
+        }
+        Ok(())
     }
 
     fn skip(&mut self, line: usize, sid: Option<u64>, reason: SkipReason) {
@@ -337,6 +399,7 @@ impl Builder {
             rules: self.rules,
             prefilter,
             summary: self.summary,
+            datasets: self.datasets,
         }
     }
 }

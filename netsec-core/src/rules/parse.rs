@@ -991,6 +991,53 @@ fn pcre_capture(v: &str) -> Option<&str> {
 }
 
 /// `flowbits:<command>[,<names>]`; names are separated by `|` (Suricata's OR group) or `&`.
+/// `dataset:<command>,<name>,type <kind>[,load <file>][,state <file>][,save <file>]
+/// [,memcap <n>][,hashsize <n>]`.
+fn parse_dataset(kw: &str, v: Option<&str>) -> PResult<Dataset> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let mut parts = v.split(',').map(str::trim);
+    let command = match parts.next().unwrap_or("") {
+        "isset" => DatasetCommand::IsSet,
+        "isnotset" => DatasetCommand::IsNotSet,
+        "set" => DatasetCommand::Set,
+        "unset" => DatasetCommand::Unset,
+        other => return Err(value_err(kw, format!("unknown command {other:?}"))),
+    };
+    let name = state_name(kw, parts.next().unwrap_or(""))?;
+    let (mut kind, mut load, mut other) = (None, None, Vec::new());
+    for part in parts {
+        let (key, value) = part.split_once(char::is_whitespace).unwrap_or((part, ""));
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(value_err(kw, format!("{key} without a value")));
+        }
+        match key {
+            "type" => {
+                kind = Some(match value {
+                    "string" => DatasetKind::String,
+                    "md5" => DatasetKind::Md5,
+                    "sha256" => DatasetKind::Sha256,
+                    "ipv4" => DatasetKind::Ipv4,
+                    "ip" => DatasetKind::Ip,
+                    other => return Err(value_err(kw, format!("unknown type {other:?}"))),
+                })
+            }
+            // `state` is a file loaded and saved; only loading applies here.
+            "load" | "state" if load.is_none() => load = Some(value.to_string()),
+            "save" | "memcap" | "hashsize" => other.push(format!("{key} {value}")),
+            other => return Err(value_err(kw, format!("unknown setting {other:?}"))),
+        }
+    }
+    let kind = kind.ok_or_else(|| value_err(kw, "no type"))?;
+    Ok(Dataset {
+        command,
+        name,
+        kind,
+        load,
+        other,
+    })
+}
+
 fn parse_flowbits(kw: &str, v: Option<&str>) -> PResult<Flowbits> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
     let (command, names) = match v.split_once(',') {
@@ -1227,6 +1274,7 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 RuleOption::Tag(v.to_string())
             }
             "prefilter" if v.is_none() => RuleOption::Prefilter,
+            "dataset" => RuleOption::Dataset(parse_dataset(kw, v)?),
             "reference" | "metadata" | "target" | "requires" => {
                 let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
                 if v.is_empty() {
