@@ -653,7 +653,11 @@ mod tests {
         assert_eq!(checked.rules().len(), 1);
         let w = &checked.rule_warnings()[0];
         assert_eq!((w.warning.sid, w.warning.line), (Some(2), 2));
-        assert!(w.warning.to_string().contains("bad.csv line 1"), "{}", w.warning);
+        assert!(
+            w.warning.to_string().contains("bad.csv line 1"),
+            "{}",
+            w.warning
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 

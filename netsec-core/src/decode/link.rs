@@ -7,7 +7,7 @@ use smoltcp::wire::{ArpPacket, EthernetFrame};
 use super::ip;
 use super::{ArpInfo, Ctx, DecodeError, Decoded, Layer};
 use crate::wire::ieee80211::{self, FcOrder};
-use crate::wire::{self, check_len, llc, mpls, null, pppoe, radiotap, sll, sll2, tail, vlan};
+use crate::wire::{self, check_len, llc, mpls, nsh, null, pppoe, radiotap, sll, sll2, tail, vlan};
 
 /// EtherType of IPv4.
 pub(super) const ETH_IPV4: u16 = 0x0800;
@@ -68,6 +68,24 @@ pub(super) fn ethertype<'a>(
                     Some(6) => ip::ipv6(ctx, inner),
                     Some(_) => Ok(Decoded::Other { ethertype }),
                     None => Err(wire::truncated(Layer::Mpls, 1, 0)),
+                };
+            }
+            nsh::ETHERTYPE => {
+                // Service function chaining (RFC 8300): the carried packet is the one to see.
+                let h = nsh::NshHeader::new_checked(buf)?;
+                buf = h.payload();
+                ethertype = match h.next_protocol() {
+                    nsh::NEXT_IPV4 => ETH_IPV4,
+                    nsh::NEXT_IPV6 => ETH_IPV6,
+                    nsh::NEXT_MPLS => ETH_MPLS_UC,
+                    nsh::NEXT_NSH => nsh::ETHERTYPE,
+                    // An Ethernet frame inside counts against the tunnel depth, so nesting
+                    // cannot recurse without bound.
+                    nsh::NEXT_ETHERNET if ctx.depth < ip::MAX_TUNNEL_DEPTH => {
+                        ctx.depth += 1;
+                        return ethernet(ctx, buf);
+                    }
+                    _ => return Ok(Decoded::Other { ethertype }),
                 };
             }
             ETH_PPPOE_SESSION => {

@@ -1448,3 +1448,28 @@ fn ip_and_transport_headers_are_kept_as_captured() {
     let (iph, th, _) = headers(&ipv4_simple(4, &inner_tcp_v4()), LinkType::RAW);
     assert_eq!((iph.as_slice(), th.len()), (&inner_tcp_v4()[..20], 20));
 }
+
+#[test]
+fn nsh_carries_ipv4_ipv6_and_ethernet() {
+    let nsh = |next: u8, inner: &[u8]| {
+        // MD type 2 without metadata: 2 words.
+        let mut b = vec![0x0f, 0xc2, 0x02, next, 0, 0, 1, 255];
+        b.extend_from_slice(inner);
+        b
+    };
+    let v4 = ipv4_simple(17, &udp_dgram(1, 2, b"x"));
+    let p = decode_ip(LinkType::ETHERNET, &eth(&[], 0x894f, &nsh(1, &v4)));
+    assert_eq!((p.meta.src_port, p.meta.dst_port), (1, 2));
+    let v6 = ipv6_simple(17, &udp_dgram(3, 4, b"y"));
+    let p = decode_ip(LinkType::ETHERNET, &eth(&[], 0x894f, &nsh(2, &v6)));
+    assert_eq!(p.meta.src_port, 3);
+    let inner = eth(&[], 0x0800, &v4);
+    let p = decode_ip(LinkType::ETHERNET, &eth(&[], 0x894f, &nsh(3, &inner)));
+    assert_eq!(p.meta.dst_port, 2);
+    // An unknown next protocol is not IP; a cut header is an error.
+    assert!(matches!(
+        decode(&raw(LinkType::ETHERNET, &eth(&[], 0x894f, &nsh(9, &v4)))),
+        Ok(Decoded::Other { .. })
+    ));
+    assert!(decode(&raw(LinkType::ETHERNET, &eth(&[], 0x894f, &[0, 0xc2]))).is_err());
+}

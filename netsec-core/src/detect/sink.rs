@@ -171,6 +171,10 @@ impl<W: Write> EveAlertSink<W> {
                 obj.insert(key.into(), v.into());
             }
         }
+        // The frame's MAC addresses, where the detector recorded them (EVE's `ether`).
+        if let (Some(src), Some(dst)) = (alert.meta.get("src_mac"), alert.meta.get("dest_mac")) {
+            obj.insert("ether".into(), json!({"src_mac": src, "dest_mac": dst}));
+        }
         obj.insert(
             "alert".into(),
             json!({
@@ -370,6 +374,7 @@ mod tests {
     use super::*;
     use crate::detect::{AlertStatus, Severity};
     use crate::time::Timestamp;
+    use serde_json::json;
 
     fn alert(rule: bool) -> Alert {
         let mut meta = serde_json::Map::new();
@@ -436,6 +441,29 @@ mod tests {
         let mut s = EveAlertSink::new(Vec::new());
         s.emit(&alert(false)).expect("emit");
         assert!(s.into_inner().ends_with(b"\n"));
+    }
+
+    #[test]
+    fn eve_writes_packet_facts_recorded_in_meta() {
+        let mut a = alert(true);
+        assert!(EveAlertSink::<Vec<u8>>::to_eve(&a).get("ether").is_none());
+        for (k, v) in [
+            ("src_mac", json!("02:00:00:00:00:0a")),
+            ("dest_mac", json!("02:00:00:00:00:0b")),
+            ("icmp_type", json!(8)),
+            ("icmp_code", json!(0)),
+            (crate::detect::PACKET_NUMBER_META, json!(12)),
+        ] {
+            a.meta.insert(k.into(), v);
+        }
+        let v = EveAlertSink::<Vec<u8>>::to_eve(&a);
+        assert_eq!(v["ether"]["src_mac"], "02:00:00:00:00:0a");
+        assert_eq!(v["ether"]["dest_mac"], "02:00:00:00:00:0b");
+        assert_eq!(
+            (v["icmp_type"].as_u64(), v["icmp_code"].as_u64()),
+            (Some(8), Some(0))
+        );
+        assert_eq!(v["pcap_cnt"], 12);
     }
 
     #[test]

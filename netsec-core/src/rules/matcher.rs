@@ -316,6 +316,11 @@ impl RuleDetector {
         if let Some(ct) = &r.classtype {
             b = b.meta("classtype", ct.clone());
         }
+        if let (Some(src), Some(dst)) = (ip.l2.src_mac, ip.l2.dst_mac) {
+            b = b
+                .meta("src_mac", crate::decode::mac_string(src))
+                .meta("dest_mac", crate::decode::mac_string(dst));
+        }
         if matches!(ip.meta.protocol, IpProtocol::ICMP | IpProtocol::ICMPV6) {
             b = b
                 .meta("icmp_type", ip.meta.icmp_type)

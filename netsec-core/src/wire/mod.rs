@@ -34,6 +34,7 @@ pub mod ieee80211;
 pub mod ipv6_ext;
 pub mod llc;
 pub mod mpls;
+pub mod nsh;
 pub mod null;
 pub mod pppoe;
 pub mod radiotap;
