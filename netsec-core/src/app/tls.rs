@@ -94,6 +94,8 @@ pub enum Hello<'a> {
 pub struct ClientHello<'a> {
     /// `legacy_version` of the hello (0x0303 for TLS 1.2 and 1.3).
     pub legacy_version: u16,
+    /// The 32 random bytes.
+    pub random: &'a [u8],
     /// Cipher suites, raw big-endian pairs (GREASE included).
     cipher_bytes: &'a [u8],
     /// The whole extensions present (type, length, data), in order.
@@ -119,6 +121,8 @@ pub struct ClientHello<'a> {
 pub struct ServerHello {
     /// `legacy_version` of the hello.
     pub legacy_version: u16,
+    /// The 32 random bytes.
+    pub random: [u8; 32],
     /// The chosen cipher suite.
     pub cipher: u16,
     /// `supported_versions` selected version (TLS 1.3), if sent.
@@ -176,12 +180,13 @@ pub fn parse(payload: &[u8]) -> Result<Hello<'_>, TlsError> {
 fn client_hello(body: &[u8], whole: bool) -> Result<ClientHello<'_>, TlsError> {
     let mut c = Cursor::new(body);
     let legacy_version = c.u16().ok_or(TlsError::Truncated)?;
-    c.take(32).ok_or(TlsError::Truncated)?; // random
+    let random = c.take(32).ok_or(TlsError::Truncated)?;
     c.vec8().ok_or(TlsError::Truncated)?; // legacy_session_id
     let cipher_bytes = c.vec16().ok_or(TlsError::Truncated)?;
     c.vec8().ok_or(TlsError::Truncated)?; // legacy_compression_methods
     let mut hello = ClientHello {
         legacy_version,
+        random,
         cipher_bytes,
         extension_bytes: &[],
         sni: None,
@@ -236,7 +241,8 @@ fn first_host_name(data: &[u8]) -> Option<&[u8]> {
 fn server_hello(body: &[u8]) -> Result<ServerHello, TlsError> {
     let mut c = Cursor::new(body);
     let legacy_version = c.u16().ok_or(TlsError::Truncated)?;
-    c.take(32).ok_or(TlsError::Truncated)?; // random
+    let mut random = [0; 32];
+    random.copy_from_slice(c.take(32).ok_or(TlsError::Truncated)?);
     c.vec8().ok_or(TlsError::Truncated)?; // legacy_session_id_echo
     let cipher = c.u16().ok_or(TlsError::Truncated)?;
     c.u8().ok_or(TlsError::Truncated)?; // legacy_compression_method
@@ -251,6 +257,7 @@ fn server_hello(body: &[u8]) -> Result<ServerHello, TlsError> {
     }
     Ok(ServerHello {
         legacy_version,
+        random,
         cipher,
         selected_version,
     })

@@ -1458,6 +1458,12 @@ pub enum StickyBuffer {
     Icmpv4Hdr,
     /// `icmpv6.hdr`: an ICMPv6 message's 8-byte header.
     Icmpv6Hdr,
+    /// `tls.random`: the 32 random bytes of a ClientHello or ServerHello.
+    TlsRandom,
+    /// `tls.random_time`: their first 4 bytes.
+    TlsRandomTime,
+    /// `tls.random_bytes`: their last 28 bytes.
+    TlsRandomBytes,
     /// `ip.src`: the source address, 4 or 16 bytes.
     IpSrc,
     /// `ip.dst`: the destination address, 4 or 16 bytes.
@@ -1485,7 +1491,7 @@ pub enum StickyBuffer {
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 47] = [
+    pub const ALL: [StickyBuffer; 50] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1522,6 +1528,9 @@ impl StickyBuffer {
         StickyBuffer::UdpHdr,
         StickyBuffer::Icmpv4Hdr,
         StickyBuffer::Icmpv6Hdr,
+        StickyBuffer::TlsRandom,
+        StickyBuffer::TlsRandomTime,
+        StickyBuffer::TlsRandomBytes,
         StickyBuffer::IpSrc,
         StickyBuffer::IpDst,
         StickyBuffer::HttpRequestHeader,
@@ -1574,6 +1583,9 @@ impl StickyBuffer {
             StickyBuffer::UdpHdr => "udp.hdr",
             StickyBuffer::Icmpv4Hdr => "icmpv4.hdr",
             StickyBuffer::Icmpv6Hdr => "icmpv6.hdr",
+            StickyBuffer::TlsRandom => "tls.random",
+            StickyBuffer::TlsRandomTime => "tls.random_time",
+            StickyBuffer::TlsRandomBytes => "tls.random_bytes",
             StickyBuffer::IpSrc => "ip.src",
             StickyBuffer::IpDst => "ip.dst",
             StickyBuffer::HttpRequestHeader => "http.request_header",

@@ -29,6 +29,8 @@ pub(crate) struct AppBuffers<'a> {
     sni: Option<&'a [u8]>,
     ja3: Option<Range<usize>>,
     ja4: Option<Range<usize>>,
+    /// The hello's random bytes (`tls.random`).
+    tls_random: Option<Range<usize>>,
     query: Option<Range<usize>>,
     ssh_proto: Option<Range<usize>>,
     ssh_software: Option<Range<usize>>,
@@ -54,6 +56,7 @@ impl<'a> AppBuffers<'a> {
             sni: None,
             ja3: None,
             ja4: None,
+            tls_random: None,
             query: None,
             ssh_proto: None,
             ssh_software: None,
@@ -180,6 +183,9 @@ impl<'a> AppBuffers<'a> {
             header if header.is_header() => None,
             StickyBuffer::Ja3Hash => self.ja3.clone(),
             StickyBuffer::Ja4Hash => self.ja4.clone(),
+            StickyBuffer::TlsRandom => self.tls_random.clone(),
+            StickyBuffer::TlsRandomTime => self.tls_random.clone().map(|r| r.start..r.start + 4),
+            StickyBuffer::TlsRandomBytes => self.tls_random.clone().map(|r| r.start + 4..r.end),
             StickyBuffer::DnsQuery => self.query.clone(),
             StickyBuffer::SshProto => self.ssh_proto.clone(),
             StickyBuffer::SshSoftware => self.ssh_software.clone(),
@@ -200,20 +206,30 @@ impl<'a> AppBuffers<'a> {
         let p = self.payload;
         let dns = match self.protocol {
             IpProtocol::TCP => {
-                if let Ok(tls::Hello::Client(hello)) = tls::parse(p) {
-                    self.sni = hello.sni;
-                    let mut push = |text: &str| {
+                match tls::parse(p) {
+                    Ok(tls::Hello::Client(hello)) => {
+                        self.sni = hello.sni;
+                        let mut push = |bytes: &[u8]| {
+                            let at = self.text.len();
+                            self.text.extend_from_slice(bytes);
+                            Some(at..self.text.len())
+                        };
+                        self.tls_random = push(hello.random);
+                        if let Some(j) = hello.ja3() {
+                            self.ja3 = push(j.as_str().as_bytes());
+                        }
+                        if let Some(j) = hello.ja4() {
+                            self.ja4 = push(j.as_str().as_bytes());
+                        }
+                        return;
+                    }
+                    Ok(tls::Hello::Server(hello)) => {
                         let at = self.text.len();
-                        self.text.extend_from_slice(text.as_bytes());
-                        Some(at..self.text.len())
-                    };
-                    if let Some(j) = hello.ja3() {
-                        self.ja3 = push(j.as_str());
+                        self.text.extend_from_slice(&hello.random);
+                        self.tls_random = Some(at..self.text.len());
+                        return;
                     }
-                    if let Some(j) = hello.ja4() {
-                        self.ja4 = push(j.as_str());
-                    }
-                    return;
+                    Err(_) => {}
                 }
                 if let Some(h) = HttpBuffers::parse(p, &mut self.text) {
                     self.http = Some(h);
@@ -361,6 +377,37 @@ mod tests {
         reply[2] = 0x81;
         let mut b = AppBuffers::new(&reply, IpProtocol::UDP, Vec::new());
         assert_eq!(b.get(StickyBuffer::DnsQuery), None);
+    }
+
+    #[test]
+    fn tls_random_of_client_and_server_hellos() {
+        // A record holding a hello of `kind` with random 0..32 and nothing optional.
+        let hello = |kind: u8| {
+            let mut body = vec![3, 3];
+            body.extend(0u8..32);
+            body.extend_from_slice(&[0, 0, 2, 0x13, 0x01]); // session id, one cipher
+            body.push(if kind == 1 { 1 } else { 0 }); // compression (a count for a client)
+            if kind == 1 {
+                body.push(0);
+            }
+            let mut hs = vec![kind, 0, 0, body.len() as u8];
+            hs.extend(body);
+            let mut rec = vec![22, 3, 1, 0, hs.len() as u8];
+            rec.extend(hs);
+            rec
+        };
+        for kind in [1u8, 2] {
+            let p = hello(kind);
+            let mut b = AppBuffers::new(&p, IpProtocol::TCP, Vec::new());
+            let want: Vec<u8> = (0u8..32).collect();
+            assert_eq!(
+                b.get(StickyBuffer::TlsRandom),
+                Some(&want[..]),
+                "hello {kind}"
+            );
+            assert_eq!(b.get(StickyBuffer::TlsRandomTime), Some(&want[..4]));
+            assert_eq!(b.get(StickyBuffer::TlsRandomBytes), Some(&want[4..]));
+        }
     }
 
     #[test]
