@@ -6,7 +6,8 @@
 //!
 //! # What is not reassembled
 //! Only the given payload is read: a banner split over two segments is not found (in practice
-//! the identification string is one segment). Key exchange (and so HASSH) is not parsed.
+//! the identification string is one segment). [`kexinit`] reads the algorithm lists of a
+//! `SSH_MSG_KEXINIT` (for HASSH) from the segment that holds it whole.
 
 use memchr::memchr;
 
@@ -84,9 +85,116 @@ fn banner(line: &[u8]) -> Option<SshBanner<'_>> {
     })
 }
 
+/// `SSH_MSG_KEXINIT` (RFC 4253 §7.1).
+const MSG_KEXINIT: u8 = 20;
+
+/// The algorithm name-lists of a KEXINIT that HASSH reads; each borrows the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KexInit<'a> {
+    /// `kex_algorithms`.
+    pub kex: &'a [u8],
+    /// `encryption_algorithms_client_to_server`, then `_server_to_client`.
+    pub encryption: [&'a [u8]; 2],
+    /// `mac_algorithms_client_to_server`, then `_server_to_client`.
+    pub mac: [&'a [u8]; 2],
+    /// `compression_algorithms_client_to_server`, then `_server_to_client`.
+    pub compression: [&'a [u8]; 2],
+}
+
+impl KexInit<'_> {
+    /// The HASSH input of the side that sent it (`kex;encryption;mac;compression`, each of
+    /// its own direction: client to server for a client, server to client for a server),
+    /// appended to `out`.
+    pub fn hassh_string(&self, from_client: bool, out: &mut Vec<u8>) {
+        let d = usize::from(!from_client);
+        for (i, list) in [
+            self.kex,
+            self.encryption[d],
+            self.mac[d],
+            self.compression[d],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                out.push(b';');
+            }
+            out.extend_from_slice(list);
+        }
+    }
+}
+
+/// The KEXINIT that starts `payload` (a binary packet: length, padding length, message), or
+/// that follows the identification line in it.
+pub fn kexinit(payload: &[u8]) -> Option<KexInit<'_>> {
+    let packet = if payload.starts_with(b"SSH-") {
+        &payload[memchr(b'\n', payload)? + 1..]
+    } else {
+        payload
+    };
+    let len = u32::from_be_bytes(packet.get(..4)?.try_into().ok()?) as usize;
+    let body = packet.get(5..4 + len)?;
+    let mut rest = body.strip_prefix(&[MSG_KEXINIT])?.get(16..)?; // after the cookie
+    let mut list = || {
+        let n = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let l = rest.get(4..4 + n)?;
+        rest = &rest[4 + n..];
+        Some(l)
+    };
+    let kex = list()?;
+    let _host_key = list()?;
+    let encryption = [list()?, list()?];
+    let mac = [list()?, list()?];
+    let compression = [list()?, list()?];
+    Some(KexInit {
+        kex,
+        encryption,
+        mac,
+        compression,
+    })
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A KEXINIT packet with these ten name-lists.
+    pub(crate) fn kexinit_packet(lists: [&str; 10]) -> Vec<u8> {
+        let mut body = vec![MSG_KEXINIT];
+        body.extend_from_slice(&[7; 16]);
+        for l in lists {
+            body.extend_from_slice(&(l.len() as u32).to_be_bytes());
+            body.extend_from_slice(l.as_bytes());
+        }
+        body.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let padding = 4;
+        let mut p = ((body.len() + 1 + padding) as u32).to_be_bytes().to_vec();
+        p.push(padding as u8);
+        p.extend(body);
+        p.extend_from_slice(&[0; 4]);
+        p
+    }
+
+    #[test]
+    fn kexinit_lists_and_hassh_strings() {
+        let lists = ["kx", "hk", "ec", "es", "mc", "ms", "cc", "cs", "", ""];
+        let p = kexinit_packet(lists);
+        let k = kexinit(&p).expect("kexinit");
+        let mut out = Vec::new();
+        k.hassh_string(true, &mut out);
+        assert_eq!(out, b"kx;ec;mc;cc");
+        out.clear();
+        k.hassh_string(false, &mut out);
+        assert_eq!(out, b"kx;es;ms;cs");
+        // After the banner in one segment; cut short; another message.
+        let mut both = b"SSH-2.0-x\r\n".to_vec();
+        both.extend_from_slice(&p);
+        assert!(kexinit(&both).is_some());
+        assert!(kexinit(&p[..p.len() - 10]).is_none());
+        let mut other = p.clone();
+        other[5] = 21;
+        assert!(kexinit(&other).is_none());
+    }
 
     #[test]
     fn client_and_server_banners() {

@@ -1458,6 +1458,15 @@ pub enum StickyBuffer {
     Icmpv4Hdr,
     /// `icmpv6.hdr`: an ICMPv6 message's 8-byte header.
     Icmpv6Hdr,
+    /// `ssh.hassh`: the HASSH of a client's KEXINIT (MD5 of `ssh.hassh.string`, 32
+    /// lower-case hex digits).
+    SshHassh,
+    /// `ssh.hassh.string`: `kex;encryption;mac;compression` of a client's KEXINIT.
+    SshHasshString,
+    /// `ssh.hassh.server`: the HASSH of a server's KEXINIT.
+    SshHasshServer,
+    /// `ssh.hassh.server.string`: the HASSH input of a server's KEXINIT.
+    SshHasshServerString,
     /// `tls.random`: the 32 random bytes of a ClientHello or ServerHello.
     TlsRandom,
     /// `tls.random_time`: their first 4 bytes.
@@ -1491,7 +1500,7 @@ pub enum StickyBuffer {
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 50] = [
+    pub const ALL: [StickyBuffer; 54] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1528,6 +1537,10 @@ impl StickyBuffer {
         StickyBuffer::UdpHdr,
         StickyBuffer::Icmpv4Hdr,
         StickyBuffer::Icmpv6Hdr,
+        StickyBuffer::SshHassh,
+        StickyBuffer::SshHasshString,
+        StickyBuffer::SshHasshServer,
+        StickyBuffer::SshHasshServerString,
         StickyBuffer::TlsRandom,
         StickyBuffer::TlsRandomTime,
         StickyBuffer::TlsRandomBytes,
@@ -1583,6 +1596,10 @@ impl StickyBuffer {
             StickyBuffer::UdpHdr => "udp.hdr",
             StickyBuffer::Icmpv4Hdr => "icmpv4.hdr",
             StickyBuffer::Icmpv6Hdr => "icmpv6.hdr",
+            StickyBuffer::SshHassh => "ssh.hassh",
+            StickyBuffer::SshHasshString => "ssh.hassh.string",
+            StickyBuffer::SshHasshServer => "ssh.hassh.server",
+            StickyBuffer::SshHasshServerString => "ssh.hassh.server.string",
             StickyBuffer::TlsRandom => "tls.random",
             StickyBuffer::TlsRandomTime => "tls.random_time",
             StickyBuffer::TlsRandomBytes => "tls.random_bytes",

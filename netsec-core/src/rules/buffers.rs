@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use super::ast::StickyBuffer;
 use super::http_buffers::HttpBuffers;
-use crate::app::{dns, sip, tls};
+use crate::app::{dns, sip, ssh, tls};
 use crate::decode::{IpPacket, IpProtocol};
 
 /// The buffers of one packet.
@@ -34,6 +34,12 @@ pub(crate) struct AppBuffers<'a> {
     query: Option<Range<usize>>,
     ssh_proto: Option<Range<usize>>,
     ssh_software: Option<Range<usize>>,
+    /// Whether the packet comes from the client (the flow's opener), when known: it says
+    /// whose HASSH a KEXINIT gives.
+    from_client: Option<bool>,
+    /// The HASSH input and digest of a KEXINIT.
+    hassh_string: Option<Range<usize>>,
+    hassh: Option<Range<usize>>,
     /// The SIP start line's parts (`sip.method` … `sip.stat_msg`), in
     /// [`SIP_BUFFERS`] order.
     sip: [Option<Range<usize>>; 7],
@@ -60,6 +66,9 @@ impl<'a> AppBuffers<'a> {
             query: None,
             ssh_proto: None,
             ssh_software: None,
+            from_client: None,
+            hassh_string: None,
+            hassh: None,
             sip: Default::default(),
             dotted: None,
             text,
@@ -83,6 +92,12 @@ impl<'a> AppBuffers<'a> {
             };
         }
         b
+    }
+
+    /// The same, knowing whether the packet comes from the client.
+    pub(crate) fn with_direction(mut self, from_client: Option<bool>) -> Self {
+        self.from_client = from_client;
+        self
     }
 
     /// `ip.src` or `ip.dst`.
@@ -189,6 +204,14 @@ impl<'a> AppBuffers<'a> {
             StickyBuffer::DnsQuery => self.query.clone(),
             StickyBuffer::SshProto => self.ssh_proto.clone(),
             StickyBuffer::SshSoftware => self.ssh_software.clone(),
+            StickyBuffer::SshHassh if self.from_client == Some(true) => self.hassh.clone(),
+            StickyBuffer::SshHasshString if self.from_client == Some(true) => {
+                self.hassh_string.clone()
+            }
+            StickyBuffer::SshHasshServer if self.from_client == Some(false) => self.hassh.clone(),
+            StickyBuffer::SshHasshServerString if self.from_client == Some(false) => {
+                self.hassh_string.clone()
+            }
             sip if SIP_BUFFERS.contains(&sip) => {
                 let at = SIP_BUFFERS.iter().position(|b| *b == sip)?;
                 self.sip[at].clone()
@@ -246,6 +269,10 @@ impl<'a> AppBuffers<'a> {
                     };
                     self.ssh_proto = push(proto);
                     self.ssh_software = push(software);
+                    self.parse_kexinit();
+                    return;
+                }
+                if self.parse_kexinit() {
                     return;
                 }
                 dns::DnsMessage::parse_tcp(p).map(|(m, _)| m)
@@ -275,6 +302,8 @@ impl<'a> AppBuffers<'a> {
     }
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// The SIP buffers, in the order [`AppBuffers`] keeps their ranges.
 const SIP_BUFFERS: [StickyBuffer; 7] = [
     StickyBuffer::SipMethod,
@@ -287,6 +316,25 @@ const SIP_BUFFERS: [StickyBuffer; 7] = [
 ];
 
 impl AppBuffers<'_> {
+    /// The HASSH buffers of a payload holding a KEXINIT from a known side; whether it did.
+    fn parse_kexinit(&mut self) -> bool {
+        use md5::{Digest, Md5};
+        let (Some(from_client), Some(k)) = (self.from_client, ssh::kexinit(self.payload)) else {
+            return false;
+        };
+        let at = self.text.len();
+        k.hassh_string(from_client, &mut self.text);
+        let end = self.text.len();
+        let digest = Md5::digest(&self.text[at..end]);
+        for b in digest {
+            self.text
+                .extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        self.hassh_string = Some(at..end);
+        self.hassh = Some(end..self.text.len());
+        true
+    }
+
     /// The SIP buffers of a payload starting with a SIP start line; whether it did.
     fn parse_sip(&mut self) -> bool {
         let Some(line) = sip::parse(self.payload) else {
@@ -408,6 +456,33 @@ mod tests {
             assert_eq!(b.get(StickyBuffer::TlsRandomTime), Some(&want[..4]));
             assert_eq!(b.get(StickyBuffer::TlsRandomBytes), Some(&want[4..]));
         }
+    }
+
+    #[test]
+    fn hassh_of_the_side_that_sent_the_kexinit() {
+        use md5::{Digest, Md5};
+        let p = crate::app::ssh::tests::kexinit_packet([
+            "kx", "hk", "ec", "es", "mc", "ms", "cc", "cs", "", "",
+        ]);
+        let hex = |s: &[u8]| format!("{:x}", Md5::digest(s)).into_bytes();
+        let mut b = AppBuffers::new(&p, IpProtocol::TCP, Vec::new()).with_direction(Some(true));
+        assert_eq!(
+            b.get(StickyBuffer::SshHasshString),
+            Some(&b"kx;ec;mc;cc"[..])
+        );
+        assert_eq!(
+            b.get(StickyBuffer::SshHassh),
+            Some(&hex(b"kx;ec;mc;cc")[..])
+        );
+        assert_eq!(b.get(StickyBuffer::SshHasshServer), None);
+        let mut b = AppBuffers::new(&p, IpProtocol::TCP, Vec::new()).with_direction(Some(false));
+        assert_eq!(
+            b.get(StickyBuffer::SshHasshServer),
+            Some(&hex(b"kx;es;ms;cs")[..])
+        );
+        assert_eq!(b.get(StickyBuffer::SshHassh), None);
+        let mut b = AppBuffers::new(&p, IpProtocol::TCP, Vec::new());
+        assert_eq!(b.get(StickyBuffer::SshHasshString), None, "side unknown");
     }
 
     #[test]

@@ -809,8 +809,9 @@ pub(crate) fn payload_end_bound(
 }
 
 /// Whether a content of `buffer` occurs in the raw payload as written, so it can serve as
-/// the rule's fast pattern. Rebuilt buffers (the dotted DNS name, the header block, header
-/// names, `http.start`, the TLS fingerprints) do not. `http.uri` counts: its fast pattern is looked for in the raw
+/// the rule's fast pattern. Rebuilt buffers (the dotted DNS name, the header block and its
+/// lines, header names, `http.start`, the TLS and SSH fingerprints and their inputs) and
+/// packet headers do not. `http.uri` counts: its fast pattern is looked for in the raw
 /// request, so a request that percent-encodes the fast pattern itself is missed (the other
 /// contents are matched on the normalised URI); a deliberate difference from Suricata for
 /// speed.
@@ -820,10 +821,16 @@ pub(crate) fn in_payload(buffer: StickyBuffer) -> bool {
             buffer,
             StickyBuffer::DnsQuery
                 | StickyBuffer::HttpHeader
+                | StickyBuffer::HttpRequestHeader
+                | StickyBuffer::HttpResponseHeader
                 | StickyBuffer::HttpHeaderNames
                 | StickyBuffer::HttpStart
                 | StickyBuffer::Ja3Hash
                 | StickyBuffer::Ja4Hash
+                | StickyBuffer::SshHassh
+                | StickyBuffer::SshHasshString
+                | StickyBuffer::SshHasshServer
+                | StickyBuffer::SshHasshServerString
         )
 }
 
@@ -834,6 +841,31 @@ mod tests {
 
     fn compile(s: &str) -> Result<CompiledRule, CompileOutcome> {
         compile_rule(&parse_rule(s).expect("parses"), &RuleVars::default())
+    }
+
+    #[test]
+    fn only_buffers_written_as_they_are_in_the_payload_give_payload_fast_patterns() {
+        for b in [
+            StickyBuffer::PktData,
+            StickyBuffer::HttpUri,
+            StickyBuffer::SipMethod,
+            StickyBuffer::TlsRandom,
+            StickyBuffer::SshSoftware,
+        ] {
+            assert!(in_payload(b), "{}", b.as_str());
+        }
+        for b in [
+            StickyBuffer::HttpRequestHeader,
+            StickyBuffer::HttpResponseHeader,
+            StickyBuffer::SshHassh,
+            StickyBuffer::SshHasshString,
+            StickyBuffer::SshHasshServerString,
+            StickyBuffer::TcpHdr,
+            StickyBuffer::IpSrc,
+            StickyBuffer::Ja3Hash,
+        ] {
+            assert!(!in_payload(b), "{}", b.as_str());
+        }
     }
 
     #[test]

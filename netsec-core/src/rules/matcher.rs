@@ -912,7 +912,8 @@ impl Detector for RuleDetector {
         // application-buffer fast pattern the packet holds); evaluate them in rule order by
         // merging, so alerts come out in file order without a per-packet sort.
         let text = std::mem::take(&mut self.buffer_text);
-        let mut buffers = AppBuffers::of_packet(ip, text);
+        let mut buffers =
+            AppBuffers::of_packet(ip, text).with_direction(flow.map(|f| f.direction.is_forward()));
         gather_buffer_hits(
             &self.set.prefilter.buffer_groups,
             &mut buffers,
