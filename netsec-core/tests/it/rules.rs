@@ -31,11 +31,12 @@ use netsec_core::rules::{RuleDetector, RuleSet, RuleVars, SkipReason};
 use crate::util;
 
 /// Tests expected to load every rule and match exactly.
-const SUPPORTED: [&str; 4] = [
+const SUPPORTED: [&str; 5] = [
     "alert-testmyids",
     "issue-5466-alert-then-pass-01",
     "bug-6875-01",
     "issue-3341-tcphdr-01",
+    "ssh-hassh",
 ];
 
 /// One `filter` check of a test.yaml that concerns alerts.
