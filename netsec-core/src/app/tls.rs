@@ -446,7 +446,8 @@ fn ja4_alpn(first: Option<&[u8]>) -> [u8; 2] {
     }
 }
 
-fn hex_byte(b: u8) -> [u8; 2] {
+/// A byte as two lower-case hex digits.
+pub(crate) fn hex_byte(b: u8) -> [u8; 2] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
 }

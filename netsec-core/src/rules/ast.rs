@@ -1557,6 +1557,17 @@ impl StickyBuffer {
         StickyBuffer::SipStatMsg,
     ];
 
+    /// The SIP buffers, from the parts of a start line.
+    pub const SIP: [StickyBuffer; 7] = [
+        StickyBuffer::SipMethod,
+        StickyBuffer::SipUri,
+        StickyBuffer::SipProtocol,
+        StickyBuffer::SipRequestLine,
+        StickyBuffer::SipResponseLine,
+        StickyBuffer::SipStatCode,
+        StickyBuffer::SipStatMsg,
+    ];
+
     /// The keyword.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -41,7 +41,7 @@ pub(crate) struct AppBuffers<'a> {
     hassh_string: Option<Range<usize>>,
     hassh: Option<Range<usize>>,
     /// The SIP start line's parts (`sip.method` … `sip.stat_msg`), in
-    /// [`SIP_BUFFERS`] order.
+    /// [`StickyBuffer::SIP`] order.
     sip: [Option<Range<usize>>; 7],
     /// The last `dotprefix`ed buffer built this packet, and where.
     dotted: Option<(StickyBuffer, Range<usize>)>,
@@ -212,8 +212,8 @@ impl<'a> AppBuffers<'a> {
             StickyBuffer::SshHasshServerString if self.from_client == Some(false) => {
                 self.hassh_string.clone()
             }
-            sip if SIP_BUFFERS.contains(&sip) => {
-                let at = SIP_BUFFERS.iter().position(|b| *b == sip)?;
+            sip if StickyBuffer::SIP.contains(&sip) => {
+                let at = StickyBuffer::SIP.iter().position(|b| *b == sip)?;
                 self.sip[at].clone()
             }
             http => self.http.as_ref().and_then(|h| h.get(http)),
@@ -302,19 +302,6 @@ impl<'a> AppBuffers<'a> {
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// The SIP buffers, in the order [`AppBuffers`] keeps their ranges.
-const SIP_BUFFERS: [StickyBuffer; 7] = [
-    StickyBuffer::SipMethod,
-    StickyBuffer::SipUri,
-    StickyBuffer::SipProtocol,
-    StickyBuffer::SipRequestLine,
-    StickyBuffer::SipResponseLine,
-    StickyBuffer::SipStatCode,
-    StickyBuffer::SipStatMsg,
-];
-
 impl AppBuffers<'_> {
     /// The HASSH buffers of a payload holding a KEXINIT from a known side; whether it did.
     fn parse_kexinit(&mut self) -> bool {
@@ -327,8 +314,7 @@ impl AppBuffers<'_> {
         let end = self.text.len();
         let digest = Md5::digest(&self.text[at..end]);
         for b in digest {
-            self.text
-                .extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            self.text.extend_from_slice(&tls::hex_byte(b));
         }
         self.hassh_string = Some(at..end);
         self.hassh = Some(end..self.text.len());
