@@ -628,13 +628,13 @@ fn step_is_relative(s: &PayloadStep) -> bool {
 }
 
 /// Reads the number `read` describes, from the buffer start or `prev_end`: the value (after
-/// the bitmask), where it was read and how many bytes it took; `None` when it does not fit
-/// in the buffer or (as a string) holds no digit.
+/// the bitmask), where it was read and how many bytes it took; `None` when it reads no
+/// bytes, does not fit in the buffer or (as a string) holds no digit.
 fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usize, usize)> {
     let base = if read.relative { prev_end as i64 } else { 0 };
     let at = base + i64::from(read.offset);
     let n = usize::from(read.bytes);
-    if at < 0 || at as usize + n > buf.len() {
+    if n == 0 || at < 0 || at as usize + n > buf.len() {
         return None;
     }
     let at = at as usize;
@@ -1277,6 +1277,14 @@ mod tests {
             "alert tcp any any -> any any ({rule_opts} sid:1;)"
         ));
         !sids(&mut d, &tcp(payload), None).is_empty()
+    }
+
+    #[test]
+    fn a_byte_test_of_no_bytes_loads_and_never_matches() {
+        assert!(!hits("byte_test:0,=,0,0,string,dec;", b"0123"));
+        assert!(!hits("byte_test:0,!=,5,0;", b"0123"));
+        assert!(!hits("byte_jump:0,0;", b"0123"));
+        assert!(hits("byte_test:1,=,48,0;", b"0123"));
     }
 
     #[test]

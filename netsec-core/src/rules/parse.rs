@@ -754,10 +754,12 @@ fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<Option<RuleOption>> {
     };
     let offset = i32::try_from(offset).map_err(|_| value_err(kw, "offset out of range"))?;
     let mut read = ByteRead {
+        // 0 is accepted, as Suricata 7 accepts it (ET Open has `byte_test:0,…,string,dec`);
+        // reading no bytes never succeeds, so such an option never matches.
         bytes: u8::try_from(bytes)
             .ok()
-            .filter(|b| (1..=23).contains(b))
-            .ok_or_else(|| value_err(kw, "bytes must be 1..=23"))?,
+            .filter(|b| *b <= 23)
+            .ok_or_else(|| value_err(kw, "bytes must be 0..=23"))?,
         offset,
         relative: false,
         little: false,
