@@ -235,6 +235,7 @@ fn fragment_events(nth: u32, offset: u16, more: bool, data: usize) -> DecodeEven
 /// The transport header in `buf` (captured bytes, trimmed to the IP length), whose length
 /// according to the IP header is `l4_len`, after the IP header `ip_header`. The packet
 /// decoded at this level (not one a tunnel inside it yields) keeps both headers' bytes.
+#[inline(always)]
 fn transport<'a>(
     ctx: Ctx,
     ip: IpFacts,

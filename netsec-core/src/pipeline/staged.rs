@@ -178,8 +178,7 @@ impl Stage1 {
             flows,
             ..
         } = batch;
-        let packet = tracker.track(raw, flows, |stats, _, view, ctx| {
-            let number = stats.packets;
+        let packet = tracker.track(raw, flows, |_, _, view, ctx| {
             let (packet, payload) = match *view {
                 PacketView::Ip(ip) => {
                     // Lengths fit a u16: the IP length field bounds both headers.
@@ -208,12 +207,13 @@ impl Stage1 {
                 }
             };
             bytes.extend_from_slice(payload);
-            (packet, number)
+            packet
         });
-        if let Some((packet, number)) = packet {
+        if let Some(packet) = packet {
             frames.push(StagedFrame {
                 packet,
-                number,
+                // Counted by `track`, this frame included.
+                number: tracker.stats.packets,
                 end: bytes.len(),
                 flows_end: flows.len(),
             });
