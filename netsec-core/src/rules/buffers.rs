@@ -20,9 +20,10 @@ pub(crate) struct AppBuffers<'a> {
     /// The packet's IP and transport headers (empty when not known).
     ip_header: &'a [u8],
     transport_header: &'a [u8],
-    /// The source and destination addresses (`ip.src`, `ip.dst`): 4 or 16 bytes of each
-    /// array, as the length says (0 when not known).
-    addrs: [([u8; 16], u8); 2],
+    /// The source and destination addresses (`ip.src`, `ip.dst`), when known.
+    addrs: Option<[IpAddr; 2]>,
+    /// Their bytes, once asked for: 4 or 16 of each array, as the length says.
+    addr_bytes: Option<[([u8; 16], u8); 2]>,
     protocol: IpProtocol,
     parsed: bool,
     http: Option<HttpBuffers>,
@@ -55,7 +56,8 @@ impl<'a> AppBuffers<'a> {
             payload,
             ip_header: &[],
             transport_header: &[],
-            addrs: [([0; 16], 0); 2],
+            addrs: None,
+            addr_bytes: None,
             protocol,
             parsed: false,
             http: None,
@@ -81,16 +83,7 @@ impl<'a> AppBuffers<'a> {
         let mut b = AppBuffers::new(ip.payload, ip.meta.protocol, text);
         b.ip_header = ip.ip_header;
         b.transport_header = ip.transport_header;
-        for (slot, addr) in b.addrs.iter_mut().zip([ip.meta.src_addr, ip.meta.dst_addr]) {
-            *slot = match addr {
-                IpAddr::V4(a) => {
-                    let mut bytes = [0; 16];
-                    bytes[..4].copy_from_slice(&a.octets());
-                    (bytes, 4)
-                }
-                IpAddr::V6(a) => (a.octets(), 16),
-            };
-        }
+        b.addrs = Some([ip.meta.src_addr, ip.meta.dst_addr]);
         b
     }
 
@@ -100,14 +93,26 @@ impl<'a> AppBuffers<'a> {
         self
     }
 
-    /// `ip.src` or `ip.dst`.
-    fn address(&self, buffer: StickyBuffer) -> Option<&[u8]> {
-        let (bytes, len) = match buffer {
-            StickyBuffer::IpSrc => &self.addrs[0],
-            StickyBuffer::IpDst => &self.addrs[1],
+    /// `ip.src` or `ip.dst` (their bytes made at the first request of the packet).
+    fn address(&mut self, buffer: StickyBuffer) -> Option<&[u8]> {
+        let index = match buffer {
+            StickyBuffer::IpSrc => 0,
+            StickyBuffer::IpDst => 1,
             _ => return None,
         };
-        bytes.get(..usize::from(*len)).filter(|a| !a.is_empty())
+        let addrs = self.addrs?;
+        let bytes = self.addr_bytes.get_or_insert_with(|| {
+            addrs.map(|a| match a {
+                IpAddr::V4(a) => {
+                    let mut bytes = [0; 16];
+                    bytes[..4].copy_from_slice(&a.octets());
+                    (bytes, 4)
+                }
+                IpAddr::V6(a) => (a.octets(), 16),
+            })
+        });
+        let (b, len) = &bytes[index];
+        b.get(..usize::from(*len))
     }
 
     /// A header buffer, when the packet has that header.
