@@ -262,6 +262,9 @@ pub(crate) fn ip_only(r: &CompiledRule) -> bool {
         && r.icode.is_empty()
         && r.ip_proto.is_empty()
         && r.flags.is_empty()
+        && r.fields.is_empty()
+        && r.datasets.is_empty()
+        && r.decode_events == crate::decode::DecodeEvents::NONE
         && r.only_writes_bits()
 }
 

@@ -1153,6 +1153,23 @@ mod tests {
     }
 
     #[test]
+    fn address_rules_with_packet_fields_are_asked_on_every_packet() {
+        // Listed addresses and nothing else would make these IP-only (asked once per flow
+        // direction); their packet conditions must keep them per packet.
+        let mut d = detector(
+            "alert tcp 192.168.1.10 any -> any any (seq:5; sid:1;)\n\
+             alert tcp 192.168.1.10 any -> any any (ip.src; dataset:set,seen,type ip; sid:2;)",
+        );
+        let later = FlowContext {
+            first_in_direction: false,
+            ..flow_n(1)
+        };
+        let mut p = tcp(b"");
+        p.meta.tcp_seq = 5;
+        assert_eq!(sids(&mut d, &p, Some(&later)), vec![1, 2]);
+    }
+
+    #[test]
     fn midstream_flows_pass_under_the_pass_flow_policy() {
         let rules = "alert tcp any any -> any any (content:\"uid=0\"; sid:1;)";
         let set = || RuleSet::from_text(rules, &RuleVars::default());
