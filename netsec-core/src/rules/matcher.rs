@@ -767,11 +767,11 @@ fn gather_buffer_hits(
     out: &mut Vec<u32>,
 ) {
     out.clear();
-    // Without payload only the header buffers have anything to search.
+    // Without payload only the header buffers, which come first, have anything to search.
     let no_payload = ip.payload.is_empty();
     for g in groups {
         if no_payload && !g.buffer.is_header() {
-            continue;
+            break;
         }
         if let Some(app) = g.app {
             if flow.map(|f| f.app_proto) != Some(app) {

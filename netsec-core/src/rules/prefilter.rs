@@ -183,7 +183,8 @@ pub(crate) struct BufferGroup {
 /// Picks candidate rules for a packet.
 #[derive(Debug, Clone)]
 pub(crate) struct Prefilter {
-    /// Rules picked by a literal in an application buffer.
+    /// Rules picked by a literal in an application buffer (or a header buffer: those
+    /// groups come first).
     pub(crate) buffer_groups: Vec<BufferGroup>,
     /// The distinct content groups.
     groups: Vec<LiteralGroup>,
@@ -265,7 +266,7 @@ impl Prefilter {
                     .push((i as u32, lit));
             }
         }
-        let buffer_groups: Vec<BufferGroup> = by_buffer
+        let mut buffer_groups: Vec<BufferGroup> = by_buffer
             .into_iter()
             .map(|((buffer, app), members)| BufferGroup {
                 buffer,
@@ -273,6 +274,9 @@ impl Prefilter {
                 index: LiteralIndex::build(members.into_iter()),
             })
             .collect();
+        // Header buffers first: a packet without payload searches only those, and stops at
+        // the first other group.
+        buffer_groups.sort_by_key(|g| !g.buffer.is_header());
         let in_buffer_group = |i: usize| fast[i].is_none() && buffer_literal(i).is_some();
         // Content-less rules with a listed side go to the address indexes.
         let by_addr: Vec<u32> = (0..rules.len())
