@@ -562,6 +562,8 @@ pub(crate) mod tests_util {
             ack_out_of_sync: false,
             app_proto: crate::app::AppProto::Unknown,
             midstream: false,
+            age_us: 0,
+            sent_bytes: [0; 2],
         }
     }
 

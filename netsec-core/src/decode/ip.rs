@@ -507,11 +507,30 @@ fn udp<'a>(
         // Only the data channel is a tunnel; the control channel (5246) stays plain UDP.
         capwap(ctx, outer, payload)
     } else if dp == TEREDO_PORT || sp == TEREDO_PORT {
-        // Teredo (RFC 4380) is only recognised; the outer UDP flow is what we report.
-        recognised(outer, TunnelKind::Teredo)
+        match teredo_inner(payload) {
+            Some(inner) => decap(ctx, TunnelKind::Teredo, outer, |c| by_version(c, inner)),
+            // Qualification and bubbles without a whole IPv6 packet: only recognised.
+            None => recognised(outer, TunnelKind::Teredo),
+        }
     } else {
         outer
     })
+}
+
+/// The IPv6 packet a Teredo datagram (RFC 4380 §5.1.1) carries after an optional origin
+/// indication, when the datagram holds exactly one, as Suricata decides: version 6, a hop
+/// limit, not a hop-by-hop header first (no marker says a datagram is Teredo, so these keep
+/// other traffic on port 3544 out). A datagram with an authentication indication is
+/// qualification, not tunnelled traffic.
+fn teredo_inner(payload: &[u8]) -> Option<&[u8]> {
+    let mut p = payload;
+    if let [0, 0, ..] = p {
+        // Origin indication: 8 bytes.
+        p = p.get(8..)?;
+    }
+    let plen = usize::from(u16::from_be_bytes([*p.get(4)?, *p.get(5)?]));
+    let whole = p.len() == 40 + plen;
+    (whole && p[0] >> 4 == 6 && p[6] != 0 && p[7] != 0).then_some(p)
 }
 
 /// CAPWAP data channel (RFC 5415 §4.3; either port is 5247, the WTP picks the other).

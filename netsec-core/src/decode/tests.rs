@@ -1223,14 +1223,38 @@ fn geneve_gtpu_teredo() {
         (tun(TunnelKind::GtpU, false), 2152)
     );
 
+    // Teredo: the IPv6 packet inside is decoded, after an origin indication too.
     let p = decode_ip(
         LinkType::IPV4,
         &ipv4_simple(17, &udp_dgram(3544, 40000, &inner)),
     );
     assert_eq!(
-        (p.meta.tunnel, p.meta.src_port),
-        (tun(TunnelKind::Teredo, false), 3544)
+        (p.meta.tunnel, p.meta.dst_port),
+        (tun(TunnelKind::Teredo, true), 53)
     );
+    let mut origin = vec![0, 0, 1, 2, 3, 4, 5, 6];
+    origin.extend_from_slice(&inner);
+    let p = decode_ip(
+        LinkType::IPV4,
+        &ipv4_simple(17, &udp_dgram(40000, 3544, &origin)),
+    );
+    assert_eq!(
+        (p.meta.tunnel, p.meta.dst_port),
+        (tun(TunnelKind::Teredo, true), 53)
+    );
+    // Qualification (an authentication indication) and other bytes: only recognised.
+    let mut auth = vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    auth.extend_from_slice(&inner);
+    for payload in [&auth[..], &inner[..inner.len() - 1]] {
+        let p = decode_ip(
+            LinkType::IPV4,
+            &ipv4_simple(17, &udp_dgram(3544, 40000, payload)),
+        );
+        assert_eq!(
+            (p.meta.tunnel, p.meta.src_port),
+            (tun(TunnelKind::Teredo, false), 3544)
+        );
+    }
 }
 
 #[test]

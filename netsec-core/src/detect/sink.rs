@@ -187,6 +187,12 @@ impl<W: Write> EveAlertSink<W> {
                 "severity": alert.severity.eve_severity(),
             }),
         );
+        if let Some(action) = alert.meta.get("action").and_then(Value::as_str) {
+            obj.insert(
+                "verdict".into(),
+                eve_verdict(action, alert.protocol.as_deref()),
+            );
+        }
         obj.insert(
             "netsec".into(),
             json!({
@@ -199,6 +205,24 @@ impl<W: Write> EveAlertSink<W> {
         );
         Value::Object(obj)
     }
+}
+
+/// EVE's `verdict` of a rule alert, as Suricata writes it in IDS mode: `alert` (nothing is
+/// dropped here), and for a `reject*` rule whom the reject would go to and what it would
+/// be (a TCP reset, or ICMP administratively prohibited for UDP and ICMP).
+fn eve_verdict(action: &str, protocol: Option<&str>) -> serde_json::Value {
+    let target = match action {
+        "reject" | "rejectsrc" => "to_client",
+        "rejectdst" => "to_server",
+        "rejectboth" => "both",
+        _ => return serde_json::json!({ "action": "alert" }),
+    };
+    let reject: &[&str] = match protocol {
+        Some("TCP") => &["tcp-reset"],
+        Some("UDP" | "ICMP" | "ICMPv6") => &["icmp-prohib"],
+        _ => &[],
+    };
+    serde_json::json!({ "action": "alert", "reject-target": target, "reject": reject })
 }
 
 impl<W: Write> AlertSink for EveAlertSink<W> {

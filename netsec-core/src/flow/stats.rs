@@ -182,6 +182,14 @@ impl FlowStats {
         self.bwd_len.n
     }
 
+    /// Payload bytes sent in `direction`.
+    pub fn payload_bytes_in(&self, direction: Direction) -> u64 {
+        match direction {
+            Direction::Forward => self.fwd_len.sum,
+            Direction::Backward => self.bwd_len.sum,
+        }
+    }
+
     /// Payload bytes in both directions (saturating).
     pub fn payload_bytes(&self) -> u64 {
         self.fwd_len.sum.saturating_add(self.bwd_len.sum)

@@ -256,6 +256,11 @@ pub struct FlowContext {
     /// flow has its statistics and application layer like any other; whether rules treat
     /// it as established is theirs to say (Suricata's `stream.midstream`).
     pub midstream: bool,
+    /// Microseconds from the flow's first packet to its latest (this one included).
+    pub age_us: u64,
+    /// Transport payload bytes sent so far by the forward side (index 0) and the backward
+    /// side (index 1), this packet included.
+    pub sent_bytes: [u64; 2],
 }
 
 /// A finished flow: identity columns plus the statistics behind the 25 features.
@@ -1096,6 +1101,11 @@ impl FlowTable {
             ack_out_of_sync,
             app_proto: e.app_proto,
             midstream: e.tcp.midstream,
+            age_us: e.stats.duration_us(),
+            sent_bytes: [
+                e.stats.payload_bytes_in(Direction::Forward),
+                e.stats.payload_bytes_in(Direction::Backward),
+            ],
         };
         self.push_back(idx);
         ctx

@@ -55,6 +55,12 @@ pub enum Protocol {
     Icmp,
     /// ICMPv6 only.
     Icmpv6,
+    /// SCTP.
+    Sctp,
+    /// Any IPv4 packet.
+    Ipv4,
+    /// Any IPv6 packet.
+    Ipv6,
     /// An application-layer protocol netsec recognises (`dns`, `tls`, `http`, `ssh`, `dhcp`,
     /// `quic`): the packet's flow must have been recognised as it ([`FlowContext::app_proto`](crate::flow::FlowContext::app_proto)).
     App(AppProto),
@@ -71,6 +77,9 @@ impl Protocol {
             Protocol::Udp => "udp",
             Protocol::Icmp => "icmp",
             Protocol::Icmpv6 => "icmpv6",
+            Protocol::Sctp => "sctp",
+            Protocol::Ipv4 => "ipv4",
+            Protocol::Ipv6 => "ipv6",
             Protocol::App(p) => p.as_str(),
             Protocol::Other(s) => s,
         }
@@ -318,16 +327,114 @@ pub enum PacketField {
     TcpMss,
     /// `dns.opcode`: the opcode of a DNS message.
     DnsOpcode,
+    /// `icmp_id`: the identifier of an ICMP or ICMPv6 echo, timestamp, information or
+    /// address-mask message (other messages never match).
+    IcmpId,
+    /// `icmp_seq`: the sequence number of the same messages.
+    IcmpSeq,
+    /// `icmpv6.mtu`: the MTU of an ICMPv6 packet-too-big message.
+    Icmpv6Mtu,
+    /// `flow.age`: whole seconds from the flow's first packet to this one.
+    FlowAge,
+    /// `stream_size:<side>,<op>,<n>`: the bytes a TCP side has sent so far, counted in
+    /// sequence space as Suricata does (payload, plus one for the SYN).
+    StreamSize(StreamSide),
+    /// `tcpv4-csum`, `udpv6-csum`, `ipv4-csum` …: 1 when the header's checksum is valid, 0
+    /// when not, written `valid` / `invalid`. A packet of another protocol or version, a
+    /// fragment, or one cut by the snap length never matches.
+    Checksum(ChecksumKind),
+}
+
+/// Which checksum a `*-csum` keyword checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChecksumKind {
+    /// `ipv4-csum`: the IPv4 header's.
+    Ipv4,
+    /// `tcpv4-csum`.
+    Tcpv4,
+    /// `tcpv6-csum`.
+    Tcpv6,
+    /// `udpv4-csum` (a zero checksum, none sent, is valid).
+    Udpv4,
+    /// `udpv6-csum`.
+    Udpv6,
+    /// `icmpv4-csum`.
+    Icmpv4,
+    /// `icmpv6-csum`.
+    Icmpv6,
+}
+
+impl ChecksumKind {
+    /// Every kind.
+    pub const ALL: [ChecksumKind; 7] = [
+        ChecksumKind::Ipv4,
+        ChecksumKind::Tcpv4,
+        ChecksumKind::Tcpv6,
+        ChecksumKind::Udpv4,
+        ChecksumKind::Udpv6,
+        ChecksumKind::Icmpv4,
+        ChecksumKind::Icmpv6,
+    ];
+
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ChecksumKind::Ipv4 => "ipv4-csum",
+            ChecksumKind::Tcpv4 => "tcpv4-csum",
+            ChecksumKind::Tcpv6 => "tcpv6-csum",
+            ChecksumKind::Udpv4 => "udpv4-csum",
+            ChecksumKind::Udpv6 => "udpv6-csum",
+            ChecksumKind::Icmpv4 => "icmpv4-csum",
+            ChecksumKind::Icmpv6 => "icmpv6-csum",
+        }
+    }
+}
+
+/// Which side's stream `stream_size` compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamSide {
+    /// What the server sent.
+    Server,
+    /// What the client sent.
+    Client,
+    /// Both sides, each.
+    Both,
+    /// Either side.
+    Either,
+}
+
+impl StreamSide {
+    /// Every side.
+    pub const ALL: [StreamSide; 4] = [
+        StreamSide::Server,
+        StreamSide::Client,
+        StreamSide::Both,
+        StreamSide::Either,
+    ];
+
+    /// The name in a rule.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamSide::Server => "server",
+            StreamSide::Client => "client",
+            StreamSide::Both => "both",
+            StreamSide::Either => "either",
+        }
+    }
 }
 
 impl PacketField {
     /// Every field.
-    pub const ALL: [PacketField; 5] = [
+    pub const ALL: [PacketField; 9] = [
         PacketField::TcpSeq,
         PacketField::TcpAck,
         PacketField::TcpWindow,
         PacketField::TcpMss,
         PacketField::DnsOpcode,
+        PacketField::IcmpId,
+        PacketField::IcmpSeq,
+        PacketField::Icmpv6Mtu,
+        PacketField::FlowAge,
     ];
 
     /// The keyword.
@@ -338,6 +445,12 @@ impl PacketField {
             PacketField::TcpWindow => "window",
             PacketField::TcpMss => "tcp.mss",
             PacketField::DnsOpcode => "dns.opcode",
+            PacketField::IcmpId => "icmp_id",
+            PacketField::IcmpSeq => "icmp_seq",
+            PacketField::Icmpv6Mtu => "icmpv6.mtu",
+            PacketField::FlowAge => "flow.age",
+            PacketField::StreamSize(_) => "stream_size",
+            PacketField::Checksum(k) => k.keyword(),
         }
     }
 
@@ -345,6 +458,8 @@ impl PacketField {
     pub fn from_keyword(kw: &str) -> Option<PacketField> {
         match kw {
             "tcp.window" => Some(PacketField::TcpWindow),
+            "icmpv4.id" | "icmpv6.id" => Some(PacketField::IcmpId),
+            "icmpv4.seq" | "icmpv6.seq" => Some(PacketField::IcmpSeq),
             _ => PacketField::ALL.into_iter().find(|f| f.keyword() == kw),
         }
     }
@@ -352,8 +467,16 @@ impl PacketField {
     /// The largest value the field holds.
     pub fn max(self) -> u64 {
         match self {
-            PacketField::TcpSeq | PacketField::TcpAck => u64::from(u32::MAX),
-            PacketField::TcpWindow | PacketField::TcpMss => u64::from(u16::MAX),
+            PacketField::TcpSeq
+            | PacketField::TcpAck
+            | PacketField::Icmpv6Mtu
+            | PacketField::FlowAge
+            | PacketField::StreamSize(_) => u64::from(u32::MAX),
+            PacketField::Checksum(_) => 1,
+            PacketField::TcpWindow
+            | PacketField::TcpMss
+            | PacketField::IcmpId
+            | PacketField::IcmpSeq => u64::from(u16::MAX),
             PacketField::DnsOpcode => 15,
         }
     }
@@ -363,7 +486,11 @@ impl PacketField {
     pub fn exact_only(self) -> bool {
         matches!(
             self,
-            PacketField::TcpSeq | PacketField::TcpAck | PacketField::TcpWindow
+            PacketField::TcpSeq
+                | PacketField::TcpAck
+                | PacketField::TcpWindow
+                | PacketField::IcmpId
+                | PacketField::IcmpSeq
         )
     }
 }
@@ -1325,6 +1452,22 @@ impl fmt::Display for RuleOption {
             RuleOption::Dsize(c) => write!(f, "dsize:{c};"),
             RuleOption::Flags(s) => write!(f, "flags:{s};"),
             RuleOption::Ttl(c) => write!(f, "ttl:{c};"),
+            RuleOption::Field(PacketField::StreamSize(side), c) => {
+                let (op, n) = match *c {
+                    UintCmp::Lt(n) => ("<", n),
+                    UintCmp::Le(n) => ("<=", n),
+                    UintCmp::Gt(n) => (">", n),
+                    UintCmp::Ge(n) => (">=", n),
+                    UintCmp::Ne(n) => ("!=", n),
+                    UintCmp::Eq(n) | UintCmp::Range(n, _) | UintCmp::NotRange(n, _) => ("=", n),
+                };
+                write!(f, "stream_size:{},{op},{n};", side.as_str())
+            }
+            RuleOption::Field(PacketField::Checksum(k), c) => {
+                let valid = matches!(c, UintCmp::Eq(1) | UintCmp::Ne(0));
+                let v = if valid { "valid" } else { "invalid" };
+                write!(f, "{}:{v};", k.keyword())
+            }
             RuleOption::Field(field, c) => write!(f, "{}:{c};", field.keyword()),
             RuleOption::DecodeEvent(e) => {
                 for name in e.names() {

@@ -31,17 +31,34 @@ pub(crate) enum ProtoClass {
     Icmpv6,
     /// TCP or UDP (DNS).
     TcpOrUdp,
+    /// SCTP.
+    Sctp,
+    /// Any IPv4 packet.
+    Ipv4,
+    /// Any IPv6 packet.
+    Ipv6,
 }
 
 impl ProtoClass {
     pub(crate) fn admits(self, p: IpProtocol) -> bool {
         match self {
-            ProtoClass::Ip => true,
+            ProtoClass::Ip | ProtoClass::Ipv4 | ProtoClass::Ipv6 => true,
             ProtoClass::Tcp => p == IpProtocol::TCP,
             ProtoClass::Udp => p == IpProtocol::UDP,
             ProtoClass::Icmp => p == IpProtocol::ICMP || p == IpProtocol::ICMPV6,
             ProtoClass::Icmpv6 => p == IpProtocol::ICMPV6,
             ProtoClass::TcpOrUdp => p == IpProtocol::TCP || p == IpProtocol::UDP,
+            ProtoClass::Sctp => p == IpProtocol::SCTP,
+        }
+    }
+
+    /// Whether a packet between these addresses is of the class's IP version (every class
+    /// but `ipv4` and `ipv6` admits both).
+    pub(crate) fn admits_version(self, addr: std::net::IpAddr) -> bool {
+        match self {
+            ProtoClass::Ipv4 => addr.is_ipv4(),
+            ProtoClass::Ipv6 => addr.is_ipv6(),
+            _ => true,
         }
     }
 }
@@ -460,6 +477,9 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         Protocol::Udp => ProtoClass::Udp,
         Protocol::Icmp => ProtoClass::Icmp,
         Protocol::Icmpv6 => ProtoClass::Icmpv6,
+        Protocol::Sctp => ProtoClass::Sctp,
+        Protocol::Ipv4 => ProtoClass::Ipv4,
+        Protocol::Ipv6 => ProtoClass::Ipv6,
         Protocol::App(p) => match p {
             AppProto::Dns | AppProto::Sip => ProtoClass::TcpOrUdp,
             AppProto::Dhcp | AppProto::Quic => ProtoClass::Udp,

@@ -173,6 +173,8 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
             AppProto::Unknown
         },
         midstream: false,
+        age_us: 0,
+        sent_bytes: [0; 2],
     });
     let ip = IpPacket {
         meta,

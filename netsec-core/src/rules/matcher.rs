@@ -8,7 +8,10 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
-use super::ast::{Action, ByteRead, JumpFrom as ByteJumpFrom, PacketField, Track};
+use super::ast::{
+    Action, ByteRead, ChecksumKind, JumpFrom as ByteJumpFrom, PacketField, StreamSide, Track,
+    UintCmp,
+};
 use super::buffers::AppBuffers;
 use super::compile::{CompiledRule, PayloadStep};
 use super::dataset::Datasets;
@@ -340,7 +343,7 @@ pub(super) fn rule_matches(
     limit_hit: &mut bool,
 ) -> bool {
     let m = &ip.meta;
-    if !r.proto.admits(m.protocol) {
+    if !r.proto.admits(m.protocol) || !r.proto.admits_version(m.src_addr) {
         return false;
     }
     if let Some(app) = r.app {
@@ -383,7 +386,7 @@ pub(super) fn rule_matches(
     if !r
         .fields
         .iter()
-        .all(|(f, c)| field_value(*f, ip).is_some_and(|v| c.matches(v)))
+        .all(|(f, c)| field_matches(*f, *c, ip, flow))
     {
         return false;
     }
@@ -711,6 +714,33 @@ fn midstream_view(f: &FlowContext, take_up: bool) -> FlowContext {
     }
 }
 
+/// Whether a packet (and its flow) has `field` and it compares as `cmp` asks.
+fn field_matches(
+    field: PacketField,
+    cmp: UintCmp,
+    ip: &IpPacket<'_>,
+    flow: Option<&FlowContext>,
+) -> bool {
+    match field {
+        PacketField::FlowAge => flow.is_some_and(|f| cmp.matches(f.age_us / 1_000_000)),
+        PacketField::StreamSize(side) => {
+            let Some(f) = flow.filter(|_| ip.meta.protocol == IpProtocol::TCP) else {
+                return false;
+            };
+            // Sequence space: the payload sent plus the SYN.
+            let client = cmp.matches(f.sent_bytes[0].saturating_add(1));
+            let server = cmp.matches(f.sent_bytes[1].saturating_add(1));
+            match side {
+                StreamSide::Client => client,
+                StreamSide::Server => server,
+                StreamSide::Both => client && server,
+                StreamSide::Either => client || server,
+            }
+        }
+        _ => field_value(field, ip).is_some_and(|v| cmp.matches(v)),
+    }
+}
+
 /// A number of the packet a rule compares, when the packet has it.
 fn field_value(field: PacketField, ip: &IpPacket<'_>) -> Option<u64> {
     let m = &ip.meta;
@@ -730,7 +760,65 @@ fn field_value(field: PacketField, ip: &IpPacket<'_>) -> Option<u64> {
             // The DNS header is 12 bytes; the opcode is bits 3-6 of its third byte.
             (msg.len() >= 12).then(|| u64::from((msg[2] >> 3) & 0x0f))
         }
+        PacketField::IcmpId | PacketField::IcmpSeq => {
+            let echo_like = match m.protocol {
+                // Echo reply and request, timestamp, information, address mask.
+                IpProtocol::ICMP => matches!(m.icmp_type, 0 | 8 | 13..=18),
+                IpProtocol::ICMPV6 => matches!(m.icmp_type, 128 | 129),
+                _ => false,
+            };
+            let at = if field == PacketField::IcmpId { 4 } else { 6 };
+            let b = ip.transport_header.get(at..at + 2).filter(|_| echo_like)?;
+            Some(u64::from(u16::from_be_bytes([b[0], b[1]])))
+        }
+        PacketField::Icmpv6Mtu => {
+            let too_big = m.protocol == IpProtocol::ICMPV6 && m.icmp_type == 2;
+            let b = ip.transport_header.get(4..8).filter(|_| too_big)?;
+            Some(u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+        }
+        PacketField::Checksum(kind) => checksum_valid(kind, ip).map(u64::from),
+        PacketField::FlowAge | PacketField::StreamSize(_) => None,
     }
+}
+
+/// Whether the checksum `kind` names is valid in this packet; `None` when the packet is not
+/// of that protocol and version, is a fragment, or was cut short by the snap length.
+fn checksum_valid(kind: ChecksumKind, ip: &IpPacket<'_>) -> Option<bool> {
+    use crate::wire::checksum;
+    let m = &ip.meta;
+    let (v4, proto) = match kind {
+        ChecksumKind::Ipv4 => {
+            let h = ip.ip_header;
+            return (m.src_addr.is_ipv4() && h.len() >= 20)
+                .then(|| checksum::is_valid(checksum::sum(0, h)));
+        }
+        ChecksumKind::Tcpv4 => (true, IpProtocol::TCP),
+        ChecksumKind::Tcpv6 => (false, IpProtocol::TCP),
+        ChecksumKind::Udpv4 => (true, IpProtocol::UDP),
+        ChecksumKind::Udpv6 => (false, IpProtocol::UDP),
+        ChecksumKind::Icmpv4 => (true, IpProtocol::ICMP),
+        ChecksumKind::Icmpv6 => (false, IpProtocol::ICMPV6),
+    };
+    let header = ip.transport_header;
+    let complete = m.fragment.is_none()
+        && !header.is_empty()
+        && ip.payload.len() as u64 == u64::from(m.payload_len);
+    if m.protocol != proto || m.src_addr.is_ipv4() != v4 || !complete {
+        return None;
+    }
+    if kind == ChecksumKind::Udpv4 && header.get(6..8) == Some(&[0, 0]) {
+        return Some(true);
+    }
+    let length = (header.len() + ip.payload.len()) as u32;
+    let pseudo = if proto == IpProtocol::ICMP {
+        0
+    } else {
+        checksum::pseudo_header(m.src_addr, m.dst_addr, proto.0, length)
+    };
+    Some(checksum::is_valid(checksum::sum(
+        checksum::sum(pseudo, header),
+        ip.payload,
+    )))
 }
 
 /// The maximum segment size option of a TCP header (kind 2, length 4), if it has one.
@@ -1070,6 +1158,8 @@ mod tests {
             ack_out_of_sync: false,
             app_proto: crate::app::AppProto::Unknown,
             midstream: false,
+            age_us: 0,
+            sent_bytes: [0; 2],
         }
     }
 
@@ -1078,6 +1168,95 @@ mod tests {
             flow_id: id,
             ..ctx(Direction::Forward, true)
         }
+    }
+
+    #[test]
+    fn icmp_ids_sequences_and_mtus_come_from_the_right_messages() {
+        let mut d = detector(
+            "alert icmp any any -> any any (icmp_id:21781; sid:1;)\n\
+             alert icmp any any -> any any (icmp_seq:7; sid:2;)\n\
+             alert ipv6 any any -> any any (icmpv6.mtu:<1280; sid:3;)\n\
+             alert ipv4 any any -> any any (icmp_seq:7; sid:4;)",
+        );
+        let header = [8, 0, 0, 0, 0x55, 0x15, 0, 7];
+        let echo = |proto, icmp_type| {
+            let mut p = IpPacket {
+                transport_header: &header,
+                ..tcp(b"")
+            };
+            p.meta.protocol = proto;
+            p.meta.icmp_type = icmp_type;
+            p
+        };
+        assert_eq!(
+            sids(&mut d, &echo(IpProtocol::ICMP, 8), None),
+            vec![1, 2, 4]
+        );
+        // Destination unreachable has no identifier.
+        assert!(sids(&mut d, &echo(IpProtocol::ICMP, 3), None).is_empty());
+        // ICMPv6 echo request: `ipv4` does not admit it; packet-too-big with MTU 0x5515…
+        let mut v6 = echo(IpProtocol::ICMPV6, 128);
+        v6.meta.src_addr = "2001:db8::1".parse().expect("addr");
+        assert_eq!(sids(&mut d, &v6, None), vec![1, 2]);
+        let too_big = [2, 0, 0, 0, 0, 0, 0x04, 0xd0];
+        v6.transport_header = &too_big;
+        v6.meta.icmp_type = 2;
+        assert_eq!(sids(&mut d, &v6, None), vec![3]);
+    }
+
+    #[test]
+    fn stream_size_and_flow_age_read_the_flow() {
+        let mut d = detector(
+            "alert tcp any any -> any any (stream_size:server,<,10; sid:1;)\n\
+             alert tcp any any -> any any (stream_size:either,>=,100; sid:2;)\n\
+             alert tcp any any -> any any (flow.age:>20; sid:3;)",
+        );
+        let f = FlowContext {
+            sent_bytes: [120, 5],
+            age_us: 20_999_999,
+            ..ctx(Direction::Forward, true)
+        };
+        assert_eq!(sids(&mut d, &tcp(b"x"), Some(&f)), vec![1, 2]);
+        let f = FlowContext {
+            sent_bytes: [0, 9],
+            age_us: 21_000_000,
+            ..f
+        };
+        assert_eq!(sids(&mut d, &tcp(b"x"), Some(&f)), vec![3]);
+    }
+
+    #[test]
+    fn checksum_keywords_validate_the_segment() {
+        let mut d = detector(
+            "alert tcp any any -> any any (tcpv4-csum:invalid; sid:1;)\n\
+             alert tcp any any -> any any (tcpv4-csum:valid; sid:2;)\n\
+             alert tcp any any -> any any (tcpv6-csum:valid; sid:3;)",
+        );
+        // 10.0.0.1:40000 -> 10.0.0.2:80, ACK|PSH, payload "hi"; checksum worked out below.
+        let mut h = [0u8; 20];
+        h[0..2].copy_from_slice(&40000u16.to_be_bytes());
+        h[2..4].copy_from_slice(&80u16.to_be_bytes());
+        h[12] = 5 << 4;
+        h[13] = 0x18;
+        let mut p = tcp(b"hi");
+        p.meta.src_addr = "10.0.0.1".parse().expect("addr");
+        p.meta.dst_addr = "10.0.0.2".parse().expect("addr");
+        let pseudo = crate::wire::checksum::pseudo_header(p.meta.src_addr, p.meta.dst_addr, 6, 22);
+        let mut acc = crate::wire::checksum::sum(crate::wire::checksum::sum(pseudo, &h), b"hi");
+        while acc >> 16 != 0 {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        h[16..18].copy_from_slice(&(!(acc as u16)).to_be_bytes());
+        let good = h;
+        p.transport_header = &good;
+        assert_eq!(sids(&mut d, &p, None), vec![2]);
+        let mut bad = good;
+        bad[17] ^= 0x40;
+        p.transport_header = &bad;
+        assert_eq!(sids(&mut d, &p, None), vec![1]);
+        // Cut by the snap length: not known, neither rule.
+        p.meta.payload_len = 100;
+        assert!(sids(&mut d, &p, None).is_empty());
     }
 
     #[test]

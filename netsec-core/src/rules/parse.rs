@@ -192,6 +192,9 @@ fn parse_inner(text: &str) -> PResult<Rule> {
         "udp" => Protocol::Udp,
         "icmp" => Protocol::Icmp,
         "icmpv6" => Protocol::Icmpv6,
+        "sctp" => Protocol::Sctp,
+        "ipv4" | "ip4" => Protocol::Ipv4,
+        "ipv6" | "ip6" => Protocol::Ipv6,
         other if app_protocol(other).is_some() => {
             Protocol::App(app_protocol(other).unwrap_or_default())
         }
@@ -913,6 +916,14 @@ fn parse_xbits(kw: &str, v: Option<&str>) -> PResult<Xbits> {
             .split_once(char::is_whitespace)
             .map(|(a, b)| (a, b.trim()))
         {
+            // `hostbits`' direction: which host of the packet keeps the bit.
+            None if kw == "hostbits" && matches!(*p, "src" | "dst") => {
+                track = Some(if *p == "src" {
+                    XbitsTrack::IpSrc
+                } else {
+                    XbitsTrack::IpDst
+                })
+            }
             Some(("track", t)) => {
                 track = Some(match t {
                     "ip_src" => XbitsTrack::IpSrc,
@@ -1388,6 +1399,37 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
             "pcre" => RuleOption::Pcre(parse_pcre(kw, v)?),
             "dsize" => RuleOption::Dsize(parse_uint(kw, v, u64::from(u16::MAX))?),
             "ttl" => RuleOption::Ttl(parse_uint(kw, v, 255)?),
+            csum if ChecksumKind::ALL.iter().any(|k| k.keyword() == csum) => {
+                let kind = ChecksumKind::ALL
+                    .into_iter()
+                    .find(|k| k.keyword() == csum)
+                    .unwrap_or(ChecksumKind::Ipv4);
+                let valid = match v.map(str::trim) {
+                    Some("valid") => 1,
+                    Some("invalid") => 0,
+                    _ => return Err(value_err(kw, "takes valid or invalid")),
+                };
+                RuleOption::Field(PacketField::Checksum(kind), UintCmp::Eq(valid))
+            }
+            "stream_size" => {
+                let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+                let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                let [side, op, n] = parts[..] else {
+                    return Err(value_err(kw, "takes <side>,<operator>,<bytes>"));
+                };
+                let side = StreamSide::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == side)
+                    .ok_or_else(|| value_err(kw, format!("unknown side {side:?}")))?;
+                let op = match op {
+                    "=" => "",
+                    "!=" => "!",
+                    "<" | "<=" | ">" | ">=" => op,
+                    other => return Err(value_err(kw, format!("unknown operator {other:?}"))),
+                };
+                let cmp = parse_uint(kw, Some(&format!("{op}{n}")), u64::from(u32::MAX))?;
+                RuleOption::Field(PacketField::StreamSize(side), cmp)
+            }
             field if PacketField::from_keyword(field).is_some() => {
                 let field = PacketField::from_keyword(field).unwrap_or(PacketField::TcpSeq);
                 let cmp = parse_uint(kw, v, field.max())?;

@@ -27,6 +27,7 @@ pub use error::{DecodeError, Layer};
 pub use link_type::LinkType;
 
 pub mod capwap;
+pub mod checksum;
 pub mod geneve;
 pub mod gre;
 pub mod gtpu;
