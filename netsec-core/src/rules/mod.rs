@@ -439,16 +439,16 @@ mod tests {
         );
         assert_eq!(set.rules().next().and_then(Rule::sid), Some(15));
         let two = RuleSet::from_text(
-            "alert tcp any any -> any any (content:\"a\"; stream_size:server,<,5; http_client_body; stream_size:server,<,6; sid:16;)",
+            "alert tcp any any -> any any (content:\"a\"; filesize:<5; http_client_body; filesize:>6; sid:16;)",
             &RuleVars::default(),
         );
         assert_eq!(
             two.summary().warnings[0].to_string(),
-            "line 1: rule sid 16 skipped: unsupported keywords `stream_size`, `http_client_body`"
+            "line 1: rule sid 16 skipped: unsupported keywords `filesize`, `http_client_body`"
         );
         assert_eq!(
             two.summary().to_string(),
-            "0 rules loaded, 1 skipped (by keyword: http_client_body 1; stream_size 1)"
+            "0 rules loaded, 1 skipped (by keyword: filesize 1; http_client_body 1)"
         );
         let found = set.find(1, 15).map(ToString::to_string);
         assert_eq!(
