@@ -584,10 +584,11 @@ pub(crate) fn eval_steps(
                 ByteJumpFrom::End => payload.len() as i128 + jump,
                 ByteJumpFrom::Cursor => (at + used) as i128 + jump,
             };
-            if to < 0 || to >= payload.len() as i128 {
+            // Before the buffer: Suricata 7 jumps to its start; past its end: no match.
+            if to >= payload.len() as i128 {
                 return false;
             }
-            eval_steps(steps, payload, i + 1, to as usize, budget)
+            eval_steps(steps, payload, i + 1, to.max(0) as usize, budget)
         }
         PayloadStep::IsDataAt(d) => {
             // As Suricata counts: absolute `n` needs a byte at index `n`; relative `n` needs
@@ -631,14 +632,22 @@ fn step_is_relative(s: &PayloadStep) -> bool {
 }
 
 /// Reads the number `read` describes, from the buffer start or `prev_end`: the value (after
-/// the bitmask), where it was read and how many bytes it took; `None` when it reads no
-/// bytes, does not fit in the buffer or (as a string) holds no digit.
+/// the bitmask), where it was read and how many bytes it took; `None` when the buffer is
+/// empty, the number does not fit in it, a relative read starts at or past its end, or (as
+/// a string) it holds no digit. As in Suricata 7, a binary read of 0 bytes reads 0 and a
+/// string of 0 bytes never reads.
 fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usize, usize)> {
     let base = if read.relative { prev_end as i64 } else { 0 };
     let at = base + i64::from(read.offset);
     let n = usize::from(read.bytes);
-    if n == 0 || at < 0 || at as usize + n > buf.len() {
+    if buf.is_empty() || at < 0 || at as usize + n > buf.len() {
         return None;
+    }
+    if read.relative && at as usize >= buf.len() {
+        return None;
+    }
+    if n == 0 {
+        return read.base.is_none().then_some((0, at as usize, 0));
     }
     let at = at as usize;
     let bytes = &buf[at..at + n];
@@ -1476,11 +1485,27 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_test_of_no_bytes_loads_and_never_matches() {
+    fn byte_reads_of_no_bytes_read_zero_as_binary_and_nothing_as_strings() {
+        // As Suricata 7: a string of no digits never reads, a binary number of 0 bytes is 0.
         assert!(!hits("byte_test:0,=,0,0,string,dec;", b"0123"));
-        assert!(!hits("byte_test:0,!=,5,0;", b"0123"));
-        assert!(!hits("byte_jump:0,0;", b"0123"));
+        assert!(hits("byte_test:0,!=,5,0;", b"0123"));
+        assert!(!hits("byte_test:0,=,5,0;", b"0123"));
+        assert!(hits("byte_jump:0,0; content:\"0\"; within:1;", b"0123"));
         assert!(hits("byte_test:1,=,48,0;", b"0123"));
+        // A relative read must start inside the buffer, even of no bytes.
+        assert!(!hits("content:\"3\"; byte_test:0,=,0,0,relative;", b"0123"));
+    }
+
+    #[test]
+    fn a_jump_before_the_buffer_lands_on_its_start() {
+        assert!(hits(
+            "content:\"12\"; byte_jump:0,0,relative,post_offset -10; content:\"01\"; within:2;",
+            b"0123"
+        ));
+        assert!(!hits(
+            "byte_jump:1,0,from_beginning,post_offset 4;",
+            b"\x00123"
+        ));
     }
 
     #[test]
