@@ -573,13 +573,72 @@ pub struct Content {
     pub startswith: bool,
     /// `endswith`: the match must end at the end of the buffer.
     pub endswith: bool,
+    /// `offset`, `depth`, `distance` or `within` given as a `byte_extract` / `byte_math`
+    /// variable (the number of the same name above is then unset).
+    pub vars: Vec<VarRef>,
 }
 
 impl Content {
     /// Whether this content is anchored to the previous match.
     pub fn is_relative(&self) -> bool {
-        self.distance.is_some() || self.within.is_some()
+        self.distance.is_some()
+            || self.within.is_some()
+            || self
+                .vars
+                .iter()
+                .any(|v| matches!(v.field, VarField::Distance | VarField::Within))
     }
+}
+
+/// A number of a payload keyword that a rule takes from a `byte_extract` or `byte_math`
+/// variable instead of writing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VarField {
+    /// How many bytes `byte_test`, `byte_jump` or `byte_math` read.
+    Bytes,
+    /// Where they read, or a content's `offset`.
+    Offset,
+    /// `byte_test`'s operand.
+    Value,
+    /// A content's `depth`.
+    Depth,
+    /// A content's `distance`.
+    Distance,
+    /// A content's `within`.
+    Within,
+    /// `byte_math`'s `rvalue`.
+    Rvalue,
+}
+
+impl VarField {
+    /// The keyword (a content modifier) or field name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VarField::Bytes => "bytes",
+            VarField::Offset => "offset",
+            VarField::Value => "value",
+            VarField::Depth => "depth",
+            VarField::Distance => "distance",
+            VarField::Within => "within",
+            VarField::Rvalue => "rvalue",
+        }
+    }
+}
+
+/// A field whose number is the variable `name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VarRef {
+    /// Which field.
+    pub field: VarField,
+    /// The variable.
+    pub name: String,
+}
+
+/// The name of the variable that gives `field`, if one does.
+fn var_of(vars: &[VarRef], field: VarField) -> Option<&str> {
+    vars.iter()
+        .find(|v| v.field == field)
+        .map(|v| v.name.as_str())
 }
 
 /// Writes bytes as a quoted content string: printable ASCII as is, the rest as `|hex|`.
@@ -652,6 +711,9 @@ impl fmt::Display for Content {
         }
         if self.endswith {
             f.write_str(" endswith;")?;
+        }
+        for v in &self.vars {
+            write!(f, " {}:{};", v.field.as_str(), v.name)?;
         }
         Ok(())
     }
@@ -1153,7 +1215,7 @@ impl ByteOp {
 }
 
 /// `byte_test:<bytes>,[!]<op>,<value>,<offset>[,flags]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ByteTest {
     /// How the number is read.
     pub read: ByteRead,
@@ -1163,18 +1225,21 @@ pub struct ByteTest {
     pub op: ByteOp,
     /// The operand.
     pub value: u64,
+    /// Bytes, offset or operand given as variables.
+    pub vars: Vec<VarRef>,
 }
 
 impl fmt::Display for ByteTest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let neg = if self.negated { "!" } else { "" };
+        let field = |field, n: String| var_of(&self.vars, field).map_or(n, str::to_string);
         write!(
             f,
             "byte_test:{},{neg}{},{},{}",
-            self.read.bytes,
+            field(VarField::Bytes, self.read.bytes.to_string()),
             self.op.as_str(),
-            self.value,
-            self.read.offset
+            field(VarField::Value, self.value.to_string()),
+            field(VarField::Offset, self.read.offset.to_string()),
         )?;
         self.read.write_flags(f)?;
         f.write_str(";")
@@ -1193,7 +1258,7 @@ pub enum JumpFrom {
 }
 
 /// `byte_jump:<bytes>,<offset>[,flags]`: moves the match position by the number read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ByteJump {
     /// How the number is read.
     pub read: ByteRead,
@@ -1205,11 +1270,155 @@ pub struct ByteJump {
     pub from: JumpFrom,
     /// `post_offset`.
     pub post_offset: i32,
+    /// Bytes or offset given as variables.
+    pub vars: Vec<VarRef>,
+}
+
+/// `byte_extract:<bytes>,<offset>,<name>[,flags]`: reads a number into a variable that later
+/// keywords of the rule use, and moves the match position past it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ByteExtract {
+    /// How the number is read.
+    pub read: ByteRead,
+    /// The variable.
+    pub name: String,
+    /// `multiplier`: the value is multiplied by it.
+    pub multiplier: u32,
+    /// `align 2` or `align 4`: the value rounded up to a multiple (0: none).
+    pub align: u8,
+}
+
+impl fmt::Display for ByteExtract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "byte_extract:{},{},{}",
+            self.read.bytes, self.read.offset, self.name
+        )?;
+        self.read.write_flags(f)?;
+        if self.multiplier != 1 {
+            write!(f, ",multiplier {}", self.multiplier)?;
+        }
+        if self.align != 0 {
+            write!(f, ",align {}", self.align)?;
+        }
+        f.write_str(";")
+    }
+}
+
+/// `byte_math`'s operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MathOp {
+    /// `+`.
+    Add,
+    /// `-` (wrapping, as Suricata's unsigned arithmetic).
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/` (by zero: no match).
+    Div,
+    /// `<<`.
+    Shl,
+    /// `>>`.
+    Shr,
+}
+
+impl MathOp {
+    /// Every operator.
+    pub const ALL: [MathOp; 6] = [
+        MathOp::Add,
+        MathOp::Sub,
+        MathOp::Mul,
+        MathOp::Div,
+        MathOp::Shl,
+        MathOp::Shr,
+    ];
+
+    /// As written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MathOp::Add => "+",
+            MathOp::Sub => "-",
+            MathOp::Mul => "*",
+            MathOp::Div => "/",
+            MathOp::Shl => "<<",
+            MathOp::Shr => ">>",
+        }
+    }
+
+    /// `value op rvalue`; `None` for a division by zero.
+    pub fn apply(self, value: u64, rvalue: u64) -> Option<u64> {
+        Some(match self {
+            MathOp::Add => value.wrapping_add(rvalue),
+            MathOp::Sub => value.wrapping_sub(rvalue),
+            MathOp::Mul => value.wrapping_mul(rvalue),
+            MathOp::Div => value.checked_div(rvalue)?,
+            MathOp::Shl => value.checked_shl(u32::try_from(rvalue).ok()?).unwrap_or(0),
+            MathOp::Shr => value.checked_shr(u32::try_from(rvalue).ok()?).unwrap_or(0),
+        })
+    }
+}
+
+/// `byte_math:bytes <n>,offset <n>,oper <op>,rvalue <n>,result <name>[,flags]`: reads a
+/// number, applies the operator and keeps the result in a variable; moves the match
+/// position past the bytes read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ByteMath {
+    /// How the number is read.
+    pub read: ByteRead,
+    /// The operator.
+    pub oper: MathOp,
+    /// The right operand.
+    pub rvalue: u64,
+    /// The variable the result goes to.
+    pub result: String,
+    /// Bytes or right operand given as variables.
+    pub vars: Vec<VarRef>,
+}
+
+impl fmt::Display for ByteMath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = |field, n: String| var_of(&self.vars, field).map_or(n, str::to_string);
+        write!(
+            f,
+            "byte_math:bytes {},offset {},oper {},rvalue {},result {}",
+            field(VarField::Bytes, self.read.bytes.to_string()),
+            self.read.offset,
+            self.oper.as_str(),
+            field(VarField::Rvalue, self.rvalue.to_string()),
+            self.result
+        )?;
+        if self.read.relative {
+            f.write_str(",relative")?;
+        }
+        if self.read.little {
+            f.write_str(",endian little")?;
+        }
+        if self.read.dce {
+            f.write_str(",dce")?;
+        }
+        match self.read.base {
+            Some(8) => f.write_str(",string oct")?,
+            Some(16) => f.write_str(",string hex")?,
+            Some(_) => f.write_str(",string dec")?,
+            None => {}
+        }
+        if let Some(m) = self.read.bitmask {
+            write!(f, ",bitmask 0x{m:x}")?;
+        }
+        f.write_str(";")
+    }
 }
 
 impl fmt::Display for ByteJump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "byte_jump:{},{}", self.read.bytes, self.read.offset)?;
+        let field = |field, n: String| var_of(&self.vars, field).map_or(n, str::to_string);
+        write!(
+            f,
+            "byte_jump:{},{}",
+            field(VarField::Bytes, self.read.bytes.to_string()),
+            field(VarField::Offset, self.read.offset.to_string())
+        )?;
         self.read.write_flags(f)?;
         if self.multiplier != 1 {
             write!(f, ",multiplier {}", self.multiplier)?;
@@ -1393,6 +1602,10 @@ pub enum RuleOption {
     ByteTest(ByteTest),
     /// `byte_jump`.
     ByteJump(ByteJump),
+    /// `byte_extract`.
+    ByteExtract(ByteExtract),
+    /// `byte_math`.
+    ByteMath(ByteMath),
     /// `urilen:<cmp>[,raw|norm]`: the length of the request's URI (normalised unless
     /// `raw`).
     Urilen {
@@ -1499,6 +1712,8 @@ impl fmt::Display for RuleOption {
             RuleOption::IsDataAt(d) => write!(f, "{d}"),
             RuleOption::ByteTest(b) => write!(f, "{b}"),
             RuleOption::ByteJump(b) => write!(f, "{b}"),
+            RuleOption::ByteExtract(b) => write!(f, "{b}"),
+            RuleOption::ByteMath(b) => write!(f, "{b}"),
             RuleOption::Urilen { cmp, raw } => {
                 write!(f, "urilen:{cmp}")?;
                 if *raw {

@@ -212,6 +212,56 @@ fn resolve_port(spec: &PortSpec, vars: &RuleVars, depth: usize) -> Result<PortMa
 pub(crate) struct CompiledContent {
     pub(crate) spec: Content,
     finder: Searcher,
+    /// Positions taken from variables.
+    pub(crate) vars: VarSlots,
+}
+
+/// The most `byte_extract` / `byte_math` variables one rule defines.
+pub(crate) const MAX_VARS: usize = 8;
+
+/// The variable values of one evaluation of a rule.
+pub(crate) type VarValues = [u64; MAX_VARS];
+
+/// The fields a step takes from variables, with each variable's slot.
+pub(crate) type VarSlots = Box<[(VarField, u8)]>;
+
+/// The value of the variable giving `field`, if one does.
+pub(crate) fn var_value(
+    slots: &[(VarField, u8)],
+    field: VarField,
+    vars: &VarValues,
+) -> Option<u64> {
+    slots
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, slot)| vars[usize::from(*slot) % MAX_VARS])
+}
+
+/// The slots of the variables `refs` name, among those defined so far.
+fn resolve_vars(refs: &[VarRef], defined: &[String]) -> Result<VarSlots, CompileOutcome> {
+    refs.iter()
+        .map(|r| {
+            defined
+                .iter()
+                .position(|n| *n == r.name)
+                .map(|i| (r.field, i as u8))
+                .ok_or_else(|| CompileOutcome::Invalid(format!("undefined variable {:?}", r.name)))
+        })
+        .collect()
+}
+
+/// The slot of a variable a rule defines (a name defined again reuses its slot).
+fn define_var(name: &str, defined: &mut Vec<String>) -> Result<u8, CompileOutcome> {
+    if let Some(i) = defined.iter().position(|n| n == name) {
+        return Ok(i as u8);
+    }
+    if defined.len() >= MAX_VARS {
+        return Err(CompileOutcome::Invalid(format!(
+            "more than {MAX_VARS} byte_extract/byte_math variables"
+        )));
+    }
+    defined.push(name.to_string());
+    Ok((defined.len() - 1) as u8)
 }
 
 #[derive(Debug, Clone)]
@@ -250,7 +300,11 @@ impl CompiledContent {
         } else {
             Searcher::Exact(Box::new(memmem::Finder::new(&spec.pattern).into_owned()))
         };
-        Ok(CompiledContent { spec, finder })
+        Ok(CompiledContent {
+            spec,
+            finder,
+            vars: Box::default(),
+        })
     }
 
     /// First occurrence in `hay` (start index).
@@ -365,10 +419,14 @@ pub(crate) enum PayloadStep {
     Bsize(UintCmp),
     /// `isdataat`.
     IsDataAt(IsDataAt),
-    /// `byte_test`.
-    ByteTest(ByteTest),
+    /// `byte_test`, with the fields it takes from variables.
+    ByteTest(ByteTest, VarSlots),
     /// `byte_jump`: moves the match position.
-    ByteJump(ByteJump),
+    ByteJump(ByteJump, VarSlots),
+    /// `byte_extract`: a number into a variable slot; moves the match position.
+    ByteExtract(ByteExtract, u8),
+    /// `byte_math`: a computed number into a variable slot; moves the match position.
+    ByteMath(ByteMath, VarSlots, u8),
 }
 
 /// `flow` requirements.
@@ -510,6 +568,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     let mut fast_marked = None;
     let mut dotprefix = false;
     let mut urilen: Vec<(UintCmp, StickyBuffer)> = Vec::new();
+    let mut var_names: Vec<String> = Vec::new();
     let mut c = CompiledRule {
         rule: rule.clone(),
         sid: 0,
@@ -572,9 +631,10 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 if ct.fast_pattern && !ct.negated && in_payload(buffer) && !dotprefix {
                     fast_marked = Some(steps.len());
                 }
-                steps.push(PayloadStep::Content(
-                    CompiledContent::new(ct.clone()).map_err(CompileOutcome::Invalid)?,
-                ));
+                let mut compiled =
+                    CompiledContent::new(ct.clone()).map_err(CompileOutcome::Invalid)?;
+                compiled.vars = resolve_vars(&ct.vars, &var_names)?;
+                steps.push(PayloadStep::Content(compiled));
                 buffers.push(buffer);
                 c.dotprefixed.push(dotprefix);
             }
@@ -598,22 +658,40 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             }
             RuleOption::ByteTest(ByteTest { read, .. })
             | RuleOption::ByteJump(ByteJump { read, .. })
+            | RuleOption::ByteExtract(ByteExtract { read, .. })
+            | RuleOption::ByteMath(ByteMath { read, .. })
                 if read.dce =>
             {
-                let kw = if matches!(opt, RuleOption::ByteTest(_)) {
-                    "byte_test dce"
-                } else {
-                    "byte_jump dce"
+                let kw = match opt {
+                    RuleOption::ByteTest(_) => "byte_test dce",
+                    RuleOption::ByteJump(_) => "byte_jump dce",
+                    RuleOption::ByteExtract(_) => "byte_extract dce",
+                    _ => "byte_math dce",
                 };
                 unsupported.push(kw.to_string());
             }
             RuleOption::ByteTest(b) => {
-                steps.push(PayloadStep::ByteTest(*b));
+                let slots = resolve_vars(&b.vars, &var_names)?;
+                steps.push(PayloadStep::ByteTest(b.clone(), slots));
                 buffers.push(buffer);
                 c.dotprefixed.push(dotprefix);
             }
             RuleOption::ByteJump(b) => {
-                steps.push(PayloadStep::ByteJump(*b));
+                let slots = resolve_vars(&b.vars, &var_names)?;
+                steps.push(PayloadStep::ByteJump(b.clone(), slots));
+                buffers.push(buffer);
+                c.dotprefixed.push(dotprefix);
+            }
+            RuleOption::ByteExtract(b) => {
+                let slot = define_var(&b.name, &mut var_names)?;
+                steps.push(PayloadStep::ByteExtract(b.clone(), slot));
+                buffers.push(buffer);
+                c.dotprefixed.push(dotprefix);
+            }
+            RuleOption::ByteMath(b) => {
+                let slots = resolve_vars(&b.vars, &var_names)?;
+                let slot = define_var(&b.result, &mut var_names)?;
+                steps.push(PayloadStep::ByteMath(b.clone(), slots, slot));
                 buffers.push(buffer);
                 c.dotprefixed.push(dotprefix);
             }
@@ -800,6 +878,8 @@ pub(crate) fn payload_end_bound(
     let mut prev: Option<i64> = Some(0);
     for step in &steps[run_start..=at] {
         let end = match step {
+            // A position from a variable: anywhere.
+            PayloadStep::Content(c) if !c.vars.is_empty() => None,
             PayloadStep::Content(c) => {
                 let s = &c.spec;
                 if s.is_relative() {
@@ -817,8 +897,12 @@ pub(crate) fn payload_end_bound(
             }
             PayloadStep::Pcre(_) => None,
             // Checks that move no match position.
-            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(_) | PayloadStep::ByteTest(_) => continue,
-            PayloadStep::ByteJump(_) => None,
+            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(_) | PayloadStep::ByteTest(..) => {
+                continue
+            }
+            PayloadStep::ByteJump(..)
+            | PayloadStep::ByteExtract(..)
+            | PayloadStep::ByteMath(..) => None,
         };
         let negated = matches!(step, PayloadStep::Content(c) if c.spec.negated);
         if !negated {
@@ -1002,16 +1086,16 @@ mod tests {
         );
         // Forms Suricata accepts are never malformed: skipped with a name instead.
         assert_eq!(
-            name(
-                "alert tcp any any -> any any (byte_extract:1,0,n; content:\"a\"; depth:n; sid:1;)"
-            ),
-            "byte_extract depth from byte_extract"
-        );
-        assert_eq!(
             name("alert http any any -> any any (content:\"M\"; pcre:\"/^(.*)/G, flow:key\"; sid:1;)"),
             "pcre capture"
         );
+        // A variable used before it is defined makes the rule invalid.
+        assert!(matches!(
+            compile("alert tcp any any -> any any (content:\"a\"; depth:n; byte_extract:1,0,n; sid:1;)"),
+            Err(CompileOutcome::Invalid(e)) if e.contains("undefined variable")
+        ));
         for ok in [
+            "alert tcp any any -> any any (byte_extract:1,0,n; content:\"a\"; depth:n; sid:1;)",
             "rejectboth tcp any any -> any any (sid:1;)",
             "alert http any any -> any any (flowbits:set,traffic/id/mozilla; sid:1;)",
         ] {

@@ -10,10 +10,10 @@ use std::net::IpAddr;
 
 use super::ast::{
     Action, ByteRead, ChecksumKind, JumpFrom as ByteJumpFrom, PacketField, StreamSide, Track,
-    UintCmp,
+    UintCmp, VarField,
 };
 use super::buffers::AppBuffers;
-use super::compile::{CompiledRule, PayloadStep};
+use super::compile::{var_value, CompiledRule, PayloadStep, VarValues, MAX_VARS};
 use super::dataset::Datasets;
 use super::literals::LiteralScratch;
 use super::rate::{track_addrs, RateWindow};
@@ -425,6 +425,9 @@ pub(super) fn rule_matches(
         return true;
     }
     let mut budget = max_steps;
+    // `byte_extract` / `byte_math` variables live for one evaluation of the rule, across
+    // its buffers.
+    let mut vars: VarValues = [0; MAX_VARS];
     // Each run of steps on one buffer is evaluated on that buffer (relative matches do not
     // carry across buffers).
     let mut start = 0;
@@ -443,9 +446,9 @@ pub(super) fn rule_matches(
         ok = match hay {
             // A multi-buffer's instances are its lines: one of them must match.
             Some(block) if buffer.is_multi() => {
-                lines(block).any(|line| eval_steps(steps, line, 0, 0, &mut budget))
+                lines(block).any(|line| eval_steps(steps, line, 0, 0, &mut budget, &mut vars))
             }
-            Some(hay) => eval_steps(steps, hay, 0, 0, &mut budget),
+            Some(hay) => eval_steps(steps, hay, 0, 0, &mut budget, &mut vars),
             None => false,
         };
         start += run;
@@ -482,6 +485,7 @@ pub(crate) fn eval_steps(
     i: usize,
     prev_end: usize,
     budget: &mut u32,
+    vars: &mut VarValues,
 ) -> bool {
     let Some(step) = steps.get(i) else {
         return true;
@@ -495,25 +499,38 @@ pub(crate) fn eval_steps(
         PayloadStep::Content(c) => {
             let s = &c.spec;
             let plen = s.pattern.len() as i64;
+            let (mut offset, mut depth, mut distance, mut within) =
+                (s.offset, s.depth, s.distance, s.within);
+            for &(field, slot) in c.vars.iter() {
+                let v = vars[usize::from(slot) % MAX_VARS];
+                let as_u32 = u32::try_from(v).unwrap_or(u32::MAX);
+                match field {
+                    VarField::Offset => offset = Some(as_u32),
+                    VarField::Depth => depth = Some(as_u32),
+                    VarField::Distance => distance = Some(i32::try_from(v).unwrap_or(i32::MAX)),
+                    VarField::Within => within = Some(as_u32),
+                    _ => {}
+                }
+            }
             let (start, end) = if s.startswith {
                 // Anchored where the search begins: the buffer start, or the previous
                 // match's end (+ distance) for a relative content.
                 let base = if s.is_relative() {
-                    prev_end as i64 + i64::from(s.distance.unwrap_or(0))
+                    prev_end as i64 + i64::from(distance.unwrap_or(0))
                 } else {
                     0
                 };
                 (base.max(0), (base + plen).min(len))
             } else if s.is_relative() {
-                let base = prev_end as i64 + i64::from(s.distance.unwrap_or(0));
-                let end = match s.within {
+                let base = prev_end as i64 + i64::from(distance.unwrap_or(0));
+                let end = match within {
                     Some(w) => base + i64::from(w),
                     None => len,
                 };
                 (base.max(0), end.min(len))
             } else {
-                let start = i64::from(s.offset.unwrap_or(0));
-                let end = match s.depth {
+                let start = i64::from(offset.unwrap_or(0));
+                let end = match depth {
                     Some(d) => start + i64::from(d),
                     None => len,
                 };
@@ -521,22 +538,22 @@ pub(crate) fn eval_steps(
             };
             if end - start < plen {
                 // The pattern cannot fit: a positive content fails, a negated one holds.
-                return s.negated && eval_steps(steps, payload, i + 1, prev_end, budget);
+                return s.negated && eval_steps(steps, payload, i + 1, prev_end, budget, vars);
             }
             if s.endswith {
                 // Only an occurrence ending at the buffer's end counts.
                 let at = len - plen;
                 let found = end == len && at >= start && c.find(&payload[at as usize..]) == Some(0);
                 return if s.negated {
-                    !found && eval_steps(steps, payload, i + 1, prev_end, budget)
+                    !found && eval_steps(steps, payload, i + 1, prev_end, budget, vars)
                 } else {
-                    found && eval_steps(steps, payload, i + 1, len as usize, budget)
+                    found && eval_steps(steps, payload, i + 1, len as usize, budget, vars)
                 };
             }
             let window = &payload[start as usize..end as usize];
             if s.negated {
                 return c.find(window).is_none()
-                    && eval_steps(steps, payload, i + 1, prev_end, budget);
+                    && eval_steps(steps, payload, i + 1, prev_end, budget, vars);
             }
             let mut from = 0usize;
             while from < window.len() {
@@ -544,7 +561,7 @@ pub(crate) fn eval_steps(
                     return false;
                 };
                 let m_end = start as usize + from + k + s.pattern.len();
-                if eval_steps(steps, payload, i + 1, m_end, budget) {
+                if eval_steps(steps, payload, i + 1, m_end, budget, vars) {
                     return true;
                 }
                 if *budget == 0 {
@@ -560,17 +577,25 @@ pub(crate) fn eval_steps(
             false
         }
         PayloadStep::Bsize(cmp) => {
-            cmp.matches(payload.len() as u64) && eval_steps(steps, payload, i + 1, prev_end, budget)
+            cmp.matches(payload.len() as u64)
+                && eval_steps(steps, payload, i + 1, prev_end, budget, vars)
         }
-        PayloadStep::ByteTest(t) => {
-            let Some((value, _, _)) = read_number(&t.read, payload, prev_end) else {
+        PayloadStep::ByteTest(t, slots) => {
+            let Some(read) = read_with_vars(t.read, slots, vars) else {
                 return false;
             };
-            t.op.holds(value, t.value) != t.negated
-                && eval_steps(steps, payload, i + 1, prev_end, budget)
+            let Some((value, _, _)) = read_number(&read, payload, prev_end) else {
+                return false;
+            };
+            let operand = var_value(slots, VarField::Value, vars).unwrap_or(t.value);
+            t.op.holds(value, operand) != t.negated
+                && eval_steps(steps, payload, i + 1, prev_end, budget, vars)
         }
-        PayloadStep::ByteJump(j) => {
-            let Some((value, at, used)) = read_number(&j.read, payload, prev_end) else {
+        PayloadStep::ByteJump(j, slots) => {
+            let Some(read) = read_with_vars(j.read, slots, vars) else {
+                return false;
+            };
+            let Some((value, at, used)) = read_number(&read, payload, prev_end) else {
                 return false;
             };
             // As Suricata: multiplier, then align to 4, then post_offset, from where.
@@ -588,7 +613,44 @@ pub(crate) fn eval_steps(
             if to >= payload.len() as i128 {
                 return false;
             }
-            eval_steps(steps, payload, i + 1, to.max(0) as usize, budget)
+            eval_steps(steps, payload, i + 1, to.max(0) as usize, budget, vars)
+        }
+        PayloadStep::ByteExtract(e, slot) => {
+            let Some((value, at, used)) = read_number(&e.read, payload, prev_end) else {
+                return false;
+            };
+            let mut value = value.wrapping_mul(u64::from(e.multiplier));
+            let align = u64::from(e.align);
+            if align > 1 && value % align != 0 {
+                value += align - value % align;
+            }
+            vars[usize::from(*slot) % MAX_VARS] = value;
+            eval_steps(steps, payload, i + 1, at + used, budget, vars)
+        }
+        PayloadStep::ByteMath(m, slots, slot) => {
+            let Some(read) = read_with_vars(m.read, slots, vars) else {
+                return false;
+            };
+            // As Suricata: the number, the operator, then the bitmask.
+            let unmasked = ByteRead {
+                bitmask: None,
+                ..read
+            };
+            let Some((value, at, used)) = read_number(&unmasked, payload, prev_end) else {
+                return false;
+            };
+            let rvalue = var_value(slots, VarField::Rvalue, vars).unwrap_or(m.rvalue);
+            let Some(mut value) = m.oper.apply(value, rvalue) else {
+                return false;
+            };
+            if let Some(mask) = read.bitmask {
+                value &= mask;
+                if value != 0 && mask != 0 {
+                    value >>= mask.trailing_zeros();
+                }
+            }
+            vars[usize::from(*slot) % MAX_VARS] = value;
+            eval_steps(steps, payload, i + 1, at + used, budget, vars)
         }
         PayloadStep::IsDataAt(d) => {
             // As Suricata counts: absolute `n` needs a byte at index `n`; relative `n` needs
@@ -599,7 +661,7 @@ pub(crate) fn eval_steps(
             } else {
                 at < len
             };
-            present != d.negated && eval_steps(steps, payload, i + 1, prev_end, budget)
+            present != d.negated && eval_steps(steps, payload, i + 1, prev_end, budget, vars)
         }
         PayloadStep::Pcre(p) => {
             let start = if p.relative {
@@ -610,10 +672,10 @@ pub(crate) fn eval_steps(
             let hay = &payload[start..];
             if p.negated {
                 return !p.regex.is_match(hay)
-                    && eval_steps(steps, payload, i + 1, prev_end, budget);
+                    && eval_steps(steps, payload, i + 1, prev_end, budget, vars);
             }
             match p.regex.find(hay) {
-                Some(m) => eval_steps(steps, payload, i + 1, start + m.end(), budget),
+                Some(m) => eval_steps(steps, payload, i + 1, start + m.end(), budget, vars),
                 None => false,
             }
         }
@@ -626,9 +688,31 @@ fn step_is_relative(s: &PayloadStep) -> bool {
         PayloadStep::Pcre(p) => p.relative,
         PayloadStep::Bsize(_) => false,
         PayloadStep::IsDataAt(d) => d.relative,
-        PayloadStep::ByteTest(b) => b.read.relative,
-        PayloadStep::ByteJump(b) => b.read.relative,
+        PayloadStep::ByteTest(b, _) => b.read.relative,
+        PayloadStep::ByteJump(b, _) => b.read.relative,
+        PayloadStep::ByteExtract(b, _) => b.read.relative,
+        PayloadStep::ByteMath(b, ..) => b.read.relative,
     }
+}
+
+/// `read` with its bytes and offset from variables where the rule names them; `None` when
+/// a variable's value is no valid byte count.
+fn read_with_vars(
+    mut read: ByteRead,
+    slots: &[(VarField, u8)],
+    vars: &VarValues,
+) -> Option<ByteRead> {
+    if slots.is_empty() {
+        return Some(read);
+    }
+    if let Some(n) = var_value(slots, VarField::Bytes, vars) {
+        let max = if read.base.is_some() { 23 } else { 8 };
+        read.bytes = u8::try_from(n).ok().filter(|b| *b <= max)?;
+    }
+    if let Some(n) = var_value(slots, VarField::Offset, vars) {
+        read.offset = i32::try_from(n).ok()?;
+    }
+    Some(read)
 }
 
 /// Reads the number `read` describes, from the buffer start or `prev_end`: the value (after
@@ -1494,6 +1578,42 @@ mod tests {
         assert!(hits("byte_test:1,=,48,0;", b"0123"));
         // A relative read must start inside the buffer, even of no bytes.
         assert!(!hits("content:\"3\"; byte_test:0,=,0,0,relative;", b"0123"));
+    }
+
+    #[test]
+    fn byte_extract_and_byte_math_variables_feed_later_keywords() {
+        // Length 3 at byte 0, then "abc" must sit within those 3 bytes after it.
+        assert!(hits(
+            "byte_extract:1,0,len; content:\"abc\"; within:len;",
+            b"\x03abcd"
+        ));
+        assert!(!hits(
+            "byte_extract:1,0,len; content:\"abc\"; within:len;",
+            b"\x02abcd"
+        ));
+        // As a string, multiplied, as an offset.
+        assert!(hits(
+            "byte_extract:1,0,at,string,dec,multiplier 2; content:\"x\"; offset:at; depth:1;",
+            b"2bcdx"
+        ));
+        // byte_math on a variable, compared by byte_test.
+        assert!(hits(
+            "byte_extract:1,0,a; byte_math:bytes 1,offset 1,oper +,rvalue a,result sum; byte_test:1,=,sum,2;",
+            b"\x02\x03\x05"
+        ));
+        assert!(!hits(
+            "byte_extract:1,0,a; byte_math:bytes 1,offset 1,oper *,rvalue a,result p; byte_test:1,=,p,2;",
+            b"\x02\x03\x05"
+        ));
+        // Division by zero never matches; bytes to read taken from a variable.
+        assert!(!hits(
+            "byte_math:bytes 1,offset 0,oper /,rvalue 0,result q;",
+            b"\x04"
+        ));
+        assert!(hits(
+            "byte_extract:1,0,n; byte_test:n,=,0x0102,1;",
+            b"\x02\x01\x02"
+        ));
     }
 
     #[test]

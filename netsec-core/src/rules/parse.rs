@@ -739,22 +739,33 @@ fn byte_number(kw: &str, s: &str) -> PResult<Option<i64>> {
     Ok(Some(if neg { -n } else { n }))
 }
 
+/// A number of a byte keyword, or (as 0) the variable that gives it, noted in `vars`.
+fn byte_number_or_var(kw: &str, s: &str, field: VarField, vars: &mut Vec<VarRef>) -> PResult<i64> {
+    Ok(match byte_number(kw, s)? {
+        Some(n) => n,
+        None => {
+            vars.push(VarRef {
+                field,
+                name: s.trim().to_string(),
+            });
+            0
+        }
+    })
+}
+
 /// `byte_test:<bytes>,[!]<op>,<value>,<offset>[,flags]` and
-/// `byte_jump:<bytes>,<offset>[,flags]`; `None` when a number is a `byte_extract` variable.
-fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<Option<RuleOption>> {
+/// `byte_jump:<bytes>,<offset>[,flags]`; bytes, offset and value may be variables.
+fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<RuleOption> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
     let parts: Vec<&str> = v.split(',').map(str::trim).collect();
     let fixed = if kw == "byte_test" { 4 } else { 2 };
     if parts.len() < fixed {
         return Err(value_err(kw, format!("needs at least {fixed} fields")));
     }
-    let Some(bytes) = byte_number(kw, parts[0])? else {
-        return Ok(None);
-    };
+    let mut vars = Vec::new();
+    let bytes = byte_number_or_var(kw, parts[0], VarField::Bytes, &mut vars)?;
     let offset_at = fixed - 1;
-    let Some(offset) = byte_number(kw, parts[offset_at])? else {
-        return Ok(None);
-    };
+    let offset = byte_number_or_var(kw, parts[offset_at], VarField::Offset, &mut vars)?;
     let offset = i32::try_from(offset).map_err(|_| value_err(kw, "offset out of range"))?;
     let mut read = ByteRead {
         // 0 is accepted, as Suricata 7 accepts it (ET Open has `byte_test:0,…,string,dec`);
@@ -814,13 +825,14 @@ fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<Option<RuleOption>> {
         return Err(value_err(kw, "a binary number is at most 8 bytes"));
     }
     if kw == "byte_jump" {
-        return Ok(Some(RuleOption::ByteJump(ByteJump {
+        return Ok(RuleOption::ByteJump(ByteJump {
             read,
             multiplier,
             align,
             from,
             post_offset,
-        })));
+            vars,
+        }));
     }
     let (negated, op) = match parts[1].strip_prefix('!') {
         Some(rest) => (true, rest.trim()),
@@ -834,15 +846,178 @@ fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<Option<RuleOption>> {
             .find(|o| o.as_str() == other)
             .ok_or_else(|| value_err(kw, format!("unknown operator {other:?}")))?,
     };
-    let Some(value) = byte_number(kw, parts[2])? else {
-        return Ok(None);
-    };
-    Ok(Some(RuleOption::ByteTest(ByteTest {
+    let value = byte_number_or_var(kw, parts[2], VarField::Value, &mut vars)?;
+    Ok(RuleOption::ByteTest(ByteTest {
         read,
         negated,
         op,
         value: u64::try_from(value).map_err(|_| value_err(kw, "negative value"))?,
-    })))
+        vars,
+    }))
+}
+
+/// A variable name a byte keyword defines.
+fn var_name(kw: &str, s: &str) -> PResult<String> {
+    if is_variable(Some(s)) {
+        Ok(s.trim().to_string())
+    } else {
+        Err(value_err(kw, format!("invalid variable name {s:?}")))
+    }
+}
+
+/// `byte_extract:<bytes>,<offset>,<name>[,relative][,multiplier <n>][,big|little|dce]
+/// [,string[,hex|dec|oct]][,align 2|4][,bitmask <n>]`.
+fn parse_byte_extract(kw: &str, v: Option<&str>) -> PResult<ByteExtract> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    if parts.len() < 3 {
+        return Err(value_err(kw, "needs bytes, offset and a name"));
+    }
+    let bytes = byte_number(kw, parts[0])?
+        .and_then(|b| u8::try_from(b).ok())
+        .filter(|b| (1..=23).contains(b))
+        .ok_or_else(|| value_err(kw, "bytes must be 1..=23"))?;
+    let offset = byte_number(kw, parts[1])?
+        .and_then(|o| i32::try_from(o).ok())
+        .ok_or_else(|| value_err(kw, "invalid offset"))?;
+    let name = var_name(kw, parts[2])?;
+    let mut read = ByteRead {
+        bytes,
+        offset,
+        relative: false,
+        little: false,
+        base: None,
+        bitmask: None,
+        dce: false,
+    };
+    let (mut multiplier, mut align) = (1u32, 0u8);
+    for flag in &parts[3..] {
+        let (flag_name, arg) = match flag.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, Some(a.trim())),
+            None => (*flag, None),
+        };
+        let number = || -> PResult<i64> {
+            arg.and_then(|a| byte_number(kw, a).ok().flatten())
+                .ok_or_else(|| value_err(kw, format!("{flag_name} needs a number")))
+        };
+        match flag_name {
+            "relative" => read.relative = true,
+            "little" => read.little = true,
+            "big" => read.little = false,
+            "dce" => read.dce = true,
+            "string" => read.base = Some(read.base.unwrap_or(10)),
+            "hex" => read.base = Some(16),
+            "dec" => read.base = Some(10),
+            "oct" => read.base = Some(8),
+            "multiplier" => {
+                multiplier = u32::try_from(number()?)
+                    .ok()
+                    .filter(|m| *m >= 1)
+                    .ok_or_else(|| value_err(kw, "multiplier out of range"))?
+            }
+            "align" => {
+                align = match number()? {
+                    2 => 2,
+                    4 => 4,
+                    _ => return Err(value_err(kw, "align must be 2 or 4")),
+                }
+            }
+            "bitmask" => {
+                read.bitmask = Some(
+                    u64::try_from(number()?)
+                        .map_err(|_| value_err(kw, "bitmask must not be negative"))?,
+                )
+            }
+            other => return Err(value_err(kw, format!("unknown option {other:?}"))),
+        }
+    }
+    if read.base.is_none() && read.bytes > 8 {
+        return Err(value_err(kw, "a binary number is at most 8 bytes"));
+    }
+    Ok(ByteExtract {
+        read,
+        name,
+        multiplier,
+        align,
+    })
+}
+
+/// `byte_math:bytes <n>,offset <n>,oper <op>,rvalue <n>,result <name>[,relative]
+/// [,endian big|little|dce][,dce][,string hex|dec|oct][,bitmask <n>]`.
+fn parse_byte_math(kw: &str, v: Option<&str>) -> PResult<ByteMath> {
+    let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
+    let mut read = ByteRead {
+        bytes: 0,
+        offset: 0,
+        relative: false,
+        little: false,
+        base: None,
+        bitmask: None,
+        dce: false,
+    };
+    let mut vars = Vec::new();
+    let (mut bytes, mut offset, mut oper, mut rvalue, mut result) = (None, None, None, None, None);
+    for part in v.split(',').map(str::trim) {
+        let (name, arg) = match part.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, a.trim()),
+            None => (part, ""),
+        };
+        match name {
+            "bytes" => bytes = Some(byte_number_or_var(kw, arg, VarField::Bytes, &mut vars)?),
+            "offset" => offset = byte_number(kw, arg)?,
+            "oper" => {
+                oper = Some(
+                    MathOp::ALL
+                        .into_iter()
+                        .find(|o| o.as_str() == arg)
+                        .ok_or_else(|| value_err(kw, format!("unknown operator {arg:?}")))?,
+                )
+            }
+            "rvalue" => rvalue = Some(byte_number_or_var(kw, arg, VarField::Rvalue, &mut vars)?),
+            "result" => result = Some(var_name(kw, arg)?),
+            "relative" => read.relative = true,
+            "endian" => match arg {
+                "big" => read.little = false,
+                "little" => read.little = true,
+                "dce" => read.dce = true,
+                other => return Err(value_err(kw, format!("unknown endian {other:?}"))),
+            },
+            "dce" => read.dce = true,
+            "string" => {
+                read.base = Some(match arg {
+                    "hex" => 16,
+                    "oct" => 8,
+                    "dec" | "" => 10,
+                    other => return Err(value_err(kw, format!("unknown base {other:?}"))),
+                })
+            }
+            "bitmask" => {
+                read.bitmask = Some(
+                    byte_number(kw, arg)?
+                        .and_then(|m| u64::try_from(m).ok())
+                        .ok_or_else(|| value_err(kw, "invalid bitmask"))?,
+                )
+            }
+            other => return Err(value_err(kw, format!("unknown option {other:?}"))),
+        }
+    }
+    let missing = |what: &str| value_err(kw, format!("missing {what}"));
+    read.bytes = bytes
+        .and_then(|b| u8::try_from(b).ok())
+        .filter(|b| *b <= 10)
+        .ok_or_else(|| missing("bytes (1..=10)"))?;
+    read.offset = offset
+        .and_then(|o| i32::try_from(o).ok())
+        .ok_or_else(|| missing("offset"))?;
+    Ok(ByteMath {
+        read,
+        oper: oper.ok_or_else(|| missing("oper"))?,
+        rvalue: rvalue
+            .and_then(|r| u64::try_from(r).ok())
+            .ok_or_else(|| missing("rvalue"))?,
+        result: result.ok_or_else(|| missing("result"))?,
+        vars,
+    })
 }
 
 /// `isdataat:[!]<n>[,relative]`; `None` when the position names a variable.
@@ -1325,12 +1500,18 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 continue;
             }
             "offset" | "depth" | "within" | "distance" if is_variable(v) => {
-                // A position held in a `byte_extract` variable: kept, the rule skipped.
-                last_content(&mut opts, kw)?;
-                RuleOption::Unsupported {
-                    keyword: kw.to_string(),
-                    value: v.map(str::to_string),
-                }
+                // A position held in a `byte_extract` / `byte_math` variable.
+                let field = match kw {
+                    "offset" => VarField::Offset,
+                    "depth" => VarField::Depth,
+                    "within" => VarField::Within,
+                    _ => VarField::Distance,
+                };
+                let name = v.unwrap_or_default().trim().to_string();
+                last_content(&mut opts, kw)?
+                    .vars
+                    .push(VarRef { field, name });
+                continue;
             }
             "offset" | "depth" | "within" => {
                 let n: u32 = number(kw, v)?;
@@ -1378,14 +1559,9 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 },
             },
             "dotprefix" if v.is_none() => RuleOption::Transform(Transform::DotPrefix),
-            "byte_test" | "byte_jump" => match parse_byte_op(kw, v)? {
-                Some(o) => o,
-                // A value held in a `byte_extract` variable.
-                None => RuleOption::Unsupported {
-                    keyword: kw.to_string(),
-                    value: v.map(str::to_string),
-                },
-            },
+            "byte_test" | "byte_jump" => parse_byte_op(kw, v)?,
+            "byte_extract" => RuleOption::ByteExtract(parse_byte_extract(kw, v)?),
+            "byte_math" => RuleOption::ByteMath(parse_byte_math(kw, v)?),
             "distance" => {
                 let n = signed(kw, v)?;
                 last_content(&mut opts, kw)?.distance = Some(n);

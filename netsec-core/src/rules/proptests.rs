@@ -110,6 +110,7 @@ fn content() -> impl Strategy<Value = Content> {
                 fast_pattern,
                 startswith,
                 endswith,
+                vars: Vec::new(),
             },
         )
 }
@@ -276,6 +277,7 @@ fn option() -> impl Strategy<Value = RuleOption> {
                 negated,
                 op,
                 value: u64::from(value),
+                vars: Vec::new(),
             })),
         (byte_read(), 1u32..100, any::<bool>(), 0u8..3, -50i32..50).prop_map(
             |(read, multiplier, align, from, post_offset)| RuleOption::ByteJump(ByteJump {
@@ -284,8 +286,44 @@ fn option() -> impl Strategy<Value = RuleOption> {
                 align,
                 from: [JumpFrom::Cursor, JumpFrom::Beginning, JumpFrom::End][usize::from(from)],
                 post_offset,
+                vars: Vec::new(),
             })
         ),
+        (
+            byte_read(),
+            "[a-z][a-z_]{0,6}",
+            1u32..10,
+            prop::sample::select(vec![0u8, 2, 4])
+        )
+            .prop_map(|(mut read, name, multiplier, align)| {
+                if read.base == Some(0) {
+                    read.base = Some(10);
+                }
+                RuleOption::ByteExtract(ByteExtract {
+                    read,
+                    name,
+                    multiplier,
+                    align,
+                })
+            }),
+        (
+            byte_read(),
+            prop::sample::select(MathOp::ALL.to_vec()),
+            any::<u32>(),
+            "[a-z][a-z_]{0,6}"
+        )
+            .prop_map(|(mut read, oper, rvalue, result)| {
+                if read.base == Some(0) {
+                    read.base = Some(10);
+                }
+                RuleOption::ByteMath(ByteMath {
+                    read,
+                    oper,
+                    rvalue: u64::from(rvalue),
+                    result,
+                    vars: Vec::new(),
+                })
+            }),
         ("[a-z][a-z_.]{0,10}", prop::option::of("[a-z0-9,]{1,8}"))
             .prop_map(|(keyword, value)| { RuleOption::Unsupported { keyword, value } }),
     ]
