@@ -336,6 +336,12 @@ pub enum PacketField {
     Icmpv6Mtu,
     /// `flow.age`: whole seconds from the flow's first packet to this one.
     FlowAge,
+    /// `dhcp.leasetime`: a DHCP message's IP address lease time option (51), seconds.
+    DhcpLeaseTime,
+    /// `dhcp.renewal_time`: its renewal (T1) time option (58).
+    DhcpRenewalTime,
+    /// `dhcp.rebinding_time`: its rebinding (T2) time option (59).
+    DhcpRebindingTime,
     /// `stream_size:<side>,<op>,<n>`: the bytes a TCP side has sent so far, counted in
     /// sequence space as Suricata does (payload, plus one for the SYN).
     StreamSize(StreamSide),
@@ -425,7 +431,7 @@ impl StreamSide {
 
 impl PacketField {
     /// Every field.
-    pub const ALL: [PacketField; 9] = [
+    pub const ALL: [PacketField; 12] = [
         PacketField::TcpSeq,
         PacketField::TcpAck,
         PacketField::TcpWindow,
@@ -435,6 +441,9 @@ impl PacketField {
         PacketField::IcmpSeq,
         PacketField::Icmpv6Mtu,
         PacketField::FlowAge,
+        PacketField::DhcpLeaseTime,
+        PacketField::DhcpRenewalTime,
+        PacketField::DhcpRebindingTime,
     ];
 
     /// The keyword.
@@ -449,6 +458,9 @@ impl PacketField {
             PacketField::IcmpSeq => "icmp_seq",
             PacketField::Icmpv6Mtu => "icmpv6.mtu",
             PacketField::FlowAge => "flow.age",
+            PacketField::DhcpLeaseTime => "dhcp.leasetime",
+            PacketField::DhcpRenewalTime => "dhcp.renewal_time",
+            PacketField::DhcpRebindingTime => "dhcp.rebinding_time",
             PacketField::StreamSize(_) => "stream_size",
             PacketField::Checksum(k) => k.keyword(),
         }
@@ -471,6 +483,9 @@ impl PacketField {
             | PacketField::TcpAck
             | PacketField::Icmpv6Mtu
             | PacketField::FlowAge
+            | PacketField::DhcpLeaseTime
+            | PacketField::DhcpRenewalTime
+            | PacketField::DhcpRebindingTime
             | PacketField::StreamSize(_) => u64::from(u32::MAX),
             PacketField::Checksum(_) => 1,
             PacketField::TcpWindow
@@ -1854,11 +1869,13 @@ pub enum StickyBuffer {
     SipStatCode,
     /// `sip.stat_msg`: a SIP response's reason phrase.
     SipStatMsg,
+    /// `quic.version`: the 4-byte version of a QUIC long-header packet.
+    QuicVersion,
 }
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 54] = [
+    pub const ALL: [StickyBuffer; 55] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1913,6 +1930,7 @@ impl StickyBuffer {
         StickyBuffer::SipResponseLine,
         StickyBuffer::SipStatCode,
         StickyBuffer::SipStatMsg,
+        StickyBuffer::QuicVersion,
     ];
 
     /// The SIP buffers, from the parts of a start line.
@@ -1983,6 +2001,7 @@ impl StickyBuffer {
             StickyBuffer::SipResponseLine => "sip.response_line",
             StickyBuffer::SipStatCode => "sip.stat_code",
             StickyBuffer::SipStatMsg => "sip.stat_msg",
+            StickyBuffer::QuicVersion => "quic.version",
         }
     }
 

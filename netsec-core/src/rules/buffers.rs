@@ -32,6 +32,7 @@ pub(crate) struct AppBuffers<'a> {
     ja4: Option<Range<usize>>,
     /// The hello's random bytes (`tls.random`).
     tls_random: Option<Range<usize>>,
+    quic_version: Option<Range<usize>>,
     query: Option<Range<usize>>,
     ssh_proto: Option<Range<usize>>,
     ssh_software: Option<Range<usize>>,
@@ -65,6 +66,7 @@ impl<'a> AppBuffers<'a> {
             ja3: None,
             ja4: None,
             tls_random: None,
+            quic_version: None,
             query: None,
             ssh_proto: None,
             ssh_software: None,
@@ -208,6 +210,7 @@ impl<'a> AppBuffers<'a> {
             StickyBuffer::TlsRandomBytes => self.tls_random.clone().map(|r| r.start + 4..r.end),
             StickyBuffer::DnsQuery => self.query.clone(),
             StickyBuffer::SshProto => self.ssh_proto.clone(),
+            StickyBuffer::QuicVersion => self.quic_version.clone(),
             StickyBuffer::SshSoftware => self.ssh_software.clone(),
             StickyBuffer::SshHassh if self.from_client == Some(true) => self.hassh.clone(),
             StickyBuffer::SshHasshString if self.from_client == Some(true) => {
@@ -285,6 +288,26 @@ impl<'a> AppBuffers<'a> {
             IpProtocol::UDP => {
                 if self.parse_sip() {
                     return;
+                }
+                // A QUIC Initial packet (the one Suricata's parser makes a transaction of):
+                // long header, type 0 (type 1 in QUIC v2, RFC 9369), the version after the
+                // first byte.
+                if let [first, v0, v1, v2, v3, ..] = *p {
+                    let initial_type = if [v0, v1, v2, v3] == [0x6b, 0x33, 0x43, 0xcf] {
+                        1
+                    } else {
+                        0
+                    };
+                    if first & 0x80 != 0
+                        && (first >> 4) & 3 == initial_type
+                        && crate::app::AppProto::detect(self.protocol, p)
+                            == crate::app::AppProto::Quic
+                    {
+                        let at = self.text.len();
+                        self.text.extend_from_slice(&[v0, v1, v2, v3]);
+                        self.quic_version = Some(at..self.text.len());
+                        return;
+                    }
                 }
                 dns::DnsMessage::parse(p)
             }

@@ -870,6 +870,21 @@ fn field_value(field: PacketField, ip: &IpPacket<'_>) -> Option<u64> {
             Some(u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
         }
         PacketField::Checksum(kind) => checksum_valid(kind, ip).map(u64::from),
+        PacketField::DhcpLeaseTime
+        | PacketField::DhcpRenewalTime
+        | PacketField::DhcpRebindingTime => {
+            let code = match field {
+                PacketField::DhcpLeaseTime => 51,
+                PacketField::DhcpRenewalTime => 58,
+                _ => 59,
+            };
+            if m.protocol != IpProtocol::UDP {
+                return None;
+            }
+            let msg = crate::app::dhcp::DhcpMessage::parse(ip.payload).ok()?;
+            let v: [u8; 4] = msg.option(code)?.try_into().ok()?;
+            Some(u64::from(u32::from_be_bytes(v)))
+        }
         PacketField::FlowAge | PacketField::StreamSize(_) => None,
     }
 }
