@@ -42,7 +42,8 @@ pub struct SshBanner<'a> {
 /// The line must be printable US-ASCII (spaces allowed only before the comments), end with
 /// LF (CR LF, or a bare LF as some implementations send), and have a non-empty protocol and
 /// software version. Lines before it are skipped, as RFC 4253 allows of servers, as long as
-/// they look like text lines.
+/// they look like text lines. NUL padding before the line end (some Cisco servers send it)
+/// is not part of the line, as Suricata reads it.
 ///
 /// # Errors
 /// [`SshError::NotSsh`] when there is no such line.
@@ -53,7 +54,8 @@ pub fn parse(payload: &[u8]) -> Result<SshBanner<'_>, SshError> {
         let line = &rest[..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.starts_with(b"SSH-") {
-            return banner(line).ok_or(SshError::NotSsh);
+            let unpadded = line.len() - line.iter().rev().take_while(|b| **b == 0).count();
+            return banner(&line[..unpadded]).ok_or(SshError::NotSsh);
         }
         if end >= MAX_LINE || line.iter().any(|b| *b < 0x20 && *b != b'\t') {
             break;
@@ -208,6 +210,17 @@ pub(crate) mod tests {
             (b.proto_version, b.software, b.comments),
             ("1.99", "Cisco-1.25", None)
         );
+    }
+
+    #[test]
+    fn nul_padding_before_the_line_end_is_dropped() {
+        let mut seg = b"SSH-1.99-Cisco_server-1.24 ".to_vec();
+        seg.extend([0; 40]);
+        seg.push(b'\n');
+        let b = parse(&seg).expect("padded banner");
+        assert_eq!((b.proto_version, b.software), ("1.99", "Cisco_server-1.24"));
+        // A NUL inside the line still rejects it.
+        assert!(parse(b"SSH-2.0-Open\0SSH\n").is_err());
     }
 
     #[test]
