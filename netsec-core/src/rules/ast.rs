@@ -1103,7 +1103,7 @@ impl fmt::Display for Flowint {
 
 /// `isdataat:[!]<n>[,relative]`: whether the buffer has a byte at position `n` (from its
 /// start, or from the end of the previous match when `relative`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IsDataAt {
     /// `!`: there must be no byte there.
     pub negated: bool,
@@ -1111,12 +1111,17 @@ pub struct IsDataAt {
     pub position: u32,
     /// Counted from the previous match's end.
     pub relative: bool,
+    /// The position given as a `byte_extract` / `byte_math` variable (`position` is then 0).
+    pub var: Option<String>,
 }
 
 impl fmt::Display for IsDataAt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let neg = if self.negated { "!" } else { "" };
-        write!(f, "isdataat:{neg}{}", self.position)?;
+        match &self.var {
+            Some(name) => write!(f, "isdataat:{neg}{name}")?,
+            None => write!(f, "isdataat:{neg}{}", self.position)?,
+        }
         if self.relative {
             f.write_str(",relative")?;
         }

@@ -418,7 +418,7 @@ pub(crate) enum PayloadStep {
     /// `bsize`: the buffer's size.
     Bsize(UintCmp),
     /// `isdataat`.
-    IsDataAt(IsDataAt),
+    IsDataAt(IsDataAt, VarSlots),
     /// `byte_test`, with the fields it takes from variables.
     ByteTest(ByteTest, VarSlots),
     /// `byte_jump`: moves the match position.
@@ -652,7 +652,16 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 c.dotprefixed.push(dotprefix);
             }
             RuleOption::IsDataAt(d) => {
-                steps.push(PayloadStep::IsDataAt(*d));
+                let refs: Vec<VarRef> = d
+                    .var
+                    .iter()
+                    .map(|name| VarRef {
+                        field: VarField::Offset,
+                        name: name.clone(),
+                    })
+                    .collect();
+                let slots = resolve_vars(&refs, &var_names)?;
+                steps.push(PayloadStep::IsDataAt(d.clone(), slots));
                 buffers.push(buffer);
                 c.dotprefixed.push(dotprefix);
             }
@@ -897,7 +906,7 @@ pub(crate) fn payload_end_bound(
             }
             PayloadStep::Pcre(_) => None,
             // Checks that move no match position.
-            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(_) | PayloadStep::ByteTest(..) => {
+            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(..) | PayloadStep::ByteTest(..) => {
                 continue
             }
             PayloadStep::ByteJump(..)

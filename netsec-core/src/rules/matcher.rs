@@ -652,12 +652,14 @@ pub(crate) fn eval_steps(
             vars[usize::from(*slot) % MAX_VARS] = value;
             eval_steps(steps, payload, i + 1, at + used, budget, vars)
         }
-        PayloadStep::IsDataAt(d) => {
+        PayloadStep::IsDataAt(d, slots) => {
             // As Suricata counts: absolute `n` needs a byte at index `n`; relative `n` needs
             // `n` more bytes after the previous match.
-            let (at, len) = (u64::from(d.position), payload.len() as u64);
+            let position =
+                var_value(slots, VarField::Offset, vars).unwrap_or(u64::from(d.position));
+            let (at, len) = (position, payload.len() as u64);
             let present = if d.relative {
-                prev_end as u64 + at <= len
+                (prev_end as u64).saturating_add(at) <= len
             } else {
                 at < len
             };
@@ -687,7 +689,7 @@ fn step_is_relative(s: &PayloadStep) -> bool {
         PayloadStep::Content(c) => c.spec.is_relative(),
         PayloadStep::Pcre(p) => p.relative,
         PayloadStep::Bsize(_) => false,
-        PayloadStep::IsDataAt(d) => d.relative,
+        PayloadStep::IsDataAt(d, _) => d.relative,
         PayloadStep::ByteTest(b, _) => b.read.relative,
         PayloadStep::ByteJump(b, _) => b.read.relative,
         PayloadStep::ByteExtract(b, _) => b.read.relative,
@@ -1629,6 +1631,9 @@ mod tests {
             "byte_extract:1,0,n; byte_test:n,=,0x0102,1;",
             b"\x02\x01\x02"
         ));
+        // isdataat at a position read from the packet.
+        assert!(hits("byte_extract:1,0,n; isdataat:n;", b"\x02\x01\x02"));
+        assert!(!hits("byte_extract:1,0,n; isdataat:n;", b"\x03\x01\x02"));
     }
 
     #[test]

@@ -1020,8 +1020,8 @@ fn parse_byte_math(kw: &str, v: Option<&str>) -> PResult<ByteMath> {
     })
 }
 
-/// `isdataat:[!]<n>[,relative]`; `None` when the position names a variable.
-fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
+/// `isdataat:[!]<n>[,relative]`; the position may name a variable.
+fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<IsDataAt> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
     let mut parts = v.split(',').map(str::trim);
     let first = parts.next().unwrap_or("");
@@ -1044,7 +1044,12 @@ fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_');
         return if is_var {
-            Ok(None)
+            Ok(IsDataAt {
+                negated,
+                position: 0,
+                relative,
+                var: Some(position.to_string()),
+            })
         } else {
             Err(value_err(kw, format!("invalid position {position:?}")))
         };
@@ -1052,11 +1057,12 @@ fn parse_isdataat(kw: &str, v: Option<&str>) -> PResult<Option<IsDataAt>> {
     let position = position
         .parse()
         .map_err(|_| value_err(kw, format!("{position:?} is out of range")))?;
-    Ok(Some(IsDataAt {
+    Ok(IsDataAt {
         negated,
         position,
         relative,
-    }))
+        var: None,
+    })
 }
 
 /// A state variable's name (flowbits, xbits, flowint): Suricata takes any name without
@@ -1550,14 +1556,7 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 let cmp = parse_uint(kw, Some(cmp.replace(' ', "").as_str()), u64::from(u32::MAX))?;
                 RuleOption::Urilen { cmp, raw }
             }
-            "isdataat" => match parse_isdataat(kw, v)? {
-                Some(d) => RuleOption::IsDataAt(d),
-                // A position held in a `byte_extract` variable.
-                None => RuleOption::Unsupported {
-                    keyword: kw.to_string(),
-                    value: v.map(str::to_string),
-                },
-            },
+            "isdataat" => RuleOption::IsDataAt(parse_isdataat(kw, v)?),
             "dotprefix" if v.is_none() => RuleOption::Transform(Transform::DotPrefix),
             "byte_test" | "byte_jump" => parse_byte_op(kw, v)?,
             "byte_extract" => RuleOption::ByteExtract(parse_byte_extract(kw, v)?),

@@ -232,6 +232,7 @@ fn option() -> impl Strategy<Value = RuleOption> {
                 negated,
                 position,
                 relative,
+                var: None,
             })
         }),
         Just(RuleOption::Transform(Transform::DotPrefix)),
