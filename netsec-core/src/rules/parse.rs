@@ -739,6 +739,45 @@ fn byte_number(kw: &str, s: &str) -> PResult<Option<i64>> {
     Ok(Some(if neg { -n } else { n }))
 }
 
+/// One flag of a `byte_test` / `byte_jump` / `byte_extract` (`flag` split into name and
+/// argument) that sets how the number is read; `false` when it is not such a flag. A bare
+/// `string` takes `string_base` (0: detected from a prefix; `byte_extract` says decimal).
+fn read_flag(
+    kw: &str,
+    read: &mut ByteRead,
+    (name, arg): (&str, Option<&str>),
+    string_base: u8,
+) -> PResult<bool> {
+    match name {
+        "relative" => read.relative = true,
+        "little" => read.little = true,
+        "big" => read.little = false,
+        "string" => read.base = Some(read.base.unwrap_or(string_base)),
+        "hex" => read.base = Some(16),
+        "dec" => read.base = Some(10),
+        "oct" => read.base = Some(8),
+        "dce" => read.dce = true,
+        "bitmask" => {
+            let mask = arg
+                .and_then(|a| byte_number(kw, a).ok().flatten())
+                .ok_or_else(|| value_err(kw, "bitmask needs a number"))?;
+            read.bitmask = Some(
+                u64::try_from(mask).map_err(|_| value_err(kw, "bitmask must not be negative"))?,
+            );
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// A flag split into its name and its argument (`multiplier 4`).
+fn split_flag(flag: &str) -> (&str, Option<&str>) {
+    match flag.split_once(char::is_whitespace) {
+        Some((n, a)) => (n, Some(a.trim())),
+        None => (flag, None),
+    }
+}
+
 /// A number of a byte keyword, or (as 0) the variable that gives it, noted in `vars`.
 fn byte_number_or_var(kw: &str, s: &str, field: VarField, vars: &mut Vec<VarRef>) -> PResult<i64> {
     Ok(match byte_number(kw, s)? {
@@ -784,29 +823,15 @@ fn parse_byte_op(kw: &str, v: Option<&str>) -> PResult<RuleOption> {
     let (mut multiplier, mut align, mut from, mut post_offset) =
         (1u32, false, JumpFrom::Cursor, 0i32);
     for flag in &parts[fixed..] {
-        let (name, arg) = match flag.split_once(char::is_whitespace) {
-            Some((n, a)) => (n, Some(a.trim())),
-            None => (*flag, None),
-        };
+        let (name, arg) = split_flag(flag);
+        if read_flag(kw, &mut read, (name, arg), 0)? {
+            continue;
+        }
         let number = |what: &str| -> PResult<i64> {
             arg.and_then(|a| byte_number(kw, a).ok().flatten())
                 .ok_or_else(|| value_err(kw, format!("{what} needs a number")))
         };
         match name {
-            "relative" => read.relative = true,
-            "little" => read.little = true,
-            "big" => read.little = false,
-            "string" => read.base = Some(read.base.unwrap_or(0)),
-            "hex" => read.base = Some(16),
-            "dec" => read.base = Some(10),
-            "oct" => read.base = Some(8),
-            "dce" => read.dce = true,
-            "bitmask" => {
-                read.bitmask = Some(
-                    u64::try_from(number("bitmask")?)
-                        .map_err(|_| value_err(kw, "bitmask must not be negative"))?,
-                )
-            }
             "multiplier" if kw == "byte_jump" => {
                 multiplier = u32::try_from(number("multiplier")?)
                     .map_err(|_| value_err(kw, "multiplier out of range"))?
@@ -892,23 +917,15 @@ fn parse_byte_extract(kw: &str, v: Option<&str>) -> PResult<ByteExtract> {
     };
     let (mut multiplier, mut align) = (1u32, 0u8);
     for flag in &parts[3..] {
-        let (flag_name, arg) = match flag.split_once(char::is_whitespace) {
-            Some((n, a)) => (n, Some(a.trim())),
-            None => (*flag, None),
-        };
+        let (flag_name, arg) = split_flag(flag);
+        if read_flag(kw, &mut read, (flag_name, arg), 10)? {
+            continue;
+        }
         let number = || -> PResult<i64> {
             arg.and_then(|a| byte_number(kw, a).ok().flatten())
                 .ok_or_else(|| value_err(kw, format!("{flag_name} needs a number")))
         };
         match flag_name {
-            "relative" => read.relative = true,
-            "little" => read.little = true,
-            "big" => read.little = false,
-            "dce" => read.dce = true,
-            "string" => read.base = Some(read.base.unwrap_or(10)),
-            "hex" => read.base = Some(16),
-            "dec" => read.base = Some(10),
-            "oct" => read.base = Some(8),
             "multiplier" => {
                 multiplier = u32::try_from(number()?)
                     .ok()
@@ -921,12 +938,6 @@ fn parse_byte_extract(kw: &str, v: Option<&str>) -> PResult<ByteExtract> {
                     4 => 4,
                     _ => return Err(value_err(kw, "align must be 2 or 4")),
                 }
-            }
-            "bitmask" => {
-                read.bitmask = Some(
-                    u64::try_from(number()?)
-                        .map_err(|_| value_err(kw, "bitmask must not be negative"))?,
-                )
             }
             other => return Err(value_err(kw, format!("unknown option {other:?}"))),
         }
