@@ -81,6 +81,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             ack_out_of_sync: false,
             app_proto: netsec_core::app::AppProto::Unknown,
             midstream: false,
+            age_us: 0,
+            sent_bytes: [0; 2],
         };
         payload.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);
         rules.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);
