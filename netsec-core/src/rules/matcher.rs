@@ -622,7 +622,9 @@ pub(crate) fn eval_steps(
             let mut value = value.wrapping_mul(u64::from(e.multiplier));
             let align = u64::from(e.align);
             if align > 1 && value % align != 0 {
-                value += align - value % align;
+                // The number came from the packet: near u64::MAX, rounding up wraps as
+                // Suricata's unsigned arithmetic does instead of overflowing.
+                value = value.wrapping_add(align - value % align);
             }
             vars[usize::from(*slot) % MAX_VARS] = value;
             eval_steps(steps, payload, i + 1, at + used, budget, vars)
@@ -1630,6 +1632,12 @@ mod tests {
         assert!(hits(
             "byte_extract:1,0,n; byte_test:n,=,0x0102,1;",
             b"\x02\x01\x02"
+        ));
+        // Rounding a huge extracted number up to the alignment wraps (to 0 here), as
+        // unsigned arithmetic in Suricata does, instead of overflowing.
+        assert!(hits(
+            "byte_extract:8,0,n,align 4; isdataat:n;",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff"
         ));
         // isdataat at a position read from the packet.
         assert!(hits("byte_extract:1,0,n; isdataat:n;", b"\x02\x01\x02"));
