@@ -157,22 +157,34 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
     let mut fragment = None;
     let mut events = DecodeEvents::NONE;
     let mut fragment_headers = 0;
+    let beyond = invalid(Layer::Ipv6Ext, "extension header beyond payload length");
+    // A chain cut short, as Suricata's decoder finds it (`ipv6.trunc_exthdr`).
+    let mut cut = None;
+    let mut walked = false;
     // Every extension header is at least 8 bytes, so the chain ends on any input.
     loop {
         if ipv6_ext::is_generic(next) {
-            let h = ipv6_ext::ExtHeader::new_checked(rest, next)?;
-            l4_len = l4_len.checked_sub(h.header_len()).ok_or(invalid(
-                Layer::Ipv6Ext,
-                "extension header beyond payload length",
-            ))?;
+            let h = match ipv6_ext::ExtHeader::new_checked(rest, next) {
+                Ok(h) => h,
+                Err(e) => break cut = Some(e),
+            };
+            let Some(left) = l4_len.checked_sub(h.header_len()) else {
+                break cut = Some(beyond);
+            };
+            l4_len = left;
             next = h.next_header();
             rest = h.payload();
+            walked = true;
         } else if next == ipv6_ext::FRAGMENT {
-            let f = ipv6_ext::FragmentHeader::new_checked(rest)?;
-            l4_len = l4_len.checked_sub(ipv6_ext::FRAGMENT_LEN).ok_or(invalid(
-                Layer::Ipv6Ext,
-                "extension header beyond payload length",
-            ))?;
+            let f = match ipv6_ext::FragmentHeader::new_checked(rest) {
+                Ok(f) => f,
+                Err(e) => break cut = Some(e),
+            };
+            let Some(left) = l4_len.checked_sub(ipv6_ext::FRAGMENT_LEN) else {
+                break cut = Some(beyond);
+            };
+            l4_len = left;
+            walked = true;
             next = f.next_header();
             rest = f.payload();
             fragment_headers += 1;
@@ -200,6 +212,13 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
             break;
         }
     }
+    // After an extension header, fewer than 2 bytes cannot start the next one (unfragmented
+    // packets only: a fragment's headers are read after reassembly).
+    if cut.is_none() && walked && fragment.is_none() && next != ipv6_ext::NO_NEXT_HEADER {
+        if l4_len < 2 {
+            cut = Some(wire::truncated(Layer::Ipv6Ext, 2, l4_len));
+        }
+    }
     let facts = IpFacts {
         src: IpAddr::V6(ip.src_addr()),
         dst: IpAddr::V6(ip.dst_addr()),
@@ -210,6 +229,14 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
     };
     // The fixed header and the extension headers walked (`rest` ends where the IP data ends).
     let header = buf.get(..end - rest.len()).unwrap_or_default();
+    if let Some(error) = cut {
+        let meta = ip_meta(&ctx, &facts, next, 0);
+        let mut d = invalid_packet(&ctx, meta, DecodeEvents::IPV6_TRUNC_EXTHDR, error);
+        if let Decoded::Ip(p) = &mut d {
+            p.ip_header = header;
+        }
+        return Ok(d);
+    }
     transport(ctx, facts, header, next, rest, l4_len as u32)
 }
 
@@ -278,14 +305,9 @@ fn transport_header(proto: u8, buf: &[u8]) -> &[u8] {
     buf.get(..len.min(buf.len())).unwrap_or_default()
 }
 
-fn transport_inner<'a>(
-    ctx: Ctx,
-    ip: IpFacts,
-    proto: u8,
-    buf: &'a [u8],
-    l4_len: u32,
-) -> Result<Decoded<'a>, DecodeError> {
-    let meta = PacketMeta {
+/// The packet summary from the IP layer alone: no ports, flags or ICMP fields yet.
+fn ip_meta(ctx: &Ctx, ip: &IpFacts, proto: u8, l4_len: u32) -> PacketMeta {
+    PacketMeta {
         ts: ctx.ts,
         src_addr: ip.src,
         dst_addr: ip.dst,
@@ -305,7 +327,35 @@ fn transport_inner<'a>(
         fragment: ip.fragment,
         tunnel: ctx.tunnel,
         events: ip.events,
-    };
+    }
+}
+
+/// A packet whose IP layer decoded but whose next header is missing or cut (`event`, one of
+/// [`DecodeEvents::INVALID`]): no payload, `error` says what was wrong. Suricata's decoder
+/// marks such a packet invalid; it still runs detection (decoder-event rules) but takes no
+/// part in a flow.
+fn invalid_packet<'a>(
+    ctx: &Ctx,
+    mut meta: PacketMeta,
+    event: DecodeEvents,
+    error: DecodeError,
+) -> Decoded<'a> {
+    meta.events.insert(event);
+    meta.payload_len = 0;
+    Decoded::Ip(IpPacket {
+        transport_error: Some(error),
+        ..ip_packet(ctx, meta, &[])
+    })
+}
+
+fn transport_inner<'a>(
+    ctx: Ctx,
+    ip: IpFacts,
+    proto: u8,
+    buf: &'a [u8],
+    l4_len: u32,
+) -> Result<Decoded<'a>, DecodeError> {
+    let meta = ip_meta(&ctx, &ip, proto, l4_len);
     if ip.fragment.is_some_and(|f| !f.is_first()) {
         // A non-first fragment holds no transport header.
         return Ok(packet(&ctx, meta, &[]));
@@ -401,7 +451,13 @@ fn tcp<'a>(
             meta.payload_len = l4_len.saturating_sub(TCP_MIN_HEADER as u32);
             return Ok(packet(&ctx, meta, &[]));
         }
-        return Err(wire::truncated(Layer::Tcp, TCP_MIN_HEADER, buf.len()));
+        let error = wire::truncated(Layer::Tcp, TCP_MIN_HEADER, buf.len());
+        return Ok(invalid_packet(
+            &ctx,
+            meta,
+            DecodeEvents::TCP_PKT_TOO_SMALL,
+            error,
+        ));
     }
     // 20 bytes present: smoltcp's fixed-field accessors cannot panic.
     let t = TcpPacket::new_unchecked(buf);
@@ -450,10 +506,22 @@ fn udp<'a>(
             meta.payload_len = l4_len.saturating_sub(hdr);
             return Ok(packet(&ctx, meta, &[]));
         }
-        return Err(wire::truncated(Layer::Udp, UDP_HEADER, buf.len()));
+        let error = wire::truncated(Layer::Udp, UDP_HEADER, buf.len());
+        return Ok(invalid_packet(
+            &ctx,
+            meta,
+            DecodeEvents::UDP_HLEN_TOO_SMALL,
+            error,
+        ));
     }
     if l4_len < hdr {
-        return Err(invalid(Layer::Udp, "IP payload shorter than UDP header"));
+        let error = invalid(Layer::Udp, "IP payload shorter than UDP header");
+        return Ok(invalid_packet(
+            &ctx,
+            meta,
+            DecodeEvents::UDP_HLEN_TOO_SMALL,
+            error,
+        ));
     }
     // 8 bytes present: smoltcp's accessors cannot panic.
     let u = UdpPacket::new_unchecked(buf);
@@ -465,11 +533,28 @@ fn udp<'a>(
         // First fragment: the UDP length covers the whole datagram, this fragment carries less.
         // Length 0: RFC 2675 §4 jumbogram; the IP length is authoritative.
         l4_len - hdr
-    } else if udp_len < hdr {
-        return Err(invalid(Layer::Udp, "length below 8"));
     } else if udp_len > l4_len {
-        return Err(invalid(Layer::Udp, "length beyond IP payload"));
+        let error = invalid(Layer::Udp, "length beyond IP payload");
+        return Ok(invalid_packet(
+            &ctx,
+            meta,
+            DecodeEvents::UDP_PKT_TOO_SMALL,
+            error,
+        ));
+    } else if udp_len < hdr {
+        // Also a length other than the IP payload's, as Suricata reports both.
+        meta.events.insert(DecodeEvents::UDP_HLEN_INVALID);
+        let error = invalid(Layer::Udp, "length below 8");
+        return Ok(invalid_packet(
+            &ctx,
+            meta,
+            DecodeEvents::UDP_LEN_INVALID,
+            error,
+        ));
     } else {
+        if udp_len < l4_len {
+            meta.events.insert(DecodeEvents::UDP_HLEN_INVALID);
+        }
         // Bytes past the UDP length inside the IP payload are padding.
         payload = payload.get(..(udp_len - hdr) as usize).unwrap_or(payload);
         udp_len - hdr
@@ -638,7 +723,10 @@ fn sctp<'a>(ctx: Ctx, mut meta: PacketMeta, buf: &'a [u8], l4_len: u32) -> Decod
 /// GRE: decapsulate IP, Ethernet (0x6558) and anything the EtherType dispatch knows; other
 /// payloads (PPTP's PPP, ERSPAN) are only recognised. A malformed GRE header leaves a plain
 /// protocol-47 packet.
-fn gre<'a>(ctx: Ctx, meta: PacketMeta, buf: &'a [u8]) -> Decoded<'a> {
+fn gre<'a>(ctx: Ctx, mut meta: PacketMeta, buf: &'a [u8]) -> Decoded<'a> {
+    if buf.len() < gre::BASE_LEN {
+        meta.events.insert(DecodeEvents::GRE_PKT_TOO_SMALL);
+    }
     let outer = packet(&ctx, meta, buf);
     let Ok(g) = gre::GreHeader::new_checked(buf) else {
         return outer;

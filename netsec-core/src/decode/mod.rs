@@ -222,8 +222,9 @@ pub struct PacketMeta {
     pub events: DecodeEvents,
 }
 
-/// Anomalies the decoder noticed in a packet it still decoded, named as Suricata's decoder
-/// events are (`decode-event:ipv6.exthdr_useless_fh` in a rule): a set of bits.
+/// Anomalies the decoder noticed in a packet whose IP layer decoded, named as Suricata's
+/// decoder events are (`decode-event:ipv6.exthdr_useless_fh` in a rule): a set of bits. Some
+/// mark the packet [invalid](Self::is_invalid): the header after the IP layer is missing.
 ///
 /// ```
 /// use netsec_core::decode::DecodeEvents;
@@ -259,15 +260,51 @@ impl DecodeEvents {
     /// An IPv6 fragment overlapping one received before for the same datagram
     /// (`ipv6.frag_overlap`; raised by the sensor, as the IPv4 one).
     pub const IPV6_FRAG_OVERLAP: DecodeEvents = DecodeEvents(1 << 5);
+    /// An IPv6 extension-header chain cut short: a header beyond the payload length, or
+    /// fewer than 2 bytes left for the next header (`ipv6.trunc_exthdr`; invalid).
+    pub const IPV6_TRUNC_EXTHDR: DecodeEvents = DecodeEvents(1 << 6);
+    /// A TCP header shorter than its 20 fixed bytes (`tcp.pkt_too_small`; invalid).
+    pub const TCP_PKT_TOO_SMALL: DecodeEvents = DecodeEvents(1 << 7);
+    /// A UDP header shorter than its 8 bytes (`udp.hlen_too_small`; invalid).
+    pub const UDP_HLEN_TOO_SMALL: DecodeEvents = DecodeEvents(1 << 8);
+    /// A UDP length field beyond the IP payload (`udp.pkt_too_small`; invalid).
+    pub const UDP_PKT_TOO_SMALL: DecodeEvents = DecodeEvents(1 << 9);
+    /// A UDP length field other than the IP payload's length (`udp.hlen_invalid`; the
+    /// packet still decodes when the length is shorter: the rest is padding).
+    pub const UDP_HLEN_INVALID: DecodeEvents = DecodeEvents(1 << 10);
+    /// A UDP length field below the header's 8 bytes (`udp.len_invalid`; invalid).
+    pub const UDP_LEN_INVALID: DecodeEvents = DecodeEvents(1 << 11);
+    /// A GRE header shorter than its 4 fixed bytes (`gre.pkt_too_small`; the packet stays a
+    /// protocol-47 IP packet).
+    pub const GRE_PKT_TOO_SMALL: DecodeEvents = DecodeEvents(1 << 12);
+
+    /// The events that make a packet invalid, as Suricata's decoder marks them: the IP layer
+    /// decoded but the header after it is missing or cut, so the packet has no transport, no
+    /// flow and no payload; only detectors asking for
+    /// [`PacketInterest::INVALID`](crate::detect::PacketInterest::INVALID) see it.
+    pub const INVALID: DecodeEvents = DecodeEvents(
+        Self::IPV6_TRUNC_EXTHDR.0
+            | Self::TCP_PKT_TOO_SMALL.0
+            | Self::UDP_HLEN_TOO_SMALL.0
+            | Self::UDP_PKT_TOO_SMALL.0
+            | Self::UDP_LEN_INVALID.0,
+    );
 
     /// Every event with its Suricata name.
-    const NAMED: [(&'static str, DecodeEvents); 6] = [
+    const NAMED: [(&'static str, DecodeEvents); 13] = [
         ("ipv6.exthdr_useless_fh", Self::IPV6_EXTHDR_USELESS_FH),
         ("ipv6.exthdr_dupl_fh", Self::IPV6_EXTHDR_DUPL_FH),
         ("ipv6.frag_pkt_too_large", Self::IPV6_FRAG_PKT_TOO_LARGE),
         ("ipv6.frag_invalid_length", Self::IPV6_FRAG_INVALID_LENGTH),
         ("ipv4.frag_overlap", Self::IPV4_FRAG_OVERLAP),
         ("ipv6.frag_overlap", Self::IPV6_FRAG_OVERLAP),
+        ("ipv6.trunc_exthdr", Self::IPV6_TRUNC_EXTHDR),
+        ("tcp.pkt_too_small", Self::TCP_PKT_TOO_SMALL),
+        ("udp.hlen_too_small", Self::UDP_HLEN_TOO_SMALL),
+        ("udp.pkt_too_small", Self::UDP_PKT_TOO_SMALL),
+        ("udp.hlen_invalid", Self::UDP_HLEN_INVALID),
+        ("udp.len_invalid", Self::UDP_LEN_INVALID),
+        ("gre.pkt_too_small", Self::GRE_PKT_TOO_SMALL),
     ];
 
     /// The event Suricata calls `name`, if the decoder raises it.
@@ -296,6 +333,12 @@ impl DecodeEvents {
     /// Whether the set is empty.
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// Whether the set holds an event that makes the packet invalid ([`Self::INVALID`]).
+    #[inline]
+    pub fn is_invalid(self) -> bool {
+        self.0 & Self::INVALID.0 != 0
     }
 }
 

@@ -453,20 +453,29 @@ fn snap_cut_inside_tcp_header_yields_ports() {
     assert_eq!(p.meta.tcp_flags, TcpFlags(0));
     assert_eq!(p.meta.payload_len, 100);
     assert!(p.payload.is_empty());
-    // Fewer than 4 bytes of TCP: nothing to yield.
+    // Fewer than 4 bytes of TCP: nothing to yield, an invalid packet.
+    let p = ip(decode(&snapped(LinkType::IPV4, &f, 22)));
+    assert!(p.meta.events.is_invalid());
     assert!(matches!(
-        decode(&snapped(LinkType::IPV4, &f, 22)),
-        Err(DecodeError::Truncated {
+        p.transport_error,
+        Some(DecodeError::Truncated {
             layer: Layer::Tcp,
             ..
         })
     ));
-    // The same cut without a snap length is a bogus packet.
+    // The same cut without a snap length is a bogus packet: invalid, `tcp.pkt_too_small`.
     let mut short = f[..30].to_vec();
     short[2..4].copy_from_slice(&30u16.to_be_bytes());
+    let p = ip(decode(&raw(LinkType::IPV4, &short)));
+    assert_eq!(
+        p.meta.events.names().collect::<Vec<_>>(),
+        ["tcp.pkt_too_small"]
+    );
+    assert_eq!((p.meta.src_port, p.meta.payload_len), (0, 0));
+    assert!(p.payload.is_empty());
     assert!(matches!(
-        decode(&raw(LinkType::IPV4, &short)),
-        Err(DecodeError::Truncated {
+        p.transport_error,
+        Some(DecodeError::Truncated {
             layer: Layer::Tcp,
             ..
         })
@@ -520,30 +529,41 @@ fn udp_lengths() {
     let p = decode_ip(LinkType::IPV4, &ipv4_simple(17, &d));
     assert_eq!(p.meta.payload_len, 4);
     assert_eq!(p.payload, b"abcd");
+    // Padding: the datagram decodes, with Suricata's `udp.hlen_invalid`.
+    assert_eq!(
+        p.meta.events.names().collect::<Vec<_>>(),
+        ["udp.hlen_invalid"]
+    );
+    assert!(!p.meta.events.is_invalid());
+    // Invalid datagrams keep the IP layer, the event and the error, and no payload.
+    let invalid = |d: &[u8]| {
+        let f = ipv4_simple(17, d);
+        let p = ip(decode(&raw(LinkType::IPV4, &f)));
+        assert!(p.meta.events.is_invalid() && p.payload.is_empty());
+        assert_eq!(p.transport_error.map(|e| e.layer()), Some(Layer::Udp));
+        p.meta.events.names().collect::<Vec<_>>()
+    };
     let mut bad = udp_dgram(1, 2, b"abcd");
     bad[4..6].copy_from_slice(&7u16.to_be_bytes());
-    assert!(matches!(
-        decode(&raw(LinkType::IPV4, &ipv4_simple(17, &bad))),
-        Err(DecodeError::Invalid {
-            layer: Layer::Udp,
-            ..
-        })
-    ));
+    assert_eq!(invalid(&bad), ["udp.hlen_invalid", "udp.len_invalid"]);
     bad[4..6].copy_from_slice(&100u16.to_be_bytes());
-    assert!(matches!(
-        decode(&raw(LinkType::IPV4, &ipv4_simple(17, &bad))),
-        Err(DecodeError::Invalid {
-            layer: Layer::Udp,
-            ..
-        })
-    ));
-    assert!(matches!(
-        decode(&raw(LinkType::IPV4, &ipv4_simple(17, &[0; 5]))),
-        Err(DecodeError::Truncated {
-            layer: Layer::Udp,
-            ..
-        })
-    ));
+    assert_eq!(invalid(&bad), ["udp.pkt_too_small"]);
+    assert_eq!(invalid(&[0; 5]), ["udp.hlen_too_small"]);
+    let whole = udp_dgram(1, 2, b"abcd");
+    assert_eq!(
+        decode_ip(LinkType::IPV4, &ipv4_simple(17, &whole)).meta.events,
+        DecodeEvents::NONE
+    );
+}
+
+#[test]
+fn gre_shorter_than_its_header_is_a_decoder_event() {
+    let p = decode_ip(LinkType::IPV4, &ipv4_simple(47, &[0, 0]));
+    assert_eq!(
+        p.meta.events.names().collect::<Vec<_>>(),
+        ["gre.pkt_too_small"]
+    );
+    assert!(!p.meta.events.is_invalid());
 }
 
 // ---------------------------------------------------------------- fragments
@@ -706,15 +726,43 @@ fn ipv6_fragment_header_anomalies_are_decoder_events() {
 
 #[test]
 fn ipv6_bogus_ext_and_lengths() {
-    // Extension header longer than the payload length.
+    // Extension header longer than the payload length: invalid, `ipv6.trunc_exthdr`, the
+    // IP layer kept.
     let b = ipv6_simple(0, &[6, 3, 0, 0, 0, 0, 0, 0]);
+    let p = ip(decode(&raw(LinkType::IPV6, &b)));
+    assert_eq!(
+        p.meta.events.names().collect::<Vec<_>>(),
+        ["ipv6.trunc_exthdr"]
+    );
+    assert_eq!(p.meta.src_addr, IpAddr::V6(v6(1)));
     assert!(matches!(
-        decode(&raw(LinkType::IPV6, &b)),
-        Err(DecodeError::Truncated {
+        p.transport_error,
+        Some(DecodeError::Truncated {
             layer: Layer::Ipv6Ext,
             ..
         })
     ));
+    // A useless Fragment header with nothing after it (suricata-verify
+    // ipv6-malformed-fragments-25): both events.
+    let p = decode_ip(
+        LinkType::IPV6,
+        &ipv6_simple(44, &[6, 0, 0, 0, 0xfa, 0xce, 0xf0, 0xe1]),
+    );
+    assert_eq!(
+        p.meta.events.names().collect::<Vec<_>>(),
+        ["ipv6.exthdr_useless_fh", "ipv6.trunc_exthdr"]
+    );
+    // One byte after it is still too little for a header (…-26).
+    let p = decode_ip(
+        LinkType::IPV6,
+        &ipv6_simple(44, &[0, 0, 0, 0, 0xfa, 0xce, 0xf0, 0xe4, 0]),
+    );
+    assert!(p.meta.events.contains(DecodeEvents::IPV6_TRUNC_EXTHDR));
+    // A later fragment's data is not a header chain: no event.
+    let mut later = vec![6, 0, 0, 8, 0, 0, 0, 1];
+    later.push(0);
+    let p = decode_ip(LinkType::IPV6, &ipv6_simple(44, &later));
+    assert!(!p.meta.events.is_invalid());
     // Payload length beyond the capture, orig_len == caplen: kept as a cut capture.
     let mut b = ipv6_simple(17, &udp_dgram(1, 2, b""));
     b[4..6].copy_from_slice(&100u16.to_be_bytes());

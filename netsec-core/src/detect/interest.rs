@@ -8,8 +8,10 @@ use crate::decode::IpProtocol;
 
 /// A set of packet classes ([`Detector::interest`](super::Detector::interest)): ARP frames,
 /// TCP segments without payload (control segments and bare ACKs, apart) and with payload,
-/// UDP datagrams, ICMP messages, and the rest (other IP protocols, non-first fragments of
-/// TCP and UDP). Every packet is in exactly one class ([`PacketInterest::of`]).
+/// UDP datagrams, ICMP messages, the rest (other IP protocols, non-first fragments of TCP and
+/// UDP), and invalid packets (an IP header whose next header is missing or cut, see
+/// [`DecodeEvents::INVALID`](crate::decode::DecodeEvents::INVALID)). Every packet is in
+/// exactly one class ([`PacketInterest::of`]).
 ///
 /// ```
 /// use netsec_core::detect::PacketInterest;
@@ -44,8 +46,12 @@ impl PacketInterest {
     pub const ICMP: PacketInterest = PacketInterest(1 << 4);
     /// Other IP protocols, and non-first fragments of TCP and UDP.
     pub const OTHER: PacketInterest = PacketInterest(1 << 5);
-    /// Every packet (the default).
+    /// Every valid packet (the default).
     pub const ALL: PacketInterest = PacketInterest((1 << 7) - 1);
+    /// Invalid IP packets: the IP layer decoded but the header after it is missing or cut.
+    /// They belong to no flow and carry no payload; the rule engine asks for them (decoder
+    /// event rules), the default [`ALL`](Self::ALL) does not.
+    pub const INVALID: PacketInterest = PacketInterest(1 << 7);
 
     /// The class of `pkt`.
     #[inline]
@@ -54,6 +60,9 @@ impl PacketInterest {
             return PacketInterest::ARP;
         };
         let m = &ip.meta;
+        if m.events.is_invalid() {
+            return PacketInterest::INVALID;
+        }
         let whole = m.fragment.is_none_or(|f| f.is_first());
         match m.protocol {
             IpProtocol::TCP if whole && ip.payload.is_empty() && m.tcp_flags.only_ack() => {
@@ -67,12 +76,13 @@ impl PacketInterest {
         }
     }
 
-    /// How many packet classes there are (the bits of [`PacketInterest::ALL`]).
-    pub const CLASSES: usize = 7;
+    /// How many packet classes there are (the bits of [`PacketInterest::ALL`] and
+    /// [`PacketInterest::INVALID`]).
+    pub const CLASSES: usize = 8;
 
-    /// The set with these class bits (bits above [`PacketInterest::ALL`] dropped).
+    /// The set with these class bits.
     pub const fn from_bits(bits: u8) -> PacketInterest {
-        PacketInterest(bits & Self::ALL.0)
+        PacketInterest(bits)
     }
 
     /// The index (0..[`CLASSES`](Self::CLASSES)) of a single class as [`PacketInterest::of`]
@@ -154,11 +164,15 @@ mod tests {
             assert_eq!(c.bit_index(), i);
             assert!(!std::mem::replace(&mut seen[c.bit_index()], true));
         }
-        assert_eq!(PacketInterest::from_bits(0xff), PacketInterest::ALL);
+        assert_eq!(
+            PacketInterest::from_bits(0xff),
+            PacketInterest::ALL | PacketInterest::INVALID
+        );
         assert_eq!(PacketInterest::ARP.bit_index(), 0);
         assert_eq!(
-            PacketInterest::TCP_ACK.bit_index(),
+            PacketInterest::INVALID.bit_index(),
             PacketInterest::CLASSES - 1
         );
+        assert!(!PacketInterest::ALL.intersects(PacketInterest::INVALID));
     }
 }

@@ -150,13 +150,13 @@ impl<W: Write> EveAlertSink<W> {
         }
         obj.insert("event_type".into(), "alert".into());
         if let Some(ip) = alert.src_ip {
-            obj.insert("src_ip".into(), ip.to_string().into());
+            obj.insert("src_ip".into(), eve_ip(ip).into());
         }
         if let Some(p) = alert.src_port {
             obj.insert("src_port".into(), p.into());
         }
         if let Some(ip) = alert.dst_ip {
-            obj.insert("dest_ip".into(), ip.to_string().into());
+            obj.insert("dest_ip".into(), eve_ip(ip).into());
         }
         if let Some(p) = alert.dst_port {
             obj.insert("dest_port".into(), p.into());
@@ -204,6 +204,22 @@ impl<W: Write> EveAlertSink<W> {
             }),
         );
         Value::Object(obj)
+    }
+}
+
+/// An address as Suricata writes it in EVE: IPv4 dotted, IPv6 as eight groups of four hex
+/// digits (`fe80:0000:0000:0000:020c:29ff:fef3:cf38`), never compressed, so the same address
+/// is always the same string for tools that group by it.
+pub(crate) fn eve_ip(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let g = v6.segments();
+            format!(
+                "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+                g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]
+            )
+        }
     }
 }
 
@@ -430,6 +446,18 @@ mod tests {
             flow_id: Some(7),
             meta,
         }
+    }
+
+    #[test]
+    fn eve_writes_ipv6_addresses_expanded_as_suricata_does() {
+        let mut a = alert(true);
+        a.src_ip = Some("fe80::20c:29ff:fef3:cf38".parse().expect("v6"));
+        a.dst_ip = Some("::1".parse().expect("v6"));
+        let v = EveAlertSink::<Vec<u8>>::to_eve(&a);
+        assert_eq!(v["src_ip"], "fe80:0000:0000:0000:020c:29ff:fef3:cf38");
+        assert_eq!(v["dest_ip"], "0000:0000:0000:0000:0000:0000:0000:0001");
+        a.src_ip = Some("10.0.0.1".parse().expect("v4"));
+        assert_eq!(EveAlertSink::<Vec<u8>>::to_eve(&a)["src_ip"], "10.0.0.1");
     }
 
     #[test]

@@ -438,6 +438,10 @@ impl Inventory {
 
     fn observe_ip(&mut self, ip: &IpPacket<'_>, flow: Option<&FlowContext>) {
         let m = &ip.meta;
+        if m.events.is_invalid() {
+            // No transport header: nothing a host profile can use.
+            return;
+        }
         let now = m.ts;
         let bytes = u64::from(m.ip_len);
         let mut new_pair = None;

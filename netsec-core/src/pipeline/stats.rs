@@ -77,7 +77,8 @@ impl PipelineStats {
     }
 
     /// Counts a decoded IP packet and gives it to `table`, which appends the flows it exports
-    /// to `out`; returns the packet's flow context (`None` for an orphan fragment).
+    /// to `out`; returns the packet's flow context (`None` for an orphan fragment, and for an
+    /// invalid packet, which is counted as a decode error at its layer and has no flow).
     #[inline(always)]
     pub(crate) fn count_ip(
         &mut self,
@@ -85,6 +86,13 @@ impl PipelineStats {
         ip: &IpPacket<'_>,
         out: &mut Vec<FlowRecord>,
     ) -> Option<FlowContext> {
+        if ip.meta.events.is_invalid() {
+            // No transport header: counted as the decode failure it is, and no flow.
+            if let Some(e) = &ip.transport_error {
+                self.count_decode_error(e);
+            }
+            return None;
+        }
         self.ip_packets += 1;
         self.count_protocol(ip.meta.protocol);
         if ip.transport_error.is_some() {

@@ -20,7 +20,7 @@ use super::rate::{track_addrs, RateWindow};
 use super::state::RuleState;
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::decode::{IpPacket, IpProtocol};
-use crate::detect::{Alert, Detector, DetectorStats, PacketView};
+use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView};
 use crate::features::FeatureVector;
 use crate::flow::{FlowContext, FlowRecord};
 
@@ -1014,6 +1014,11 @@ fn track_key(track: Track, ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
 impl Detector for RuleDetector {
     fn name(&self) -> &str {
         NAME
+    }
+
+    /// Every packet, invalid ones included: decoder-event rules match those.
+    fn interest(&self) -> PacketInterest {
+        PacketInterest::ALL | PacketInterest::INVALID
     }
 
     fn stats(&self) -> DetectorStats {

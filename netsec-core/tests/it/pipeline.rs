@@ -590,3 +590,61 @@ fn detectors_get_only_the_packets_of_their_interest() {
     assert!(!expected.is_empty());
     assert_eq!(some, expected);
 }
+
+#[test]
+fn invalid_packets_reach_decoder_event_rules_but_no_flow_and_no_other_detector() {
+    use netsec_core::capture::{LinkType, PcapWriter};
+    use netsec_core::decode::Layer;
+    use netsec_core::time::Timestamp;
+    // An IPv4 header saying TCP with no TCP header (suricata-verify decode-too-small), then
+    // a sound UDP datagram.
+    let mut w = PcapWriter::new(Vec::new(), LinkType::RAW, 65535).expect("writer");
+    let too_small = [
+        0x45, 0, 0, 20, 0, 1, 0, 0, 64, 6, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+    ];
+    let mut udp = vec![0x45, 0, 0, 29, 0, 1, 0, 0, 64, 17, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+    udp.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 9, 0, 0, b'x']);
+    for (i, frame) in [&too_small[..], &udp].into_iter().enumerate() {
+        let ts = Timestamp::from_micros(1_000_000 + i as i64);
+        w.write_packet(ts, frame, frame.len() as u32)
+            .expect("write");
+    }
+    let bytes = w.into_inner().expect("capture");
+    let detectors = || -> Vec<Box<dyn Detector>> {
+        vec![
+            Box::new(RuleDetector::new(RuleSet::from_text(
+                "alert tcp any any -> any any (msg:\"too small\"; \
+                 decode-event:tcp.pkt_too_small; sid:1;)\n\
+                 alert ip any any -> any any (msg:\"any ip\"; sid:2;)",
+                &RuleVars::default(),
+            ))),
+            Box::new(Recorder {
+                seen: Arc::default(),
+            }),
+        ]
+    };
+    for staged in [false, true] {
+        let (flows, alerts, stats, ok) = run_mode(&bytes, detectors(), staged);
+        assert!(ok);
+        let sids: Vec<_> = alerts
+            .iter()
+            .map(|a| a.meta["sid"].as_u64().unwrap_or(0))
+            .collect();
+        // The invalid packet: sid 1 and the catch-all sid 2; the datagram: sid 2 only.
+        assert_eq!(sids.iter().filter(|&&s| s == 1).count(), 1, "{sids:?}");
+        assert_eq!(sids.iter().filter(|&&s| s == 2).count(), 2, "{sids:?}");
+        // One flow (the datagram's); the invalid packet is a TCP decode error, as before.
+        assert_eq!(flows.len(), 1);
+        assert_eq!((stats.ip_packets, stats.decode_errors(Layer::Tcp)), (1, 1));
+    }
+    // A detector with the default interest never sees it.
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let reader = PcapReader::new(bytes.as_slice()).expect("pcap header");
+    let recorder: Vec<Box<dyn Detector>> = vec![Box::new(Recorder {
+        seen: Arc::clone(&seen),
+    })];
+    let mut p =
+        FlowPipeline::with_detectors(reader, FlowTableConfig::default(), recorder).expect("config");
+    p.run(|_| Ok::<(), ()>(())).expect("readable");
+    assert_eq!(seen.lock().expect("not poisoned").ip_packets, 1);
+}
