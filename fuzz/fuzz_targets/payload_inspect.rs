@@ -83,6 +83,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             midstream: false,
             age_us: 0,
             sent_bytes: [0; 2],
+            side_packets: [0; 2],
+            frame_bytes: [0; 2],
         };
         payload.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);
         rules.on_packet(&PacketView::Ip(&ip), Some(&flow), &mut out);

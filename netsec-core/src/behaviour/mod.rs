@@ -564,6 +564,8 @@ pub(crate) mod tests_util {
             midstream: false,
             age_us: 0,
             sent_bytes: [0; 2],
+            side_packets: [0; 2],
+            frame_bytes: [0; 2],
         }
     }
 

@@ -214,10 +214,13 @@ pub(super) fn ipv6<'a>(mut ctx: Ctx, buf: &'a [u8]) -> Result<Decoded<'a>, Decod
     }
     // After an extension header, fewer than 2 bytes cannot start the next one (unfragmented
     // packets only: a fragment's headers are read after reassembly).
-    if cut.is_none() && walked && fragment.is_none() && next != ipv6_ext::NO_NEXT_HEADER {
-        if l4_len < 2 {
-            cut = Some(wire::truncated(Layer::Ipv6Ext, 2, l4_len));
-        }
+    if cut.is_none()
+        && walked
+        && fragment.is_none()
+        && next != ipv6_ext::NO_NEXT_HEADER
+        && l4_len < 2
+    {
+        cut = Some(wire::truncated(Layer::Ipv6Ext, 2, l4_len));
     }
     let facts = IpFacts {
         src: IpAddr::V6(ip.src_addr()),

@@ -351,6 +351,9 @@ pub struct L2Info {
     pub dst_mac: Option<[u8; 6]>,
     /// Outermost 802.1Q VLAN id.
     pub vlan: Option<u16>,
+    /// Captured bytes of the whole frame that carried the packet (the outer frame of a
+    /// tunnel): what Suricata counts as a flow's bytes.
+    pub frame_len: u32,
 }
 
 /// Whether `a` can be one host's address: not multicast, not the limited broadcast, not
@@ -447,7 +450,10 @@ pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
     let data = pkt.data;
     let ctx = Ctx {
         ts: pkt.ts,
-        l2: L2Info::default(),
+        l2: L2Info {
+            frame_len: u32::try_from(data.len()).unwrap_or(u32::MAX),
+            ..L2Info::default()
+        },
         tunnel: None,
         depth: 0,
         snapped: u64::from(pkt.orig_len) > data.len() as u64,

@@ -551,7 +551,9 @@ fn udp_lengths() {
     assert_eq!(invalid(&[0; 5]), ["udp.hlen_too_small"]);
     let whole = udp_dgram(1, 2, b"abcd");
     assert_eq!(
-        decode_ip(LinkType::IPV4, &ipv4_simple(17, &whole)).meta.events,
+        decode_ip(LinkType::IPV4, &ipv4_simple(17, &whole))
+            .meta
+            .events,
         DecodeEvents::NONE
     );
 }

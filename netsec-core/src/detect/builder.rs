@@ -5,8 +5,9 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use super::alert::{Alert, AlertStatus, Severity};
+use crate::app::AppProto;
 use crate::decode::{IpProtocol, PacketMeta};
-use crate::flow::FlowRecord;
+use crate::flow::{FlowContext, FlowRecord};
 use crate::time::Timestamp;
 
 /// Builds an [`Alert`]; start with [`Alert::builder`].
@@ -113,6 +114,44 @@ impl AlertBuilder {
             .flow(Some(f.id))
     }
 
+    /// What the flow of a packet alert looked like when the packet `m` was seen, as EVE
+    /// writes it for Suricata's alerts: the flow id; `meta.direction` (`to_server` for a
+    /// packet of the side that opened the flow, else `to_client`); `meta.flow` with the
+    /// packets and captured bytes each side sent so far (`pkts_toserver`, `pkts_toclient`,
+    /// `bytes_toserver`, `bytes_toclient`) and the flow's own endpoints (`src_ip`,
+    /// `dest_ip`, and ports when the protocol has them); and `meta.app_proto` once the
+    /// application protocol is known.
+    pub fn flow_context(self, m: &PacketMeta, f: &FlowContext) -> Self {
+        let forward = f.direction.is_forward();
+        let ((src, sport), (dst, dport)) = {
+            let (a, b) = ((m.src_addr, m.src_port), (m.dst_addr, m.dst_port));
+            if forward {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        };
+        let mut flow = serde_json::Map::new();
+        flow.insert("pkts_toserver".into(), f.side_packets[0].into());
+        flow.insert("pkts_toclient".into(), f.side_packets[1].into());
+        flow.insert("bytes_toserver".into(), f.frame_bytes[0].into());
+        flow.insert("bytes_toclient".into(), f.frame_bytes[1].into());
+        flow.insert("src_ip".into(), src.to_string().into());
+        flow.insert("dest_ip".into(), dst.to_string().into());
+        if m.protocol.has_ports() {
+            flow.insert("src_port".into(), sport.into());
+            flow.insert("dest_port".into(), dport.into());
+        }
+        let mut b = self
+            .flow(Some(f.flow_id))
+            .meta("direction", if forward { "to_server" } else { "to_client" })
+            .meta("flow", Value::Object(flow));
+        if f.app_proto != AppProto::Unknown {
+            b = b.meta("app_proto", f.app_proto.as_str());
+        }
+        b
+    }
+
     /// The flow the alert belongs to.
     pub fn flow(mut self, flow_id: Option<u64>) -> Self {
         self.alert.flow_id = flow_id;
@@ -150,5 +189,65 @@ impl AlertBuilder {
     /// The alert.
     pub fn build(self) -> Alert {
         self.alert
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::EveAlertSink;
+    use crate::flow::Direction;
+
+    #[test]
+    fn flow_context_records_direction_counters_and_the_flows_own_endpoints() {
+        // A server's answer (backward) in a flow the client 10.0.0.1:40000 opened.
+        let m = crate::synth::tcp(
+            7,
+            std::net::Ipv4Addr::new(10, 0, 0, 2),
+            443,
+            std::net::Ipv4Addr::new(10, 0, 0, 1),
+            40000,
+            crate::decode::TcpFlags::ACK,
+            10,
+            512,
+        );
+        let mut f = crate::behaviour::tests_util::new_flow(3);
+        f.direction = Direction::Backward;
+        f.side_packets = [3, 2];
+        f.frame_bytes = [200, 1500];
+        f.app_proto = AppProto::Tls;
+        let a = Alert::builder("rules", m.ts, "x", Severity::Low)
+            .packet(&m)
+            .flow_context(&m, &f)
+            .build();
+        assert_eq!(a.flow_id, Some(3));
+        let eve = EveAlertSink::<Vec<u8>>::to_eve(&a);
+        assert_eq!(eve["direction"], "to_client");
+        assert_eq!(eve["app_proto"], "tls");
+        let flow = &eve["flow"];
+        assert_eq!(
+            (flow["src_ip"].as_str(), flow["src_port"].as_u64()),
+            (Some("10.0.0.1"), Some(40000))
+        );
+        assert_eq!(
+            (flow["dest_ip"].as_str(), flow["dest_port"].as_u64()),
+            (Some("10.0.0.2"), Some(443))
+        );
+        assert_eq!(
+            (
+                flow["pkts_toserver"].as_u64(),
+                flow["pkts_toclient"].as_u64()
+            ),
+            (Some(3), Some(2))
+        );
+        assert_eq!(
+            (
+                flow["bytes_toserver"].as_u64(),
+                flow["bytes_toclient"].as_u64()
+            ),
+            (Some(200), Some(1500))
+        );
+        // The alert's own endpoints stay the packet's.
+        assert_eq!(eve["src_ip"], "10.0.0.2");
     }
 }

@@ -183,10 +183,35 @@ impl<W: Write> EveAlertSink<W> {
                 "signature_id": sig.sid,
                 "rev": sig.rev,
                 "signature": sig.name,
-                "category": alert.attack_type,
+                "category": alert
+                    .meta
+                    .get("category")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&alert.attack_type),
                 "severity": alert.severity.eve_severity(),
             }),
         );
+        // The packet's direction in its flow, the flow's counters and endpoints, and its
+        // application protocol, where the detector recorded them (`flow_context`).
+        if let Some(d) = alert.meta.get("direction") {
+            obj.insert("direction".into(), d.clone());
+        }
+        if let Some(Value::Object(flow)) = alert.meta.get("flow") {
+            let mut flow = flow.clone();
+            for key in ["src_ip", "dest_ip"] {
+                let ip = flow
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok());
+                if let Some(ip) = ip {
+                    flow.insert(key.into(), eve_ip(ip).into());
+                }
+            }
+            obj.insert("flow".into(), Value::Object(flow));
+        }
+        if let Some(p) = alert.meta.get("app_proto") {
+            obj.insert("app_proto".into(), p.clone());
+        }
         if let Some(action) = alert.meta.get("action").and_then(Value::as_str) {
             obj.insert(
                 "verdict".into(),

@@ -261,6 +261,14 @@ pub struct FlowContext {
     /// Transport payload bytes sent so far by the forward side (index 0) and the backward
     /// side (index 1), this packet included.
     pub sent_bytes: [u64; 2],
+    /// Packets sent so far by the forward side (index 0) and the backward side (index 1),
+    /// this packet included (Suricata's `flow.pkts_toserver` / `pkts_toclient`).
+    pub side_packets: [u64; 2],
+    /// Captured frame bytes sent so far by each side, this packet included (Suricata's
+    /// `flow.bytes_toserver` / `bytes_toclient`; see [`L2Info::frame_len`]).
+    ///
+    /// [`L2Info::frame_len`]: crate::decode::L2Info::frame_len
+    pub frame_bytes: [u64; 2],
 }
 
 /// A finished flow: identity columns plus the statistics behind the 25 features.
@@ -500,6 +508,8 @@ struct Entry {
     app_proto: AppProto,
     /// The flow's [`AppInspector`] still wants payload packets.
     app_active: bool,
+    /// Captured frame bytes per side (forward, backward).
+    frame_bytes: [u64; 2],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -683,7 +693,7 @@ impl FlowTable {
         meta: &PacketMeta,
         exported: &mut Vec<FlowRecord>,
     ) -> Option<FlowContext> {
-        self.process_payload(meta, &[], exported)
+        self.process_payload(meta, &[], meta.ip_len, exported)
     }
 
     /// Adds one decoded IP packet with its payload: as [`process`](Self::process), and, with
@@ -694,7 +704,7 @@ impl FlowTable {
         ip: &IpPacket<'_>,
         exported: &mut Vec<FlowRecord>,
     ) -> Option<FlowContext> {
-        self.process_payload(&ip.meta, ip.payload, exported)
+        self.process_payload(&ip.meta, ip.payload, ip.l2.frame_len, exported)
     }
 
     // Inlined into both entry points: with a second caller in the binary (the host inventory
@@ -705,6 +715,7 @@ impl FlowTable {
         &mut self,
         meta: &PacketMeta,
         payload: &[u8],
+        frame_len: u32,
         exported: &mut Vec<FlowRecord>,
     ) -> Option<FlowContext> {
         self.stats.packets += 1;
@@ -727,7 +738,15 @@ impl FlowTable {
                 Some((idx, sender)) => {
                     self.stats.fragments_joined += 1;
                     // The decoder cannot see TCP flags or window in later fragments.
-                    Some(self.join(idx, meta, &[], sender, TcpFlags::default(), 0, false))
+                    Some(self.join(
+                        idx,
+                        meta,
+                        (&[], frame_len),
+                        sender,
+                        TcpFlags::default(),
+                        0,
+                        false,
+                    ))
                 }
                 None => {
                     self.stats.orphan_fragments += 1;
@@ -748,7 +767,15 @@ impl FlowTable {
             None => (self.create(key, sender, meta, exported), true),
         };
         let flags = meta.tcp_flags;
-        let ctx = self.join(idx, meta, payload, sender, flags, meta.tcp_window, new_flow);
+        let ctx = self.join(
+            idx,
+            meta,
+            (payload, frame_len),
+            sender,
+            flags,
+            meta.tcp_window,
+            new_flow,
+        );
         if let Some(frag) = meta.fragment {
             self.frags.expire(self.now);
             if self
@@ -948,6 +975,7 @@ impl FlowTable {
             closed: None,
             app_proto: AppProto::Unknown,
             app_active: self.config.app_layer,
+            frame_bytes: [0; 2],
         };
         self.next_id += 1;
         let idx = match self.free.pop() {
@@ -1027,7 +1055,7 @@ impl FlowTable {
         &mut self,
         idx: u32,
         meta: &PacketMeta,
-        payload: &[u8],
+        (payload, frame_len): (&[u8], u32),
         sender: Endpoint,
         flags: TcpFlags,
         window: u16,
@@ -1044,6 +1072,8 @@ impl FlowTable {
             .map_or(0, |last| meta.ts.as_micros().saturating_sub(last).max(0));
         e.stats
             .record(meta.ts, direction, meta.payload_len, flags, window);
+        let side = &mut e.frame_bytes[usize::from(!direction.is_forward())];
+        *side = side.saturating_add(u64::from(frame_len));
         if meta.ts > e.last_ts {
             e.last_ts = meta.ts;
         }
@@ -1106,6 +1136,8 @@ impl FlowTable {
                 e.stats.payload_bytes_in(Direction::Forward),
                 e.stats.payload_bytes_in(Direction::Backward),
             ],
+            side_packets: [e.stats.fwd_packets(), e.stats.bwd_packets()],
+            frame_bytes: e.frame_bytes,
         };
         self.push_back(idx);
         ctx
@@ -1227,6 +1259,38 @@ mod tests {
 
     fn handshake() -> Vec<PacketMeta> {
         vec![cs(0, SYN, 0), sc(100, SYN | ACK, 0), cs(200, ACK, 0)]
+    }
+
+    #[test]
+    fn context_counts_packets_and_frame_bytes_per_side() {
+        let mut t = FlowTable::new(FlowTableConfig::default()).expect("valid test config");
+        let mut out = Vec::new();
+        let frame = |m: &PacketMeta, len: u32| IpPacket {
+            meta: *m,
+            payload: &[],
+            l2: crate::decode::L2Info {
+                frame_len: len,
+                ..Default::default()
+            },
+            transport_error: None,
+            ip_header: &[],
+            transport_header: &[],
+        };
+        let pkts = handshake();
+        let lens = [74, 74, 66];
+        let mut last = None;
+        for (m, len) in pkts.iter().zip(lens) {
+            last = t.process_ip(&frame(m, len), &mut out);
+        }
+        let ctx = last.expect("a flow");
+        assert_eq!((ctx.side_packets, ctx.frame_bytes), ([2, 1], [140, 74]));
+        // Without a frame (`process`), a packet counts its IP length.
+        let ctx = t.process(&sc(300, ACK, 0), &mut out).expect("a flow");
+        let ip_len = u64::from(sc(300, ACK, 0).ip_len);
+        assert_eq!(
+            (ctx.side_packets, ctx.frame_bytes),
+            ([2, 2], [140, 74 + ip_len])
+        );
     }
 
     // CICFlowMeter bug: the flow ended at the first FIN and the rest of the teardown became a

@@ -175,6 +175,8 @@ fn build(p: &Packet) -> (IpPacket<'static>, Option<FlowContext>) {
         midstream: false,
         age_us: 0,
         sent_bytes: [0; 2],
+        side_packets: [0; 2],
+        frame_bytes: [0; 2],
     });
     let ip = IpPacket {
         meta,

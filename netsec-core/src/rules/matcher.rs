@@ -303,7 +303,6 @@ impl RuleDetector {
         let attack_type = r.classtype.clone().unwrap_or_else(|| "Rule_Match".into());
         let mut b = Alert::builder(NAME, ip.meta.ts, attack_type, r.severity)
             .packet(&ip.meta)
-            .flow(flow.map(|f| f.flow_id))
             .score(match r.priority {
                 1 => 1.0,
                 2 => 0.75,
@@ -316,8 +315,18 @@ impl RuleDetector {
             .meta("msg", r.msg.clone())
             .meta("priority", r.priority)
             .meta("action", r.action.as_str());
+        // EVE's `alert.category`: the classtype's description, empty without one, as
+        // Suricata writes it.
+        let category = r
+            .classtype
+            .as_deref()
+            .map_or("", |c| super::classtype_description(c).unwrap_or(c));
+        b = b.meta("category", category);
         if let Some(ct) = &r.classtype {
             b = b.meta("classtype", ct.clone());
+        }
+        if let Some(f) = flow {
+            b = b.flow_context(&ip.meta, f);
         }
         if let (Some(src), Some(dst)) = (ip.l2.src_mac, ip.l2.dst_mac) {
             b = b
@@ -1277,6 +1286,8 @@ mod tests {
             midstream: false,
             age_us: 0,
             sent_bytes: [0; 2],
+            side_packets: [0; 2],
+            frame_bytes: [0; 2],
         }
     }
 

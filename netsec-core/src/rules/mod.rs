@@ -83,7 +83,9 @@ pub use parse::{
 pub use threshold_config::{
     AlertFilter, FilterStats, RateAction, ThresholdConfig, ThresholdConfigError, MAX_FILTER_ENTRIES,
 };
-pub use vars::{classtype_priority, RuleVars, CLASSIFICATIONS, CRITICAL_CLASSTYPES};
+pub use vars::{
+    classtype_description, classtype_priority, RuleVars, CLASSIFICATIONS, CRITICAL_CLASSTYPES,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;

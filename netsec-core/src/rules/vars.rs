@@ -105,51 +105,124 @@ impl RuleVars {
     }
 }
 
-/// The standard `classification.config` (Suricata/ET): classtype → default priority.
-pub const CLASSIFICATIONS: [(&str, u8); 43] = [
-    ("not-suspicious", 3),
-    ("unknown", 3),
-    ("bad-unknown", 2),
-    ("attempted-recon", 2),
-    ("successful-recon-limited", 2),
-    ("successful-recon-largescale", 2),
-    ("attempted-dos", 2),
-    ("successful-dos", 2),
-    ("attempted-user", 1),
-    ("unsuccessful-user", 1),
-    ("successful-user", 1),
-    ("attempted-admin", 1),
-    ("successful-admin", 1),
-    ("rpc-portmap-decode", 2),
-    ("shellcode-detect", 1),
-    ("string-detect", 3),
-    ("suspicious-filename-detect", 2),
-    ("suspicious-login", 2),
-    ("system-call-detect", 2),
-    ("tcp-connection", 4),
-    ("trojan-activity", 1),
-    ("unusual-client-port-connection", 2),
-    ("network-scan", 3),
-    ("denial-of-service", 2),
-    ("non-standard-protocol", 2),
-    ("protocol-command-decode", 3),
-    ("web-application-activity", 2),
-    ("web-application-attack", 1),
-    ("misc-activity", 3),
-    ("misc-attack", 2),
-    ("icmp-event", 3),
-    ("inappropriate-content", 1),
-    ("policy-violation", 1),
-    ("default-login-attempt", 2),
-    ("targeted-activity", 1),
-    ("exploit-kit", 1),
-    ("external-ip-check", 2),
-    ("domain-c2", 1),
-    ("pup-activity", 2),
-    ("credential-theft", 1),
-    ("social-engineering", 2),
-    ("coin-mining", 2),
-    ("command-and-control", 1),
+/// The standard `classification.config` (Suricata/ET): classtype, its description (what
+/// Suricata's EVE writes as `alert.category`), and its default priority.
+pub const CLASSIFICATIONS: [(&str, &str, u8); 43] = [
+    ("not-suspicious", "Not Suspicious Traffic", 3),
+    ("unknown", "Unknown Traffic", 3),
+    ("bad-unknown", "Potentially Bad Traffic", 2),
+    ("attempted-recon", "Attempted Information Leak", 2),
+    ("successful-recon-limited", "Information Leak", 2),
+    (
+        "successful-recon-largescale",
+        "Large Scale Information Source Leak",
+        2,
+    ),
+    ("attempted-dos", "Attempted Denial of Service", 2),
+    ("successful-dos", "Denial of Service", 2),
+    ("attempted-user", "Attempted User Privilege Gain", 1),
+    ("unsuccessful-user", "Unsuccessful User Privilege Gain", 1),
+    ("successful-user", "Successful User Privilege Gain", 1),
+    (
+        "attempted-admin",
+        "Attempted Administrator Privilege Gain",
+        1,
+    ),
+    (
+        "successful-admin",
+        "Successful Administrator Privilege Gain",
+        1,
+    ),
+    ("rpc-portmap-decode", "Decode of an RPC Query", 2),
+    ("shellcode-detect", "Executable code was detected", 1),
+    ("string-detect", "A suspicious string was detected", 3),
+    (
+        "suspicious-filename-detect",
+        "A suspicious filename was detected",
+        2,
+    ),
+    (
+        "suspicious-login",
+        "An attempted login using a suspicious username was detected",
+        2,
+    ),
+    ("system-call-detect", "A system call was detected", 2),
+    ("tcp-connection", "A TCP connection was detected", 4),
+    ("trojan-activity", "A Network Trojan was detected", 1),
+    (
+        "unusual-client-port-connection",
+        "A client was using an unusual port",
+        2,
+    ),
+    ("network-scan", "Detection of a Network Scan", 3),
+    (
+        "denial-of-service",
+        "Detection of a Denial of Service Attack",
+        2,
+    ),
+    (
+        "non-standard-protocol",
+        "Detection of a non-standard protocol or event",
+        2,
+    ),
+    (
+        "protocol-command-decode",
+        "Generic Protocol Command Decode",
+        3,
+    ),
+    (
+        "web-application-activity",
+        "access to a potentially vulnerable web application",
+        2,
+    ),
+    ("web-application-attack", "Web Application Attack", 1),
+    ("misc-activity", "Misc activity", 3),
+    ("misc-attack", "Misc Attack", 2),
+    ("icmp-event", "Generic ICMP event", 3),
+    (
+        "inappropriate-content",
+        "Inappropriate Content was Detected",
+        1,
+    ),
+    (
+        "policy-violation",
+        "Potential Corporate Privacy Violation",
+        1,
+    ),
+    (
+        "default-login-attempt",
+        "Attempt to login by a default username and password",
+        2,
+    ),
+    (
+        "targeted-activity",
+        "Targeted Malicious Activity was Detected",
+        1,
+    ),
+    ("exploit-kit", "Exploit Kit Activity Detected", 1),
+    (
+        "external-ip-check",
+        "Device Retrieving External IP Address Detected",
+        2,
+    ),
+    ("domain-c2", "Domain Observed Used for C2 Detected", 1),
+    ("pup-activity", "Possibly Unwanted Program Detected", 2),
+    (
+        "credential-theft",
+        "Successful Credential Theft Detected",
+        1,
+    ),
+    (
+        "social-engineering",
+        "Possible Social Engineering Attempted",
+        2,
+    ),
+    ("coin-mining", "Crypto Currency Mining Activity Detected", 2),
+    (
+        "command-and-control",
+        "Malware Command and Control Activity Detected",
+        1,
+    ),
 ];
 
 /// Priority-1 classtypes that mean a compromise in progress: their alerts are `CRITICAL`.
@@ -167,6 +240,15 @@ pub const CRITICAL_CLASSTYPES: [&str; 7] = [
 pub fn classtype_priority(classtype: &str) -> u8 {
     CLASSIFICATIONS
         .iter()
-        .find(|(c, _)| *c == classtype)
-        .map_or(3, |(_, p)| *p)
+        .find(|(c, ..)| *c == classtype)
+        .map_or(3, |(.., p)| *p)
+}
+
+/// The description of a classtype (`Generic Protocol Command Decode` for
+/// `protocol-command-decode`), if it is a standard one.
+pub fn classtype_description(classtype: &str) -> Option<&'static str> {
+    CLASSIFICATIONS
+        .iter()
+        .find(|(c, ..)| *c == classtype)
+        .map(|(_, d, _)| *d)
 }

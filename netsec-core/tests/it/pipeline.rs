@@ -602,7 +602,9 @@ fn invalid_packets_reach_decoder_event_rules_but_no_flow_and_no_other_detector()
     let too_small = [
         0x45, 0, 0, 20, 0, 1, 0, 0, 64, 6, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
     ];
-    let mut udp = vec![0x45, 0, 0, 29, 0, 1, 0, 0, 64, 17, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+    let mut udp = vec![
+        0x45, 0, 0, 29, 0, 1, 0, 0, 64, 17, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+    ];
     udp.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 9, 0, 0, b'x']);
     for (i, frame) in [&too_small[..], &udp].into_iter().enumerate() {
         let ts = Timestamp::from_micros(1_000_000 + i as i64);

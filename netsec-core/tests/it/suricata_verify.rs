@@ -143,6 +143,12 @@ fn run_case(dir: &Path, expected: &Value) -> Outcome {
         .drain_alerts()
         .map(|a| EveAlertSink::<std::io::Sink>::to_eve(&a))
         .collect();
+    // `SV_DUMP=<case>` prints the case's EVE lines, to see why it fails.
+    if std::env::var("SV_DUMP").is_ok_and(|c| dir.ends_with(&c)) {
+        for e in &eve {
+            println!("{e}");
+        }
+    }
     let mut wrong = Vec::new();
     let mut missing_fields = Vec::new();
     for check in expected["checks"].as_array().into_iter().flatten() {
