@@ -25,6 +25,7 @@ pub mod sip;
 pub mod smb2;
 pub mod ssh;
 pub mod tls;
+pub mod tls_certs;
 
 pub use inspect::{AppInspector, MAX_INSPECTED_PER_DIRECTION};
 pub use record::{AppField, AppRecord, MAX_FIELD_LEN};

@@ -342,6 +342,9 @@ pub enum PacketField {
     DhcpRenewalTime,
     /// `dhcp.rebinding_time`: its rebinding (T2) time option (59).
     DhcpRebindingTime,
+    /// `tls.cert_chain_len`: how many certificates the server's Certificate message holds,
+    /// on the packet that completes it.
+    TlsCertChainLen,
     /// `stream_size:<side>,<op>,<n>`: the bytes a TCP side has sent so far, counted in
     /// sequence space as Suricata does (payload, plus one for the SYN).
     StreamSize(StreamSide),
@@ -431,7 +434,7 @@ impl StreamSide {
 
 impl PacketField {
     /// Every field.
-    pub const ALL: [PacketField; 12] = [
+    pub const ALL: [PacketField; 13] = [
         PacketField::TcpSeq,
         PacketField::TcpAck,
         PacketField::TcpWindow,
@@ -444,6 +447,7 @@ impl PacketField {
         PacketField::DhcpLeaseTime,
         PacketField::DhcpRenewalTime,
         PacketField::DhcpRebindingTime,
+        PacketField::TlsCertChainLen,
     ];
 
     /// The keyword.
@@ -461,6 +465,7 @@ impl PacketField {
             PacketField::DhcpLeaseTime => "dhcp.leasetime",
             PacketField::DhcpRenewalTime => "dhcp.renewal_time",
             PacketField::DhcpRebindingTime => "dhcp.rebinding_time",
+            PacketField::TlsCertChainLen => "tls.cert_chain_len",
             PacketField::StreamSize(_) => "stream_size",
             PacketField::Checksum(k) => k.keyword(),
         }
@@ -486,6 +491,7 @@ impl PacketField {
             | PacketField::DhcpLeaseTime
             | PacketField::DhcpRenewalTime
             | PacketField::DhcpRebindingTime
+            | PacketField::TlsCertChainLen
             | PacketField::StreamSize(_) => u64::from(u32::MAX),
             PacketField::Checksum(_) => 1,
             PacketField::TcpWindow
@@ -1851,6 +1857,17 @@ pub enum StickyBuffer {
     TlsRandomTime,
     /// `tls.random_bytes`: their last 28 bytes.
     TlsRandomBytes,
+    /// `tls.cert_subject`: the server certificate's subject (`C=FR, O=Stamus, CN=SELKS`),
+    /// on the packet that completes the server's Certificate message.
+    TlsCertSubject,
+    /// `tls.cert_issuer`: the server certificate's issuer, likewise.
+    TlsCertIssuer,
+    /// `tls.cert_serial`: its serial number (`5C:19:B7:…`), likewise.
+    TlsCertSerial,
+    /// `tls.cert_fingerprint`: the SHA-1 of its DER (`90:86:a4:…`), likewise.
+    TlsCertFingerprint,
+    /// `tls.certs`: each certificate's DER in turn (a multi-buffer), likewise.
+    TlsCerts,
     /// `ip.src`: the source address, 4 or 16 bytes.
     IpSrc,
     /// `ip.dst`: the destination address, 4 or 16 bytes.
@@ -1880,7 +1897,7 @@ pub enum StickyBuffer {
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 55] = [
+    pub const ALL: [StickyBuffer; 60] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -1924,6 +1941,11 @@ impl StickyBuffer {
         StickyBuffer::TlsRandom,
         StickyBuffer::TlsRandomTime,
         StickyBuffer::TlsRandomBytes,
+        StickyBuffer::TlsCertSubject,
+        StickyBuffer::TlsCertIssuer,
+        StickyBuffer::TlsCertSerial,
+        StickyBuffer::TlsCertFingerprint,
+        StickyBuffer::TlsCerts,
         StickyBuffer::IpSrc,
         StickyBuffer::IpDst,
         StickyBuffer::HttpRequestHeader,
@@ -1995,6 +2017,11 @@ impl StickyBuffer {
             StickyBuffer::TlsRandom => "tls.random",
             StickyBuffer::TlsRandomTime => "tls.random_time",
             StickyBuffer::TlsRandomBytes => "tls.random_bytes",
+            StickyBuffer::TlsCertSubject => "tls.cert_subject",
+            StickyBuffer::TlsCertIssuer => "tls.cert_issuer",
+            StickyBuffer::TlsCertSerial => "tls.cert_serial",
+            StickyBuffer::TlsCertFingerprint => "tls.cert_fingerprint",
+            StickyBuffer::TlsCerts => "tls.certs",
             StickyBuffer::IpSrc => "ip.src",
             StickyBuffer::IpDst => "ip.dst",
             StickyBuffer::HttpRequestHeader => "http.request_header",
@@ -2019,6 +2046,10 @@ impl StickyBuffer {
         let b = match kw {
             "dns_query" => StickyBuffer::DnsQuery,
             "tls_sni" => StickyBuffer::TlsSni,
+            "tls_cert_subject" => StickyBuffer::TlsCertSubject,
+            "tls_cert_issuer" => StickyBuffer::TlsCertIssuer,
+            "tls_cert_serial" => StickyBuffer::TlsCertSerial,
+            "tls_cert_fingerprint" => StickyBuffer::TlsCertFingerprint,
             "ja3_hash" => StickyBuffer::Ja3Hash,
             "ssh_proto" => StickyBuffer::SshProto,
             "ssh_software" => StickyBuffer::SshSoftware,
@@ -2039,11 +2070,26 @@ impl StickyBuffer {
     }
 
     /// A multi-buffer: a rule's contents on it are matched against each of its instances
-    /// (each header line) in turn, not against their concatenation.
+    /// (each header line, each certificate) in turn, not against their concatenation.
     pub fn is_multi(self) -> bool {
         matches!(
             self,
-            StickyBuffer::HttpRequestHeader | StickyBuffer::HttpResponseHeader
+            StickyBuffer::HttpRequestHeader
+                | StickyBuffer::HttpResponseHeader
+                | StickyBuffer::TlsCerts
+        )
+    }
+
+    /// A buffer of the server's certificate chain, known once its Certificate message is
+    /// whole.
+    pub fn is_certificate(self) -> bool {
+        matches!(
+            self,
+            StickyBuffer::TlsCertSubject
+                | StickyBuffer::TlsCertIssuer
+                | StickyBuffer::TlsCertSerial
+                | StickyBuffer::TlsCertFingerprint
+                | StickyBuffer::TlsCerts
         )
     }
 

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use super::ast::StickyBuffer;
 use super::http_buffers::HttpBuffers;
+use crate::app::tls_certs::CertChain;
 use crate::app::{dns, sip, ssh, tls};
 use crate::decode::{IpPacket, IpProtocol};
 
@@ -47,6 +48,8 @@ pub(crate) struct AppBuffers<'a> {
     sip: [Option<Range<usize>>; 7],
     /// The last `dotprefix`ed buffer built this packet, and where.
     dotted: Option<(StickyBuffer, Range<usize>)>,
+    /// The server's certificate chain, on the packet that completed it.
+    certs: Option<&'a CertChain>,
     text: Vec<u8>,
 }
 
@@ -75,8 +78,34 @@ impl<'a> AppBuffers<'a> {
             hassh: None,
             sip: Default::default(),
             dotted: None,
+            certs: None,
             text,
         }
+    }
+
+    /// The same, with the certificate chain this packet completed.
+    pub(crate) fn with_certs(mut self, certs: Option<&'a CertChain>) -> Self {
+        self.certs = certs;
+        self
+    }
+
+    /// The certificate chain this packet completed, if any.
+    pub(crate) fn cert_chain(&self) -> Option<&'a CertChain> {
+        self.certs
+    }
+
+    /// A certificate buffer, when this packet completed the chain (an empty name is absent).
+    fn certificate(&self, buffer: StickyBuffer) -> Option<&'a [u8]> {
+        let c = self.certs?;
+        let b: &'a [u8] = match buffer {
+            StickyBuffer::TlsCertSubject => c.subject().as_bytes(),
+            StickyBuffer::TlsCertIssuer => c.issuer().as_bytes(),
+            StickyBuffer::TlsCertSerial => c.serial().as_bytes(),
+            StickyBuffer::TlsCertFingerprint => c.fingerprint().as_bytes(),
+            StickyBuffer::TlsCerts => c.der(),
+            _ => return None,
+        };
+        (!b.is_empty()).then_some(b)
     }
 
     /// The buffers of `ip`'s payload, headers and addresses, using `text` (cleared) for the
@@ -167,6 +196,11 @@ impl<'a> AppBuffers<'a> {
                     self.text.push(b'.');
                     self.text.extend_from_slice(h);
                 }
+                cert if cert.is_certificate() => {
+                    let c = self.certificate(cert)?;
+                    self.text.push(b'.');
+                    self.text.extend_from_slice(c);
+                }
                 _ => {
                     let range = self.range_of(buffer)?;
                     self.text.push(b'.');
@@ -189,6 +223,7 @@ impl<'a> AppBuffers<'a> {
             }
             StickyBuffer::IpSrc | StickyBuffer::IpDst => self.address(buffer),
             header if header.is_header() => self.header(header),
+            cert if cert.is_certificate() => self.certificate(cert),
             other => {
                 let range = self.range_of(other)?;
                 self.text.get(range)

@@ -923,13 +923,14 @@ pub(crate) fn payload_end_bound(
 
 /// Whether a content of `buffer` occurs in the raw payload as written, so it can serve as
 /// the rule's fast pattern. Rebuilt buffers (the dotted DNS name, the header block and its
-/// lines, header names, `http.start`, the TLS and SSH fingerprints and their inputs) and
-/// packet headers do not. `http.uri` counts: its fast pattern is looked for in the raw
+/// lines, header names, `http.start`, the TLS and SSH fingerprints and their inputs, the
+/// certificate buffers, whose chain spans segments) and packet headers do not. `http.uri` counts: its fast pattern is looked for in the raw
 /// request, so a request that percent-encodes the fast pattern itself is missed (the other
 /// contents are matched on the normalised URI); a deliberate difference from Suricata for
 /// speed.
 pub(crate) fn in_payload(buffer: StickyBuffer) -> bool {
     !buffer.is_header()
+        && !buffer.is_certificate()
         && !matches!(
             buffer,
             StickyBuffer::DnsQuery
@@ -976,6 +977,8 @@ mod tests {
             StickyBuffer::TcpHdr,
             StickyBuffer::IpSrc,
             StickyBuffer::Ja3Hash,
+            StickyBuffer::TlsCertSubject,
+            StickyBuffer::TlsCerts,
         ] {
             assert!(!in_payload(b), "{}", b.as_str());
         }

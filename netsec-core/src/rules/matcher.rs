@@ -9,16 +9,18 @@ use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
 use super::ast::{
-    Action, ByteRead, ChecksumKind, JumpFrom as ByteJumpFrom, PacketField, StreamSide, Track,
-    UintCmp, VarField,
+    Action, ByteRead, ChecksumKind, JumpFrom as ByteJumpFrom, PacketField, StickyBuffer,
+    StreamSide, Track, UintCmp, VarField,
 };
 use super::buffers::AppBuffers;
+use super::certs::FlowCertificates;
 use super::compile::{var_value, CompiledRule, PayloadStep, VarValues, MAX_VARS};
 use super::dataset::Datasets;
 use super::literals::LiteralScratch;
 use super::rate::{track_addrs, RateWindow};
 use super::state::RuleState;
 use super::{RuleSet, RuleSetSummary, Threshold};
+use crate::app::tls_certs::CertChain;
 use crate::decode::{IpPacket, IpProtocol};
 use crate::detect::{Alert, Detector, DetectorStats, PacketInterest, PacketView};
 use crate::features::FeatureVector;
@@ -34,7 +36,7 @@ pub struct RuleDetectorConfig {
     /// Most content-match attempts per rule per packet (bounds backtracking).
     pub max_match_steps: u32,
     /// Most entries in each state table: flows holding `flowbits`, `xbits` (address keys),
-    /// flows holding `flowint` variables.
+    /// flows holding `flowint` variables, TLS flows whose certificates are being collected.
     pub max_flowbit_flows: usize,
     /// Inspect TCP flows taken up midstream as sessions, as Suricata's `stream.midstream:
     /// true` does: established, with their application protocol (the default: captures
@@ -152,6 +154,8 @@ pub struct RuleDetector {
     state: RuleState,
     /// The `dataset` sets, as `set`/`unset` change them.
     datasets: Datasets,
+    /// The server certificate chains being collected (only when a rule reads them).
+    certs: FlowCertificates,
     /// Literal search state (found fast patterns) of the current packet.
     scratch: LiteralScratch,
     /// Rules of the found fast patterns, sorted.
@@ -183,6 +187,7 @@ impl RuleDetector {
             passed: HashSet::default(),
             state: RuleState::new(config.max_flowbit_flows),
             datasets: Datasets::new(set.datasets.clone()),
+            certs: FlowCertificates::new(config.max_flowbit_flows),
             scratch: LiteralScratch::with_capacity(
                 set.prefilter
                     .groups()
@@ -361,8 +366,10 @@ pub(super) fn rule_matches(
         }
     }
     // A retransmission repeats a request or response already inspected: as in Suricata's
-    // application layer, it makes no second transaction.
-    if r.app_layer && flow.is_some_and(|f| f.retransmission) {
+    // application layer, it makes no second transaction. (A segment that completed a
+    // certificate chain brought new data, even when it arrived after later ones and so
+    // looks like a retransmission to the flow table.)
+    if r.app_layer && flow.is_some_and(|f| f.retransmission) && buffers.cert_chain().is_none() {
         return false;
     }
     if let Some(want) = r.flow.to_server {
@@ -395,7 +402,7 @@ pub(super) fn rule_matches(
     if !r
         .fields
         .iter()
-        .all(|(f, c)| field_matches(*f, *c, ip, flow))
+        .all(|(f, c)| field_matches(*f, *c, ip, flow, buffers.cert_chain()))
     {
         return false;
     }
@@ -447,12 +454,18 @@ pub(super) fn rule_matches(
             .take_while(|&i| r.buffers[i] == buffer && r.dotprefixed[i] == dotted)
             .count();
         let steps = &r.steps[start..start + run];
+        let chain = buffers.cert_chain();
         let hay = if dotted {
             buffers.get_dotprefixed(buffer)
         } else {
             buffers.get(buffer)
         };
         ok = match hay {
+            // `tls.certs`: one of the certificates must match.
+            Some(_) if buffer == StickyBuffer::TlsCerts && !dotted => chain.is_some_and(|c| {
+                c.certs()
+                    .any(|cert| eval_steps(steps, cert, 0, 0, &mut budget, &mut vars))
+            }),
             // A multi-buffer's instances are its lines: one of them must match.
             Some(block) if buffer.is_multi() => {
                 lines(block).any(|line| eval_steps(steps, line, 0, 0, &mut budget, &mut vars))
@@ -826,9 +839,11 @@ fn field_matches(
     cmp: UintCmp,
     ip: &IpPacket<'_>,
     flow: Option<&FlowContext>,
+    certs: Option<&CertChain>,
 ) -> bool {
     match field {
         PacketField::FlowAge => flow.is_some_and(|f| cmp.matches(f.age_us / 1_000_000)),
+        PacketField::TlsCertChainLen => certs.is_some_and(|c| cmp.matches(c.len() as u64)),
         PacketField::StreamSize(side) => {
             let Some(f) = flow.filter(|_| ip.meta.protocol == IpProtocol::TCP) else {
                 return false;
@@ -857,6 +872,8 @@ fn field_value(field: PacketField, ip: &IpPacket<'_>) -> Option<u64> {
         PacketField::TcpWindow => tcp.then_some(u64::from(m.tcp_window)),
         PacketField::TcpMss if tcp => tcp_mss(ip.transport_header).map(u64::from),
         PacketField::TcpMss => None,
+        // Known from the flow's certificates, not the packet (`field_matches`).
+        PacketField::TlsCertChainLen => None,
         PacketField::DnsOpcode => {
             let msg = match m.protocol {
                 IpProtocol::UDP => ip.payload,
@@ -1036,6 +1053,8 @@ impl Detector for RuleDetector {
         let mut d = DetectorStats::new(NAME)
             .counter("rules_loaded", summary.loaded as u64)
             .counter("rules_skipped", summary.skipped as u64)
+            .counter("certificate_flows", self.certs.len() as u64)
+            .counter("certificate_flows_dropped", self.certs.dropped)
             .counter(
                 "ip_only_rules",
                 self.set.prefilter.addr.ip_only.len() as u64,
@@ -1125,9 +1144,14 @@ impl Detector for RuleDetector {
         // application protocol, rules listing the packet's addresses, rules whose
         // application-buffer fast pattern the packet holds); evaluate them in rule order by
         // merging, so alerts come out in file order without a per-packet sort.
+        let chain = match flow {
+            Some(f) if self.set.uses_certificates => self.certs.feed(ip, f),
+            _ => None,
+        };
         let text = std::mem::take(&mut self.buffer_text);
-        let mut buffers =
-            AppBuffers::of_packet(ip, text).with_direction(flow.map(|f| f.direction.is_forward()));
+        let mut buffers = AppBuffers::of_packet(ip, text)
+            .with_direction(flow.map(|f| f.direction.is_forward()))
+            .with_certs(chain.as_ref());
         gather_buffer_hits(
             &self.set.prefilter.buffer_groups,
             &mut buffers,
@@ -1218,6 +1242,7 @@ impl Detector for RuleDetector {
             self.passed.remove(&flow.id);
         }
         self.state.end_flow(flow.id);
+        self.certs.end_flow(flow.id);
     }
 }
 

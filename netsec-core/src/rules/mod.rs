@@ -53,6 +53,7 @@ mod addr_index;
 mod addr_set;
 mod ast;
 mod buffers;
+mod certs;
 mod compile;
 mod dataset;
 #[cfg(test)]
@@ -196,6 +197,8 @@ pub struct RuleSet {
     summary: RuleSetSummary,
     /// The `dataset` sets the rules name, with their starting values.
     datasets: Vec<DatasetDef>,
+    /// A rule reads a certificate buffer: TLS flows' certificate chains are collected.
+    uses_certificates: bool,
 }
 
 /// Best-effort `sid` of a rule that did not parse.
@@ -397,11 +400,18 @@ impl Builder<'_> {
             }
         });
         let prefilter = Prefilter::build(&self.rules);
+        let uses_certificates = self.rules.iter().any(|r| {
+            r.buffers.iter().any(|b| b.is_certificate())
+                || r.fields
+                    .iter()
+                    .any(|(f, _)| *f == ast::PacketField::TlsCertChainLen)
+        });
         RuleSet {
             rules: self.rules,
             prefilter,
             summary: self.summary,
             datasets: self.datasets,
+            uses_certificates,
         }
     }
 }

@@ -1474,6 +1474,27 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 legacy_buffer_modifier(&mut opts, kw)?;
                 continue;
             }
+            "tls.subject" | "tls.issuerdn" | "tls.fingerprint" => {
+                // Suricata's older value forms: a (negatable) string the certificate field
+                // contains; a fingerprint compared without case.
+                let (negated, inner) = negated_quoted(kw, v)?;
+                let pattern = content_bytes(kw, inner)?;
+                if pattern.is_empty() {
+                    return Err(value_err(kw, "empty value"));
+                }
+                let buffer = match kw {
+                    "tls.subject" => StickyBuffer::TlsCertSubject,
+                    "tls.issuerdn" => StickyBuffer::TlsCertIssuer,
+                    _ => StickyBuffer::TlsCertFingerprint,
+                };
+                opts.push(RuleOption::Buffer(buffer));
+                RuleOption::Content(Content {
+                    negated,
+                    pattern,
+                    nocase: kw == "tls.fingerprint",
+                    ..Content::default()
+                })
+            }
             "tag" => {
                 let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
                 RuleOption::Tag(v.to_string())
@@ -1719,6 +1740,37 @@ mod tests {
     fn roundtrip(r: &Rule) {
         let text = r.to_string();
         assert_eq!(&ok(&text), r, "{text}");
+    }
+
+    #[test]
+    fn older_certificate_value_keywords_become_buffer_and_content() {
+        let r = ok(
+            r#"alert tls any any -> any any (tls.subject:!"CN=x"; tls.fingerprint:"AB:cd"; tls_cert_issuer; content:"O=y"; tls.cert_chain_len:>2; sid:1;)"#,
+        );
+        let content = |negated: bool, pattern: &[u8], nocase: bool| {
+            RuleOption::Content(Content {
+                negated,
+                pattern: pattern.to_vec(),
+                nocase,
+                ..Content::default()
+            })
+        };
+        assert_eq!(
+            r.options[..6],
+            [
+                RuleOption::Buffer(StickyBuffer::TlsCertSubject),
+                content(true, b"CN=x", false),
+                RuleOption::Buffer(StickyBuffer::TlsCertFingerprint),
+                content(false, b"AB:cd", true),
+                RuleOption::Buffer(StickyBuffer::TlsCertIssuer),
+                content(false, b"O=y", false),
+            ]
+        );
+        assert_eq!(
+            r.options[6],
+            RuleOption::Field(PacketField::TlsCertChainLen, UintCmp::Gt(2))
+        );
+        roundtrip(&r);
     }
 
     #[test]
