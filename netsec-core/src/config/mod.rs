@@ -133,6 +133,9 @@ pub struct RulesConfig {
     /// What the rules do with TCP flows taken up midstream (`ignore`: inspect them, the
     /// default; `pass-flow`: inspect none of their packets).
     pub midstream_policy: MidstreamPolicy,
+    /// Most rule alerts one packet raises (Suricata's `packet-alert-max`; default 15, and 0
+    /// means the default): beyond it, the highest-priority rules' alerts are kept.
+    pub packet_alert_max: u16,
 }
 
 impl Default for RulesConfig {
@@ -146,6 +149,7 @@ impl Default for RulesConfig {
             threshold_file: None,
             midstream: true,
             midstream_policy: MidstreamPolicy::Ignore,
+            packet_alert_max: crate::rules::DEFAULT_PACKET_ALERT_MAX,
         }
     }
 }
@@ -514,6 +518,7 @@ impl CheckedSensorConfig {
         let config = RuleDetectorConfig {
             midstream: self.config.rules.midstream,
             midstream_policy: self.config.rules.midstream_policy,
+            packet_alert_max: self.config.rules.packet_alert_max,
             ..RuleDetectorConfig::default()
         };
         (!self.rules.is_empty()).then(|| {

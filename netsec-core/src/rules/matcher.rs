@@ -46,6 +46,11 @@ pub struct RuleDetectorConfig {
     pub midstream: bool,
     /// What to do with TCP flows taken up midstream.
     pub midstream_policy: MidstreamPolicy,
+    /// Most alerts one packet raises (Suricata's `packet-alert-max`; 0 means the default,
+    /// [`DEFAULT_PACKET_ALERT_MAX`]). When more rules match, the alerts kept are those of
+    /// the highest priority, then the earliest rules, as Suricata's signature order keeps
+    /// them.
+    pub packet_alert_max: u16,
 }
 
 /// What the rule detector does with a TCP flow taken up midstream, whose opening SYN it did
@@ -72,9 +77,13 @@ impl Default for RuleDetectorConfig {
             max_flowbit_flows: 4_096,
             midstream: true,
             midstream_policy: MidstreamPolicy::Ignore,
+            packet_alert_max: DEFAULT_PACKET_ALERT_MAX,
         }
     }
 }
+
+/// Suricata's default `packet-alert-max`.
+pub const DEFAULT_PACKET_ALERT_MAX: u16 = 15;
 
 /// Counters of a [`RuleDetector`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -93,6 +102,8 @@ pub struct RuleStats {
     pub suppressed_by_pass: u64,
     /// Matches suppressed by `threshold` / `detection_filter`.
     pub suppressed_by_rate: u64,
+    /// Alerts dropped because their packet raised more than `packet_alert_max`.
+    pub suppressed_by_alert_max: u64,
     /// Matches not tracked (and not alerted) because the rate table was full.
     pub rate_table_drops: u64,
     /// Flows not remembered as passed because the pass table was full.
@@ -282,6 +293,27 @@ impl RuleDetector {
             self.listed.sort_unstable();
             self.listed.dedup();
         }
+    }
+
+    /// Keeps, of the matched rules that would alert, the `max` of highest priority (then
+    /// earliest), in that order, and every rule that does not alert (their state was
+    /// already applied); counts the alerts dropped.
+    #[cold]
+    fn keep_alerting(&mut self, max: usize, any_pass: bool) {
+        let rules = &self.set.rules;
+        let alerting = |i: &u32| {
+            let r = &rules[*i as usize];
+            r.raises && (!any_pass || r.action == Action::Pass)
+        };
+        let mut alerts: Vec<u32> = self.matched.iter().copied().filter(alerting).collect();
+        if alerts.len() <= max {
+            return;
+        }
+        alerts.sort_by_key(|&i| (rules[i as usize].priority, i));
+        self.stats.suppressed_by_alert_max += (alerts.len() - max) as u64;
+        alerts.truncate(max);
+        self.matched.retain(|i| !alerting(i));
+        self.matched.extend(alerts);
     }
 
     /// Whether a rate-limited rule may alert now.
@@ -1073,11 +1105,12 @@ impl Detector for RuleDetector {
             .counter("passed_packets", s.passed_packets)
             .counter("suppressed_by_pass", s.suppressed_by_pass)
             .counter("suppressed_by_rate", s.suppressed_by_rate)
+            .counter("suppressed_by_alert_max", s.suppressed_by_alert_max)
             .counter("step_limit_hits", s.step_limit_hits)
             .counter("dataset_values", self.datasets.len() as u64)
             .counter("dataset_drops", self.datasets.drops);
         d.alerts = s.alerts;
-        d.suppressed = s.suppressed_by_pass + s.suppressed_by_rate;
+        d.suppressed = s.suppressed_by_pass + s.suppressed_by_rate + s.suppressed_by_alert_max;
         d.tracked = (self.rate.len() + self.passed.len() + self.state.len()) as u64;
         d.evicted = s.rate_table_drops + s.pass_table_drops + self.state.drops;
         // Hash tables: a control byte per bucket, buckets up to twice the entries at the cap.
@@ -1199,6 +1232,13 @@ impl Detector for RuleDetector {
             .iter()
             .any(|&i| self.set.rules[i as usize].action == Action::Pass);
         let now_us = ip.meta.ts.as_micros();
+        let max = match self.config.packet_alert_max {
+            0 => DEFAULT_PACKET_ALERT_MAX,
+            n => n,
+        };
+        if self.matched.len() > usize::from(max) {
+            self.keep_alerting(usize::from(max), any_pass);
+        }
         for k in 0..self.matched.len() {
             let idx = self.matched[k];
             let r = &self.set.rules[idx as usize];
@@ -1626,6 +1666,27 @@ mod tests {
             "alert tcp any any -> any any ({rule_opts} sid:1;)"
         ));
         !sids(&mut d, &tcp(payload), None).is_empty()
+    }
+
+    #[test]
+    fn packet_alert_max_keeps_the_highest_priority_then_earliest_rules() {
+        let rules: String = (1..=6)
+            .map(|sid| {
+                let prio = if sid == 5 { "priority:1; " } else { "" };
+                format!("alert tcp any any -> any any (content:\"x\"; {prio}sid:{sid};)\n")
+            })
+            .collect();
+        let set = RuleSet::from_text(&rules, &RuleVars::default());
+        let config = RuleDetectorConfig {
+            packet_alert_max: 3,
+            ..RuleDetectorConfig::default()
+        };
+        let mut d = RuleDetector::with_config(set, config);
+        assert_eq!(sids(&mut d, &tcp(b"x"), None), [5, 1, 2]);
+        assert_eq!(d.stats().suppressed_by_alert_max, 3);
+        // Within the limit, nothing changes; 0 is the default (15).
+        let mut d = detector(&rules);
+        assert_eq!(sids(&mut d, &tcp(b"x"), None), [1, 2, 3, 4, 5, 6]);
     }
 
     #[test]

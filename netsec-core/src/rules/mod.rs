@@ -77,7 +77,9 @@ pub use ast::{
     PortSpec, Protocol, Rule, RuleDirection, RuleOption, StickyBuffer, Threshold, ThresholdType,
     Track, Transform, UintCmp, Xbits, XbitsTrack,
 };
-pub use matcher::{MidstreamPolicy, RuleDetector, RuleDetectorConfig, RuleStats};
+pub use matcher::{
+    MidstreamPolicy, RuleDetector, RuleDetectorConfig, RuleStats, DEFAULT_PACKET_ALERT_MAX,
+};
 pub use parse::{
     display_round_trips, parse_rule, parse_rules, ParseError, ParseErrorKind, ParsedLine,
 };
