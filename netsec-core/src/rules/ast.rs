@@ -1465,19 +1465,88 @@ impl fmt::Display for ByteJump {
 }
 
 /// A buffer transform: applies to the sticky buffer it follows, for the `content` and
-/// `pcre` after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// `pcre` after it; several apply in the order written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Transform {
     /// `dotprefix`: a `.` before the buffer (so `.example.com` with `endswith` matches the
     /// domain and its subdomains, never `badexample.com`).
     DotPrefix,
+    /// `to_lowercase`: ASCII letters lower-cased.
+    ToLowercase,
+    /// `to_uppercase`: ASCII letters upper-cased.
+    ToUppercase,
+    /// `strip_whitespace`: every ASCII whitespace byte removed.
+    StripWhitespace,
+    /// `compress_whitespace`: each run of ASCII whitespace made one space.
+    CompressWhitespace,
+    /// `url_decode`: `%XX` escapes decoded and `+` made a space.
+    UrlDecode,
+    /// `to_md5`: the buffer's MD5 digest (16 raw bytes).
+    ToMd5,
+    /// `to_sha1`: its SHA-1 digest (20 raw bytes).
+    ToSha1,
+    /// `to_sha256`: its SHA-256 digest (32 raw bytes).
+    ToSha256,
+    /// `xor:"<hex key>"`: each byte XORed with the key's bytes in turn.
+    Xor(Vec<u8>),
+    /// `pcrexform:"<regex>"`: the regex's first capture group, when it matches (the buffer
+    /// is left as it is otherwise).
+    Pcrexform(String),
 }
 
 impl Transform {
+    /// The transforms without a value, by keyword.
+    pub const PLAIN: [Transform; 9] = [
+        Transform::DotPrefix,
+        Transform::ToLowercase,
+        Transform::ToUppercase,
+        Transform::StripWhitespace,
+        Transform::CompressWhitespace,
+        Transform::UrlDecode,
+        Transform::ToMd5,
+        Transform::ToSha1,
+        Transform::ToSha256,
+    ];
+
     /// The keyword.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Transform::DotPrefix => "dotprefix",
+            Transform::ToLowercase => "to_lowercase",
+            Transform::ToUppercase => "to_uppercase",
+            Transform::StripWhitespace => "strip_whitespace",
+            Transform::CompressWhitespace => "compress_whitespace",
+            Transform::UrlDecode => "url_decode",
+            Transform::ToMd5 => "to_md5",
+            Transform::ToSha1 => "to_sha1",
+            Transform::ToSha256 => "to_sha256",
+            Transform::Xor(_) => "xor",
+            Transform::Pcrexform(_) => "pcrexform",
+        }
+    }
+}
+
+impl fmt::Display for Transform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Transform::Xor(key) => {
+                f.write_str("xor:\"")?;
+                for b in key {
+                    write!(f, "{b:02x}")?;
+                }
+                f.write_str("\";")
+            }
+            Transform::Pcrexform(re) => {
+                f.write_str("pcrexform:\"")?;
+                for c in re.chars() {
+                    if matches!(c, '"' | ';') {
+                        f.write_str("\\")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+                f.write_str("\";")
+            }
+            plain => write!(f, "{};", plain.as_str()),
         }
     }
 }
@@ -1747,7 +1816,7 @@ impl fmt::Display for RuleOption {
                 }
                 f.write_str(";")
             }
-            RuleOption::Transform(t) => write!(f, "{};", t.as_str()),
+            RuleOption::Transform(t) => write!(f, "{t}"),
             RuleOption::Buffer(b) => write!(f, "{};", b.as_str()),
             RuleOption::Unsupported { keyword, value } => match value {
                 Some(v) => write!(f, "{keyword}:{v};"),

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use super::ast::StickyBuffer;
 use super::http_buffers::HttpBuffers;
+use super::transform::TransformChain;
 use crate::app::tls_certs::CertChain;
 use crate::app::{dns, sip, ssh, tls};
 use crate::decode::{IpPacket, IpProtocol};
@@ -51,6 +52,9 @@ pub(crate) struct AppBuffers<'a> {
     /// The server's certificate chain, on the packet that completed it.
     certs: Option<&'a CertChain>,
     text: Vec<u8>,
+    /// The last transformed buffer (`get_transformed`) and a scratch for transforms.
+    transformed: Vec<u8>,
+    scratch: Vec<u8>,
 }
 
 impl<'a> AppBuffers<'a> {
@@ -80,7 +84,24 @@ impl<'a> AppBuffers<'a> {
             dotted: None,
             certs: None,
             text,
+            transformed: Vec::new(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// `buffer` after `chain`'s transforms, built for each call (only rules with
+    /// transforms other than a lone `dotprefix` ask).
+    pub(crate) fn get_transformed(
+        &mut self,
+        buffer: StickyBuffer,
+        chain: &TransformChain,
+    ) -> Option<&[u8]> {
+        let mut out = std::mem::take(&mut self.transformed);
+        out.clear();
+        out.extend_from_slice(self.get(buffer)?);
+        chain.apply(&mut out, &mut self.scratch);
+        self.transformed = out;
+        Some(&self.transformed)
     }
 
     /// The same, with the certificate chain this packet completed.

@@ -11,6 +11,7 @@ use memchr::memmem;
 use super::addr_set::AddrSet;
 use super::ast::*;
 use super::state::StateOp;
+use super::transform::TransformChain;
 use super::vars::{classtype_priority, RuleVars, CRITICAL_CLASSTYPES};
 use crate::app::AppProto;
 use crate::decode::IpProtocol;
@@ -464,8 +465,11 @@ pub(crate) struct CompiledRule {
     pub(crate) steps: Vec<PayloadStep>,
     /// The buffer each step inspects (same length as `steps`).
     pub(crate) buffers: Vec<StickyBuffer>,
-    /// Whether each step's buffer is `dotprefix`ed (same length as `steps`).
-    pub(crate) dotprefixed: Vec<bool>,
+    /// The transform chain each step's buffer goes through: 0 for none, else 1 + its index
+    /// in `chains` (same length as `steps`).
+    pub(crate) transforms: Vec<u16>,
+    /// The rule's transform chains.
+    pub(crate) chains: Vec<TransformChain>,
     /// The application protocol the header names (`alert http …`), if any.
     pub(crate) app: Option<AppProto>,
     /// Index into `steps` of the content given to the prefilter (the rule's fast pattern).
@@ -505,6 +509,17 @@ impl CompiledRule {
     /// before the rules that test, and can be IP-only.
     pub(crate) fn only_writes_bits(&self) -> bool {
         self.state.iter().all(|b| !b.reads())
+    }
+
+    /// The transform chain of step `i`'s buffer, if it has one.
+    pub(crate) fn chain(&self, i: usize) -> Option<&TransformChain> {
+        let id = *self.transforms.get(i)?;
+        self.chains.get(usize::from(id).checked_sub(1)?)
+    }
+
+    /// Whether step `i`'s buffer is `dotprefix`ed and nothing else.
+    pub(crate) fn is_dotprefixed(&self, i: usize) -> bool {
+        self.chain(i).is_some_and(TransformChain::is_dotprefix)
     }
 }
 
@@ -566,7 +581,9 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     let mut buffers = Vec::new();
     let mut buffer = StickyBuffer::PktData;
     let mut fast_marked = None;
-    let mut dotprefix = false;
+    // The transforms of the current buffer, and their chain's id (0: none).
+    let mut chain: Vec<Transform> = Vec::new();
+    let mut transform_id: u16 = 0;
     let mut urilen: Vec<(UintCmp, StickyBuffer)> = Vec::new();
     let mut var_names: Vec<String> = Vec::new();
     let mut c = CompiledRule {
@@ -590,7 +607,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         bidirectional: rule.direction == RuleDirection::Both,
         steps: Vec::new(),
         buffers: Vec::new(),
-        dotprefixed: Vec::new(),
+        transforms: Vec::new(),
+        chains: Vec::new(),
         app: match &rule.protocol {
             Protocol::App(p) => Some(*p),
             _ => None,
@@ -628,7 +646,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             | RuleOption::Prefilter
             | RuleOption::Tag(_) => {}
             RuleOption::Content(ct) => {
-                if ct.fast_pattern && !ct.negated && in_payload(buffer) && !dotprefix {
+                if ct.fast_pattern && !ct.negated && in_payload(buffer) && chain.is_empty() {
                     fast_marked = Some(steps.len());
                 }
                 let mut compiled =
@@ -636,20 +654,21 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 compiled.vars = resolve_vars(&ct.vars, &var_names)?;
                 steps.push(PayloadStep::Content(compiled));
                 buffers.push(buffer);
-                c.dotprefixed.push(dotprefix);
+                c.transforms.push(transform_id);
             }
             RuleOption::Pcre(p) => match translate_pcre(p) {
                 Ok((cp, named)) => {
                     steps.push(PayloadStep::Pcre(cp));
                     buffers.push(named.unwrap_or(buffer));
-                    c.dotprefixed.push(dotprefix && named.is_none());
+                    c.transforms
+                        .push(if named.is_none() { transform_id } else { 0 });
                 }
                 Err(name) => unsupported.push(name),
             },
             RuleOption::Bsize(x) => {
                 steps.push(PayloadStep::Bsize(*x));
                 buffers.push(buffer);
-                c.dotprefixed.push(dotprefix);
+                c.transforms.push(transform_id);
             }
             RuleOption::IsDataAt(d) => {
                 let refs: Vec<VarRef> = d
@@ -663,7 +682,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 let slots = resolve_vars(&refs, &var_names)?;
                 steps.push(PayloadStep::IsDataAt(d.clone(), slots));
                 buffers.push(buffer);
-                c.dotprefixed.push(dotprefix);
+                c.transforms.push(transform_id);
             }
             RuleOption::ByteTest(ByteTest { read, .. })
             | RuleOption::ByteJump(ByteJump { read, .. })
@@ -683,28 +702,35 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 let slots = resolve_vars(&b.vars, &var_names)?;
                 steps.push(PayloadStep::ByteTest(b.clone(), slots));
                 buffers.push(buffer);
-                c.dotprefixed.push(dotprefix);
+                c.transforms.push(transform_id);
             }
             RuleOption::ByteJump(b) => {
                 let slots = resolve_vars(&b.vars, &var_names)?;
                 steps.push(PayloadStep::ByteJump(b.clone(), slots));
                 buffers.push(buffer);
-                c.dotprefixed.push(dotprefix);
+                c.transforms.push(transform_id);
             }
             RuleOption::ByteExtract(b) => {
                 let slot = define_var(&b.name, &mut var_names)?;
                 steps.push(PayloadStep::ByteExtract(b.clone(), slot));
                 buffers.push(buffer);
-                c.dotprefixed.push(dotprefix);
+                c.transforms.push(transform_id);
             }
             RuleOption::ByteMath(b) => {
                 let slots = resolve_vars(&b.vars, &var_names)?;
                 let slot = define_var(&b.result, &mut var_names)?;
                 steps.push(PayloadStep::ByteMath(b.clone(), slots, slot));
                 buffers.push(buffer);
-                c.dotprefixed.push(dotprefix);
+                c.transforms.push(transform_id);
             }
-            RuleOption::Transform(Transform::DotPrefix) => dotprefix = true,
+            RuleOption::Transform(t) => {
+                chain.push(t.clone());
+                c.chains
+                    .push(TransformChain::compile(&chain).map_err(CompileOutcome::Invalid)?);
+                transform_id = u16::try_from(c.chains.len()).map_err(|_| {
+                    CompileOutcome::Invalid("too many transforms in one rule".into())
+                })?;
+            }
             RuleOption::Urilen { cmp, raw } => {
                 let buffer = if *raw {
                     StickyBuffer::HttpUriRaw
@@ -715,7 +741,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             }
             RuleOption::Buffer(b) => {
                 buffer = *b;
-                dotprefix = false;
+                chain.clear();
+                transform_id = 0;
             }
             RuleOption::Dsize(x) => c.dsize.push(*x),
             RuleOption::Ttl(x) => c.ttl.push(*x),
@@ -802,7 +829,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
     for (cmp, buffer) in urilen {
         steps.push(PayloadStep::Bsize(cmp));
         buffers.push(buffer);
-        c.dotprefixed.push(false);
+        c.transforms.push(0);
     }
     // Fast pattern: the marked content, else the longest non-negated content.
     let fast = fast_marked.or_else(|| {
@@ -810,7 +837,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             .iter()
             .enumerate()
             .filter(|(i, _)| buffers.get(*i).is_some_and(|b| in_payload(*b)))
-            .filter(|(i, _)| !c.dotprefixed[*i])
+            .filter(|(i, _)| c.transforms[*i] == 0)
             .filter_map(|(i, s)| match s {
                 PayloadStep::Content(ct) if !ct.spec.negated => Some((i, ct.spec.pattern.len())),
                 _ => None,
@@ -850,6 +877,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             .iter()
             .enumerate()
             .filter(|(i, _)| c.buffers[*i] != StickyBuffer::PktData)
+            // A transformed buffer's literal is not in the raw buffer (but for the dot).
+            .filter(|(i, _)| c.transforms[*i] == 0 || c.is_dotprefixed(*i))
             .filter_map(|(i, s)| match s {
                 PayloadStep::Content(ct) if !ct.spec.negated => Some((i, ct.spec.pattern.len())),
                 _ => None,

@@ -62,6 +62,10 @@ fn rule(sid: usize) -> impl Strategy<Value = String> {
             Just("threshold: type limit, track by_src, seconds 60, count 1;"),
             Just("http.header; content:\"abc\";"),
             Just("http.header_names; content:\"|0d 0a|X|0d 0a|\"; pkt_data;"),
+            // Transformed buffers: no fast pattern from them.
+            Just("to_uppercase; content:\"ABC\";"),
+            Just("pkt_data; xor:\"20\"; content:\"ABC\";"),
+            Just("http.header; pcrexform:\"(b.)\"; content:\"bc\";"),
         ],
         0..3,
     );

@@ -481,16 +481,17 @@ pub(super) fn rule_matches(
     let mut start = 0;
     let mut ok = true;
     while ok && start < r.steps.len() {
-        let (buffer, dotted) = (r.buffers[start], r.dotprefixed[start]);
+        let (buffer, transform) = (r.buffers[start], r.transforms[start]);
         let run = (start..r.steps.len())
-            .take_while(|&i| r.buffers[i] == buffer && r.dotprefixed[i] == dotted)
+            .take_while(|&i| r.buffers[i] == buffer && r.transforms[i] == transform)
             .count();
         let steps = &r.steps[start..start + run];
         let chain = buffers.cert_chain();
-        let hay = if dotted {
-            buffers.get_dotprefixed(buffer)
-        } else {
-            buffers.get(buffer)
+        let dotted = transform != 0;
+        let hay = match r.chain(start) {
+            None => buffers.get(buffer),
+            Some(t) if t.is_dotprefix() => buffers.get_dotprefixed(buffer),
+            Some(t) => buffers.get_transformed(buffer, t),
         };
         ok = match hay {
             // `tls.certs`: one of the certificates must match.

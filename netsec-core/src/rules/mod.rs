@@ -69,6 +69,7 @@ mod rate;
 mod requires;
 mod state;
 mod threshold_config;
+mod transform;
 mod vars;
 
 pub use ast::{

@@ -1589,7 +1589,38 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 RuleOption::Urilen { cmp, raw }
             }
             "isdataat" => RuleOption::IsDataAt(parse_isdataat(kw, v)?),
-            "dotprefix" if v.is_none() => RuleOption::Transform(Transform::DotPrefix),
+            plain if v.is_none() && Transform::PLAIN.iter().any(|t| t.as_str() == plain) => {
+                let t = Transform::PLAIN
+                    .into_iter()
+                    .find(|t| t.as_str() == plain)
+                    .unwrap_or(Transform::DotPrefix);
+                RuleOption::Transform(t)
+            }
+            "xor" => {
+                let (_, inner) = negated_quoted(kw, v.map(str::trim))?;
+                let hex = inner.as_bytes();
+                if hex.is_empty() || hex.len() % 2 != 0 {
+                    return Err(value_err(kw, "takes an even number of hex digits"));
+                }
+                let key = hex
+                    .chunks(2)
+                    .map(|p| {
+                        std::str::from_utf8(p)
+                            .ok()
+                            .and_then(|d| u8::from_str_radix(d, 16).ok())
+                    })
+                    .collect::<Option<Vec<u8>>>()
+                    .ok_or_else(|| value_err(kw, format!("{inner:?} is not hex")))?;
+                RuleOption::Transform(Transform::Xor(key))
+            }
+            "pcrexform" => {
+                let (negated, inner) = negated_quoted(kw, v.map(str::trim))?;
+                if negated || inner.is_empty() {
+                    return Err(value_err(kw, "takes a quoted regular expression"));
+                }
+                let re = inner.replace("\\\"", "\"").replace("\\;", ";");
+                RuleOption::Transform(Transform::Pcrexform(re))
+            }
             "byte_test" | "byte_jump" => parse_byte_op(kw, v)?,
             "byte_extract" => RuleOption::ByteExtract(parse_byte_extract(kw, v)?),
             "byte_math" => RuleOption::ByteMath(parse_byte_math(kw, v)?),

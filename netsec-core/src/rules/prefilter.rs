@@ -248,7 +248,7 @@ impl Prefilter {
                 return None;
             };
             let mut lit = c.spec.pattern.as_slice();
-            if r.dotprefixed[s] && lit.len() > 1 {
+            if r.is_dotprefixed(s) && lit.len() > 1 {
                 lit = lit.strip_prefix(b".").unwrap_or(lit);
             }
             Some((lit, c.spec.nocase || r.buffers[s] == StickyBuffer::HttpHost))

@@ -235,7 +235,11 @@ fn option() -> impl Strategy<Value = RuleOption> {
                 var: None,
             })
         }),
-        Just(RuleOption::Transform(Transform::DotPrefix)),
+        prop::sample::select(Transform::PLAIN.to_vec()).prop_map(RuleOption::Transform),
+        Just(RuleOption::Transform(Transform::Xor(vec![0x0d, 0x20]))),
+        Just(RuleOption::Transform(Transform::Pcrexform(
+            r"[a-z]\s(.+);?".into()
+        ))),
         (uint(65535), any::<bool>()).prop_map(|(cmp, raw)| RuleOption::Urilen { cmp, raw }),
         (
             prop::sample::select(FlowbitsCommand::ALL[..5].to_vec()),
