@@ -77,6 +77,8 @@ impl AppInspector {
             AppProto::Quic => true,
             // Recognised only: rules read its start lines from each packet.
             AppProto::Sip => true,
+            // Recognised only.
+            AppProto::Tftp => true,
         };
     }
 

@@ -52,11 +52,13 @@ pub enum AppProto {
     Quic,
     /// SIP over UDP or TCP (a request or status line naming `SIP/2.0`).
     Sip,
+    /// TFTP (a read or write request: opcode, file name, transfer mode).
+    Tftp,
 }
 
 impl AppProto {
     /// All protocols, in [`AppProto::index`] order.
-    pub const ALL: [AppProto; 8] = [
+    pub const ALL: [AppProto; 9] = [
         AppProto::Unknown,
         AppProto::Dns,
         AppProto::Tls,
@@ -65,10 +67,11 @@ impl AppProto {
         AppProto::Dhcp,
         AppProto::Quic,
         AppProto::Sip,
+        AppProto::Tftp,
     ];
 
     /// Lower-case name, as the `app_proto` column and rule headers spell it (`unknown`, `dns`,
-    /// `tls`, `http`, `ssh`, `dhcp`, `quic`, `sip`).
+    /// `tls`, `http`, `ssh`, `dhcp`, `quic`, `sip`, `tftp`).
     pub fn as_str(self) -> &'static str {
         match self {
             AppProto::Unknown => "unknown",
@@ -79,6 +82,7 @@ impl AppProto {
             AppProto::Dhcp => "dhcp",
             AppProto::Quic => "quic",
             AppProto::Sip => "sip",
+            AppProto::Tftp => "tftp",
         }
     }
 
@@ -97,7 +101,7 @@ impl AppProto {
     /// TCP: a TLS handshake record, an SSH identification string, a SIP start line, an
     /// HTTP/1.x request or status line, or a length-prefixed DNS message. UDP: DHCP (BOOTP
     /// with the magic cookie), a QUIC long-header packet of a known version, a SIP start
-    /// line, or a DNS message. Ports are not consulted,
+    /// line, a TFTP read or write request, or a DNS message. Ports are not consulted,
     /// so services on unusual ports are recognised and other traffic on well-known ports is
     /// not mislabelled. Cheap: each check looks at a few bytes before parsing further.
     pub fn detect(protocol: IpProtocol, payload: &[u8]) -> AppProto {
@@ -136,11 +140,36 @@ fn detect_udp(p: &[u8]) -> AppProto {
         AppProto::Quic
     } else if sip::parse(p).is_some() {
         AppProto::Sip
+    } else if is_tftp_request(p) {
+        AppProto::Tftp
     } else if looks_like_dns(p) {
         AppProto::Dns
     } else {
         AppProto::Unknown
     }
+}
+
+/// A TFTP read or write request (RFC 1350 §5): opcode 1 or 2, a file name of printable
+/// bytes, a NUL, a transfer mode Suricata knows (`netascii`, `octet`, `mail`, any case),
+/// a NUL (options may follow, RFC 2347).
+fn is_tftp_request(p: &[u8]) -> bool {
+    let Some(rest) = p.strip_prefix(&[0, 1]).or_else(|| p.strip_prefix(&[0, 2])) else {
+        return false;
+    };
+    let Some(name_end) = rest.iter().position(|&b| b == 0) else {
+        return false;
+    };
+    let name = &rest[..name_end];
+    let after = &rest[name_end + 1..];
+    let Some(mode_end) = after.iter().position(|&b| b == 0) else {
+        return false;
+    };
+    let mode = &after[..mode_end];
+    !name.is_empty()
+        && name.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+        && ["netascii", "octet", "mail"]
+            .iter()
+            .any(|m| mode.eq_ignore_ascii_case(m.as_bytes()))
 }
 
 /// BOOTP (RFC 951) op 1 or 2 with the DHCP magic cookie at offset 236 (RFC 2131 §3).
@@ -239,6 +268,26 @@ mod tests {
             assert_eq!(AppProto::ALL[p.index()], p);
         }
         assert_eq!(AppProto::from_name("smtp"), None);
+    }
+
+    #[test]
+    fn detects_tftp_requests_only() {
+        assert_eq!(
+            AppProto::detect(UDP, b"\0\x01rfc1350.txt\0octet\0"),
+            AppProto::Tftp
+        );
+        assert_eq!(
+            AppProto::detect(UDP, b"\0\x02a b\0NetASCII\0blksize\x00512\0"),
+            AppProto::Tftp
+        );
+        for not in [
+            &b"\0\x01\0octet\0"[..],
+            b"\0\x01f\0binary\0",
+            b"\0\x03\0\x01data",
+            b"\0\x01f\0octet",
+        ] {
+            assert_ne!(AppProto::detect(UDP, not), AppProto::Tftp, "{not:?}");
+        }
     }
 
     #[test]

@@ -555,7 +555,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
         Protocol::Ipv6 => ProtoClass::Ipv6,
         Protocol::App(p) => match p {
             AppProto::Dns | AppProto::Sip => ProtoClass::TcpOrUdp,
-            AppProto::Dhcp | AppProto::Quic => ProtoClass::Udp,
+            AppProto::Dhcp | AppProto::Quic | AppProto::Tftp => ProtoClass::Udp,
             AppProto::Tls | AppProto::Http | AppProto::Ssh => ProtoClass::Tcp,
             AppProto::Unknown => ProtoClass::Ip,
         },
