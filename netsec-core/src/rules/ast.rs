@@ -237,16 +237,20 @@ pub enum DatasetCommand {
     Set,
     /// `unset`: removes the value; matches when it was there.
     Unset,
+    /// `datarep:<name>,<op>,<n>`: matches when the value is in the set and its reputation
+    /// (the number after it in the set's file) compares as asked.
+    Rep(UintCmp),
 }
 
 impl DatasetCommand {
-    /// The keyword's spelling.
+    /// The keyword's spelling (`rep` for a `datarep`).
     pub fn as_str(self) -> &'static str {
         match self {
             DatasetCommand::IsSet => "isset",
             DatasetCommand::IsNotSet => "isnotset",
             DatasetCommand::Set => "set",
             DatasetCommand::Unset => "unset",
+            DatasetCommand::Rep(_) => "rep",
         }
     }
 }
@@ -297,13 +301,30 @@ pub struct Dataset {
 
 impl fmt::Display for Dataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "dataset:{},{},type {}",
-            self.command.as_str(),
-            self.name,
-            self.kind.as_str()
-        )?;
+        if let DatasetCommand::Rep(cmp) = self.command {
+            let (op, n) = match cmp {
+                UintCmp::Lt(n) => ("<", n),
+                UintCmp::Le(n) => ("<=", n),
+                UintCmp::Gt(n) => (">", n),
+                UintCmp::Ge(n) => (">=", n),
+                UintCmp::Ne(n) => ("!=", n),
+                UintCmp::Eq(n) | UintCmp::Range(n, _) | UintCmp::NotRange(n, _) => ("==", n),
+            };
+            write!(
+                f,
+                "datarep:{},{op},{n},type {}",
+                self.name,
+                self.kind.as_str()
+            )?;
+        } else {
+            write!(
+                f,
+                "dataset:{},{},type {}",
+                self.command.as_str(),
+                self.name,
+                self.kind.as_str()
+            )?;
+        }
         if let Some(l) = &self.load {
             write!(f, ",load {l}")?;
         }

@@ -538,6 +538,8 @@ pub(crate) enum CompileOutcome {
 #[derive(Debug, Clone)]
 pub(crate) struct DatasetOp {
     pub(crate) buffer: StickyBuffer,
+    /// The transform chain of the buffer (0: none; see [`CompiledRule::transforms`]).
+    pub(crate) transform: u16,
     pub(crate) dataset: Dataset,
     pub(crate) id: u32,
 }
@@ -793,6 +795,7 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             }
             RuleOption::Dataset(d) => c.datasets.push(DatasetOp {
                 buffer,
+                transform: transform_id,
                 dataset: d.clone(),
                 id: 0,
             }),

@@ -1,16 +1,18 @@
-//! `dataset` (Suricata 6+): sets of buffer values that rules test and change.
+//! `dataset` (Suricata 6+): sets of buffer values that rules test and change; `datarep`:
+//! their values' reputations compared.
 //!
 //! `dataset:<isset|isnotset|set|unset>,<name>,type <string|md5|sha256|ipv4|ip>[,load
 //! <file>][,save <file>][,state <file>][,memcap <n>][,hashsize <n>]` looks the current
 //! buffer up in the set `name`: `isset`/`isnotset` match on membership, `set` matches when
 //! it adds the value (it was absent), `unset` when it removes it. Sets are shared by name
 //! across rules and start from their `load` file (or `state` file): one value per line,
-//! base64 for `string`, hex for `md5`/`sha256`, an address for `ipv4`/`ip`; anything after a
-//! comma on a line (a `datarep` value) is ignored. Relative file names are resolved against
+//! base64 for `string`, hex for `md5`/`sha256`, an address for `ipv4`/`ip`, then for a
+//! `datarep` set a comma and the value's reputation. `datarep:<name>,<op>,<n>,…` matches
+//! when the buffer's value is in the set with a reputation comparing as asked. Relative file names are resolved against
 //! the directory of the rule file. Sets are kept in memory only: `save` and `state` files
 //! are not written.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -27,7 +29,8 @@ pub const MAX_DATASET_ENTRIES: usize = 1 << 16;
 pub(crate) struct DatasetDef {
     pub(crate) name: String,
     pub(crate) kind: DatasetKind,
-    pub(crate) values: HashSet<Box<[u8]>, RandomState>,
+    /// Each value with its reputation (0 when its file gives none).
+    pub(crate) values: HashMap<Box<[u8]>, u32, RandomState>,
 }
 
 /// The value of a buffer as a set of `kind` stores it: addresses as 4 bytes (IPv4, and
@@ -41,28 +44,41 @@ fn key(kind: DatasetKind, value: &[u8]) -> &[u8] {
     }
 }
 
-/// Reads a set's file: one value per line, as `kind` writes them.
+/// A set's value with its reputation.
+pub(crate) type RepValue = (Box<[u8]>, u32);
+
+/// Reads a set's file: one value per line, as `kind` writes them, optionally followed by a
+/// comma and its reputation (a `datarep` file).
 ///
 /// # Errors
-/// A line that is not a value of `kind`, naming its number; or the file's read error.
-pub(crate) fn load(path: &Path, kind: DatasetKind) -> Result<Vec<Box<[u8]>>, String> {
+/// A line that is not a value of `kind` (or whose reputation is not a number), naming its
+/// number; or the file's read error.
+pub(crate) fn load(path: &Path, kind: DatasetKind) -> Result<Vec<RepValue>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("dataset file {}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let value = line.split(',').next().unwrap_or("").trim();
+        let (value, rep) = match line.split_once(',') {
+            Some((v, r)) => (v.trim(), Some(r.trim())),
+            None => (line.trim(), None),
+        };
         if value.is_empty() || value.starts_with('#') {
             continue;
         }
-        let parsed = parse_value(kind, value).ok_or_else(|| {
+        let bad = |what: &str| {
             format!(
-                "dataset file {} line {}: not a {} value: {value:?}",
+                "dataset file {} line {}: not a {what}: {line:?}",
                 path.display(),
-                i + 1,
-                kind.as_str()
+                i + 1
             )
-        })?;
-        out.push(parsed.into_boxed_slice());
+        };
+        let parsed =
+            parse_value(kind, value).ok_or_else(|| bad(&format!("{} value", kind.as_str())))?;
+        let rep = match rep {
+            Some(r) => r.parse().map_err(|_| bad("reputation"))?,
+            None => 0,
+        };
+        out.push((parsed.into_boxed_slice(), rep));
     }
     Ok(out)
 }
@@ -113,19 +129,23 @@ impl Datasets {
         };
         let value = key(set.kind, value);
         match command {
-            DatasetCommand::IsSet => set.values.contains(value),
-            DatasetCommand::IsNotSet => !set.values.contains(value),
+            DatasetCommand::IsSet => set.values.contains_key(value),
+            DatasetCommand::IsNotSet => !set.values.contains_key(value),
             DatasetCommand::Set => {
-                if set.values.contains(value) {
+                if set.values.contains_key(value) {
                     false
                 } else if set.values.len() >= MAX_DATASET_ENTRIES {
                     self.drops += 1;
                     false
                 } else {
-                    set.values.insert(value.into())
+                    set.values.insert(value.into(), 0).is_none()
                 }
             }
-            DatasetCommand::Unset => set.values.remove(value),
+            DatasetCommand::Unset => set.values.remove(value).is_some(),
+            DatasetCommand::Rep(cmp) => set
+                .values
+                .get(value)
+                .is_some_and(|&rep| cmp.matches(u64::from(rep))),
         }
     }
 
@@ -138,12 +158,17 @@ impl Datasets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::ast::UintCmp;
 
     fn def(kind: DatasetKind, values: &[&[u8]]) -> DatasetDef {
         DatasetDef {
             name: "s".into(),
             kind,
-            values: values.iter().map(|v| Box::<[u8]>::from(*v)).collect(),
+            values: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Box::<[u8]>::from(*v), i as u32 * 100))
+                .collect(),
         }
     }
 
@@ -157,6 +182,20 @@ mod tests {
         assert!(d.apply(0, DatasetCommand::Unset, b"wget"), "removed");
         assert!(!d.apply(0, DatasetCommand::Unset, b"wget"));
         assert!(!d.apply(7, DatasetCommand::IsSet, b"curl"), "no such set");
+    }
+
+    #[test]
+    fn datarep_compares_the_reputation_of_values_in_the_set() {
+        // Reputations 0 and 100.
+        let mut d = Datasets::new(vec![def(DatasetKind::String, &[b"a", b"b"])]);
+        let rep = |cmp| DatasetCommand::Rep(cmp);
+        assert!(d.apply(0, rep(UintCmp::Gt(50)), b"b"));
+        assert!(!d.apply(0, rep(UintCmp::Gt(50)), b"a"));
+        assert!(d.apply(0, rep(UintCmp::Eq(0)), b"a"));
+        assert!(
+            !d.apply(0, rep(UintCmp::Lt(1000)), b"absent"),
+            "not in the set"
+        );
     }
 
     #[test]
@@ -176,12 +215,21 @@ mod tests {
         let values = load(&file, DatasetKind::String).expect("loads");
         assert_eq!(
             values,
-            vec![Box::<[u8]>::from(&b"curl"[..]), Box::from(&b"wget"[..])]
+            vec![
+                (Box::<[u8]>::from(&b"curl"[..]), 0),
+                (Box::from(&b"wget"[..]), 5)
+            ]
+        );
+        std::fs::write(&file, "Y3VybA==,high\n").expect("write");
+        let err = load(&file, DatasetKind::String).expect_err("a reputation is a number");
+        assert!(
+            err.contains("line 1") && err.contains("reputation"),
+            "{err}"
         );
         std::fs::write(&file, "10.0.0.1\n::ffff:10.0.0.2\n2001:db8::1\n").expect("write");
         let values = load(&file, DatasetKind::Ip).expect("loads");
         assert_eq!(
-            values.iter().map(|v| v.len()).collect::<Vec<_>>(),
+            values.iter().map(|(v, _)| v.len()).collect::<Vec<_>>(),
             [4, 4, 16]
         );
         let err = load(&file, DatasetKind::Ipv4).expect_err("IPv6 in an ipv4 set");

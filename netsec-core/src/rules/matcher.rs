@@ -845,9 +845,14 @@ fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usi
 /// (a command on a buffer the packet lacks does not).
 fn apply_datasets(sets: &mut Datasets, r: &CompiledRule, buffers: &mut AppBuffers<'_>) -> bool {
     r.datasets.iter().all(|op| {
-        buffers
-            .get(op.buffer)
-            .is_some_and(|value| sets.apply(op.id, op.dataset.command, value))
+        let chain = usize::from(op.transform)
+            .checked_sub(1)
+            .and_then(|i| r.chains.get(i));
+        let value = match chain {
+            Some(t) => buffers.get_transformed(op.buffer, t),
+            None => buffers.get(op.buffer),
+        };
+        value.is_some_and(|value| sets.apply(op.id, op.dataset.command, value))
     })
 }
 

@@ -343,7 +343,7 @@ impl Builder<'_> {
                 op.id = at as u32;
                 continue;
             }
-            let mut values: std::collections::HashSet<Box<[u8]>, _> = Default::default();
+            let mut values: std::collections::HashMap<Box<[u8]>, u32, _> = Default::default();
             if let Some(file) = &d.load {
                 let dir = self
                     .sources

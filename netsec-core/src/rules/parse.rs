@@ -1201,14 +1201,31 @@ fn pcre_capture(v: &str) -> Option<&str> {
 fn parse_dataset(kw: &str, v: Option<&str>) -> PResult<Dataset> {
     let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
     let mut parts = v.split(',').map(str::trim);
-    let command = match parts.next().unwrap_or("") {
-        "isset" => DatasetCommand::IsSet,
-        "isnotset" => DatasetCommand::IsNotSet,
-        "set" => DatasetCommand::Set,
-        "unset" => DatasetCommand::Unset,
-        other => return Err(value_err(kw, format!("unknown command {other:?}"))),
+    let (command, name) = if kw == "datarep" {
+        // `datarep:<name>,<op>,<n>,…`
+        let name = state_name(kw, parts.next().unwrap_or(""))?;
+        let op = parts.next().unwrap_or("");
+        let n: u64 = number(kw, parts.next())?;
+        let cmp = match op {
+            ">" => UintCmp::Gt(n),
+            "<" => UintCmp::Lt(n),
+            ">=" => UintCmp::Ge(n),
+            "<=" => UintCmp::Le(n),
+            "==" => UintCmp::Eq(n),
+            "!=" => UintCmp::Ne(n),
+            other => return Err(value_err(kw, format!("unknown operator {other:?}"))),
+        };
+        (DatasetCommand::Rep(cmp), name)
+    } else {
+        let command = match parts.next().unwrap_or("") {
+            "isset" => DatasetCommand::IsSet,
+            "isnotset" => DatasetCommand::IsNotSet,
+            "set" => DatasetCommand::Set,
+            "unset" => DatasetCommand::Unset,
+            other => return Err(value_err(kw, format!("unknown command {other:?}"))),
+        };
+        (command, state_name(kw, parts.next().unwrap_or(""))?)
     };
-    let name = state_name(kw, parts.next().unwrap_or(""))?;
     let (mut kind, mut load, mut other) = (None, None, Vec::new());
     for part in parts {
         let (key, value) = part.split_once(char::is_whitespace).unwrap_or((part, ""));
@@ -1500,7 +1517,7 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 RuleOption::Tag(v.to_string())
             }
             "prefilter" if v.is_none() => RuleOption::Prefilter,
-            "dataset" => RuleOption::Dataset(parse_dataset(kw, v)?),
+            "dataset" | "datarep" => RuleOption::Dataset(parse_dataset(kw, v)?),
             "reference" | "metadata" | "target" | "requires" => {
                 let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
                 if v.is_empty() {
@@ -1771,6 +1788,24 @@ mod tests {
     fn roundtrip(r: &Rule) {
         let text = r.to_string();
         assert_eq!(&ok(&text), r, "{text}");
+    }
+
+    #[test]
+    fn datarep_parses_as_a_dataset_reputation_command() {
+        let r = ok(
+            "alert dns any any -> any any (dns.query; to_md5; datarep:dns_md5, >, 200, load dns_md5.rep, type md5, memcap 10mb; sid:1;)",
+        );
+        let RuleOption::Dataset(d) = &r.options[2] else {
+            panic!("{:?}", r.options);
+        };
+        assert_eq!(d.command, DatasetCommand::Rep(UintCmp::Gt(200)));
+        assert_eq!((d.name.as_str(), d.kind), ("dns_md5", DatasetKind::Md5));
+        assert_eq!(d.load.as_deref(), Some("dns_md5.rep"));
+        roundtrip(&r);
+        assert!(matches!(
+            err("alert dns any any -> any any (datarep:x, ~, 1, type string; sid:1;)"),
+            ParseErrorKind::Value { .. }
+        ));
     }
 
     #[test]
