@@ -786,7 +786,9 @@ fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usi
     if buf.is_empty() || at < 0 || at as usize + n > buf.len() {
         return None;
     }
-    if read.relative && at as usize >= buf.len() {
+    // Relative reads need a byte to start at, but a read of no bytes may sit at the very end
+    // (Suricata bug 4623: a 0-byte byte_jump after a content ending the buffer).
+    if read.relative && n > 0 && at as usize >= buf.len() {
         return None;
     }
     if n == 0 {
@@ -1761,6 +1763,19 @@ mod tests {
         assert!(!hits(
             "byte_jump:1,0,from_beginning,post_offset 4;",
             b"\x00123"
+        ));
+    }
+
+    #[test]
+    fn a_jump_of_no_bytes_may_start_at_the_end_of_the_buffer() {
+        // Suricata bug 4623: the content ends the payload; the jump goes back from there.
+        let rule = "content:\"|0f 54|\"; byte_jump:0,0,relative,post_offset -5; \
+                    pcre:\"/^\\xe0\\x3a/R\";";
+        assert!(hits(rule, b"\x7c\xe0\x3a\x01\x0f\x54"));
+        // A relative read of one byte there has nothing to read.
+        assert!(!hits(
+            "content:\"|0f 54|\"; byte_test:1,=,0,0,relative;",
+            b"\x0f\x54"
         ));
     }
 
