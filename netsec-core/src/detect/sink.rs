@@ -209,8 +209,10 @@ impl<W: Write> EveAlertSink<W> {
             }
             obj.insert("flow".into(), Value::Object(flow));
         }
-        if let Some(p) = alert.meta.get("app_proto") {
-            obj.insert("app_proto".into(), p.clone());
+        for key in ["app_proto", "traffic"] {
+            if let Some(v) = alert.meta.get(key) {
+                obj.insert(key.into(), v.clone());
+            }
         }
         if let Some(action) = alert.meta.get("action").and_then(Value::as_str) {
             obj.insert(

@@ -295,6 +295,30 @@ impl RuleDetector {
         }
     }
 
+    /// Records in `alert.meta.traffic` the `traffic/id/…` and `traffic/label/…` flowbits
+    /// set on the flow (`{"id": [...], "label": [...]}`), as Suricata's EVE writes them.
+    #[cold]
+    fn tag_traffic(&self, flow_id: u64, alert: &mut Alert) {
+        let bits = self.state.flow_bits(flow_id);
+        let (mut ids, mut labels) = (Vec::new(), Vec::new());
+        for (id, label, name) in &self.set.traffic_tags {
+            if bits.contains(id) {
+                let list = if *label { &mut labels } else { &mut ids };
+                list.push(serde_json::Value::from(name.as_str()));
+            }
+        }
+        let mut traffic = serde_json::Map::new();
+        if !ids.is_empty() {
+            traffic.insert("id".into(), ids.into());
+        }
+        if !labels.is_empty() {
+            traffic.insert("label".into(), labels.into());
+        }
+        if !traffic.is_empty() {
+            alert.meta.insert("traffic".into(), traffic.into());
+        }
+    }
+
     /// Keeps, of the matched rules that would alert, the `max` of highest priority (then
     /// earliest), in that order, and every rule that does not alert (their state was
     /// already applied); counts the alerts dropped.
@@ -1273,7 +1297,11 @@ impl Detector for RuleDetector {
                 }
             }
             let r = &self.set.rules[idx as usize];
-            out.push(Self::make_alert(r, ip, flow));
+            let mut alert = Self::make_alert(r, ip, flow);
+            if let (false, Some(f)) = (self.set.traffic_tags.is_empty(), flow) {
+                self.tag_traffic(f.flow_id, &mut alert);
+            }
+            out.push(alert);
             self.stats.alerts += 1;
         }
         if let (true, Some(f)) = (any_pass, flow) {
@@ -1674,6 +1702,27 @@ mod tests {
             "alert tcp any any -> any any ({rule_opts} sid:1;)"
         ));
         !sids(&mut d, &tcp(payload), None).is_empty()
+    }
+
+    #[test]
+    fn traffic_flowbits_tag_the_alerts_of_their_flow() {
+        let mut d = detector(
+            "alert tcp any any -> any any (content:\"moz\"; flowbits:set,traffic/id/mozilla; \
+             flowbits:set,traffic/label/web; sid:1;)\n\
+             alert tcp any any -> any any (content:\"x\"; sid:2;)",
+        );
+        let f = flow_n(9);
+        let mut out = Vec::new();
+        d.on_packet(&PacketView::Ip(&tcp(b"x")), Some(&f), &mut out);
+        assert_eq!(out[0].meta.get("traffic"), None, "no tag set yet");
+        out.clear();
+        d.on_packet(&PacketView::Ip(&tcp(b"moz x")), Some(&f), &mut out);
+        for a in &out {
+            let eve = crate::detect::EveAlertSink::<Vec<u8>>::to_eve(a);
+            assert_eq!(eve["traffic"]["id"], serde_json::json!(["mozilla"]));
+            assert_eq!(eve["traffic"]["label"], serde_json::json!(["web"]));
+        }
+        assert_eq!(out.len(), 2);
     }
 
     #[test]

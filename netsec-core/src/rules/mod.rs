@@ -202,6 +202,9 @@ pub struct RuleSet {
     datasets: Vec<DatasetDef>,
     /// A rule reads a certificate buffer: TLS flows' certificate chains are collected.
     uses_certificates: bool,
+    /// Flowbits that tag a flow's traffic for EVE (`traffic/id/<x>`, `traffic/label/<x>`):
+    /// their id, whether a label, and `<x>`.
+    traffic_tags: Vec<(u32, bool, String)>,
 }
 
 /// Best-effort `sid` of a rule that did not parse.
@@ -402,6 +405,18 @@ impl Builder<'_> {
                 (true, false) => 2,
             }
         });
+        let mut traffic_tags: Vec<(u32, bool, String)> = names
+            .iter()
+            .filter_map(|(name, &id)| {
+                if let Some(x) = name.strip_prefix("traffic/id/") {
+                    Some((id, false, x.to_string()))
+                } else {
+                    let x = name.strip_prefix("traffic/label/")?;
+                    Some((id, true, x.to_string()))
+                }
+            })
+            .collect();
+        traffic_tags.sort();
         let prefilter = Prefilter::build(&self.rules);
         let uses_certificates = self.rules.iter().any(|r| {
             r.buffers.iter().any(|b| b.is_certificate())
@@ -415,6 +430,7 @@ impl Builder<'_> {
             summary: self.summary,
             datasets: self.datasets,
             uses_certificates,
+            traffic_tags,
         }
     }
 }

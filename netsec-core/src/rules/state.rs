@@ -288,7 +288,12 @@ impl RuleState {
         true
     }
 
-    /// The flowbit ids set on a flow (tests).
+    /// The ids of the flowbits set on a flow now.
+    pub(crate) fn flow_bits(&self, flow_id: u64) -> &[u32] {
+        self.bits.get(&flow_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Flows holding bits (tests).
     #[cfg(test)]
     pub(crate) fn flows_with_bits(&self) -> usize {
         self.bits.len()
