@@ -1128,6 +1128,40 @@ impl fmt::Display for Flowint {
     }
 }
 
+/// `base64_decode[:bytes <n>][,offset <n>][,relative]`: decodes base64 text of the current
+/// buffer (from its start, or from the end of the previous match when `relative`, plus
+/// `offset`; at most `bytes` of it) into the `base64_data` buffer of the rest of the rule.
+/// It matches when something decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Base64Decode {
+    /// Most bytes of base64 text read (all there is when absent).
+    pub bytes: Option<u32>,
+    /// Bytes skipped first.
+    pub offset: Option<u32>,
+    /// From the end of the previous match.
+    pub relative: bool,
+}
+
+impl fmt::Display for Base64Decode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("base64_decode")?;
+        let mut parts = Vec::new();
+        if let Some(n) = self.bytes {
+            parts.push(format!("bytes {n}"));
+        }
+        if let Some(n) = self.offset {
+            parts.push(format!("offset {n}"));
+        }
+        if self.relative {
+            parts.push("relative".into());
+        }
+        if !parts.is_empty() {
+            write!(f, ":{}", parts.join(","))?;
+        }
+        f.write_str(";")
+    }
+}
+
 /// `isdataat:[!]<n>[,relative]`: whether the buffer has a byte at position `n` (from its
 /// start, or from the end of the previous match when `relative`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1714,6 +1748,8 @@ pub enum RuleOption {
     Bsize(UintCmp),
     /// `isdataat`.
     IsDataAt(IsDataAt),
+    /// `base64_decode`: decodes base64 text into the `base64_data` buffer.
+    Base64Decode(Base64Decode),
     /// `byte_test`.
     ByteTest(ByteTest),
     /// `byte_jump`.
@@ -1826,6 +1862,7 @@ impl fmt::Display for RuleOption {
             RuleOption::Flowint(i) => write!(f, "{i}"),
             RuleOption::Bsize(c) => write!(f, "bsize:{c};"),
             RuleOption::IsDataAt(d) => write!(f, "{d}"),
+            RuleOption::Base64Decode(b) => write!(f, "{b}"),
             RuleOption::ByteTest(b) => write!(f, "{b}"),
             RuleOption::ByteJump(b) => write!(f, "{b}"),
             RuleOption::ByteExtract(b) => write!(f, "{b}"),
@@ -1958,6 +1995,8 @@ pub enum StickyBuffer {
     TlsCertFingerprint,
     /// `tls.certs`: each certificate's DER in turn (a multi-buffer), likewise.
     TlsCerts,
+    /// `base64_data`: what the rule's last `base64_decode` decoded.
+    Base64Data,
     /// `ip.src`: the source address, 4 or 16 bytes.
     IpSrc,
     /// `ip.dst`: the destination address, 4 or 16 bytes.
@@ -1987,7 +2026,7 @@ pub enum StickyBuffer {
 
 impl StickyBuffer {
     /// Every buffer.
-    pub const ALL: [StickyBuffer; 60] = [
+    pub const ALL: [StickyBuffer; 61] = [
         StickyBuffer::PktData,
         StickyBuffer::DnsQuery,
         StickyBuffer::TlsSni,
@@ -2036,6 +2075,7 @@ impl StickyBuffer {
         StickyBuffer::TlsCertSerial,
         StickyBuffer::TlsCertFingerprint,
         StickyBuffer::TlsCerts,
+        StickyBuffer::Base64Data,
         StickyBuffer::IpSrc,
         StickyBuffer::IpDst,
         StickyBuffer::HttpRequestHeader,
@@ -2112,6 +2152,7 @@ impl StickyBuffer {
             StickyBuffer::TlsCertSerial => "tls.cert_serial",
             StickyBuffer::TlsCertFingerprint => "tls.cert_fingerprint",
             StickyBuffer::TlsCerts => "tls.certs",
+            StickyBuffer::Base64Data => "base64_data",
             StickyBuffer::IpSrc => "ip.src",
             StickyBuffer::IpDst => "ip.dst",
             StickyBuffer::HttpRequestHeader => "http.request_header",

@@ -220,8 +220,28 @@ pub(crate) struct CompiledContent {
 /// The most `byte_extract` / `byte_math` variables one rule defines.
 pub(crate) const MAX_VARS: usize = 8;
 
-/// The variable values of one evaluation of a rule.
-pub(crate) type VarValues = [u64; MAX_VARS];
+/// What one evaluation of a rule carries across its steps and buffers: the
+/// `byte_extract` / `byte_math` variables, and what `base64_decode` decoded (the
+/// `base64_data` buffer). Indexing gives a variable.
+#[derive(Debug, Default)]
+pub(crate) struct VarValues {
+    values: [u64; MAX_VARS],
+    /// The last `base64_decode`'s output.
+    pub(crate) decoded: Vec<u8>,
+}
+
+impl std::ops::Index<usize> for VarValues {
+    type Output = u64;
+    fn index(&self, i: usize) -> &u64 {
+        &self.values[i % MAX_VARS]
+    }
+}
+
+impl std::ops::IndexMut<usize> for VarValues {
+    fn index_mut(&mut self, i: usize) -> &mut u64 {
+        &mut self.values[i % MAX_VARS]
+    }
+}
 
 /// The fields a step takes from variables, with each variable's slot.
 pub(crate) type VarSlots = Box<[(VarField, u8)]>;
@@ -428,6 +448,8 @@ pub(crate) enum PayloadStep {
     ByteExtract(ByteExtract, u8),
     /// `byte_math`: a computed number into a variable slot; moves the match position.
     ByteMath(ByteMath, VarSlots, u8),
+    /// `base64_decode`: decodes into the evaluation's `base64_data`.
+    Base64Decode(Base64Decode),
 }
 
 /// `flow` requirements.
@@ -718,6 +740,17 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
                 buffers.push(buffer);
                 c.transforms.push(transform_id);
             }
+            RuleOption::Base64Decode(b) => {
+                // Relative to the previous match, in its buffer (which a content modifier
+                // such as `http_uri` may have named without making it sticky).
+                let (on, t) = match (b.relative, buffers.last(), c.transforms.last()) {
+                    (true, Some(&prev), Some(&t)) => (prev, t),
+                    _ => (buffer, transform_id),
+                };
+                steps.push(PayloadStep::Base64Decode(*b));
+                buffers.push(on);
+                c.transforms.push(t);
+            }
             RuleOption::ByteMath(b) => {
                 let slots = resolve_vars(&b.vars, &var_names)?;
                 let slot = define_var(&b.result, &mut var_names)?;
@@ -880,6 +913,8 @@ pub(crate) fn compile_rule(rule: &Rule, vars: &RuleVars) -> Result<CompiledRule,
             .iter()
             .enumerate()
             .filter(|(i, _)| c.buffers[*i] != StickyBuffer::PktData)
+            // Decoded by the rule itself: nothing to look for before it runs.
+            .filter(|(i, _)| c.buffers[*i] != StickyBuffer::Base64Data)
             // A transformed buffer's literal is not in the raw buffer (but for the dot).
             .filter(|(i, _)| c.transforms[*i] == 0 || c.is_dotprefixed(*i))
             .filter_map(|(i, s)| match s {
@@ -938,9 +973,10 @@ pub(crate) fn payload_end_bound(
             }
             PayloadStep::Pcre(_) => None,
             // Checks that move no match position.
-            PayloadStep::Bsize(_) | PayloadStep::IsDataAt(..) | PayloadStep::ByteTest(..) => {
-                continue
-            }
+            PayloadStep::Bsize(_)
+            | PayloadStep::IsDataAt(..)
+            | PayloadStep::ByteTest(..)
+            | PayloadStep::Base64Decode(_) => continue,
             PayloadStep::ByteJump(..)
             | PayloadStep::ByteExtract(..)
             | PayloadStep::ByteMath(..) => None,
@@ -965,7 +1001,8 @@ pub(crate) fn in_payload(buffer: StickyBuffer) -> bool {
         && !buffer.is_certificate()
         && !matches!(
             buffer,
-            StickyBuffer::DnsQuery
+            StickyBuffer::Base64Data
+                | StickyBuffer::DnsQuery
                 | StickyBuffer::HttpHeader
                 | StickyBuffer::HttpRequestHeader
                 | StickyBuffer::HttpResponseHeader

@@ -499,7 +499,7 @@ pub(super) fn rule_matches(
     let mut budget = max_steps;
     // `byte_extract` / `byte_math` variables live for one evaluation of the rule, across
     // its buffers.
-    let mut vars: VarValues = [0; MAX_VARS];
+    let mut vars = VarValues::default();
     // Each run of steps on one buffer is evaluated on that buffer (relative matches do not
     // carry across buffers).
     let mut start = 0;
@@ -512,6 +512,14 @@ pub(super) fn rule_matches(
         let steps = &r.steps[start..start + run];
         let chain = buffers.cert_chain();
         let dotted = transform != 0;
+        if buffer == StickyBuffer::Base64Data {
+            // What this evaluation's `base64_decode` decoded (nothing: no match).
+            let decoded = std::mem::take(&mut vars.decoded);
+            ok = !decoded.is_empty() && eval_steps(steps, &decoded, 0, 0, &mut budget, &mut vars);
+            vars.decoded = decoded;
+            start += run;
+            continue;
+        }
         let hay = match r.chain(start) {
             None => buffers.get(buffer),
             Some(t) if t.is_dotprefix() => buffers.get_dotprefixed(buffer),
@@ -536,6 +544,38 @@ pub(super) fn rule_matches(
         *limit_hit = true;
     }
     ok
+}
+
+/// Decodes base64 text as Suricata's `base64_decode` does (RFC 4648 alphabet): up to the
+/// first byte outside it or padding, a last group of 2 or 3 characters giving the bytes it
+/// holds; into `out` (cleared).
+fn base64_decode_lenient(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let sextet = |b: u8| -> Option<u32> {
+        Some(u32::from(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let (mut acc, mut n) = (0u32, 0);
+    for &b in text {
+        let Some(v) = sextet(b) else { break };
+        acc = acc << 6 | v;
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&acc.to_be_bytes()[1..]);
+            (acc, n) = (0, 0);
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&((acc >> 2) as u16).to_be_bytes()),
+        _ => {}
+    }
 }
 
 /// The non-empty `\r\n`-separated lines of a rebuilt header block.
@@ -694,6 +734,19 @@ pub(crate) fn eval_steps(
             }
             eval_steps(steps, payload, i + 1, to.max(0) as usize, budget, vars)
         }
+        PayloadStep::Base64Decode(b) => {
+            let from = if b.relative { prev_end } else { 0 };
+            let start = from.saturating_add(b.offset.unwrap_or(0) as usize);
+            let Some(text) = payload.get(start..) else {
+                return false;
+            };
+            let text = match b.bytes {
+                Some(n) => &text[..text.len().min(n as usize)],
+                None => text,
+            };
+            base64_decode_lenient(text, &mut vars.decoded);
+            !vars.decoded.is_empty() && eval_steps(steps, payload, i + 1, prev_end, budget, vars)
+        }
         PayloadStep::ByteExtract(e, slot) => {
             let Some((value, at, used)) = read_number(&e.read, payload, prev_end) else {
                 return false;
@@ -775,6 +828,7 @@ fn step_is_relative(s: &PayloadStep) -> bool {
         PayloadStep::ByteJump(b, _) => b.read.relative,
         PayloadStep::ByteExtract(b, _) => b.read.relative,
         PayloadStep::ByteMath(b, ..) => b.read.relative,
+        PayloadStep::Base64Decode(b) => b.relative,
     }
 }
 
@@ -1813,6 +1867,35 @@ mod tests {
             "byte_jump:1,0,from_beginning,post_offset 4;",
             b"\x00123"
         ));
+    }
+
+    #[test]
+    fn base64_decode_feeds_base64_data() {
+        let rule = |opts: &str| {
+            format!(
+                "content:\"arg=\"; base64_decode:{opts}relative; base64_data; content:\"isatest\";"
+            )
+        };
+        // "thisisatest\n", then a space ends the text.
+        let payload = b"GET /?arg=dGhpc2lzYXRlc3QK HTTP/1.1";
+        assert!(hits(&rule(""), payload));
+        assert!(hits(&rule("bytes 16,"), payload));
+        // 10 characters decode to "thisisa": not enough.
+        assert!(!hits(&rule("bytes 10,"), payload));
+        // Skipping one character misaligns the groups.
+        assert!(!hits(&rule("offset 1,"), payload));
+        // Nothing decodable: no match, even for a negated content.
+        assert!(!hits(
+            "content:\"arg=\"; base64_decode:relative; base64_data; content:!\"x\";",
+            b"arg= "
+        ));
+        let mut out = Vec::new();
+        base64_decode_lenient(b"YWJj", &mut out);
+        assert_eq!(out, b"abc");
+        base64_decode_lenient(b"YWI=", &mut out);
+        assert_eq!(out, b"ab");
+        base64_decode_lenient(b"YQ", &mut out);
+        assert_eq!(out, b"a");
     }
 
     #[test]

@@ -1517,6 +1517,26 @@ fn parse_options(s: &str) -> PResult<Vec<RuleOption>> {
                 RuleOption::Tag(v.to_string())
             }
             "prefilter" if v.is_none() => RuleOption::Prefilter,
+            "base64_decode" => {
+                let mut b = Base64Decode::default();
+                for part in v.unwrap_or("").split(',').map(str::trim) {
+                    let (key, value) = part.split_once(char::is_whitespace).unwrap_or((part, ""));
+                    match key {
+                        "" => {}
+                        "relative" if value.is_empty() => b.relative = true,
+                        "bytes" | "offset" => {
+                            let n: u32 = number(kw, Some(value.trim()))?;
+                            if key == "bytes" {
+                                b.bytes = Some(n);
+                            } else {
+                                b.offset = Some(n);
+                            }
+                        }
+                        other => return Err(value_err(kw, format!("unknown setting {other:?}"))),
+                    }
+                }
+                RuleOption::Base64Decode(b)
+            }
             "dataset" | "datarep" => RuleOption::Dataset(parse_dataset(kw, v)?),
             "reference" | "metadata" | "target" | "requires" => {
                 let v = v.ok_or_else(|| value_err(kw, "missing value"))?;
@@ -1788,6 +1808,24 @@ mod tests {
     fn roundtrip(r: &Rule) {
         let text = r.to_string();
         assert_eq!(&ok(&text), r, "{text}");
+    }
+
+    #[test]
+    fn base64_decode_settings() {
+        let r = ok("alert http any any -> any any (content:\"arg\"; http_uri; base64_decode:bytes 17, offset 1, relative; base64_data; content:\"x\"; sid:1;)");
+        assert!(r.options.contains(&RuleOption::Base64Decode(Base64Decode {
+            bytes: Some(17),
+            offset: Some(1),
+            relative: true,
+        })));
+        roundtrip(&r);
+        roundtrip(&ok(
+            "alert tcp any any -> any any (base64_decode; base64_data; content:\"x\"; sid:1;)",
+        ));
+        assert!(matches!(
+            err("alert tcp any any -> any any (base64_decode:bytes x; sid:1;)"),
+            ParseErrorKind::Value { .. }
+        ));
     }
 
     #[test]

@@ -237,6 +237,18 @@ fn option() -> impl Strategy<Value = RuleOption> {
         }),
         prop::sample::select(Transform::PLAIN.to_vec()).prop_map(RuleOption::Transform),
         Just(RuleOption::Transform(Transform::Xor(vec![0x0d, 0x20]))),
+        (
+            proptest::option::of(0u32..100),
+            proptest::option::of(0u32..100),
+            any::<bool>()
+        )
+            .prop_map(|(bytes, offset, relative)| {
+                RuleOption::Base64Decode(Base64Decode {
+                    bytes,
+                    offset,
+                    relative,
+                })
+            }),
         Just(RuleOption::Transform(Transform::Pcrexform(
             r"[a-z]\s(.+);?".into()
         ))),
