@@ -51,6 +51,8 @@ pub(crate) struct AppBuffers<'a> {
     dotted: Option<(StickyBuffer, Range<usize>)>,
     /// The server's certificate chain, on the packet that completed it.
     certs: Option<&'a CertChain>,
+    /// A KEXINIT that spanned segments, on the packet that completed it.
+    kexinit: Option<&'a [u8]>,
     text: Vec<u8>,
     /// The last transformed buffer (`get_transformed`) and a scratch for transforms.
     transformed: Vec<u8>,
@@ -83,6 +85,7 @@ impl<'a> AppBuffers<'a> {
             sip: Default::default(),
             dotted: None,
             certs: None,
+            kexinit: None,
             text,
             transformed: Vec::new(),
             scratch: Vec::new(),
@@ -107,6 +110,13 @@ impl<'a> AppBuffers<'a> {
     /// The same, with the certificate chain this packet completed.
     pub(crate) fn with_certs(mut self, certs: Option<&'a CertChain>) -> Self {
         self.certs = certs;
+        self
+    }
+
+    /// The same, with the KEXINIT packet this packet completed (read for the HASSH buffers
+    /// instead of the payload).
+    pub(crate) fn with_kexinit(mut self, kexinit: Option<&'a [u8]>) -> Self {
+        self.kexinit = kexinit;
         self
     }
 
@@ -390,7 +400,8 @@ impl AppBuffers<'_> {
     /// The HASSH buffers of a payload holding a KEXINIT from a known side; whether it did.
     fn parse_kexinit(&mut self) -> bool {
         use md5::{Digest, Md5};
-        let (Some(from_client), Some(k)) = (self.from_client, ssh::kexinit(self.payload)) else {
+        let source = self.kexinit.unwrap_or(self.payload);
+        let (Some(from_client), Some(k)) = (self.from_client, ssh::kexinit(source)) else {
             return false;
         };
         let at = self.text.len();

@@ -18,6 +18,7 @@ use super::compile::{var_value, CompiledRule, PayloadStep, VarValues, MAX_VARS};
 use super::dataset::Datasets;
 use super::literals::LiteralScratch;
 use super::rate::{track_addrs, RateWindow};
+use super::ssh_kexinit::FlowKexinits;
 use super::state::RuleState;
 use super::{RuleSet, RuleSetSummary, Threshold};
 use crate::app::tls_certs::CertChain;
@@ -167,6 +168,8 @@ pub struct RuleDetector {
     datasets: Datasets,
     /// The server certificate chains being collected (only when a rule reads them).
     certs: FlowCertificates,
+    /// SSH KEXINITs spanning segments being collected (only when a rule reads HASSH).
+    kexinits: FlowKexinits,
     /// Literal search state (found fast patterns) of the current packet.
     scratch: LiteralScratch,
     /// Rules of the found fast patterns, sorted.
@@ -199,6 +202,7 @@ impl RuleDetector {
             state: RuleState::new(config.max_flowbit_flows),
             datasets: Datasets::new(set.datasets.clone()),
             certs: FlowCertificates::new(config.max_flowbit_flows),
+            kexinits: FlowKexinits::new(config.max_flowbit_flows),
             scratch: LiteralScratch::with_capacity(
                 set.prefilter
                     .groups()
@@ -1267,10 +1271,15 @@ impl Detector for RuleDetector {
             Some(f) if self.set.uses_certificates => self.certs.feed(ip, f),
             _ => None,
         };
+        let kexinit = match flow {
+            Some(f) if self.set.uses_hassh => self.kexinits.feed(ip, f),
+            _ => None,
+        };
         let text = std::mem::take(&mut self.buffer_text);
         let mut buffers = AppBuffers::of_packet(ip, text)
             .with_direction(flow.map(|f| f.direction.is_forward()))
-            .with_certs(chain.as_ref());
+            .with_certs(chain.as_ref())
+            .with_kexinit(kexinit.as_deref());
         gather_buffer_hits(
             &self.set.prefilter.buffer_groups,
             &mut buffers,
@@ -1373,6 +1382,7 @@ impl Detector for RuleDetector {
         }
         self.state.end_flow(flow.id);
         self.certs.end_flow(flow.id);
+        self.kexinits.end_flow(flow.id);
     }
 }
 

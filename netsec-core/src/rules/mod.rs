@@ -67,6 +67,7 @@ mod prefilter;
 mod proptests;
 mod rate;
 mod requires;
+mod ssh_kexinit;
 mod state;
 mod threshold_config;
 mod transform;
@@ -202,6 +203,8 @@ pub struct RuleSet {
     datasets: Vec<DatasetDef>,
     /// A rule reads a certificate buffer: TLS flows' certificate chains are collected.
     uses_certificates: bool,
+    /// A rule reads a HASSH buffer: KEXINITs spanning segments are collected.
+    uses_hassh: bool,
     /// Flowbits that tag a flow's traffic for EVE (`traffic/id/<x>`, `traffic/label/<x>`):
     /// their id, whether a label, and `<x>`.
     traffic_tags: Vec<(u32, bool, String)>,
@@ -405,6 +408,17 @@ impl Builder<'_> {
                 (true, false) => 2,
             }
         });
+        let uses_hassh = self.rules.iter().any(|r| {
+            r.buffers.iter().any(|b| {
+                matches!(
+                    b,
+                    StickyBuffer::SshHassh
+                        | StickyBuffer::SshHasshString
+                        | StickyBuffer::SshHasshServer
+                        | StickyBuffer::SshHasshServerString
+                )
+            })
+        });
         let mut traffic_tags: Vec<(u32, bool, String)> = names
             .iter()
             .filter_map(|(name, &id)| {
@@ -430,6 +444,7 @@ impl Builder<'_> {
             summary: self.summary,
             datasets: self.datasets,
             uses_certificates,
+            uses_hassh,
             traffic_tags,
         }
     }
