@@ -152,7 +152,11 @@ fn eve_alerts_parse_and_carry_the_alerts_md_fields() {
         assert_eq!(al["signature_id"], 1_000_001);
         assert_eq!(al["rev"], 2);
         assert_eq!(al["signature"], "TEST http GET");
-        assert_eq!(al["category"], "web-application-activity");
+        // The classtype's description, as Suricata writes `alert.category`.
+        assert_eq!(
+            al["category"],
+            "access to a potentially vulnerable web application"
+        );
         assert_eq!(al["severity"], 2);
     }
 }
