@@ -718,7 +718,9 @@ pub(crate) fn eval_steps(
             let Some(read) = read_with_vars(j.read, slots, vars) else {
                 return false;
             };
-            let Some((value, at, used)) = read_number(&read, payload, prev_end) else {
+            let Some((value, at, used)) = read_number(&read, payload, prev_end)
+                .or_else(|| zero_byte_jump_at_end(&read, payload, prev_end))
+            else {
                 return false;
             };
             // As Suricata: multiplier, then align to 4, then post_offset, from where.
@@ -861,6 +863,22 @@ fn read_with_vars(
 /// empty, the number does not fit in it, a relative read starts at or past its end, or (as
 /// a string) it holds no digit. As in Suricata 7, a binary read of 0 bytes reads 0 and a
 /// string of 0 bytes never reads.
+/// A `byte_jump` of no bytes, relative, at the very end of the buffer: it reads 0 there
+/// (Suricata bug 4623: a jump back from after a content that ends the buffer), where every
+/// other relative read needs a byte to start at.
+fn zero_byte_jump_at_end(
+    read: &ByteRead,
+    buf: &[u8],
+    prev_end: usize,
+) -> Option<(u64, usize, usize)> {
+    let at = prev_end as i64 + i64::from(read.offset);
+    (read.bytes == 0 && read.relative && read.base.is_none() && at == buf.len() as i64).then_some((
+        0,
+        buf.len(),
+        0,
+    ))
+}
+
 fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usize, usize)> {
     let base = if read.relative { prev_end as i64 } else { 0 };
     let at = base + i64::from(read.offset);
@@ -868,9 +886,7 @@ fn read_number(read: &ByteRead, buf: &[u8], prev_end: usize) -> Option<(u64, usi
     if buf.is_empty() || at < 0 || at as usize + n > buf.len() {
         return None;
     }
-    // Relative reads need a byte to start at, but a read of no bytes may sit at the very end
-    // (Suricata bug 4623: a 0-byte byte_jump after a content ending the buffer).
-    if read.relative && n > 0 && at as usize >= buf.len() {
+    if read.relative && at as usize >= buf.len() {
         return None;
     }
     if n == 0 {
@@ -1818,7 +1834,8 @@ mod tests {
         assert!(!hits("byte_test:0,=,5,0;", b"0123"));
         assert!(hits("byte_jump:0,0; content:\"0\"; within:1;", b"0123"));
         assert!(hits("byte_test:1,=,48,0;", b"0123"));
-        // A relative read must start inside the buffer, even of no bytes.
+        // A relative read must start inside the buffer, even of no bytes (but a jump: see
+        // `a_jump_of_no_bytes_may_start_at_the_end_of_the_buffer`).
         assert!(!hits("content:\"3\"; byte_test:0,=,0,0,relative;", b"0123"));
     }
 
