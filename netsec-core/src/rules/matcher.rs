@@ -812,11 +812,14 @@ pub(crate) fn eval_steps(
                 0
             };
             let hay = &payload[start..];
+            let Some(regex) = p.regex() else {
+                return false;
+            };
             if p.negated {
-                return !p.regex.is_match(hay)
+                return !regex.is_match(hay)
                     && eval_steps(steps, payload, i + 1, prev_end, budget, vars);
             }
-            match p.regex.find(hay) {
+            match regex.find(hay) {
                 Some(m) => eval_steps(steps, payload, i + 1, start + m.end(), budget, vars),
                 None => false,
             }
