@@ -203,6 +203,18 @@ impl CertificateCollector {
         self.done
     }
 
+    /// Bytes it holds now (records, handshake and waiting segments).
+    pub fn held_bytes(&self) -> usize {
+        self.records.len()
+            + self.handshake.len()
+            + self.early.iter().map(|(_, d)| d.len()).sum::<usize>()
+    }
+
+    /// Stops collecting and lets go of what it holds.
+    pub fn abandon(&mut self) {
+        self.finish();
+    }
+
     fn finish(&mut self) {
         self.done = true;
         self.records = Vec::new();

@@ -24,11 +24,17 @@ struct Pending {
     next_seq: u32,
 }
 
-/// KEXINITs being collected, by (flow, side), bounded in entries.
+/// Bytes all pending KEXINITs together may hold: a collection that would pass it is not
+/// started.
+const MAX_HELD_BYTES: usize = 4 << 20;
+
+/// KEXINITs being collected, by (flow, side), bounded in entries and bytes.
 #[derive(Debug)]
 pub(crate) struct FlowKexinits {
     pending: HashMap<(u64, bool), Pending, RandomState>,
     max_entries: usize,
+    /// Bytes the pending messages will hold once whole (their claimed lengths).
+    held: usize,
 }
 
 impl FlowKexinits {
@@ -37,6 +43,7 @@ impl FlowKexinits {
         FlowKexinits {
             pending: HashMap::default(),
             max_entries,
+            held: 0,
         }
     }
 
@@ -62,7 +69,9 @@ impl FlowKexinits {
             if p.bytes.len() < p.need {
                 return None;
             }
-            return self.pending.remove(&key).map(|p| p.bytes);
+            let p = self.pending.remove(&key)?;
+            self.held = self.held.saturating_sub(p.need);
+            return Some(p.bytes);
         }
         // After the identification line, if the segment starts with it.
         let packet = if payload.starts_with(b"SSH-") {
@@ -76,7 +85,8 @@ impl FlowKexinits {
         if header[5] != MSG_KEXINIT || need <= packet.len() || need > MAX_PACKET {
             return None;
         }
-        if self.pending.len() < self.max_entries {
+        if self.pending.len() < self.max_entries && self.held + need <= MAX_HELD_BYTES {
+            self.held += need;
             self.pending.insert(
                 key,
                 Pending {
@@ -92,8 +102,11 @@ impl FlowKexinits {
     /// Forgets a flow that ended.
     pub(crate) fn end_flow(&mut self, flow_id: u64) {
         if !self.pending.is_empty() {
-            self.pending.remove(&(flow_id, true));
-            self.pending.remove(&(flow_id, false));
+            for side in [true, false] {
+                if let Some(p) = self.pending.remove(&(flow_id, side)) {
+                    self.held = self.held.saturating_sub(p.need);
+                }
+            }
         }
     }
 }
