@@ -197,6 +197,21 @@ impl<'a> AppBuffers<'a> {
         self.text
     }
 
+    /// The same, reusing `bufs` (cleared as used) for transformed buffers, so a rule with
+    /// transforms allocates nothing per packet once they have grown.
+    pub(crate) fn with_transform_buffers(mut self, bufs: (Vec<u8>, Vec<u8>)) -> Self {
+        (self.transformed, self.scratch) = bufs;
+        self
+    }
+
+    /// Takes back the transform buffers for reuse.
+    pub(crate) fn take_transform_buffers(&mut self) -> (Vec<u8>, Vec<u8>) {
+        (
+            std::mem::take(&mut self.transformed),
+            std::mem::take(&mut self.scratch),
+        )
+    }
+
     /// `buffer` with a `.` before it (the `dotprefix` transform), built once per packet and
     /// buffer in the reused text buffer.
     pub(crate) fn get_dotprefixed(&mut self, buffer: StickyBuffer) -> Option<&[u8]> {

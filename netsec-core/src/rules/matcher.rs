@@ -181,6 +181,8 @@ pub struct RuleDetector {
     matched: Vec<u32>,
     /// Text of the rebuilt sticky buffers (DNS query, lower-cased HTTP host), reused.
     buffer_text: Vec<u8>,
+    /// The transformed buffer and its scratch, reused.
+    transform_bufs: (Vec<u8>, Vec<u8>),
 }
 
 const NAME: &str = "rules";
@@ -222,6 +224,7 @@ impl RuleDetector {
             listed: Vec::with_capacity(64),
             matched: Vec::with_capacity(n.min(1024)),
             buffer_text: Vec::new(),
+            transform_bufs: (Vec::new(), Vec::new()),
             set,
         }
     }
@@ -1298,7 +1301,8 @@ impl Detector for RuleDetector {
         let mut buffers = AppBuffers::of_packet(ip, text)
             .with_direction(flow.map(|f| f.direction.is_forward()))
             .with_certs(chain.as_ref())
-            .with_kexinit(kexinit.as_deref());
+            .with_kexinit(kexinit.as_deref())
+            .with_transform_buffers(std::mem::take(&mut self.transform_bufs));
         gather_buffer_hits(
             &self.set.prefilter.buffer_groups,
             &mut buffers,
@@ -1336,6 +1340,7 @@ impl Detector for RuleDetector {
                 self.stats.step_limit_hits += 1;
             }
         }
+        self.transform_bufs = buffers.take_transform_buffers();
         self.buffer_text = buffers.into_text();
         if self.matched.is_empty() {
             return;
